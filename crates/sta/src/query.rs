@@ -40,6 +40,8 @@ pub struct Query {
     pub result_format: ResultFormat,
     /// Opaque continuation token issued by this server in `@iot.nextLink`.
     pub skiptoken: Option<String>,
+    /// The options as written (decoded), to rebuild `@iot.nextLink`s.
+    pub raw: Vec<(String, String)>,
 }
 
 impl Query {
@@ -67,6 +69,7 @@ impl Query {
                 return Err(StaError::query(key, "given more than once"));
             }
             seen.push(key);
+            q.raw.push((key.to_string(), value.to_string()));
             match key {
                 "$filter" => q.filter = Some(parse_filter(value)?),
                 "$expand" => q.expand = parse_expand(entity, value)?,

@@ -1,1 +1,34 @@
+//! `store` — where observations become durable.
+//!
+//! The [`Store`] trait is what the server talks to; it speaks SensorThings (resource paths,
+//! query options, JSON bodies) and knows nothing of any engine. [`sql`] compiles STA queries to SQL
+//! for a [`sql::Dialect`]; [`sqlite`] is the embedded backend (one group-committing writer thread,
+//! a pool of readers).
+
 pub mod sql;
+pub mod sqlite;
+mod types;
+
+pub use types::*;
+
+use async_trait::async_trait;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Answers a SensorThings GET.
+    async fn read(&self, req: ReadRequest) -> Result<ReadResponse, StoreError>;
+    /// Applies one write. Returns only after the write is durable (group commit): callers may
+    /// acknowledge to their client as soon as this returns `Ok`.
+    async fn write(&self, cmd: WriteCommand) -> Result<WriteOutcome, StoreError>;
+    /// The latest observation of every datastream (or of the given ones), from the maintained
+    /// latest-value columns: one indexed join, no scan of observations.
+    async fn latest(&self, datastreams: Option<Vec<i64>>) -> Result<Vec<LatestValue>, StoreError>;
+    /// Committed changes, one message per committed batch, in commit order.
+    fn subscribe(&self) -> broadcast::Receiver<Arc<CommitBatch>>;
+    /// Counters for `/metrics`.
+    fn stats(&self) -> StoreStats;
+    /// Flushes pending writes and stops the writer. Writes after this fail with `Closed`.
+    async fn close(&self);
+}

@@ -1,0 +1,323 @@
+//! The embedded backend: one SQLite file in WAL mode, one writer thread that group-commits, and a
+//! small pool of read connections.
+//!
+//! Group commit: the writer takes every command waiting in its queue (up to `max_batch`), runs
+//! each in its own savepoint inside one transaction, commits once (one fsync with
+//! `synchronous=FULL`), and only then answers the callers and publishes the batch's events. A
+//! caller is never told "stored" before its data are durable.
+
+mod expand;
+mod functions;
+mod read;
+pub mod schema;
+mod shape;
+mod write;
+
+pub use read::PageLimits;
+
+use crate::{
+    CommitBatch, LatestValue, ReadRequest, ReadResponse, Store, StoreError, StoreStats, WriteCommand, WriteOutcome,
+};
+use async_trait::async_trait;
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use tokio::sync::{Semaphore, broadcast, oneshot};
+
+#[derive(Debug, Clone)]
+pub struct SqliteConfig {
+    pub path: PathBuf,
+    /// Read connections (concurrent readers).
+    pub readers: usize,
+    /// `FULL` makes every commit durable across power loss; `NORMAL` only across process crashes.
+    pub synchronous_full: bool,
+    /// Most commands in one group commit.
+    pub max_batch: usize,
+    pub page: PageLimits,
+}
+
+impl SqliteConfig {
+    pub fn new(path: impl AsRef<Path>) -> Self {
+        SqliteConfig {
+            path: path.as_ref().to_path_buf(),
+            readers: 4,
+            synchronous_full: true,
+            max_batch: 512,
+            page: PageLimits::default(),
+        }
+    }
+}
+
+struct Job {
+    cmd: WriteCommand,
+    reply: oneshot::Sender<Result<WriteOutcome, StoreError>>,
+}
+
+#[derive(Default)]
+struct Counters {
+    commits: AtomicU64,
+    write_commands: AtomicU64,
+    failed_commands: AtomicU64,
+    observations_inserted: AtomicU64,
+    observations_unchanged: AtomicU64,
+    observations_replaced: AtomicU64,
+    pending_writes: AtomicU64,
+}
+
+pub struct SqliteStore {
+    writer: Mutex<Option<mpsc::Sender<Job>>>,
+    writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+    reader_permits: Arc<Semaphore>,
+    events: broadcast::Sender<Arc<CommitBatch>>,
+    counters: Arc<Counters>,
+    page: PageLimits,
+}
+
+fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "cache_size", -64_000i64)?;
+    functions::register(&conn)?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) and migrates the database, then starts the writer.
+    pub fn open(config: SqliteConfig) -> Result<SqliteStore, StoreError> {
+        if let Some(dir) = config.path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let mut conn = open_connection(&config.path, false)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", if config.synchronous_full { "FULL" } else { "NORMAL" })?;
+        schema::migrate(&mut conn)?;
+        let state = write::WriterState::load(&conn)?;
+        let mut readers = Vec::new();
+        for _ in 0..config.readers.max(1) {
+            readers.push(open_connection(&config.path, true)?);
+        }
+        let (tx, rx) = mpsc::channel::<Job>();
+        let (events, _) = broadcast::channel(1024);
+        let counters = Arc::new(Counters::default());
+        let thread = {
+            let events = events.clone();
+            let counters = counters.clone();
+            let max_batch = config.max_batch.max(1);
+            std::thread::Builder::new()
+                .name("qingshui-writer".into())
+                .spawn(move || writer_loop(conn, state, rx, events, counters, max_batch))
+                .map_err(|e| StoreError::Database(format!("cannot start the writer thread: {e}")))?
+        };
+        Ok(SqliteStore {
+            writer: Mutex::new(Some(tx)),
+            writer_thread: Mutex::new(Some(thread)),
+            reader_permits: Arc::new(Semaphore::new(readers.len())),
+            readers: Arc::new(Mutex::new(readers)),
+            events,
+            counters,
+            page: config.page,
+        })
+    }
+
+    async fn with_reader<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let _permit = self.reader_permits.clone().acquire_owned().await.map_err(|_| StoreError::Closed)?;
+        let pool = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.lock().map_err(|_| StoreError::Closed)?.pop().ok_or(StoreError::Closed)?;
+            let result = f(&conn);
+            if let Ok(mut p) = pool.lock() {
+                p.push(conn);
+            }
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Database(format!("reader task failed: {e}")))?
+    }
+}
+
+fn writer_loop(
+    mut conn: Connection,
+    mut state: write::WriterState,
+    rx: mpsc::Receiver<Job>,
+    events: broadcast::Sender<Arc<CommitBatch>>,
+    counters: Arc<Counters>,
+    max_batch: usize,
+) {
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < max_batch {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        counters.pending_writes.fetch_sub(jobs.len() as u64, Ordering::Relaxed);
+        let mut results = Vec::with_capacity(jobs.len());
+        let mut replies = Vec::with_capacity(jobs.len());
+        let mut batch_events = Vec::new();
+        let outcome = (|| -> Result<(), rusqlite::Error> {
+            let mut tx = conn.transaction()?;
+            for job in jobs {
+                replies.push(job.reply);
+                let sp = tx.savepoint()?;
+                let mut ev = Vec::new();
+                let r = write::apply(&sp, &mut state, job.cmd, &mut ev);
+                if r.is_ok() {
+                    sp.commit()?;
+                    batch_events.extend(ev);
+                } else {
+                    drop(sp); // rolls the command back, the rest of the batch stands
+                }
+                results.push(r);
+            }
+            tx.commit()
+        })();
+        match outcome {
+            Ok(()) => {
+                counters.commits.fetch_add(1, Ordering::Relaxed);
+                for r in &results {
+                    counters.write_commands.fetch_add(1, Ordering::Relaxed);
+                    match r {
+                        Err(_) => {
+                            counters.failed_commands.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(WriteOutcome::Rows(rows)) => {
+                            for row in rows.iter().flatten() {
+                                let c = match row.1 {
+                                    crate::UpsertKind::Inserted => &counters.observations_inserted,
+                                    crate::UpsertKind::Unchanged => &counters.observations_unchanged,
+                                    crate::UpsertKind::Replaced => &counters.observations_replaced,
+                                };
+                                c.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                        Ok(_) => {}
+                    }
+                }
+                // Acknowledge only now: the batch is durable.
+                for (reply, r) in replies.into_iter().zip(results) {
+                    let _ = reply.send(r);
+                }
+                if !batch_events.is_empty() {
+                    let _ = events.send(Arc::new(CommitBatch { events: batch_events }));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "group commit failed; the batch is rolled back");
+                // The in-memory id counter and caches may be ahead of the database now.
+                match write::WriterState::load(&conn) {
+                    Ok(s) => state = s,
+                    Err(e2) => tracing::error!(error = %e2, "cannot reload writer state"),
+                }
+                for reply in replies {
+                    let _ = reply.send(Err(StoreError::Database(format!("commit failed: {e}"))));
+                }
+            }
+        }
+    }
+    // Queue closed: checkpoint so the WAL does not have to be replayed on next open.
+    if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
+        tracing::warn!(error = %e, "final WAL checkpoint failed");
+    }
+    tracing::info!("writer stopped; all acknowledged writes are committed");
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn read(&self, req: ReadRequest) -> Result<ReadResponse, StoreError> {
+        let page = self.page;
+        self.with_reader(move |conn| read::read(conn, &req, page)).await
+    }
+
+    async fn write(&self, cmd: WriteCommand) -> Result<WriteOutcome, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        {
+            let guard = self.writer.lock().map_err(|_| StoreError::Closed)?;
+            let sender = guard.as_ref().ok_or(StoreError::Closed)?;
+            self.counters.pending_writes.fetch_add(1, Ordering::Relaxed);
+            sender.send(Job { cmd, reply }).map_err(|_| StoreError::Closed)?;
+        }
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn latest(&self, datastreams: Option<Vec<i64>>) -> Result<Vec<LatestValue>, StoreError> {
+        self.with_reader(move |conn| latest_values(conn, datastreams.as_deref())).await
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Arc<CommitBatch>> {
+        self.events.subscribe()
+    }
+
+    fn stats(&self) -> StoreStats {
+        let c = &self.counters;
+        StoreStats {
+            commits: c.commits.load(Ordering::Relaxed),
+            write_commands: c.write_commands.load(Ordering::Relaxed),
+            failed_commands: c.failed_commands.load(Ordering::Relaxed),
+            observations_inserted: c.observations_inserted.load(Ordering::Relaxed),
+            observations_unchanged: c.observations_unchanged.load(Ordering::Relaxed),
+            observations_replaced: c.observations_replaced.load(Ordering::Relaxed),
+            pending_writes: c.pending_writes.load(Ordering::Relaxed),
+        }
+    }
+
+    async fn close(&self) {
+        if let Ok(mut w) = self.writer.lock() {
+            w.take();
+        }
+        let handle = self.writer_thread.lock().ok().and_then(|mut h| h.take());
+        if let Some(h) = handle {
+            let _ = tokio::task::spawn_blocking(move || h.join()).await;
+        }
+    }
+}
+
+fn latest_values(conn: &Connection, only: Option<&[i64]>) -> Result<Vec<LatestValue>, StoreError> {
+    let mut sql = String::from(
+        "SELECT d.id, d.name, d.properties, d.unit_of_measurement, d.thing_id, t.name, d.observed_property_id, op.name,
+                d.observation_count, o.id, o.phenomenon_time_start, o.phenomenon_time_end, o.result, o.result_json, o.result_quality
+         FROM datastreams d
+         JOIN things t ON t.id = d.thing_id
+         JOIN observed_properties op ON op.id = d.observed_property_id
+         LEFT JOIN observations o ON o.id = d.latest_observation_id",
+    );
+    let mut params = Vec::new();
+    if let Some(ids) = only {
+        let marks: Vec<String> = (1..=ids.len()).map(|i| format!("?{i}")).collect();
+        sql.push_str(&format!(" WHERE d.id IN ({})", marks.join(", ")));
+        params.extend(ids.iter().copied());
+    }
+    sql.push_str(" ORDER BY d.id");
+    let parse = |t: Option<String>| t.and_then(|s| serde_json::from_str(&s).ok());
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
+        let start: Option<i64> = r.get(10)?;
+        let end: Option<i64> = r.get(11)?;
+        Ok(LatestValue {
+            datastream_id: r.get(0)?,
+            datastream_name: r.get(1)?,
+            datastream_properties: parse(r.get(2)?),
+            unit_of_measurement: parse(r.get(3)?).unwrap_or(serde_json::Value::Null),
+            thing_id: r.get(4)?,
+            thing_name: r.get(5)?,
+            observed_property_id: r.get(6)?,
+            observed_property_name: r.get(7)?,
+            observation_count: r.get(8)?,
+            observation_id: r.get(9)?,
+            phenomenon_time: start.map(|s| sta::time::format_time_value(s, end)),
+            result: shape::result_value(r.get_ref(12)?, r.get_ref(13)?),
+            result_quality: parse(r.get(14)?),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

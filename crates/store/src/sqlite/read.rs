@@ -1,0 +1,380 @@
+//! SensorThings reads on SQLite: path resolution, collections with server-driven paging,
+//! `$count` fast paths, single entities, properties, `$ref` and `dataArray`.
+
+use super::expand::expand_rows;
+use super::shape::{self, Row};
+use crate::sql::mapping::{self, Relation};
+use crate::sql::{Dialect, Scope, SqlBuilder, SqlValue};
+use crate::{ReadRequest, ReadResponse, StoreError, not_found};
+use rusqlite::{Connection, OptionalExtension, params_from_iter};
+use serde_json::{Map, Value, json};
+use sta::{EntityType, Query, ResourcePath, ResultFormat, StaError, Tail};
+
+/// Server-driven paging limits (OGC 18-088 §9.3.3.4).
+#[derive(Debug, Clone, Copy)]
+pub struct PageLimits {
+    pub default_top: u64,
+    pub max_top: u64,
+}
+
+impl Default for PageLimits {
+    fn default() -> Self {
+        PageLimits { default_top: 100, max_top: 10_000 }
+    }
+}
+
+/// What a resource path resolves to.
+#[derive(Debug, Clone, Copy)]
+pub enum Target {
+    Entity(EntityType, i64),
+    /// A collection, possibly reached from a parent entity through a navigation property.
+    Collection(EntityType, Option<(EntityType, i64, Relation)>),
+}
+
+pub fn to_sql_values(params: &[SqlValue]) -> Vec<rusqlite::types::Value> {
+    params
+        .iter()
+        .map(|p| match p {
+            SqlValue::Null => rusqlite::types::Value::Null,
+            SqlValue::Int(i) => rusqlite::types::Value::Integer(*i),
+            SqlValue::Float(f) => rusqlite::types::Value::Real(*f),
+            SqlValue::Text(s) => rusqlite::types::Value::Text(s.clone()),
+        })
+        .collect()
+}
+
+fn exists(conn: &Connection, entity: EntityType, id: i64) -> Result<bool, StoreError> {
+    let sql = format!("SELECT 1 FROM {} WHERE id = ?1", mapping::table(entity));
+    Ok(conn.prepare_cached(&sql)?.query_row([id], |_| Ok(())).optional()?.is_some())
+}
+
+/// Walks the path, checking at each step that the addressed entity exists and is related to
+/// the previous one (so `Things(1)/Datastreams(9)` is 404 when datastream 9 is another Thing's).
+pub fn resolve(conn: &Connection, path: &ResourcePath) -> Result<Target, StoreError> {
+    let mut current: Option<(EntityType, i64)> = None;
+    let mut target = None;
+    for step in &path.steps {
+        match (current, step.via) {
+            (None, _) => match step.id {
+                Some(id) => {
+                    if !exists(conn, step.entity, id)? {
+                        return Err(not_found(format!("{}({id}) does not exist", step.entity.set_name())));
+                    }
+                    current = Some((step.entity, id));
+                }
+                None => target = Some(Target::Collection(step.entity, None)),
+            },
+            (Some((pe, pid)), Some(nav)) => {
+                let rel = mapping::relation(pe, nav).ok_or_else(|| not_found(format!("{pe} has no {nav}")))?;
+                match (rel, step.id) {
+                    (Relation::ForeignKeyOnParent(fk), _) => {
+                        let sql = format!("SELECT {fk} FROM {} WHERE id = ?1", mapping::table(pe));
+                        let id: Option<i64> = conn.query_row(&sql, [pid], |r| r.get(0)).optional()?.flatten();
+                        let id = id.ok_or_else(|| not_found(format!("{}({pid}) has no {nav}", pe.set_name())))?;
+                        current = Some((step.entity, id));
+                    }
+                    (rel, Some(id)) => {
+                        let cond = mapping::condition_by_parent_id(rel, pe, "e", "?2");
+                        let sql = format!("SELECT 1 FROM {} e WHERE e.id = ?1 AND {cond}", mapping::table(step.entity));
+                        let found = conn.query_row(&sql, [id, pid], |_| Ok(())).optional()?.is_some();
+                        if !found {
+                            return Err(not_found(format!(
+                                "{}({id}) is not among the {nav} of {}({pid})",
+                                step.entity.set_name(),
+                                pe.set_name()
+                            )));
+                        }
+                        current = Some((step.entity, id));
+                    }
+                    (rel, None) => target = Some(Target::Collection(step.entity, Some((pe, pid, rel)))),
+                }
+            }
+            (Some(_), None) => return Err(not_found("a path step after the first lacks its navigation property")),
+        }
+    }
+    Ok(match target {
+        Some(t) => t,
+        None => {
+            let (e, id) = current.ok_or_else(|| not_found("empty path"))?;
+            Target::Entity(e, id)
+        }
+    })
+}
+
+/// The path as text (`Things(1)/Datastreams`), for links.
+pub fn path_text(path: &ResourcePath) -> String {
+    let mut parts = Vec::new();
+    for (i, s) in path.steps.iter().enumerate() {
+        let name = if i == 0 { s.entity.set_name() } else { s.via.unwrap_or_default() };
+        match s.id {
+            Some(id) => parts.push(format!("{name}({id})")),
+            None => parts.push(name.to_string()),
+        }
+    }
+    parts.join("/")
+}
+
+pub fn read(conn: &Connection, req: &ReadRequest, limits: PageLimits) -> Result<ReadResponse, StoreError> {
+    let target = resolve(conn, &req.path)?;
+    let base = req.base_url.as_str();
+    match (target, &req.path.tail) {
+        (Target::Entity(e, id), Tail::None) => {
+            let row = fetch_rows(conn, e, "e.id = ?1", &[SqlValue::Int(id)])?
+                .pop()
+                .ok_or_else(|| not_found(format!("{}({id}) does not exist", e.set_name())))?;
+            let mut rows = vec![row];
+            expand_rows(conn, e, &mut rows, &req.query.expand, base, limits)?;
+            let row = rows.pop().ok_or_else(|| not_found("entity vanished"))?;
+            Ok(ReadResponse::Json(shape::to_json(e, row, req.query.select.as_deref(), base)))
+        }
+        (Target::Entity(e, id), Tail::Property(p) | Tail::PropertyValue(p)) => {
+            let mut row = fetch_rows(conn, e, "e.id = ?1", &[SqlValue::Int(id)])?
+                .pop()
+                .ok_or_else(|| not_found(format!("{}({id}) does not exist", e.set_name())))?;
+            let value = if *p == "id" { Value::from(id) } else { row.fields.remove(*p).unwrap_or(Value::Null) };
+            Ok(match (&req.path.tail, value) {
+                (_, Value::Null) => ReadResponse::NoContent,
+                (Tail::PropertyValue(_), Value::String(s)) => ReadResponse::Text(s),
+                (Tail::PropertyValue(_), v) => ReadResponse::Text(v.to_string()),
+                (_, v) => ReadResponse::Json(json!({ *p: v })),
+            })
+        }
+        (Target::Entity(e, id), Tail::Ref) => Ok(ReadResponse::Json(json!({ "@iot.selfLink": shape::self_link(base, e, id) }))),
+        (Target::Collection(e, constraint), tail) => {
+            let refs_only = *tail == Tail::Ref;
+            read_collection(conn, e, constraint, &req.query, &req.path, base, limits, refs_only).map(ReadResponse::Json)
+        }
+    }
+}
+
+/// Rows of `entity` matching an SQL condition on alias `e`.
+pub fn fetch_rows(conn: &Connection, entity: EntityType, cond: &str, params: &[SqlValue]) -> Result<Vec<Row>, StoreError> {
+    let sql = format!(
+        "SELECT {} FROM {} e WHERE {cond}",
+        shape::select_list(entity, "e"),
+        mapping::table(entity)
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(to_sql_values(params)), |r| shape::decode(entity, r, 0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Keyset continuation for observation collections ordered by id or by phenomenon time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Keyset {
+    Id,
+    TimeAsc,
+    TimeDesc,
+}
+
+fn keyset_for(entity: EntityType, query: &Query) -> Option<Keyset> {
+    if entity != EntityType::Observation {
+        return None;
+    }
+    match query.orderby.as_slice() {
+        [] => Some(Keyset::Id),
+        [o] if o.expr == sta::filter::Expr::Property(vec!["phenomenonTime".into()]) => {
+            Some(if o.descending { Keyset::TimeDesc } else { Keyset::TimeAsc })
+        }
+        _ => None,
+    }
+}
+
+fn parse_token(token: &str, keyset: Option<Keyset>) -> Result<(Keyset, i64, i64), StoreError> {
+    let bad = || StoreError::Sta(StaError::query("$skiptoken", "invalid or expired continuation token"));
+    let parts: Vec<&str> = token.split('.').collect();
+    let (kind, t, id) = match parts.as_slice() {
+        ["i", id] => (Keyset::Id, 0, id.parse().map_err(|_| bad())?),
+        ["ta", t, id] => (Keyset::TimeAsc, t.parse().map_err(|_| bad())?, id.parse().map_err(|_| bad())?),
+        ["td", t, id] => (Keyset::TimeDesc, t.parse().map_err(|_| bad())?, id.parse().map_err(|_| bad())?),
+        _ => return Err(bad()),
+    };
+    if Some(kind) != keyset {
+        return Err(bad());
+    }
+    Ok((kind, t, id))
+}
+
+fn make_token(keyset: Keyset, last: &Row) -> String {
+    let time = || {
+        last.fields
+            .get("phenomenonTime")
+            .and_then(Value::as_str)
+            .and_then(|s| sta::time::parse_time_value(s).ok())
+            .map(|t| t.start)
+            .unwrap_or_default()
+    };
+    match keyset {
+        Keyset::Id => format!("i.{}", last.id),
+        Keyset::TimeAsc => format!("ta.{}.{}", time(), last.id),
+        Keyset::TimeDesc => format!("td.{}.{}", time(), last.id),
+    }
+}
+
+/// A nextLink: the same options, with the page moved on.
+pub fn next_link(url: &str, raw: &[(String, String)], top: u64, skip: Option<u64>, token: Option<&str>) -> String {
+    let mut ser = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in raw {
+        if !matches!(k.as_str(), "$top" | "$skip" | "$skiptoken") {
+            ser.append_pair(k, v);
+        }
+    }
+    ser.append_pair("$top", &top.to_string());
+    if let Some(s) = skip {
+        ser.append_pair("$skip", &s.to_string());
+    }
+    if let Some(t) = token {
+        ser.append_pair("$skiptoken", t);
+    }
+    format!("{url}?{}", ser.finish())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn read_collection(
+    conn: &Connection,
+    entity: EntityType,
+    constraint: Option<(EntityType, i64, Relation)>,
+    query: &Query,
+    path: &ResourcePath,
+    base: &str,
+    limits: PageLimits,
+    refs_only: bool,
+) -> Result<Value, StoreError> {
+    let mut b = SqlBuilder::new(Dialect::Sqlite);
+    let scope = Scope { entity, alias: "e".into() };
+    let mut conds = Vec::new();
+    if let Some((pe, pid, rel)) = constraint {
+        let ph = b.param(SqlValue::Int(pid));
+        conds.push(mapping::condition_by_parent_id(rel, pe, "e", &ph));
+    }
+    if let Some(f) = &query.filter {
+        conds.push(b.filter(f, &scope)?);
+    }
+    let table = mapping::table(entity);
+    let count = if query.count {
+        Some(count(conn, entity, constraint, query.filter.is_some(), &conds, &b.params)?)
+    } else {
+        None
+    };
+    let keyset = keyset_for(entity, query);
+    let mut skip = query.skip;
+    if let Some(token) = &query.skiptoken {
+        let (kind, t, id) = parse_token(token, keyset)?;
+        skip = 0;
+        let cond = match kind {
+            Keyset::Id => format!("e.id > {}", b.param(SqlValue::Int(id))),
+            Keyset::TimeAsc => format!(
+                "(e.phenomenon_time_start, e.id) > ({}, {})",
+                b.param(SqlValue::Int(t)),
+                b.param(SqlValue::Int(id))
+            ),
+            Keyset::TimeDesc => format!(
+                "(e.phenomenon_time_start, e.id) < ({}, {})",
+                b.param(SqlValue::Int(t)),
+                b.param(SqlValue::Int(id))
+            ),
+        };
+        conds.push(cond);
+    }
+    let order = b.orderby(&query.orderby, &scope)?;
+    let top = query.top.unwrap_or(limits.default_top).min(limits.max_top);
+    let where_sql = if conds.is_empty() { "1".to_string() } else { conds.join(" AND ") };
+    let sql = format!(
+        "SELECT {} FROM {table} e WHERE {where_sql} ORDER BY {order} LIMIT {} OFFSET {skip}",
+        shape::select_list(entity, "e"),
+        top + 1
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows: Vec<Row> = stmt
+        .query_map(params_from_iter(to_sql_values(&b.params)), |r| shape::decode(entity, r, 0))?
+        .collect::<Result<_, _>>()?;
+    let more = rows.len() as u64 > top;
+    rows.truncate(top as usize);
+    let mut out = Map::new();
+    if let Some(c) = count {
+        out.insert("@iot.count".into(), Value::from(c));
+    }
+    if more && top > 0 {
+        let url = format!("{base}/{}{}", path_text(path), if refs_only { "/$ref" } else { "" });
+        let link = match (keyset, rows.last()) {
+            (Some(k), Some(last)) => next_link(&url, &query.raw, top, None, Some(&make_token(k, last))),
+            _ => next_link(&url, &query.raw, top, Some(skip + top), None),
+        };
+        out.insert("@iot.nextLink".into(), Value::String(link));
+    }
+    if refs_only {
+        let refs = rows.iter().map(|r| json!({ "@iot.selfLink": shape::self_link(base, entity, r.id) })).collect();
+        out.insert("value".into(), Value::Array(refs));
+        return Ok(Value::Object(out));
+    }
+    if query.result_format == ResultFormat::DataArray {
+        out.insert("value".into(), data_array(rows, query.select.as_deref(), base)?);
+        return Ok(Value::Object(out));
+    }
+    expand_rows(conn, entity, &mut rows, &query.expand, base, limits)?;
+    let values = rows.into_iter().map(|r| shape::to_json(entity, r, query.select.as_deref(), base)).collect();
+    out.insert("value".into(), Value::Array(values));
+    Ok(Value::Object(out))
+}
+
+/// `$count`: exact, from the maintained per-datastream counts when no filter narrows it
+/// (FROST counts rows on every request; on 10⁷ observations that is the slow part).
+fn count(
+    conn: &Connection,
+    entity: EntityType,
+    constraint: Option<(EntityType, i64, Relation)>,
+    filtered: bool,
+    conds: &[String],
+    params: &[SqlValue],
+) -> Result<i64, StoreError> {
+    if entity == EntityType::Observation && !filtered {
+        match constraint {
+            None => {
+                return Ok(conn.query_row("SELECT COALESCE(SUM(observation_count), 0) FROM datastreams", [], |r| r.get(0))?);
+            }
+            Some((EntityType::Datastream, id, _)) => {
+                return Ok(conn
+                    .query_row("SELECT observation_count FROM datastreams WHERE id = ?1", [id], |r| r.get(0))
+                    .optional()?
+                    .unwrap_or(0));
+            }
+            _ => {}
+        }
+    }
+    let where_sql = if conds.is_empty() { "1".to_string() } else { conds.join(" AND ") };
+    let sql = format!("SELECT COUNT(*) FROM {} e WHERE {where_sql}", mapping::table(entity));
+    Ok(conn.prepare_cached(&sql)?.query_row(params_from_iter(to_sql_values(params)), |r| r.get(0))?)
+}
+
+/// `$resultFormat=dataArray` (OGC 18-088 §14.3): rows grouped per Datastream.
+fn data_array(rows: Vec<Row>, select: Option<&[String]>, base: &str) -> Result<Value, StoreError> {
+    let default = ["id", "phenomenonTime", "resultTime", "result"];
+    let components: Vec<String> = match select {
+        Some(s) => s.to_vec(),
+        None => default.iter().map(|s| s.to_string()).collect(),
+    };
+    let mut groups: Vec<(i64, Vec<Value>)> = Vec::new();
+    for row in rows {
+        let ds = row.fk("Datastream").unwrap_or_default();
+        let line: Vec<Value> = components
+            .iter()
+            .map(|c| if c == "id" { Value::from(row.id) } else { row.fields.get(c).cloned().unwrap_or(Value::Null) })
+            .collect();
+        match groups.iter_mut().find(|(d, _)| *d == ds) {
+            Some((_, lines)) => lines.push(Value::Array(line)),
+            None => groups.push((ds, vec![Value::Array(line)])),
+        }
+    }
+    let value = groups
+        .into_iter()
+        .map(|(ds, lines)| {
+            json!({
+                "Datastream@iot.navigationLink": shape::self_link(base, EntityType::Datastream, ds),
+                "components": components,
+                "dataArray@iot.count": lines.len(),
+                "dataArray": lines,
+            })
+        })
+        .collect();
+    Ok(Value::Array(value))
+}

@@ -1,0 +1,134 @@
+//! Schema migrations, versioned in code and applied in order inside one transaction each.
+//! `PRAGMA user_version` records the last applied migration.
+
+use rusqlite::Connection;
+
+/// Each entry is one migration; never edit a released one, append a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: the SensorThings model. Observations are a WITHOUT ROWID table keyed by
+    // (datastream, phenomenon time): a datastream's series is contiguous on disk, so series reads
+    // and "latest" are range scans, and the key is also the idempotency rule for resent values.
+    r#"
+    CREATE TABLE things (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        description TEXT NOT NULL,
+        properties TEXT
+    );
+    CREATE TABLE locations (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        description TEXT NOT NULL,
+        encoding_type TEXT NOT NULL,
+        location TEXT NOT NULL,
+        properties TEXT
+    );
+    CREATE TABLE thing_locations (
+        thing_id INTEGER NOT NULL,
+        location_id INTEGER NOT NULL,
+        PRIMARY KEY (thing_id, location_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX thing_locations_location ON thing_locations (location_id, thing_id);
+    CREATE TABLE historical_locations (
+        id INTEGER PRIMARY KEY,
+        thing_id INTEGER NOT NULL,
+        time INTEGER NOT NULL
+    );
+    CREATE INDEX historical_locations_thing ON historical_locations (thing_id, time);
+    CREATE TABLE historical_location_locations (
+        historical_location_id INTEGER NOT NULL,
+        location_id INTEGER NOT NULL,
+        PRIMARY KEY (historical_location_id, location_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX hll_location ON historical_location_locations (location_id, historical_location_id);
+    CREATE TABLE sensors (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        description TEXT NOT NULL,
+        encoding_type TEXT NOT NULL,
+        metadata TEXT,
+        properties TEXT
+    );
+    CREATE TABLE observed_properties (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        definition TEXT NOT NULL,
+        description TEXT NOT NULL,
+        properties TEXT
+    );
+    CREATE TABLE datastreams (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        description TEXT NOT NULL,
+        unit_of_measurement TEXT NOT NULL,
+        observation_type TEXT NOT NULL,
+        properties TEXT,
+        observed_area TEXT,
+        phenomenon_time_start INTEGER,
+        phenomenon_time_end INTEGER,
+        result_time_start INTEGER,
+        result_time_end INTEGER,
+        thing_id INTEGER NOT NULL,
+        sensor_id INTEGER NOT NULL,
+        observed_property_id INTEGER NOT NULL,
+        -- maintained by the writer: exact count and the latest observation, for the fast paths
+        observation_count INTEGER NOT NULL DEFAULT 0,
+        latest_observation_id INTEGER,
+        latest_phenomenon_time INTEGER
+    );
+    CREATE INDEX datastreams_thing ON datastreams (thing_id);
+    CREATE INDEX datastreams_sensor ON datastreams (sensor_id);
+    CREATE INDEX datastreams_observed_property ON datastreams (observed_property_id);
+    CREATE TABLE features (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        description TEXT NOT NULL,
+        encoding_type TEXT NOT NULL,
+        feature TEXT NOT NULL,
+        properties TEXT,
+        -- the Location this feature was generated from (OGC 18-088 §8.2.7), if any
+        generated_from_location INTEGER UNIQUE
+    );
+    CREATE TABLE observations (
+        datastream_id INTEGER NOT NULL,
+        phenomenon_time_start INTEGER NOT NULL,
+        id INTEGER NOT NULL,
+        phenomenon_time_end INTEGER,
+        result ANY,
+        result_json TEXT,
+        result_time INTEGER,
+        result_quality TEXT,
+        valid_time_start INTEGER,
+        valid_time_end INTEGER,
+        parameters TEXT,
+        feature_id INTEGER NOT NULL,
+        PRIMARY KEY (datastream_id, phenomenon_time_start)
+    ) WITHOUT ROWID;
+    CREATE UNIQUE INDEX observations_id ON observations (id);
+    CREATE INDEX observations_feature ON observations (feature_id);
+    -- Stations resend; a changed value replaces the stored one and the old one is kept here.
+    CREATE TABLE observation_revisions (
+        observation_id INTEGER NOT NULL,
+        revised_at INTEGER NOT NULL,
+        old_result ANY,
+        old_result_json TEXT,
+        old_result_quality TEXT,
+        old_parameters TEXT
+    );
+    CREATE INDEX observation_revisions_obs ON observation_revisions (observation_id, revised_at);
+    "#,
+];
+
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<usize> {
+    let current: usize = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "applied schema migration");
+    }
+    Ok(MIGRATIONS.len())
+}
+
+pub const SCHEMA_VERSION: usize = MIGRATIONS.len();

@@ -1,0 +1,170 @@
+//! Row decoding and JSON shaping: SQL rows → SensorThings entities with `@iot.id`,
+//! `@iot.selfLink`, navigation links, `$select` and expanded members.
+
+use crate::sql::mapping::{self, Column};
+use rusqlite::types::ValueRef;
+use serde_json::{Map, Value};
+use sta::{EntityType, PropertyKind};
+
+/// One decoded entity row, before shaping.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub id: i64,
+    pub fields: Map<String, Value>,
+    /// Foreign keys of to-one navigations (`Datastream` → `thing_id`, …), for set-based expands.
+    pub fks: Vec<(&'static str, Option<i64>)>,
+    /// Expanded navigation members (`Datastreams`, `Datastreams@iot.count`, …), in order.
+    pub expanded: Vec<(String, Value)>,
+}
+
+impl Row {
+    pub fn fk(&self, nav: &str) -> Option<i64> {
+        self.fks.iter().find(|(n, _)| *n == nav).and_then(|(_, v)| *v)
+    }
+}
+
+/// The SELECT list for `entity` under `alias`, in decoding order.
+pub fn select_list(entity: EntityType, alias: &str) -> String {
+    let mut cols = Vec::new();
+    for (_, col) in mapping::columns(entity) {
+        match col {
+            Column::Plain(c) | Column::Json(c) | Column::Geometry(c) => cols.push(format!("{alias}.{c}")),
+            Column::Interval(s, e) => {
+                cols.push(format!("{alias}.{s}"));
+                cols.push(format!("{alias}.{e}"));
+            }
+            Column::Result => {
+                cols.push(format!("{alias}.result"));
+                cols.push(format!("{alias}.result_json"));
+            }
+        }
+    }
+    for (_, fk) in mapping::foreign_keys(entity) {
+        cols.push(format!("{alias}.{fk}"));
+    }
+    cols.join(", ")
+}
+
+/// Number of SQL columns `select_list` produces.
+pub fn column_count(entity: EntityType) -> usize {
+    mapping::columns(entity)
+        .iter()
+        .map(|(_, c)| match c {
+            Column::Interval(..) | Column::Result => 2,
+            _ => 1,
+        })
+        .sum::<usize>()
+        + mapping::foreign_keys(entity).len()
+}
+
+fn json_text(v: ValueRef<'_>) -> Value {
+    match v {
+        ValueRef::Text(t) => serde_json::from_slice(t).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(t).into_owned())),
+        _ => Value::Null,
+    }
+}
+
+fn opt_i64(v: ValueRef<'_>) -> Option<i64> {
+    match v {
+        ValueRef::Integer(i) => Some(i),
+        ValueRef::Real(f) => Some(f as i64),
+        _ => None,
+    }
+}
+
+/// The stored result columns (`result`, `result_json`) as JSON.
+pub fn result_value(native: ValueRef<'_>, json: ValueRef<'_>) -> Value {
+    if let ValueRef::Text(_) = json {
+        return json_text(json);
+    }
+    match native {
+        ValueRef::Integer(i) => Value::from(i),
+        ValueRef::Real(f) => serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null),
+        ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
+        _ => Value::Null,
+    }
+}
+
+pub fn decode(entity: EntityType, row: &rusqlite::Row<'_>, offset: usize) -> rusqlite::Result<Row> {
+    let mut fields = Map::new();
+    let mut i = offset;
+    let mut id = 0;
+    for (name, col) in mapping::columns(entity) {
+        let kind = entity.property(name).map(|p| p.kind).unwrap_or(PropertyKind::Any);
+        let value = match col {
+            Column::Plain(_) => {
+                let v = row.get_ref(i)?;
+                i += 1;
+                match kind {
+                    PropertyKind::Id => {
+                        id = opt_i64(v).unwrap_or_default();
+                        Value::from(id)
+                    }
+                    PropertyKind::Time => opt_i64(v).map(|t| Value::String(sta::time::format_instant(t))).unwrap_or(Value::Null),
+                    _ => match v {
+                        ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
+                        ValueRef::Integer(n) => Value::from(n),
+                        ValueRef::Real(f) => Value::from(f),
+                        _ => Value::Null,
+                    },
+                }
+            }
+            Column::Json(_) | Column::Geometry(_) => {
+                let v = json_text(row.get_ref(i)?);
+                i += 1;
+                v
+            }
+            Column::Interval(..) => {
+                let start = opt_i64(row.get_ref(i)?);
+                let end = opt_i64(row.get_ref(i + 1)?);
+                i += 2;
+                start.map(|s| Value::String(sta::time::format_time_value(s, end))).unwrap_or(Value::Null)
+            }
+            Column::Result => {
+                let v = result_value(row.get_ref(i)?, row.get_ref(i + 1)?);
+                i += 2;
+                v
+            }
+        };
+        fields.insert((*name).to_string(), value);
+    }
+    let mut fks = Vec::new();
+    for (nav, _) in mapping::foreign_keys(entity) {
+        fks.push((*nav, opt_i64(row.get_ref(i)?)));
+        i += 1;
+    }
+    Ok(Row { id, fields, fks, expanded: Vec::new() })
+}
+
+pub fn self_link(base_url: &str, entity: EntityType, id: i64) -> String {
+    format!("{base_url}/{}({id})", entity.set_name())
+}
+
+fn selected(select: Option<&[String]>, name: &str) -> bool {
+    select.is_none_or(|s| s.iter().any(|x| x == name))
+}
+
+/// Shapes one row as an STA entity.
+pub fn to_json(entity: EntityType, row: Row, select: Option<&[String]>, base_url: &str) -> Value {
+    let mut out = Map::new();
+    let link = self_link(base_url, entity, row.id);
+    if selected(select, "id") {
+        out.insert("@iot.selfLink".into(), Value::String(link.clone()));
+        out.insert("@iot.id".into(), Value::from(row.id));
+    }
+    let Row { mut fields, expanded, .. } = row;
+    for p in entity.properties() {
+        if p.name != "id" && selected(select, p.name) {
+            out.insert(p.name.to_string(), fields.remove(p.name).unwrap_or(Value::Null));
+        }
+    }
+    for nav in entity.navigations() {
+        if selected(select, nav.name) {
+            out.insert(format!("{}@iot.navigationLink", nav.name), Value::String(format!("{link}/{}", nav.name)));
+        }
+    }
+    for (k, v) in expanded {
+        out.insert(k, v);
+    }
+    Value::Object(out)
+}

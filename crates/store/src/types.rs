@@ -1,0 +1,156 @@
+use serde::Serialize;
+use serde_json::Value;
+use sta::{EntityType, Query, ResourcePath, StaError};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// A client error in the path, query or body (4xx).
+    #[error(transparent)]
+    Sta(#[from] StaError),
+    /// A write would break an integrity rule (409).
+    #[error("{0}")]
+    Conflict(String),
+    /// The engine failed (500).
+    #[error("database error: {0}")]
+    Database(String),
+    /// The store is shutting down.
+    #[error("the store is closed")]
+    Closed,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Database(e.to_string())
+    }
+}
+
+pub fn bad_body(message: impl Into<String>) -> StoreError {
+    StoreError::Sta(StaError::BadBody(message.into()))
+}
+
+pub fn not_found(message: impl Into<String>) -> StoreError {
+    StoreError::Sta(StaError::NotFound(message.into()))
+}
+
+#[derive(Debug, Clone)]
+pub struct ReadRequest {
+    pub path: ResourcePath,
+    pub query: Query,
+    /// Absolute URL of the service root, e.g. `http://127.0.0.1:8080/v1.1`, for links.
+    pub base_url: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReadResponse {
+    Json(Value),
+    /// `$value` of a property, as text/plain.
+    Text(String),
+    /// A null property (204).
+    NoContent,
+}
+
+/// One observation to store through the internal bulk path (HJ 212, import, simulator).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewObservation {
+    pub datastream_id: i64,
+    pub phenomenon_time: i64,
+    pub phenomenon_time_end: Option<i64>,
+    pub result: Value,
+    pub result_time: Option<i64>,
+    pub result_quality: Option<Value>,
+    pub parameters: Option<Value>,
+    pub feature_id: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub enum WriteCommand {
+    /// POST to a collection path (possibly a navigation path such as `Datastreams(1)/Observations`).
+    Create { path: ResourcePath, body: Value },
+    /// PATCH (merge) or PUT (replace) of one entity.
+    Update { path: ResourcePath, body: Value, replace: bool },
+    Delete { path: ResourcePath },
+    /// `POST /CreateObservations` (dataArray). Row failures do not fail the request.
+    CreateObservations { body: Value },
+    /// Internal bulk path; row failures do not fail the batch.
+    InsertObservations(Vec<NewObservation>),
+}
+
+/// What happened to one observation under the idempotency rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpsertKind {
+    Inserted,
+    /// Same datastream, phenomenon time and result: nothing stored.
+    Unchanged,
+    /// Same datastream and phenomenon time, different result: replaced, old value kept as a revision.
+    Replaced,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteOutcome {
+    Created { entity: EntityType, id: i64 },
+    Updated { entity: EntityType, id: i64 },
+    Deleted,
+    /// Per row: the observation id, or the reason the row was rejected.
+    Rows(Vec<Result<(i64, UpsertKind), String>>),
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ObservationEvent {
+    pub id: i64,
+    pub datastream_id: i64,
+    pub phenomenon_time: i64,
+    pub result: Value,
+    pub result_quality: Option<Value>,
+    pub kind: UpsertKind,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    Created,
+    Updated,
+    Deleted,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum CommitEvent {
+    Observation(ObservationEvent),
+    Entity { entity: EntityType, id: i64, change: ChangeKind },
+}
+
+/// Everything one group commit made durable.
+#[derive(Debug, Clone, Default)]
+pub struct CommitBatch {
+    pub events: Vec<CommitEvent>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LatestValue {
+    pub datastream_id: i64,
+    pub datastream_name: String,
+    pub datastream_properties: Option<Value>,
+    pub unit_of_measurement: Value,
+    pub thing_id: i64,
+    pub thing_name: String,
+    pub observed_property_id: i64,
+    pub observed_property_name: String,
+    pub observation_count: i64,
+    pub observation_id: Option<i64>,
+    pub phenomenon_time: Option<String>,
+    pub result: Value,
+    pub result_quality: Option<Value>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct StoreStats {
+    pub commits: u64,
+    pub write_commands: u64,
+    pub failed_commands: u64,
+    pub observations_inserted: u64,
+    pub observations_unchanged: u64,
+    pub observations_replaced: u64,
+    pub pending_writes: u64,
+}
