@@ -1,8 +1,85 @@
+//! `qingshui serve` — runs the platform on the embedded store.
+
+use anyhow::Context;
+use server::config::{Config, Overrides};
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(clap::Args)]
-pub struct ServeArgs {}
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// TOML configuration file (see config/qingshui.example.toml).
+    #[arg(long, env = "QINGSHUI_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// HTTP listen address.
+    #[arg(long, env = "QINGSHUI_HTTP", value_name = "ADDR")]
+    pub http: Option<SocketAddr>,
+    /// Directory holding the embedded database (default ./data).
+    #[arg(long, env = "QINGSHUI_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Allow writes without a bearer token (local demos only).
+    #[arg(long, env = "QINGSHUI_OPEN")]
+    pub open: bool,
+    /// A bearer token allowed to write (repeatable; adds to the config file's tokens).
+    #[arg(long = "token", env = "QINGSHUI_TOKEN", value_delimiter = ',')]
+    pub tokens: Vec<String>,
+}
 
-pub fn run(_args: ServeArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("serve is not implemented yet")
+impl ServeArgs {
+    pub fn to_config(&self) -> anyhow::Result<Config> {
+        let config = Config::load(self.config.as_deref())?;
+        Ok(config.overlay(Overrides {
+            http: self.http,
+            data_dir: self.data_dir.clone(),
+            open: self.open,
+            tokens: self.tokens.clone(),
+        }))
+    }
+}
+
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("QINGSHUI_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    init_logging();
+    let config = args.to_config()?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        if config.auth.tokens.is_empty() && !config.auth.open {
+            tracing::warn!("no write tokens configured and not --open: the server is read-only");
+        }
+        let store = server::open_store(&config)?;
+        let running = server::start(config, store).await?;
+        println!("qingshui is running: SensorThings API at http://{}/v1.1", running.http_addr);
+        let stop = running.shutdown_handle();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: finishing requests and flushing writes");
+            let _ = stop.send(true);
+        });
+        running.wait().await?;
+        Ok(ExitCode::SUCCESS)
+    })
 }

@@ -1,0 +1,150 @@
+//! The file format, as serde sees it: one struct per TOML table, with spans on every value that
+//! validation may complain about. Also serialised back to TOML by [`crate::Network::to_toml`].
+
+use crate::model::{RiverRole, SimHints, StationKind, VideoKind, ZoneKind};
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+/// One polygon ring as written: positions are checked to be `[lon, lat]` pairs after parsing
+/// (serde would silently ignore a third number in a fixed-size array).
+pub(crate) type Ring = Vec<Vec<f64>>;
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFile {
+    pub schema_version: Spanned<i64>,
+    pub network: RawNetwork,
+    pub cadence: RawCadence,
+    #[serde(default)]
+    pub basins: Vec<RawBasin>,
+    pub parameters: Vec<RawParameter>,
+    pub stations: Vec<RawStation>,
+    #[serde(default)]
+    pub zones: Vec<RawZone>,
+    #[serde(default)]
+    pub video_points: Vec<RawVideoPoint>,
+}
+
+fn default_crs() -> String {
+    "EPSG:4326".to_owned()
+}
+fn default_utc_offset() -> String {
+    "+08:00".to_owned()
+}
+fn default_st() -> String {
+    "21".to_owned()
+}
+fn default_definition_base() -> String {
+    "urn:qingshui:parameter:".to_owned()
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNetwork {
+    pub id: Spanned<String>,
+    pub name_zh: String,
+    pub name_en: String,
+    #[serde(default)]
+    pub schematic: bool,
+    #[serde(default = "default_crs")]
+    pub crs: String,
+    #[serde(default = "default_utc_offset")]
+    pub utc_offset: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bbox: Option<Spanned<Vec<f64>>>,
+    #[serde(default = "default_definition_base")]
+    pub definition_base: String,
+    #[serde(default)]
+    pub intake_in_basin_means: bool,
+    #[serde(default = "default_st")]
+    pub hj212_st: String,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCadence {
+    pub realtime_interval_s: Spanned<i64>,
+    pub analyser_cycle_hours: Spanned<Vec<i64>>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBasin {
+    pub id: Spanned<String>,
+    pub name_zh: String,
+    pub name_en: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawParameter {
+    pub code: Spanned<String>,
+    pub hj212: Spanned<String>,
+    pub name_zh: String,
+    pub name_en: String,
+    pub unit: String,
+    pub unit_name: String,
+    pub ucum: String,
+    pub decimals: Spanned<i64>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStation {
+    pub code: Spanned<String>,
+    pub name_zh: String,
+    pub name_en: String,
+    pub kind: StationKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Spanned<RiverRole>>,
+    pub basin: Spanned<String>,
+    pub target_class: Spanned<String>,
+    pub lon: Spanned<f64>,
+    pub lat: Spanned<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depth_m: Option<Spanned<f64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mn: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pw: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub st: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub realtime_interval_s: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub probes: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub analysers: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub manual: Vec<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sim: Option<Spanned<SimHints>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawZone {
+    pub id: Spanned<String>,
+    pub name_zh: String,
+    pub name_en: String,
+    pub kind: ZoneKind,
+    #[serde(default)]
+    pub schematic: bool,
+    pub polygon: Spanned<Vec<Ring>>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawVideoPoint {
+    pub id: Spanned<String>,
+    pub name_zh: String,
+    pub name_en: String,
+    pub kind: VideoKind,
+    pub zone: Spanned<String>,
+    pub lon: Spanned<f64>,
+    pub lat: Spanned<f64>,
+}

@@ -1,0 +1,139 @@
+//! Configuration: a TOML file, overridden by `QINGSHUI_*` environment variables and command-line
+//! flags (the binary merges flags and environment through clap, then calls [`Config::overlay`]).
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub http: HttpConfig,
+    pub storage: StorageConfig,
+    pub auth: AuthConfig,
+    pub sta: StaConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    pub addr: SocketAddr,
+    /// Externally visible URL (scheme://host[:port]) used in links; derived from Host if empty.
+    pub public_url: Option<String>,
+    /// Largest accepted request body, in bytes (bulk CreateObservations).
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    pub data_dir: PathBuf,
+    /// `full` (durable across power loss, the default) or `normal` (across process crashes).
+    pub synchronous: String,
+    pub readers: usize,
+    pub max_batch: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Bearer tokens allowed to write.
+    pub tokens: Vec<String>,
+    /// Allow anonymous writes (local demos only).
+    pub open: bool,
+    /// Allow anonymous reads.
+    pub read_public: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StaConfig {
+    pub default_top: u64,
+    pub max_top: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig { addr: ([127, 0, 0, 1], 8080).into(), public_url: None, max_body_bytes: 64 * 1024 * 1024 }
+    }
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig { data_dir: PathBuf::from("./data"), synchronous: "full".into(), readers: 4, max_batch: 512 }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig { tokens: Vec::new(), open: false, read_public: true }
+    }
+}
+
+impl Default for StaConfig {
+    fn default() -> Self {
+        StaConfig { default_top: 100, max_top: 10_000 }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            http: HttpConfig::default(),
+            storage: StorageConfig::default(),
+            auth: AuthConfig::default(),
+            sta: StaConfig::default(),
+        }
+    }
+}
+
+/// Values given on the command line or in `QINGSHUI_*` variables; `None` keeps the file's value.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub http: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub open: bool,
+    pub tokens: Vec<String>,
+}
+
+impl Config {
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
+        let Some(path) = path else { return Ok(Config::default()) };
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read config {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("config {}: {e}", path.display()))
+    }
+
+    pub fn overlay(mut self, o: Overrides) -> Config {
+        if let Some(a) = o.http {
+            self.http.addr = a;
+        }
+        if let Some(d) = o.data_dir {
+            self.storage.data_dir = d;
+        }
+        if o.open {
+            self.auth.open = true;
+        }
+        self.auth.tokens.extend(o.tokens);
+        self
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.storage.data_dir.join("qingshui.sqlite")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_overrides() {
+        let c: Config = toml::from_str("[http]\naddr = \"0.0.0.0:9000\"\n[auth]\ntokens = [\"a\"]\n").unwrap();
+        assert_eq!(c.http.addr.port(), 9000);
+        assert_eq!(c.storage.data_dir, PathBuf::from("./data"));
+        let c = c.overlay(Overrides { data_dir: Some("/tmp/x".into()), tokens: vec!["b".into()], ..Default::default() });
+        assert_eq!(c.database_path(), PathBuf::from("/tmp/x/qingshui.sqlite"));
+        assert_eq!(c.auth.tokens, ["a", "b"]);
+        assert!(toml::from_str::<Config>("[http]\nadr = 1\n").is_err(), "unknown keys are rejected");
+    }
+}

@@ -1,0 +1,55 @@
+//! Every error leaves as JSON with the HTTP status that names its kind.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use sta::StaError;
+use store::StoreError;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError { status, message: message.into() }
+    }
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+}
+
+impl From<StaError> for ApiError {
+    fn from(e: StaError) -> Self {
+        let status = match &e {
+            StaError::NotFound(_) => StatusCode::NOT_FOUND,
+            StaError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            StaError::BadPath(_) | StaError::BadQuery { .. } | StaError::BadBody(_) => StatusCode::BAD_REQUEST,
+        };
+        ApiError::new(status, e.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Sta(s) => s.into(),
+            StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
+            StoreError::Closed => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the server is shutting down"),
+            StoreError::Database(m) => {
+                tracing::error!(error = %m, "database error");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, m)
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "code": self.status.as_u16(), "type": "error", "message": self.message });
+        (self.status, Json(body)).into_response()
+    }
+}
