@@ -63,7 +63,20 @@ fn lex(input: &str) -> Result<Vec<(usize, Token)>, StaError> {
                     }
                     j += 1;
                 }
-                let text: String = chars[i..j].iter().collect();
+                let mut text: String = chars[i..j].iter().collect();
+                // `+08:00` arrives as ` 08:00` when a client did not percent-encode the '+' of a
+                // UTC offset (form decoding turns '+' into a space): take it back.
+                if text.contains('T') && !text.ends_with('Z') && text.get(10..).is_some_and(|t| !t.contains(['+', '-'])) {
+                    let rest: String = chars[j..chars.len().min(j + 6)].iter().collect();
+                    let r = rest.as_bytes();
+                    if r.len() == 6 && r[0] == b' ' && r[1].is_ascii_digit() && r[2].is_ascii_digit() && r[3] == b':'
+                        && r[4].is_ascii_digit() && r[5].is_ascii_digit()
+                    {
+                        text.push('+');
+                        text.push_str(&rest[1..]);
+                        j += 6;
+                    }
+                }
                 out.push((start, number_or_time(&text)?));
                 i = j;
                 continue;
@@ -411,6 +424,10 @@ mod tests {
             (
                 "phenomenonTime gt 2026-03-15T09:30:00Z",
                 Expr::Binary(Gt, prop("phenomenonTime"), Box::new(Expr::Literal(Literal::DateTime(1_773_567_000_000_000)))),
+            ),
+            (
+                "phenomenonTime lt 2026-03-15T17:30:00 08:00",
+                Expr::Binary(Lt, prop("phenomenonTime"), Box::new(Expr::Literal(Literal::DateTime(1_773_567_000_000_000)))),
             ),
             (
                 "phenomenonTime lt 2026-03-15T17:30:00+08:00",

@@ -226,7 +226,8 @@ pub fn next_link(url: &str, raw: &[(String, String)], top: u64, skip: Option<u64
     if let Some(t) = token {
         ser.append_pair("$skiptoken", t);
     }
-    format!("{url}?{}", ser.finish())
+    // `$` is legal in a query string; keeping it readable helps people who look at links.
+    format!("{url}?{}", ser.finish().replace("%24", "$"))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -232,7 +232,11 @@ fn insert_entity(conn: &Connection, st: &mut WriterState, entity: EntityType, bo
     conn.prepare_cached(&sql)?.execute(params_from_iter(cols.into_iter().map(|(_, v)| v)))?;
     let id = conn.last_insert_rowid();
     ev.push(CommitEvent::Entity { entity, id, change: ChangeKind::Created });
-    for nav in entity.navigations().iter().filter(|n| n.to_many) {
+    // Link-table relations first: a Thing's Locations must exist before its Datastreams'
+    // Observations generate their FeatureOfInterest from them.
+    let mut to_many: Vec<_> = entity.navigations().iter().filter(|n| n.to_many).collect();
+    to_many.sort_by_key(|n| !matches!(mapping::relation(entity, n.name), Some(Relation::LinkTable { .. })));
+    for nav in to_many {
         if let Some(items) = m.get(nav.name) {
             let items = items.as_array().ok_or_else(|| bad_body(format!("{entity}.{} must be an array", nav.name)))?;
             link_many(conn, st, entity, id, nav.name, nav.target, items, false, ev)?;
