@@ -131,10 +131,12 @@ fn parse_orderby(value: &str) -> Result<Vec<OrderBy>, StaError> {
     let mut out = Vec::new();
     for item in split_top_level(value, ',')? {
         let item = item.trim();
-        let (expr_text, descending) = if let Some(e) = item.strip_suffix(" desc") {
-            (e, true)
-        } else if let Some(e) = item.strip_suffix(" asc") {
-            (e, false)
+        // OData writes `asc`/`desc`; clients (frost-sta-client among them) also send `ASC`/`DESC`.
+        let lower = item.to_ascii_lowercase();
+        let (expr_text, descending) = if lower.ends_with(" desc") {
+            (&item[..item.len() - 5], true)
+        } else if lower.ends_with(" asc") {
+            (&item[..item.len() - 4], false)
         } else {
             (item, false)
         };
@@ -307,7 +309,7 @@ mod tests {
 
     #[test]
     fn orderby_and_select() {
-        let q = Query::parse(Observation, "$orderby=phenomenonTime%20desc,result&$select=id,result&$top=5&$skip=10&foo=bar").unwrap();
+        let q = Query::parse(Observation, "$orderby=phenomenonTime%20DESC,result&$select=id,result&$top=5&$skip=10&foo=bar").unwrap();
         assert_eq!(q.orderby.len(), 2);
         assert!(q.orderby[0].descending && !q.orderby[1].descending);
         assert_eq!(q.select, Some(vec!["id".to_string(), "result".to_string()]));

@@ -1,0 +1,53 @@
+"""Starts the real qingshui server (the debug binary built by `make test`) on a free port with a
+fresh SQLite data directory for each test module."""
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import pytest
+
+
+def _binary():
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "target"))
+    path = os.environ.get("QINGSHUI_BIN", os.path.join(target, "debug", "qingshui"))
+    if not os.path.exists(path):
+        pytest.fail(f"qingshui binary not found at {path}; run `cargo build -p qingshui` or set QINGSHUI_BIN")
+    return path
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    data = tempfile.mkdtemp(prefix="qingshui-py-")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [_binary(), "serve", "--open", "--data-dir", data, "--http", f"127.0.0.1:{port}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}/v1.1"
+    deadline = time.time() + 30
+    while True:
+        try:
+            urllib.request.urlopen(base, timeout=1).read()
+            break
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+                proc.kill()
+                pytest.fail(f"server did not start:\n{out}")
+            time.sleep(0.1)
+    yield base
+    proc.terminate()
+    proc.wait(timeout=20)
+    shutil.rmtree(data, ignore_errors=True)
