@@ -110,7 +110,7 @@ def test_network_observations_and_queries(server):
 
     # A geospatial filter through the client.
     near_intake = list(
-        service.things().query().filter("geo.distance(Locations/location, geography'POINT (106.44 26.578)') lt 0.02").list()
+        service.things().query().filter("geo.distance(Locations/location, geography'POINT (106.44 26.578)') lt 0.005").list()
     )
     assert [t.name for t in near_intake] == ["W01"]
 
