@@ -1,0 +1,53 @@
+# qingshui — two commands for a newcomer: `make demo` and `make test`.
+#
+# Builds share one cargo target directory outside the clone so that repeated CI runs on the same
+# machine reuse compiled dependencies. Override with CARGO_TARGET_DIR=… if you like.
+
+CARGO_TARGET_DIR ?= /var/cache/qingshui/target
+export CARGO_TARGET_DIR
+VENV := .venv
+PY := $(VENV)/bin/python
+QINGSHUI_DEBUG := $(CARGO_TARGET_DIR)/debug/qingshui
+
+.PHONY: demo serve test test-deps test-rust test-python build fmt lint bench clean
+
+## Run the platform with the Hongfeng Lake demo on the embedded store (release build).
+demo:
+	cargo run --release -p qingshui -- demo
+
+## Run the server alone on ./data, accepting anonymous writes (local use).
+serve:
+	cargo run --release -p qingshui -- serve --open
+
+## Install what the tests need, then run every test.
+test: test-deps test-rust test-python
+
+test-deps: $(VENV)/.installed
+
+$(VENV)/.installed: tests/requirements.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	touch $@
+
+build:
+	cargo build --workspace --all-targets
+
+test-rust: build
+	cargo test --workspace
+
+test-python: build test-deps
+	QINGSHUI_BIN=$(QINGSHUI_DEBUG) $(PY) -m pytest -q tests/python
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+## Benchmarks (release build); results and commands are in BENCHMARKS.md.
+bench:
+	cargo run --release -p qingshui-bench --bin sta_bench
+
+clean:
+	rm -rf $(VENV) test-output
