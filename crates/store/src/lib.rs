@@ -25,6 +25,9 @@ pub trait Store: Send + Sync + 'static {
     /// The latest observation of every datastream (or of the given ones), from the maintained
     /// latest-value columns: one indexed join, no scan of observations.
     async fn latest(&self, datastreams: Option<Vec<i64>>) -> Result<Vec<LatestValue>, StoreError>;
+    /// Numeric series of datastreams over a time range, raw or aggregated per bucket in the
+    /// database (one range scan on the (datastream, time) key per datastream).
+    async fn series(&self, req: SeriesRequest) -> Result<Vec<Series>, StoreError>;
     /// Committed changes, one message per committed batch, in commit order.
     fn subscribe(&self) -> broadcast::Receiver<Arc<CommitBatch>>;
     /// Counters for `/metrics`.

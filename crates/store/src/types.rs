@@ -154,3 +154,50 @@ pub struct StoreStats {
     pub observations_replaced: u64,
     pub pending_writes: u64,
 }
+
+/// A numeric time series request for the domain API (charts, assessment): raw values, or
+/// aggregates per fixed bucket computed in the database.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesRequest {
+    pub datastreams: Vec<i64>,
+    /// Inclusive start, UTC microseconds.
+    pub from: i64,
+    /// Exclusive end, UTC microseconds.
+    pub to: i64,
+    /// Bucket width in microseconds; `None` returns every value.
+    pub bucket: Option<i64>,
+}
+
+/// One value as stored: time, numeric result (`None` when not a number), the data flag from
+/// `resultQuality.flag` (HJ 212 data flag), and whether it was reported below detection limit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeriesPoint {
+    pub t: i64,
+    pub v: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flag: Option<String>,
+}
+
+/// Aggregates of one bucket (all numeric values; `flagged` counts values whose flag is not `N`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeriesBucket {
+    pub t: i64,
+    pub avg: f64,
+    pub min: f64,
+    pub max: f64,
+    pub n: i64,
+    pub flagged: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum SeriesData {
+    Raw(Vec<SeriesPoint>),
+    Buckets(Vec<SeriesBucket>),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Series {
+    pub datastream_id: i64,
+    pub data: SeriesData,
+}

@@ -16,7 +16,8 @@ mod write;
 pub use read::PageLimits;
 
 use crate::{
-    CommitBatch, LatestValue, ReadRequest, ReadResponse, Store, StoreError, StoreStats, WriteCommand, WriteOutcome,
+    CommitBatch, LatestValue, ReadRequest, ReadResponse, Series, SeriesBucket, SeriesData, SeriesPoint, SeriesRequest, Store,
+    StoreError, StoreStats, WriteCommand, WriteOutcome,
 };
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags};
@@ -254,6 +255,10 @@ impl Store for SqliteStore {
         self.with_reader(move |conn| latest_values(conn, datastreams.as_deref())).await
     }
 
+    async fn series(&self, req: SeriesRequest) -> Result<Vec<Series>, StoreError> {
+        self.with_reader(move |conn| series(conn, &req)).await
+    }
+
     fn subscribe(&self) -> broadcast::Receiver<Arc<CommitBatch>> {
         self.events.subscribe()
     }
@@ -320,4 +325,42 @@ fn latest_values(conn: &Connection, only: Option<&[i64]>) -> Result<Vec<LatestVa
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn series(conn: &Connection, req: &SeriesRequest) -> Result<Vec<Series>, StoreError> {
+    let mut out = Vec::with_capacity(req.datastreams.len());
+    for &ds in &req.datastreams {
+        let data = match req.bucket {
+            None => {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT phenomenon_time_start, CASE WHEN typeof(result) IN ('integer', 'real') AND result_json IS NULL THEN result END,
+                            json_extract(result_quality, '$.flag')
+                     FROM observations WHERE datastream_id = ?1 AND phenomenon_time_start >= ?2 AND phenomenon_time_start < ?3
+                     ORDER BY phenomenon_time_start",
+                )?;
+                let rows = stmt.query_map(rusqlite::params![ds, req.from, req.to], |r| {
+                    Ok(SeriesPoint { t: r.get(0)?, v: r.get(1)?, flag: r.get::<_, Option<String>>(2)? })
+                })?;
+                SeriesData::Raw(rows.collect::<Result<_, _>>()?)
+            }
+            Some(bucket) => {
+                let bucket = bucket.max(1);
+                let mut stmt = conn.prepare_cached(
+                    "SELECT (phenomenon_time_start - ?4) / ?5 * ?5 + ?4 AS b, AVG(result), MIN(result), MAX(result), COUNT(*),
+                            SUM(CASE WHEN COALESCE(json_extract(result_quality, '$.flag'), 'N') <> 'N' THEN 1 ELSE 0 END)
+                     FROM observations
+                     WHERE datastream_id = ?1 AND phenomenon_time_start >= ?2 AND phenomenon_time_start < ?3
+                       AND typeof(result) IN ('integer', 'real') AND result_json IS NULL
+                     GROUP BY b ORDER BY b",
+                )?;
+                let origin = req.from.div_euclid(bucket) * bucket;
+                let rows = stmt.query_map(rusqlite::params![ds, req.from, req.to, origin, bucket], |r| {
+                    Ok(SeriesBucket { t: r.get(0)?, avg: r.get(1)?, min: r.get(2)?, max: r.get(3)?, n: r.get(4)?, flagged: r.get(5)? })
+                })?;
+                SeriesData::Buckets(rows.collect::<Result<_, _>>()?)
+            }
+        };
+        out.push(Series { datastream_id: ds, data });
+    }
+    Ok(out)
 }
