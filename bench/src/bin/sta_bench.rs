@@ -11,6 +11,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use store::{NewObservation, Store, WriteCommand};
 
+// The same allocator as the qingshui binary, so the server measured here is the one shipped.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const T0: i64 = 1_772_323_200_000_000; // 2026-03-01T00:00:00Z in µs
 const FIVE_MIN: i64 = 300_000_000;
 const BATCH: usize = 1000;

@@ -86,6 +86,11 @@ pub enum DataKind {
     Hourly,
     /// Manually entered laboratory results (monthly).
     Manual,
+    /// HJ 212 2051 minute values. Not planned from the file: the HJ 212 listener creates these
+    /// datastreams on demand, from the station's hourly datastream, when a station sends them.
+    Minute,
+    /// HJ 212 2031 daily values (created on demand, as `Minute`).
+    Daily,
 }
 
 impl DataKind {
@@ -94,6 +99,8 @@ impl DataKind {
             DataKind::Realtime => "realtime",
             DataKind::Hourly => "hourly",
             DataKind::Manual => "manual",
+            DataKind::Minute => "minute",
+            DataKind::Daily => "daily",
         }
     }
 }

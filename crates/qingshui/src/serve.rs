@@ -23,6 +23,12 @@ pub struct ServeArgs {
     /// A bearer token allowed to write (repeatable; adds to the config file's tokens).
     #[arg(long = "token", env = "QINGSHUI_TOKEN", value_delimiter = ',')]
     pub tokens: Vec<String>,
+    /// Monitoring-network TOML file loaded into the store at start (e.g. config/hongfeng.toml).
+    #[arg(long, env = "QINGSHUI_NETWORK", value_name = "FILE")]
+    pub network: Option<PathBuf>,
+    /// HJ 212 TCP listen address (needs --network for the stations' MN and PW).
+    #[arg(long, env = "QINGSHUI_HJ212", value_name = "ADDR")]
+    pub hj212: Option<SocketAddr>,
 }
 
 impl ServeArgs {
@@ -33,6 +39,8 @@ impl ServeArgs {
             data_dir: self.data_dir.clone(),
             open: self.open,
             tokens: self.tokens.clone(),
+            network: self.network.clone(),
+            hj212: self.hj212,
         }))
     }
 }
@@ -73,6 +81,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let store = server::open_store(&config)?;
         let running = server::start(config, store).await?;
         println!("qingshui is running: SensorThings API at http://{}/v1.1", running.http_addr);
+        if let Some(addr) = running.hj212_addr {
+            println!("HJ 212 listener at {addr}");
+        }
         let stop = running.shutdown_handle();
         tokio::spawn(async move {
             shutdown_signal().await;

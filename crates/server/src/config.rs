@@ -5,13 +5,15 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub http: HttpConfig,
     pub storage: StorageConfig,
     pub auth: AuthConfig,
     pub sta: StaConfig,
+    pub network: NetworkConfig,
+    pub hj212: Hj212Config,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -52,6 +54,33 @@ pub struct StaConfig {
     pub max_top: u64,
 }
 
+/// `[network]`: the monitoring-network file loaded into the store at start (docs/network.md).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworkConfig {
+    pub file: Option<PathBuf>,
+}
+
+/// `[hj212]`: the HJ 212 TCP listener (docs/hj212.md). Disabled while `addr` is absent.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Hj212Config {
+    pub addr: Option<SocketAddr>,
+    /// A station is offline when no valid frame arrived for this long (reference §12: 2 × the
+    /// 300 s real-time interval).
+    pub offline_after_s: u64,
+    /// Close the connection after a frame with an unknown MN or a wrong PW.
+    pub close_on_auth_failure: bool,
+    /// Close a connection silent for this long (reference §12: at least 15 min).
+    pub idle_timeout_s: u64,
+}
+
+impl Default for Hj212Config {
+    fn default() -> Self {
+        Hj212Config { addr: None, offline_after_s: 600, close_on_auth_failure: true, idle_timeout_s: 900 }
+    }
+}
+
 impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig { addr: ([127, 0, 0, 1], 8080).into(), public_url: None, max_body_bytes: 64 * 1024 * 1024 }
@@ -76,17 +105,6 @@ impl Default for StaConfig {
     }
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            http: HttpConfig::default(),
-            storage: StorageConfig::default(),
-            auth: AuthConfig::default(),
-            sta: StaConfig::default(),
-        }
-    }
-}
-
 /// Values given on the command line or in `QINGSHUI_*` variables; `None` keeps the file's value.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
@@ -94,6 +112,8 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     pub open: bool,
     pub tokens: Vec<String>,
+    pub network: Option<PathBuf>,
+    pub hj212: Option<SocketAddr>,
 }
 
 impl Config {
@@ -114,6 +134,12 @@ impl Config {
             self.auth.open = true;
         }
         self.auth.tokens.extend(o.tokens);
+        if let Some(f) = o.network {
+            self.network.file = Some(f);
+        }
+        if let Some(a) = o.hj212 {
+            self.hj212.addr = Some(a);
+        }
         self
     }
 

@@ -2,8 +2,11 @@
 //! run loop with graceful shutdown.
 
 pub mod config;
+pub mod domain;
 pub mod http;
 pub mod metrics;
+pub mod network;
+pub mod sources;
 
 use anyhow::Context;
 use config::Config;
@@ -25,6 +28,10 @@ pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 /// A running server: its bound address and a handle to stop it.
 pub struct Running {
     pub http_addr: std::net::SocketAddr,
+    /// The HJ 212 listener's address, when `[hj212] addr` is configured.
+    pub hj212_addr: Option<std::net::SocketAddr>,
+    /// The stations of the loaded network (empty without `[network] file`).
+    pub registry: Option<Arc<network::StationRegistry>>,
     pub store: Arc<dyn Store>,
     shutdown: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -50,17 +57,45 @@ impl Running {
 
 /// Binds the listeners and starts serving on the current tokio runtime.
 pub async fn start(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Running> {
+    let (registry, domain) = match &config.network.file {
+        Some(path) => {
+            let (registry, domain) = load_network_file(path, &store).await?;
+            (Some(Arc::new(registry)), Some(Arc::new(domain)))
+        }
+        None => (None, None),
+    };
+    let board = Arc::new(match &registry {
+        Some(r) => sources::status::StationBoard::new(r, config.hj212.offline_after_s),
+        None => sources::status::StationBoard::default(),
+    });
     let listener = tokio::net::TcpListener::bind(config.http.addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.http.addr))?;
     let http_addr = listener.local_addr()?;
+    let (shutdown, mut rx) = tokio::sync::watch::channel(false);
+    let (hj212_addr, hj212_task) = match (config.hj212.addr, &registry) {
+        (Some(addr), Some(registry)) => {
+            let settings = sources::hj212::ListenerSettings {
+                close_on_auth_failure: config.hj212.close_on_auth_failure,
+                idle_timeout: std::time::Duration::from_secs(config.hj212.idle_timeout_s.max(1)),
+            };
+            let (bound, task) =
+                sources::hj212::start_listener(addr, registry.clone(), store.clone(), board.clone(), settings, rx.clone())
+                    .await
+                    .with_context(|| format!("cannot listen for HJ 212 on {addr}"))?;
+            tracing::info!(%bound, stations = registry.stations().len(), "HJ 212 listener ready");
+            (Some(bound), Some(task))
+        }
+        (Some(_), None) => anyhow::bail!("[hj212] addr is set but no [network] file names the stations (use --network FILE)"),
+        (None, _) => (None, None),
+    };
     let state = http::AppState {
         store: store.clone(),
         config: Arc::new(config),
-        metrics: Arc::new(metrics::Metrics::default()),
+        metrics: Arc::new(metrics::Metrics { stations: board }),
+        domain,
     };
     let app = http::router(state);
-    let (shutdown, mut rx) = tokio::sync::watch::channel(false);
     let task_store = store.clone();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -68,10 +103,28 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Runn
                 let _ = rx.wait_for(|stop| *stop).await;
             })
             .await?;
+        // Stop HJ 212 after HTTP: connections finish the frame they hold (write + answer).
+        if let Some(task) = hj212_task {
+            let _ = task.await;
+        }
         // In-flight requests are done; flush what the writer still holds.
         task_store.close().await;
         Ok(())
     });
     tracing::info!(%http_addr, "serving SensorThings API at http://{http_addr}/v1.1");
-    Ok(Running { http_addr, store, shutdown, task })
+    Ok(Running { http_addr, hj212_addr, registry, store, shutdown, task })
+}
+
+/// Reads, parses and loads a network file; the registry of its HJ 212 stations.
+async fn load_network_file(
+    path: &std::path::Path,
+    store: &Arc<dyn Store>,
+) -> anyhow::Result<(network::StationRegistry, domain::Domain)> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read network file {}", path.display()))?;
+    // The error displays as `file:line:column: problem`.
+    let net = ::network::parse_network(&text, &path.display().to_string())?;
+    let load = network::load_network(store, &net).await.with_context(|| format!("loading network {}", path.display()))?;
+    tracing::info!(file = %path.display(), created = load.created, updated = load.updated, unchanged = load.unchanged, "network loaded");
+    let registry = network::StationRegistry::new(&net, &load)?;
+    Ok((registry, domain::Domain::new(net, load.ids)))
 }

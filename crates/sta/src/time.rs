@@ -30,11 +30,40 @@ pub fn parse_time_value(text: &str) -> Result<TimeValue, String> {
     }
 }
 
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ`. Formatting times is on the hot path of every observation read,
+/// so years 0000–9999 are written directly (civil-from-days arithmetic) and only the rest go
+/// through chrono.
 pub fn format_instant(micros: i64) -> String {
-    match Utc.timestamp_micros(micros).single() {
-        Some(t) => t.to_rfc3339_opts(SecondsFormat::Millis, true),
-        None => String::new(),
+    if !(MIN_DATETIME..=MAX_DATETIME).contains(&micros) {
+        return match Utc.timestamp_micros(micros).single() {
+            Some(t) => t.to_rfc3339_opts(SecondsFormat::Millis, true),
+            None => String::new(),
+        };
     }
+    let secs = micros.div_euclid(1_000_000);
+    let millis = micros.rem_euclid(1_000_000) / 1000;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    use std::fmt::Write;
+    let mut out = String::with_capacity(24);
+    let _ = write!(
+        out,
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    );
+    out
 }
 
 pub fn format_time_value(start: i64, end: Option<i64>) -> String {
@@ -67,5 +96,10 @@ mod tests {
         assert_eq!(format_instant(1_000_000), "1970-01-01T00:00:01.000Z");
         assert_eq!(format_time_value(0, Some(1_000_000)), "1970-01-01T00:00:00.000Z/1970-01-01T00:00:01.000Z");
         assert_eq!(format_instant(MIN_DATETIME), "0001-01-01T00:00:00.000Z");
+        // The fast formatter agrees with chrono across eras, leap days and negative times.
+        for m in [0, 1, -1, 951_782_400_123_456, 1_773_567_000_000_000, -62_135_596_800_000_000, 253_402_300_799_999_999, 4_107_542_400_999_000, -1_000_000_000_000_001] {
+            let want = Utc.timestamp_micros(m).single().unwrap().to_rfc3339_opts(SecondsFormat::Millis, true);
+            assert_eq!(format_instant(m), want, "{m}");
+        }
     }
 }

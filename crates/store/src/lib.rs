@@ -5,6 +5,7 @@
 //! for a [`sql::Dialect`]; [`sqlite`] is the embedded backend (one group-committing writer thread,
 //! a pool of readers).
 
+pub mod alerts;
 pub mod sql;
 pub mod sqlite;
 mod types;

@@ -1,8 +1,11 @@
 //! The HTTP face: SensorThings at `/v1.1`, the domain API at `/api/v1`, `/metrics`.
 
 pub mod api;
+pub mod domain;
 pub mod error;
 pub mod sta;
+pub mod stations;
+pub mod web;
 
 use crate::config::Config;
 use axum::Router;
@@ -17,6 +20,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub config: Arc<Config>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The loaded monitoring network, when the server runs with one.
+    pub domain: Option<Arc<crate::domain::Domain>>,
 }
 
 impl AppState {
@@ -70,6 +75,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(sta::routes())
         .merge(api::routes())
+        .merge(domain::routes())
+        .merge(stations::routes())
+        .merge(web::routes())
         .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(tower_http::cors::CorsLayer::permissive())

@@ -149,7 +149,7 @@ fn expand_to_many(
         };
         let mut stmt = conn.prepare(&sql)?;
         let fetched = stmt.query_map(params_from_iter(to_sql_values(&b.params)), |r| {
-            let row = shape::decode(child, r, 0)?;
+            let row = shape::decode(child, r, 0, shape::Keep::select(q.select.as_deref()))?;
             let parent: i64 = r.get(ncols)?;
             Ok((parent, row))
         })?;

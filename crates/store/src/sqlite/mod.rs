@@ -55,6 +55,14 @@ struct Job {
     reply: oneshot::Sender<Result<WriteOutcome, StoreError>>,
 }
 
+/// Work for the writer thread: a client write, or a closure that needs the write connection for
+/// tables outside the STA model (alerts, `crate::alerts`). One writer per file means no second
+/// connection can invalidate the group commit's snapshot (SQLITE_BUSY_SNAPSHOT).
+enum Work {
+    Write(Job),
+    Exclusive(Box<dyn FnOnce(&mut Connection) + Send>),
+}
+
 #[derive(Default)]
 struct Counters {
     commits: AtomicU64,
@@ -67,7 +75,7 @@ struct Counters {
 }
 
 pub struct SqliteStore {
-    writer: Mutex<Option<mpsc::Sender<Job>>>,
+    writer: Mutex<Option<mpsc::Sender<Work>>>,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Arc<Mutex<Vec<Connection>>>,
     reader_permits: Arc<Semaphore>,
@@ -104,7 +112,7 @@ impl SqliteStore {
         for _ in 0..config.readers.max(1) {
             readers.push(open_connection(&config.path, true)?);
         }
-        let (tx, rx) = mpsc::channel::<Job>();
+        let (tx, rx) = mpsc::channel::<Work>();
         let (events, _) = broadcast::channel(1024);
         let counters = Arc::new(Counters::default());
         let thread = {
@@ -127,7 +135,7 @@ impl SqliteStore {
         })
     }
 
-    async fn with_reader<T: Send + 'static>(
+    pub(crate) async fn with_reader<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
@@ -146,19 +154,50 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Runs `f` on the writer thread between group commits (see [`Work`]).
+    pub(crate) async fn exclusive<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        let work = Work::Exclusive(Box::new(move |conn: &mut Connection| {
+            let _ = reply.send(f(conn));
+        }));
+        {
+            let guard = self.writer.lock().map_err(|_| StoreError::Closed)?;
+            guard.as_ref().ok_or(StoreError::Closed)?.send(work).map_err(|_| StoreError::Closed)?;
+        }
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
 fn writer_loop(
     mut conn: Connection,
     mut state: write::WriterState,
-    rx: mpsc::Receiver<Job>,
+    rx: mpsc::Receiver<Work>,
     events: broadcast::Sender<Arc<CommitBatch>>,
     counters: Arc<Counters>,
     max_batch: usize,
 ) {
     while let Ok(first) = rx.recv() {
+        let first = match first {
+            Work::Write(job) => job,
+            Work::Exclusive(f) => {
+                f(&mut conn);
+                continue;
+            }
+        };
         let mut jobs = vec![first];
+        // An exclusive closure ends the batch and runs after its commit, in queue order.
+        let mut after_commit = None;
         while jobs.len() < max_batch {
             match rx.try_recv() {
-                Ok(j) => jobs.push(j),
+                Ok(Work::Write(j)) => jobs.push(j),
+                Ok(Work::Exclusive(f)) => {
+                    after_commit = Some(f);
+                    break;
+                }
                 Err(_) => break,
             }
         }
@@ -225,6 +264,9 @@ fn writer_loop(
                 }
             }
         }
+        if let Some(f) = after_commit {
+            f(&mut conn);
+        }
     }
     // Queue closed: checkpoint so the WAL does not have to be replayed on next open.
     if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
@@ -246,7 +288,7 @@ impl Store for SqliteStore {
             let guard = self.writer.lock().map_err(|_| StoreError::Closed)?;
             let sender = guard.as_ref().ok_or(StoreError::Closed)?;
             self.counters.pending_writes.fetch_add(1, Ordering::Relaxed);
-            sender.send(Job { cmd, reply }).map_err(|_| StoreError::Closed)?;
+            sender.send(Work::Write(Job { cmd, reply })).map_err(|_| StoreError::Closed)?;
         }
         rx.await.map_err(|_| StoreError::Closed)?
     }

@@ -155,7 +155,7 @@ pub fn fetch_rows(conn: &Connection, entity: EntityType, cond: &str, params: &[S
         mapping::table(entity)
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params_from_iter(to_sql_values(params)), |r| shape::decode(entity, r, 0))?;
+    let rows = stmt.query_map(params_from_iter(to_sql_values(params)), |r| shape::decode(entity, r, 0, shape::Keep::All))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -285,9 +285,15 @@ fn read_collection(
         shape::select_list(entity, "e"),
         top + 1
     );
+    // Decode only what is selected, plus the phenomenon time a keyset token is made of.
+    let keep = match (&query.select, keyset) {
+        (None, _) => shape::Keep::All,
+        (Some(sel), Some(Keyset::TimeAsc | Keyset::TimeDesc)) => shape::Keep::Only(sel, Some("phenomenonTime")),
+        (Some(sel), _) => shape::Keep::Only(sel, None),
+    };
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows: Vec<Row> = stmt
-        .query_map(params_from_iter(to_sql_values(&b.params)), |r| shape::decode(entity, r, 0))?
+        .query_map(params_from_iter(to_sql_values(&b.params)), |r| shape::decode(entity, r, 0, keep))?
         .collect::<Result<_, _>>()?;
     let more = rows.len() as u64 > top;
     rows.truncate(top as usize);

@@ -117,6 +117,33 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX observation_revisions_obs ON observation_revisions (observation_id, revised_at);
     "#,
+    // 2: alerts (crate::alerts). The record is JSON in `body`; the columns the API filters on are
+    // copied out. The partial unique index is the rule "one open alert per rule and source".
+    r#"
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        rule TEXT NOT NULL,
+        source TEXT NOT NULL,
+        station TEXT,
+        severity TEXT NOT NULL,
+        state TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX alerts_updated ON alerts (updated_at);
+    CREATE INDEX alerts_state ON alerts (state, updated_at);
+    CREATE INDEX alerts_station ON alerts (station, updated_at);
+    CREATE UNIQUE INDEX alerts_open_per_source ON alerts (rule, source) WHERE state <> 'cleared';
+    CREATE TABLE alert_history (
+        alert_id INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        action TEXT NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (alert_id, seq)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<usize> {

@@ -1,0 +1,222 @@
+//! The domain view of the store: the loaded network (stations, their targets and datastreams)
+//! and the GB 3838 judgements made on stored data. The judging itself is `wq`'s (pure); this
+//! module only gathers the right series for it.
+
+use ::network::{DataKind, datastream_key, station_key};
+use ::network::{Network, StationKind};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use store::{SeriesData, SeriesRequest, Store};
+use wq::{EvaluationOptions, Period, Sample, SeriesByParameter, StationSeries, WaterClass, WaterType};
+
+/// The network as loaded into the store, with the store ids of its entities.
+pub struct Domain {
+    pub network: Network,
+    /// Store id of every planned entity by plan key (`station:R01`, `datastream:R01:tp:hourly`, …).
+    pub ids: BTreeMap<String, i64>,
+    /// Datastream id → (station code, parameter code, data kind).
+    by_datastream: BTreeMap<i64, (String, String, DataKind)>,
+}
+
+/// Which stations an assessment covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Station(String),
+    Basin(String),
+    Lake,
+    Rivers,
+}
+
+impl Scope {
+    pub fn parse(text: &str) -> Result<Scope, String> {
+        match text.split_once(':') {
+            Some(("station", code)) => Ok(Scope::Station(code.to_string())),
+            Some(("basin", id)) => Ok(Scope::Basin(id.to_string())),
+            Some(("waterbody", "lake")) => Ok(Scope::Lake),
+            Some(("waterbody", "rivers")) => Ok(Scope::Rivers),
+            _ => Err(format!(
+                "scope '{text}' is not one of station:CODE, basin:ID, waterbody:lake, waterbody:rivers"
+            )),
+        }
+    }
+}
+
+pub fn water_type(kind: StationKind) -> WaterType {
+    match kind {
+        StationKind::River => WaterType::River,
+        StationKind::Lake | StationKind::Intake => WaterType::Lake,
+    }
+}
+
+pub fn target_class(t: ::network::TargetClass) -> WaterClass {
+    match t.number() {
+        1 => WaterClass::I,
+        2 => WaterClass::II,
+        3 => WaterClass::III,
+        4 => WaterClass::IV,
+        _ => WaterClass::V,
+    }
+}
+
+const KINDS: [DataKind; 3] = [DataKind::Realtime, DataKind::Hourly, DataKind::Manual];
+
+impl Domain {
+    pub fn new(network: Network, ids: BTreeMap<String, i64>) -> Domain {
+        let mut by_datastream = BTreeMap::new();
+        for s in &network.stations {
+            for p in &s.parameters {
+                for kind in KINDS {
+                    if let Some(id) = ids.get(&datastream_key(&s.code, &p.code, kind)) {
+                        by_datastream.insert(*id, (s.code.clone(), p.code.clone(), kind));
+                    }
+                }
+            }
+        }
+        Domain { network, ids, by_datastream }
+    }
+
+    pub fn thing_id(&self, station: &str) -> Option<i64> {
+        self.ids.get(&station_key(station)).copied()
+    }
+
+    pub fn datastream(&self, station: &str, parameter: &str, kind: DataKind) -> Option<i64> {
+        self.ids.get(&datastream_key(station, parameter, kind)).copied()
+    }
+
+    pub fn describe_datastream(&self, id: i64) -> Option<&(String, String, DataKind)> {
+        self.by_datastream.get(&id)
+    }
+
+    /// The datastreams of a station: (parameter, kind, id).
+    pub fn station_datastreams(&self, station: &str) -> Vec<(String, DataKind, i64)> {
+        self.by_datastream
+            .iter()
+            .filter(|(_, (s, _, _))| s == station)
+            .map(|(id, (_, p, k))| (p.clone(), *k, *id))
+            .collect()
+    }
+
+    /// The datastream used for judging a parameter: hourly values where the station has them
+    /// (the national method works on hourly and daily means), else manual samples, else
+    /// real-time values.
+    fn judged_datastream(&self, station: &str, parameter: &str) -> Option<i64> {
+        [DataKind::Hourly, DataKind::Manual, DataKind::Realtime]
+            .into_iter()
+            .find_map(|k| self.datastream(station, parameter, k))
+    }
+
+    /// The stations a scope covers.
+    pub fn stations_in(&self, scope: &Scope) -> Result<Vec<&::network::Station>, String> {
+        let net = &self.network;
+        let lake_member = |s: &&::network::Station| {
+            s.kind == StationKind::Lake || (s.kind == StationKind::Intake && net.intake_in_basin_means)
+        };
+        let list: Vec<_> = match scope {
+            Scope::Station(code) => vec![net.station(code).ok_or_else(|| format!("no station '{code}' in the network"))?],
+            Scope::Basin(id) => {
+                if net.basin(id).is_none() {
+                    return Err(format!("no basin '{id}' in the network"));
+                }
+                net.stations.iter().filter(|s| &s.basin == id).filter(lake_member).collect()
+            }
+            Scope::Lake => net.stations.iter().filter(lake_member).collect(),
+            Scope::Rivers => net.stations.iter().filter(|s| s.kind == StationKind::River).collect(),
+        };
+        if list.is_empty() {
+            return Err("the scope holds no stations".into());
+        }
+        Ok(list)
+    }
+
+    /// Reads the stored values of every judged parameter of a station in [from, to).
+    pub async fn station_series(
+        &self,
+        store: &Arc<dyn Store>,
+        station: &::network::Station,
+        from: i64,
+        to: i64,
+    ) -> Result<SeriesByParameter, store::StoreError> {
+        let mut wanted: Vec<(String, i64)> = Vec::new();
+        for p in &station.parameters {
+            if let Some(id) = self.judged_datastream(&station.code, &p.code) {
+                wanted.push((p.code.clone(), id));
+            }
+        }
+        let series = store
+            .series(SeriesRequest {
+                datastreams: wanted.iter().map(|(_, id)| *id).collect(),
+                from: from * 1_000_000,
+                to: to * 1_000_000,
+                bucket: None,
+            })
+            .await?;
+        let mut out = SeriesByParameter::new();
+        for ((code, _), s) in wanted.into_iter().zip(series) {
+            let SeriesData::Raw(points) = s.data else { continue };
+            let samples: Vec<Sample> = points
+                .into_iter()
+                .filter_map(|p| {
+                    let v = p.v?;
+                    let mut sample = Sample::new(p.t.div_euclid(1_000_000), v);
+                    // An unknown flag letter is not silently taken as valid.
+                    sample.flag = match p.flag.as_deref() {
+                        None => wq::DataFlag::N,
+                        Some(f) => wq::DataFlag::parse(f).unwrap_or(wq::DataFlag::D),
+                    };
+                    Some(sample)
+                })
+                .collect();
+            if !samples.is_empty() {
+                out.insert(code, samples);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The GB 3838-2002 evaluation of a scope over [from, to) (unix seconds), as JSON.
+    pub async fn assess(
+        &self,
+        store: &Arc<dyn Store>,
+        scope: &Scope,
+        from: i64,
+        to: i64,
+    ) -> Result<serde_json::Value, AssessError> {
+        let stations = self.stations_in(scope).map_err(AssessError::BadScope)?;
+        let first = stations[0];
+        let mut options = EvaluationOptions::new(water_type(first.kind));
+        options.period = Some(Period { start: from, end: to });
+        if let Some(offset) = crate::network::parse_utc_offset(&self.network.utc_offset) {
+            options.utc_offset_seconds = offset as i64;
+        }
+        let value = if let Scope::Station(_) = scope {
+            options.target_class = Some(target_class(first.target_class));
+            options.drinking_water_source = first.is_drinking_water_source();
+            let series = self.station_series(store, first, from, to).await?;
+            let mut result = wq::evaluate_station(&series, &options).map_err(|e| AssessError::Evaluation(e.to_string()))?;
+            result.station = Some(first.code.clone());
+            serde_json::to_value(result)
+        } else {
+            let mut all = Vec::new();
+            for s in &stations {
+                all.push(StationSeries {
+                    station: s.code.clone(),
+                    series: self.station_series(store, s, from, to).await?,
+                    target_class: Some(target_class(s.target_class)),
+                });
+            }
+            let result = wq::evaluate_water_body(&all, &options).map_err(|e| AssessError::Evaluation(e.to_string()))?;
+            serde_json::to_value(result)
+        };
+        value.map_err(|e| AssessError::Evaluation(e.to_string()))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AssessError {
+    #[error("{0}")]
+    BadScope(String),
+    #[error("evaluation failed: {0}")]
+    Evaluation(String),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+}

@@ -1,0 +1,333 @@
+//! The domain API over the loaded network: `/api/v1/network`, `/api/v1/series`,
+//! `/api/v1/assessment` (see docs/api.md).
+
+use super::AppState;
+use super::error::ApiError;
+use crate::domain::{Domain, Scope, water_type};
+use ::network::DataKind;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{Datelike, TimeZone};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+use store::{SeriesData, SeriesRequest};
+use wq::classify::{ClassLimits, ClassifyContext, class_limits};
+use wq::{WaterClass, classify};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/network", get(network))
+        .route("/api/v1/series", get(series))
+        .route("/api/v1/assessment", get(assessment))
+}
+
+fn domain(state: &AppState) -> Result<Arc<Domain>, ApiError> {
+    state.domain.clone().ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_FOUND, "no monitoring network is loaded (start the server with --network FILE)")
+    })
+}
+
+fn class_name(c: WaterClass) -> &'static str {
+    match c {
+        WaterClass::I => "I",
+        WaterClass::II => "II",
+        WaterClass::III => "III",
+        WaterClass::IV => "IV",
+        WaterClass::V => "V",
+        WaterClass::WorseThanV => "WorseThanV",
+    }
+}
+
+fn kind_rank(k: DataKind) -> u8 {
+    // Hourly values are what the national method judges; manual samples next; real-time last.
+    match k {
+        DataKind::Hourly => 0,
+        DataKind::Manual => 1,
+        DataKind::Realtime => 2,
+        #[allow(unreachable_patterns)]
+        _ => 3,
+    }
+}
+
+async fn network(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    state.authorize_read(&headers)?;
+    let d = domain(&state)?;
+    let net = &d.network;
+    let latest: HashMap<i64, store::LatestValue> =
+        state.store.latest(None).await?.into_iter().map(|l| (l.datastream_id, l)).collect();
+    let now = sta::time::now_micros();
+    let status: HashMap<String, Value> = state
+        .metrics
+        .stations
+        .snapshot(now)
+        .into_iter()
+        .map(|s| (s.station.clone(), json!({ "online": s.status == "online", "last_seen": s.last_frame_at })))
+        .collect();
+    let mut stations = Vec::new();
+    for s in &net.stations {
+        let ctx = ClassifyContext::new(water_type(s.kind));
+        let mut streams = d.station_datastreams(&s.code);
+        streams.sort_by_key(|(p, k, _)| (p.clone(), kind_rank(*k)));
+        let mut latest_values = Vec::new();
+        let mut judged: HashMap<String, Option<WaterClass>> = HashMap::new();
+        for (parameter, kind, id) in &streams {
+            let Some(l) = latest.get(id) else { continue };
+            let value = l.result.as_f64();
+            let flag = l.result_quality.as_ref().and_then(|q| q.get("flag")).and_then(Value::as_str).map(str::to_string);
+            let valid = flag.as_deref().is_none_or(|f| f == "N");
+            let class = match value {
+                Some(v) if valid => classify(parameter, v, &ctx).class(),
+                _ => None,
+            };
+            // The first (best-ranked) datastream with a value speaks for the parameter.
+            if l.observation_id.is_some() && !judged.contains_key(parameter) {
+                let routine = wq::catalogue::by_code(parameter).is_some_and(|p| p.is_routine());
+                judged.insert(parameter.clone(), if routine { class } else { None });
+            }
+            latest_values.push(json!({
+                "parameter": parameter, "datastream_id": id, "data_kind": kind.as_str(),
+                "time": l.phenomenon_time, "value": l.result, "flag": flag,
+                "class": class.map(class_name),
+            }));
+        }
+        let class = judged.values().flatten().max().copied();
+        let target = crate::domain::target_class(s.target_class);
+        stations.push(json!({
+            "code": s.code, "name_zh": s.name_zh, "name_en": s.name_en,
+            "kind": s.kind.as_str(), "water_type": s.kind.water_type(), "basin": s.basin,
+            "target_class": class_name(target),
+            "lon": s.position.lon, "lat": s.position.lat,
+            "thing_id": d.thing_id(&s.code),
+            "status": status.get(&s.code),
+            "latest": latest_values,
+            "class": class.map(class_name),
+            "meets_target": class.map(|c| c <= target),
+            "datastreams": streams.iter().map(|(p, k, id)| json!({ "id": id, "parameter": p, "data_kind": k.as_str() })).collect::<Vec<_>>(),
+        }));
+    }
+    let parameters: Vec<Value> = net
+        .parameters
+        .iter()
+        .map(|p| json!({ "code": p.code, "name_zh": p.name_zh, "name_en": p.name_en, "unit": p.unit, "decimals": p.decimals, "hj212": p.hj212 }))
+        .collect();
+    let video: Vec<Value> = net
+        .video_points
+        .iter()
+        .map(|v| {
+            json!({ "id": v.id, "name_zh": v.name_zh, "name_en": v.name_en, "kind": v.kind.as_str(), "zone": v.zone,
+                    "lon": v.position.lon, "lat": v.position.lat,
+                    // No video platform is connected yet: status unknown, not invented.
+                    "online": Value::Null })
+        })
+        .collect();
+    let basins: Vec<Value> = net.basins.iter().map(|b| json!({ "id": b.id, "name_zh": b.name_zh, "name_en": b.name_en })).collect();
+    Ok(Json(json!({
+        "id": net.id, "name_zh": net.name_zh, "name_en": net.name_en, "schematic": net.schematic,
+        "bbox": net.bbox.map(|b| [b.lon_min, b.lat_min, b.lon_max, b.lat_max]),
+        "zones": net.zones_geojson(),
+        "basins": basins,
+        "parameters": parameters,
+        "stations": stations,
+        "video_points": video,
+    })))
+}
+
+#[derive(Deserialize)]
+struct SeriesParams {
+    datastream: i64,
+    from: Option<String>,
+    to: Option<String>,
+    interval: Option<String>,
+}
+
+fn parse_time(name: &str, v: &Option<String>) -> Result<Option<i64>, ApiError> {
+    v.as_deref()
+        .map(|t| sta::time::parse_instant(t).map_err(|e| ApiError::bad_request(format!("{name}: '{t}' is not an ISO 8601 instant ({e})"))))
+        .transpose()
+}
+
+/// Most raw points `interval=auto` returns before aggregating.
+const AUTO_RAW_POINTS: i64 = 2500;
+/// Buckets `interval=auto` aims at when it aggregates.
+const AUTO_BUCKETS: i64 = 500;
+
+async fn series(State(state): State<AppState>, headers: HeaderMap, Query(p): Query<SeriesParams>) -> Result<Json<Value>, ApiError> {
+    state.authorize_read(&headers)?;
+    let d = domain(&state)?;
+    let (station_code, parameter, kind) = d
+        .describe_datastream(p.datastream)
+        .cloned()
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("datastream {} is not part of the network", p.datastream)))?;
+    let station = d.network.station(&station_code).ok_or_else(|| ApiError::bad_request("station vanished"))?;
+    let to = parse_time("to", &p.to)?.unwrap_or_else(sta::time::now_micros);
+    let from = parse_time("from", &p.from)?.unwrap_or(to - 7 * 86_400_000_000);
+    if from >= to {
+        return Err(ApiError::bad_request("from must be before to"));
+    }
+    let cadence_s: i64 = match kind {
+        DataKind::Realtime => station.realtime_interval_s as i64,
+        DataKind::Hourly => 3600,
+        _ => 86_400,
+    };
+    let bucket_s = match p.interval.as_deref().unwrap_or("auto") {
+        "raw" => None,
+        "auto" => {
+            let expected = (to - from) / 1_000_000 / cadence_s.max(1);
+            (expected > AUTO_RAW_POINTS).then(|| ((to - from) / 1_000_000 / AUTO_BUCKETS).max(cadence_s))
+        }
+        other => Some(
+            other
+                .parse::<i64>()
+                .ok()
+                .filter(|s| *s > 0)
+                .ok_or_else(|| ApiError::bad_request(format!("interval: '{other}' is not raw, auto or a number of seconds")))?,
+        ),
+    };
+    let mut result = state
+        .store
+        .series(SeriesRequest { datastreams: vec![p.datastream], from, to, bucket: bucket_s.map(|s| s * 1_000_000) })
+        .await?;
+    let data = result.pop().map(|s| s.data);
+    let iso = sta::time::format_instant;
+    let (points, buckets) = match data {
+        Some(SeriesData::Raw(pts)) => (
+            Some(pts.into_iter().map(|p| json!({ "t": iso(p.t), "v": p.v, "flag": p.flag })).collect::<Vec<_>>()),
+            None,
+        ),
+        Some(SeriesData::Buckets(bs)) => (
+            None,
+            Some(
+                bs.into_iter()
+                    .map(|b| json!({ "t": iso(b.t), "avg": b.avg, "min": b.min, "max": b.max, "n": b.n, "flagged": b.flagged }))
+                    .collect::<Vec<_>>(),
+            ),
+        ),
+        None => (Some(Vec::new()), None),
+    };
+    let wt = water_type(station.kind);
+    let unit = d.network.parameter(&parameter).map(|p| p.unit.clone());
+    Ok(Json(json!({
+        "datastream_id": p.datastream, "station": station_code, "parameter": parameter, "data_kind": kind.as_str(),
+        "unit": unit, "water_type": station.kind.water_type(),
+        "from": iso(from), "to": iso(to), "interval_s": bucket_s,
+        "points": points, "buckets": buckets,
+        "bands": bands(&parameter, wt),
+    })))
+}
+
+/// The class limits of a parameter as chart bands.
+fn bands(parameter: &str, wt: wq::WaterType) -> Vec<Value> {
+    let names = ["I", "II", "III", "IV", "V"];
+    match class_limits(parameter, wt) {
+        Ok(ClassLimits::AtMost(l)) => names.iter().zip(l).map(|(c, u)| json!({ "class": c, "upper": u })).collect(),
+        Ok(ClassLimits::AtLeast(l)) => names.iter().zip(l).map(|(c, u)| json!({ "class": c, "lower": u })).collect(),
+        Ok(ClassLimits::Range { min, max }) => vec![json!({ "class": "I", "lower": min, "upper": max })],
+        Err(_) => Vec::new(),
+    }
+}
+
+#[derive(Deserialize)]
+struct AssessmentParams {
+    scope: String,
+    from: Option<String>,
+    to: Option<String>,
+    period: Option<String>,
+}
+
+/// The calendar period containing `now` in local time (Beijing time for Chinese networks).
+fn calendar_period(period: &str, now_s: i64, offset_s: i32) -> Result<(i64, i64), ApiError> {
+    let tz = chrono::FixedOffset::east_opt(offset_s).ok_or_else(|| ApiError::bad_request("bad utc offset"))?;
+    let now = tz.timestamp_opt(now_s, 0).single().ok_or_else(|| ApiError::bad_request("bad time"))?;
+    let (y, m, d) = (now.year(), now.month(), now.day());
+    let start_end = |y0: i32, m0: u32, d0: u32, y1: i32, m1: u32, d1: u32| -> Result<(i64, i64), ApiError> {
+        let a = tz.with_ymd_and_hms(y0, m0, d0, 0, 0, 0).single();
+        let b = tz.with_ymd_and_hms(y1, m1, d1, 0, 0, 0).single();
+        match (a, b) {
+            (Some(a), Some(b)) => Ok((a.timestamp(), b.timestamp())),
+            _ => Err(ApiError::bad_request("cannot compute the period")),
+        }
+    };
+    let next_month = |y: i32, m: u32| if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    match period {
+        "day" => {
+            let start = tz.with_ymd_and_hms(y, m, d, 0, 0, 0).single().ok_or_else(|| ApiError::bad_request("bad day"))?;
+            Ok((start.timestamp(), start.timestamp() + 86_400))
+        }
+        "month" => {
+            let (ny, nm) = next_month(y, m);
+            start_end(y, m, 1, ny, nm, 1)
+        }
+        "quarter" => {
+            let qm = (m - 1) / 3 * 3 + 1;
+            let (ny, nm) = if qm == 10 { (y + 1, 1) } else { (y, qm + 3) };
+            start_end(y, qm, 1, ny, nm, 1)
+        }
+        "year" => start_end(y, 1, 1, y + 1, 1, 1),
+        other => Err(ApiError::bad_request(format!("period: '{other}' is not day, month, quarter or year"))),
+    }
+}
+
+async fn assessment(State(state): State<AppState>, headers: HeaderMap, Query(p): Query<AssessmentParams>) -> Result<Json<Value>, ApiError> {
+    state.authorize_read(&headers)?;
+    let d = domain(&state)?;
+    let scope = Scope::parse(&p.scope).map_err(ApiError::bad_request)?;
+    let offset = crate::network::parse_utc_offset(&d.network.utc_offset).unwrap_or(8 * 3600);
+    let period = p.period.as_deref().unwrap_or("month");
+    let (mut from, mut to) = calendar_period(period, sta::time::now_micros() / 1_000_000, offset)?;
+    if let Some(f) = parse_time("from", &p.from)? {
+        from = f / 1_000_000;
+    }
+    if let Some(t) = parse_time("to", &p.to)? {
+        to = t / 1_000_000;
+    }
+    if from >= to {
+        return Err(ApiError::bad_request("from must be before to"));
+    }
+    let result = d.assess(&state.store, &scope, from, to).await.map_err(|e| match e {
+        crate::domain::AssessError::BadScope(m) => ApiError::new(StatusCode::NOT_FOUND, m),
+        crate::domain::AssessError::Store(s) => s.into(),
+        other => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
+    })?;
+    let mut out = json!({
+        "scope": p.scope,
+        "from": sta::time::format_instant(from * 1_000_000),
+        "to": sta::time::format_instant(to * 1_000_000),
+    });
+    if let (Some(o), Value::Object(r)) = (out.as_object_mut(), result) {
+        o.extend(r);
+    }
+    Ok(Json(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calendar_periods_in_beijing_time() {
+        // 2026-03-31T20:00:00Z is 2026-04-01 04:00 in Beijing: April, Q2.
+        let now = 1_774_987_200;
+        let (a, b) = calendar_period("month", now, 8 * 3600).unwrap();
+        assert_eq!(sta::time::format_instant(a * 1_000_000), "2026-03-31T16:00:00.000Z");
+        assert_eq!(sta::time::format_instant(b * 1_000_000), "2026-04-30T16:00:00.000Z");
+        let (a, _) = calendar_period("quarter", now, 8 * 3600).unwrap();
+        assert_eq!(sta::time::format_instant(a * 1_000_000), "2026-03-31T16:00:00.000Z");
+        let (a, b) = calendar_period("year", now, 8 * 3600).unwrap();
+        assert_eq!(b - a, 365 * 86_400);
+        assert!(calendar_period("week", now, 0).is_err());
+    }
+
+    #[test]
+    fn bands_follow_the_water_type() {
+        let lake = bands("tp", wq::WaterType::Lake);
+        let river = bands("tp", wq::WaterType::River);
+        assert_eq!(lake[1], json!({ "class": "II", "upper": 0.025 }));
+        assert_eq!(river[1], json!({ "class": "II", "upper": 0.1 }));
+        assert_eq!(bands("do", wq::WaterType::Lake)[0], json!({ "class": "I", "lower": 7.5 }));
+        assert!(bands("water_temp", wq::WaterType::Lake).is_empty());
+    }
+}

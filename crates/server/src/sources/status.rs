@@ -1,0 +1,201 @@
+//! Station status for HJ 212 ingestion: online/offline, last frame, counters, rejects by reason.
+//! Shared by the listener (writes), `/api/v1/stations` and `/metrics` (reads).
+
+use crate::network::StationRegistry;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Why a frame was not stored and answered. Stable snake_case names (API and metric labels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RejectReason {
+    /// The CRC did not match the data segment.
+    BadCrc,
+    /// Length field, line end or size wrong: the frame could not be delimited.
+    BadFraming,
+    /// The data segment (header or CP) did not parse, or was not UTF-8.
+    MalformedSegment,
+    /// The MN is not in the network configuration.
+    UnknownMn,
+    /// The PW does not match the station's.
+    WrongPassword,
+    /// A measurement upload without a usable DataTime.
+    BadDataTime,
+    /// The store refused or failed the write (no answer, so the station resends).
+    StoreFailed,
+}
+
+impl RejectReason {
+    pub const ALL: [RejectReason; 7] = [
+        RejectReason::BadCrc,
+        RejectReason::BadFraming,
+        RejectReason::MalformedSegment,
+        RejectReason::UnknownMn,
+        RejectReason::WrongPassword,
+        RejectReason::BadDataTime,
+        RejectReason::StoreFailed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::BadCrc => "bad_crc",
+            RejectReason::BadFraming => "bad_framing",
+            RejectReason::MalformedSegment => "malformed_segment",
+            RejectReason::UnknownMn => "unknown_mn",
+            RejectReason::WrongPassword => "wrong_password",
+            RejectReason::BadDataTime => "bad_data_time",
+            RejectReason::StoreFailed => "store_failed",
+        }
+    }
+
+    /// The reason for a decoder error.
+    pub fn of(error: &hj212::Hj212Error) -> RejectReason {
+        use hj212::Hj212Error as E;
+        match error {
+            E::CrcMismatch { .. } | E::BadCrcField(_) => RejectReason::BadCrc,
+            E::BadLengthField(_)
+            | E::ShortLengthField(_)
+            | E::LengthMismatch { .. }
+            | E::MissingLineEnd
+            | E::SegmentTooLong { .. } => RejectReason::BadFraming,
+            E::BadTime { .. } => RejectReason::BadDataTime,
+            _ => RejectReason::MalformedSegment,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct StationState {
+    last_frame_micros: Option<i64>,
+    frames: u64,
+    values: u64,
+    open_connections: u64,
+    rejects: BTreeMap<RejectReason, u64>,
+}
+
+/// One station's status as served by `/api/v1/stations`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StationStatus {
+    pub station: String,
+    pub mn: String,
+    /// `online` when a valid frame arrived within `offline_after_s`, else `offline`.
+    pub status: &'static str,
+    pub connected: bool,
+    pub last_frame_at: Option<String>,
+    pub frames_received: u64,
+    pub values_received: u64,
+    pub frames_rejected: BTreeMap<&'static str, u64>,
+}
+
+/// Status of every registered station plus listener-wide counters.
+#[derive(Debug, Default)]
+pub struct StationBoard {
+    stations: Vec<(String, String, Mutex<StationState>)>,
+    offline_after_micros: i64,
+    /// Rejects that cannot be attributed to a registered station (unknown or unreadable MN).
+    unattributed: Mutex<BTreeMap<RejectReason, u64>>,
+    pub connections_total: AtomicU64,
+    pub connections_open: AtomicU64,
+    pub answers_total: AtomicU64,
+    /// Values dropped because the station does not measure the factor (no datastream).
+    pub values_unmapped: AtomicU64,
+}
+
+impl StationBoard {
+    pub fn new(registry: &StationRegistry, offline_after_s: u64) -> StationBoard {
+        StationBoard {
+            stations: registry
+                .stations()
+                .iter()
+                .map(|s| {
+                    (
+                        s.code.clone(),
+                        s.mn.clone(),
+                        Mutex::new(StationState::default()),
+                    )
+                })
+                .collect(),
+            offline_after_micros: i64::try_from(offline_after_s.saturating_mul(1_000_000))
+                .unwrap_or(i64::MAX),
+            ..StationBoard::default()
+        }
+    }
+
+    fn with(&self, index: usize, f: impl FnOnce(&mut StationState)) {
+        if let Some((_, _, state)) = self.stations.get(index)
+            && let Ok(mut s) = state.lock()
+        {
+            f(&mut s);
+        }
+    }
+
+    /// A valid, authenticated frame arrived from the station.
+    pub fn frame(&self, index: usize, values: u64, now_micros: i64) {
+        self.with(index, |s| {
+            s.frames += 1;
+            s.values += values;
+            s.last_frame_micros = Some(now_micros);
+        });
+    }
+
+    /// A frame was rejected; `station` when it can be attributed to a registered station.
+    pub fn reject(&self, station: Option<usize>, reason: RejectReason) {
+        match station {
+            Some(index) => self.with(index, |s| *s.rejects.entry(reason).or_default() += 1),
+            None => {
+                if let Ok(mut m) = self.unattributed.lock() {
+                    *m.entry(reason).or_default() += 1;
+                }
+            }
+        }
+    }
+
+    /// A connection started (`+1`) or stopped (`-1`) carrying frames of the station.
+    pub fn connection(&self, index: usize, opened: bool) {
+        self.with(index, |s| {
+            s.open_connections = if opened {
+                s.open_connections + 1
+            } else {
+                s.open_connections.saturating_sub(1)
+            };
+        });
+    }
+
+    pub fn snapshot(&self, now_micros: i64) -> Vec<StationStatus> {
+        self.stations
+            .iter()
+            .filter_map(|(code, mn, state)| {
+                let s = state.lock().ok()?;
+                let online = s
+                    .last_frame_micros
+                    .is_some_and(|t| now_micros.saturating_sub(t) < self.offline_after_micros);
+                Some(StationStatus {
+                    station: code.clone(),
+                    mn: mn.clone(),
+                    status: if online { "online" } else { "offline" },
+                    connected: s.open_connections > 0,
+                    last_frame_at: s.last_frame_micros.map(sta::time::format_instant),
+                    frames_received: s.frames,
+                    values_received: s.values,
+                    frames_rejected: s.rejects.iter().map(|(r, n)| (r.as_str(), *n)).collect(),
+                })
+            })
+            .collect()
+    }
+
+    pub fn unattributed_rejects(&self) -> BTreeMap<&'static str, u64> {
+        self.unattributed
+            .lock()
+            .map(|m| m.iter().map(|(r, n)| (r.as_str(), *n)).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.stations.is_empty()
+    }
+
+    pub fn load(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,246 @@
+// Typed client of the domain API (docs/api.md). Every request is same-origin: the dashboard is
+// served by qingshui itself, and in dev mode Vite proxies /api to it.
+import type { ClassKey } from './classes';
+
+export interface Named {
+  name_zh: string;
+  name_en: string;
+}
+
+export interface Parameter extends Named {
+  code: string;
+  unit: string;
+  decimals: number;
+  hj212?: string;
+}
+
+export interface LatestValue {
+  parameter: string;
+  datastream_id: number;
+  data_kind: string;
+  time: string;
+  value: number | null;
+  flag: string | null;
+  class: ClassKey | null;
+}
+
+export interface Station extends Named {
+  code: string;
+  kind: 'river' | 'lake' | 'intake';
+  water_type: 'river' | 'lake';
+  basin: string;
+  target_class: ClassKey;
+  lon: number;
+  lat: number;
+  thing_id?: number;
+  status: { online: boolean; last_seen: string | null } | null;
+  latest: LatestValue[];
+  class: ClassKey | null;
+  meets_target: boolean | null;
+  datastreams: { id: number; parameter: string; data_kind: string }[];
+}
+
+export interface VideoPoint extends Named {
+  id: string;
+  kind: string;
+  zone: string;
+  lon: number;
+  lat: number;
+  online: boolean | null;
+}
+
+export interface ZoneFeature {
+  type: 'Feature';
+  properties: { id: string; kind: string; name_zh: string; name_en: string; [k: string]: unknown };
+  geometry: { type: 'Polygon' | 'MultiPolygon'; coordinates: unknown };
+}
+
+export interface Network extends Named {
+  id: string;
+  schematic: boolean;
+  bbox: [number, number, number, number] | null;
+  zones: { type: 'FeatureCollection'; features: ZoneFeature[] };
+  basins: (Named & { id: string })[];
+  parameters: Parameter[];
+  stations: Station[];
+  video_points: VideoPoint[];
+}
+
+export interface SeriesPoint {
+  t: string;
+  v: number | null;
+  flag: string | null;
+}
+
+export interface SeriesBucket {
+  t: string;
+  avg: number | null;
+  min: number | null;
+  max: number | null;
+  n: number;
+  flagged: number;
+}
+
+export interface Band {
+  class: ClassKey;
+  upper?: number;
+  lower?: number;
+}
+
+export interface Series {
+  datastream_id: number;
+  station: string;
+  parameter: string;
+  unit: string;
+  water_type: string;
+  interval_s: number | null;
+  points: SeriesPoint[] | null;
+  buckets: SeriesBucket[] | null;
+  bands: Band[];
+}
+
+export interface IndicatorResult extends Named {
+  parameter: string;
+  unit: string;
+  value: number | null;
+  display: string;
+  class: ClassKey | null;
+  classification?: { result: string; class?: ClassKey; limit?: { text?: string }; reason?: string };
+  exceedance_multiple: number | null;
+  meets_target: boolean | null;
+  counts: { total: number; valid: number; invalid: number; invalid_by_flag: number; invalid_by_qc: number; incomplete: boolean; coverage: number | null };
+}
+
+export interface MainPollutant extends Named {
+  parameter: string;
+  class: ClassKey;
+  exceedance_multiple: number | null;
+  display_zh: string;
+  display_en: string;
+}
+
+export interface TliResult {
+  status: 'computed';
+  tli: number;
+  state: string;
+  state_zh: string;
+  state_en: string;
+  colour: string;
+  components: { component: string; parameter: string; value: number; index: number; weight: number }[];
+  missing: string[];
+}
+
+export type Trophic = TliResult | { status: 'not_computed'; reason: string };
+
+export interface StationAssessment {
+  station: string | null;
+  water_type: string;
+  class: ClassKey | null;
+  wording_zh: string;
+  wording_en: string;
+  grade: string;
+  grade_zh: string;
+  grade_en: string;
+  colour: string;
+  partial: boolean;
+  missing_core_items: string[];
+  limiting_parameters: string[];
+  indicators: IndicatorResult[];
+  reference_indicators: IndicatorResult[];
+  other_parameters: IndicatorResult[];
+  target: { target_class: ClassKey; meets_target: boolean | null; exceeding_items: { parameter: string; name_zh: string; name_en: string; class: ClassKey; multiple_over_target: number | null; target_limit: string | null }[] } | null;
+  main_pollutants: MainPollutant[];
+  trophic: Trophic | null;
+  drinking_water?: unknown;
+}
+
+export interface WaterBodyAssessment {
+  water_type: string;
+  method: string;
+  grade: string;
+  grade_zh: string;
+  grade_en: string;
+  colour: string;
+  class: ClassKey | null;
+  stations: StationAssessment[];
+  combined: StationAssessment | null;
+  proportion: { sections: number; counts_by_class: number[]; share_good_percent: number; share_worse_than_v_percent: number } | null;
+  main_pollutants: (Named & { parameter: string; sections_worse_than_iii: number; exceedance_rate_percent: number })[];
+}
+
+export type Assessment = (StationAssessment | WaterBodyAssessment) & { scope: string; from: string; to: string };
+
+export function isWaterBody(a: StationAssessment | WaterBodyAssessment): a is WaterBodyAssessment {
+  return 'method' in a;
+}
+
+export interface Alert {
+  id: number;
+  rule: string;
+  source: string;
+  station: string | null;
+  parameter: string | null;
+  datastream_id: number | null;
+  severity: 'warning' | 'minor' | 'major' | 'critical';
+  state: 'active' | 'acknowledged' | 'cleared';
+  acknowledged: boolean;
+  created_at: number | string;
+  updated_at: number | string;
+  message: string;
+  count?: number;
+  details?: unknown;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function request<T>(path: string, init?: RequestInit): Promise<T> {
+  const res = await fetch(path, { ...init, headers: { Accept: 'application/json', ...(init?.headers ?? {}) } });
+  if (!res.ok) {
+    let msg = `${res.status} ${res.statusText}`;
+    try {
+      const body = (await res.json()) as { message?: string };
+      if (body.message) msg = body.message;
+    } catch {
+      /* not JSON: keep the status line */
+    }
+    throw new ApiError(res.status, msg);
+  }
+  return (await res.json()) as T;
+}
+
+export function getNetwork(): Promise<Network> {
+  return request<Network>('/api/v1/network');
+}
+
+export function getSeries(datastream: number, from: Date, to: Date, interval = 'auto'): Promise<Series> {
+  const q = new URLSearchParams({ datastream: String(datastream), from: from.toISOString(), to: to.toISOString(), interval });
+  return request<Series>(`/api/v1/series?${q}`);
+}
+
+export function getAssessment(scope: string, period: string, from?: Date, to?: Date): Promise<Assessment> {
+  const q = new URLSearchParams({ scope, period });
+  if (from) q.set('from', from.toISOString());
+  if (to) q.set('to', to.toISOString());
+  return request<Assessment>(`/api/v1/assessment?${q}`);
+}
+
+/** The alerts list; the engine answers either a bare array or `{ value: [...] }` (STA style). */
+export async function getAlerts(): Promise<Alert[]> {
+  const body = await request<Alert[] | { value?: Alert[]; alerts?: Alert[] }>('/api/v1/alerts');
+  return Array.isArray(body) ? body : (body.value ?? body.alerts ?? []);
+}
+
+export function alertAction(id: number, action: 'ack' | 'clear'): Promise<unknown> {
+  return request(`/api/v1/alerts/${id}/${action}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: '{}',
+  });
+}

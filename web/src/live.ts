@@ -1,0 +1,57 @@
+// Server-Sent Events from /api/v1/events. EventSource retries by itself after a dropped
+// connection, but gives up for good on an HTTP error (readyState CLOSED); then we reopen it with
+// a capped backoff, so a restarted server is picked up without a reload.
+import { emit, state, type ObservationEvent } from './store';
+import type { Alert } from './api';
+
+export function connectLive(url = '/api/v1/events'): () => void {
+  let es: EventSource | null = null;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let delay = 1000;
+  let stopped = false;
+
+  const setLive = (v: boolean) => {
+    if (state.live !== v) {
+      state.live = v;
+      emit('live', v);
+    }
+  };
+
+  const open = () => {
+    if (stopped) return;
+    es = new EventSource(url);
+    es.onopen = () => {
+      delay = 1000;
+      setLive(true);
+    };
+    es.addEventListener('observation', (e) => {
+      try {
+        emit('observation', JSON.parse((e as MessageEvent).data) as ObservationEvent);
+      } catch {
+        /* a malformed event must not stop the stream */
+      }
+    });
+    es.addEventListener('alert', (e) => {
+      try {
+        emit('alert', JSON.parse((e as MessageEvent).data) as Alert);
+      } catch {
+        /* ignore */
+      }
+    });
+    es.onerror = () => {
+      setLive(false);
+      if (es && es.readyState === EventSource.CLOSED) {
+        es = null;
+        timer = setTimeout(open, delay);
+        delay = Math.min(delay * 2, 30000);
+      }
+    };
+  };
+
+  open();
+  return () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    es?.close();
+  };
+}
