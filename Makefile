@@ -11,16 +11,20 @@ QINGSHUI_DEBUG := $(CARGO_TARGET_DIR)/debug/qingshui
 
 .PHONY: demo serve test test-deps test-rust test-python build fmt lint bench clean
 
+include web/web.mk
+
 ## Run the platform with the Hongfeng Lake demo on the embedded store (release build).
-demo:
+## The dashboard is built first so that the binary embeds it.
+demo: web-build
 	cargo run --release -p qingshui -- demo
 
-## Run the server alone on ./data, accepting anonymous writes (local use).
-serve:
-	cargo run --release -p qingshui -- serve --open
+## Run the server alone on ./data with the Hongfeng network, accepting anonymous writes (local use).
+serve: web-build
+	cargo run --release -p qingshui -- serve --open --network config/hongfeng.toml --hj212 127.0.0.1:9212
 
-## Install what the tests need, then run every test.
-test: test-deps test-rust test-python
+## Install what the tests need, then run every test. The dashboard is built before the Rust
+## build so that the debug binary the browser test drives embeds it.
+test: test-deps web-build test-rust web-test test-python web-e2e
 
 test-deps: $(VENV)/.installed
 

@@ -17,7 +17,9 @@ const FALLBACK: &str = r#"<!doctype html>
 "#;
 
 fn stamp(dir: &Path, h: &mut DefaultHasher) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
     let mut entries: Vec<_> = entries.flatten().collect();
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
@@ -48,7 +50,10 @@ fn main() {
         // Watch `web/` itself (it always exists) so that a later build of `web/dist` is noticed;
         // a missing path would make cargo rerun this script on every build.
         if web.is_dir() {
-            println!("cargo:rerun-if-changed={}", web.join("package.json").display());
+            println!(
+                "cargo:rerun-if-changed={}",
+                web.join("package.json").display()
+            );
             println!("cargo:rerun-if-changed={}", web.display());
         }
         let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR")).join("web-fallback");

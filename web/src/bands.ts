@@ -66,6 +66,8 @@ export function yExtent(bands: Band[], dataMin: number, dataMax: number): { min:
     hi = above !== undefined ? Math.max(hi, above) : hi;
     if (!hasData) lo = 0;
     if (below !== undefined && bands.some((b) => b.lower !== undefined)) lo = Math.min(lo, below);
+    // "≤" limits: start at 0 so that the better classes are visible under the line.
+    if (bands.every((b) => b.lower === undefined) && lo >= 0) lo = 0;
   }
   const span = hi - lo || Math.abs(hi) || 1;
   let min = lo - span * 0.08;

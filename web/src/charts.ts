@@ -5,13 +5,13 @@ import type { Band, Series } from './api';
 import { bandRanges, yExtent } from './bands';
 import { classColour, classLabel, ROMAN } from './classes';
 import type { echarts } from './echarts';
-import { BEIJING_OFFSET_MS, formatTime, formatValue } from './format';
+import { BEIJING_OFFSET_MS, formatTime, formatValue, toDate } from './format';
 import { flagLabel, t, type Lang } from './i18n';
 
 export const FLAG_COLOUR = '#7b1fa2';
 
 /** x coordinates are shifted to Beijing time and the axis runs in UTC: labels then read Beijing time in any browser. */
-const bx = (iso: string) => Date.parse(iso) + BEIJING_OFFSET_MS;
+const bx = (iso: string) => (toDate(iso)?.getTime() ?? NaN) + BEIJING_OFFSET_MS;
 
 export interface ChartData {
   valid: [number, number | null][];
@@ -159,7 +159,7 @@ export function seriesOption(s: Series, lang: Lang, opts: { unit: string; decima
 export function appendPoint(s: Series, p: { t: string; v: number | null; flag: string | null }): boolean {
   if (!s.points) return false;
   const last = s.points[s.points.length - 1];
-  if (last && Date.parse(p.t) <= Date.parse(last.t)) return false;
+  if (last && (toDate(p.t)?.getTime() ?? 0) <= (toDate(last.t)?.getTime() ?? 0)) return false;
   s.points.push({ t: p.t, v: p.v, flag: p.flag });
   return true;
 }

@@ -27,7 +27,9 @@ export function toDate(x: string | number | Date | null | undefined): Date | nul
   if (x === null || x === undefined) return null;
   if (x instanceof Date) return x;
   if (typeof x === 'number') return new Date(x < 1e11 ? x * 1000 : x);
-  const d = new Date(x);
+  // An ISO interval "start/end" (a SensorThings phenomenonTime of hourly data) reads as its start,
+  // the hour HJ 212 stamps the value with.
+  const d = new Date(x.includes('/') ? x.split('/')[0]! : x);
   return Number.isNaN(d.getTime()) ? null : d;
 }
 

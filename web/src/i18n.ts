@@ -5,7 +5,7 @@
 export type Lang = 'zh' | 'en';
 
 export const zh = {
-  app_title: '清水 · 水质实时监测',
+  app_title: '水质实时监测平台',
   nav_overview: '总览',
   nav_station: '站点',
   nav_assessment: '水质评价',
@@ -147,7 +147,7 @@ export const zh = {
 export type Key = keyof typeof zh;
 
 export const en: Record<Key, string> = {
-  app_title: 'Qingshui · real-time water quality',
+  app_title: 'Real-time water-quality monitoring',
   nav_overview: 'Overview',
   nav_station: 'Station',
   nav_assessment: 'Assessment',

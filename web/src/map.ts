@@ -46,7 +46,8 @@ function stationLabel(s: Station, lang: Lang): string {
 }
 
 export function videoColour(v: VideoPoint): string {
-  return v.online === true ? '#1b7f3b' : v.online === false ? '#8a8a8a' : '#b7b7b7';
+  // Unknown status (no video platform connected) stays visible but neutral.
+  return v.online === true ? '#1b7f3b' : v.online === false ? '#8a8a8a' : '#6f7f90';
 }
 
 export function mapOption(n: Network, lang: Lang, width: number): echarts.EChartsCoreOption {
@@ -152,9 +153,11 @@ export function mapOption(n: Network, lang: Lang, width: number): echarts.EChart
   };
 }
 
-export function mountMap(el: HTMLElement, n: Network, lang: Lang, onStation: (code: string) => void): ECharts {
+export function mountMap(el: HTMLElement, n: Network, lang: Lang, onStation: (code: string) => void, onRendered?: (c: ECharts) => void): ECharts {
   echarts.registerMap(MAP_NAME, zonesForEcharts(n) as never);
   const chart = echarts.init(el, undefined, { renderer: 'canvas' });
+  // Registered before setOption: the first 'finished' comes during it.
+  if (onRendered) chart.on('finished', () => onRendered(chart));
   chart.setOption(mapOption(n, lang, el.clientWidth));
   chart.on('click', (p) => {
     const st = (p.data as { station?: Station } | undefined)?.station;

@@ -1,6 +1,7 @@
 // The dashboard's shared state: the network (with latest values), the alerts, and a tiny event
 // bus so that pages redraw on live events without reloading.
 import { getAlerts, getNetwork, type Alert, type Network } from './api';
+import { toDate } from './format';
 
 export interface ObservationEvent {
   datastream_id: number;
@@ -76,7 +77,7 @@ export function applyObservation(n: Network, o: ObservationEvent): boolean {
   if (!st) return false;
   const lv = st.latest.find((l) => l.datastream_id === o.datastream_id);
   if (lv) {
-    if (lv.time && new Date(o.t) < new Date(lv.time)) return false; // a backfilled older value
+    if (lv.time && (toDate(o.t)?.getTime() ?? 0) < (toDate(lv.time)?.getTime() ?? 0)) return false; // a backfilled older value
     lv.time = o.t;
     lv.value = o.v;
     lv.flag = o.flag;

@@ -26,7 +26,11 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a = Args { observations: 10_000_000, datastreams: 1000, ingest_rows: 200_000 };
+    let mut a = Args {
+        observations: 10_000_000,
+        datastreams: 1000,
+        ingest_rows: 200_000,
+    };
     let v: Vec<String> = std::env::args().collect();
     let mut i = 1;
     while i + 1 < v.len() {
@@ -136,13 +140,29 @@ fn station(k: usize) -> Value {
     })
 }
 
-async fn post_batches(client: reqwest::Client, base: String, ds: usize, offset: usize, rows: usize) -> anyhow::Result<()> {
+async fn post_batches(
+    client: reqwest::Client,
+    base: String,
+    ds: usize,
+    offset: usize,
+    rows: usize,
+) -> anyhow::Result<()> {
     let mut i = 0;
     while i < rows {
-        let data: Vec<Value> = (i..i + BATCH).map(|j| json!([iso(T0 + (offset + j) as i64 * FIVE_MIN), j as f64 * 0.001])).collect();
+        let data: Vec<Value> = (i..i + BATCH)
+            .map(|j| json!([iso(T0 + (offset + j) as i64 * FIVE_MIN), j as f64 * 0.001]))
+            .collect();
         let body = json!([{ "Datastream": { "@iot.id": ds }, "components": ["phenomenonTime", "result"], "dataArray": data }]);
-        let r = client.post(format!("{base}/CreateObservations")).json(&body).send().await?;
-        anyhow::ensure!(r.status() == 201, "CreateObservations answered {}", r.status());
+        let r = client
+            .post(format!("{base}/CreateObservations"))
+            .json(&body)
+            .send()
+            .await?;
+        anyhow::ensure!(
+            r.status() == 201,
+            "CreateObservations answered {}",
+            r.status()
+        );
         i += BATCH;
     }
     Ok(())
@@ -151,8 +171,13 @@ async fn post_batches(client: reqwest::Client, base: String, ds: usize, offset: 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a = args();
-    let dir = tempfile::Builder::new().prefix("qingshui-bench-").tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| "/var/tmp".into()))?;
-    println!("# qingshui STA benchmark ({} observations in {} datastreams; ingest {} rows)\n", a.observations, a.datastreams, a.ingest_rows);
+    let dir = tempfile::Builder::new()
+        .prefix("qingshui-bench-")
+        .tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| "/var/tmp".into()))?;
+    println!(
+        "# qingshui STA benchmark ({} observations in {} datastreams; ingest {} rows)\n",
+        a.observations, a.datastreams, a.ingest_rows
+    );
 
     // 1. Raw ceiling of durable ingest.
     let raw = raw_ingest(&dir.path().join("raw.sqlite"), a.ingest_rows)?;
@@ -167,7 +192,11 @@ async fn main() -> anyhow::Result<()> {
     let base = format!("http://{}/v1.1", running.http_addr);
     let client = reqwest::Client::new();
     for k in 0..16 {
-        let r = client.post(format!("{base}/Things")).json(&station(k)).send().await?;
+        let r = client
+            .post(format!("{base}/Things"))
+            .json(&station(k))
+            .send()
+            .await?;
         anyhow::ensure!(r.status() == 201, "creating a bench station failed");
     }
     let t = Instant::now();
@@ -177,7 +206,13 @@ async fn main() -> anyhow::Result<()> {
     let per_client = a.ingest_rows / 16 / BATCH * BATCH;
     let mut tasks = Vec::new();
     for k in 0..16 {
-        tasks.push(tokio::spawn(post_batches(client.clone(), base.clone(), k + 1, a.ingest_rows * 2, per_client)));
+        tasks.push(tokio::spawn(post_batches(
+            client.clone(),
+            base.clone(),
+            k + 1,
+            a.ingest_rows * 2,
+            per_client,
+        )));
     }
     for task in tasks {
         task.await??;
@@ -185,11 +220,21 @@ async fn main() -> anyhow::Result<()> {
     let sixteen = (per_client * 16) as f64 / t.elapsed().as_secs_f64();
     running.stop().await?;
 
-    println!("## Durable ingest (CreateObservations, {BATCH} rows per request, synchronous=FULL)\n");
+    println!(
+        "## Durable ingest (CreateObservations, {BATCH} rows per request, synchronous=FULL)\n"
+    );
     println!("| path | obs/s | ratio to raw |\n|---|---:|---:|");
-    println!("| raw ceiling: bare prepared INSERT, 1 transaction per {BATCH} rows | {raw:.0} | 1.00 |");
-    println!("| HTTP CreateObservations, 1 client | {one:.0} | {:.2} |", one / raw);
-    println!("| HTTP CreateObservations, 16 concurrent clients | {sixteen:.0} | {:.2} |\n", sixteen / raw);
+    println!(
+        "| raw ceiling: bare prepared INSERT, 1 transaction per {BATCH} rows | {raw:.0} | 1.00 |"
+    );
+    println!(
+        "| HTTP CreateObservations, 1 client | {one:.0} | {:.2} |",
+        one / raw
+    );
+    println!(
+        "| HTTP CreateObservations, 16 concurrent clients | {sixteen:.0} | {:.2} |\n",
+        sixteen / raw
+    );
 
     // 3. A large observation table through the internal bulk path.
     let mut config = server::config::Config::default();
@@ -202,7 +247,11 @@ async fn main() -> anyhow::Result<()> {
     let base = format!("http://{}/v1.1", running.http_addr);
     let api = format!("http://{}/api/v1", running.http_addr);
     for k in 0..a.datastreams {
-        let r = client.post(format!("{base}/Things")).json(&station(k)).send().await?;
+        let r = client
+            .post(format!("{base}/Things"))
+            .json(&station(k))
+            .send()
+            .await?;
         anyhow::ensure!(r.status() == 201);
     }
     let per_ds = a.observations / a.datastreams;
@@ -225,7 +274,9 @@ async fn main() -> anyhow::Result<()> {
             if pending.len() == chunk_rows {
                 let s: Arc<dyn Store> = store.clone();
                 let rows = std::mem::replace(&mut pending, Vec::with_capacity(chunk_rows));
-                writes.push(tokio::spawn(async move { s.write(WriteCommand::InsertObservations(rows)).await }));
+                writes.push(tokio::spawn(async move {
+                    s.write(WriteCommand::InsertObservations(rows)).await
+                }));
                 if writes.len() >= 4 {
                     check_rows(writes.remove(0).await??)?;
                 }
@@ -233,14 +284,20 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     if !pending.is_empty() {
-        check_rows(store.write(WriteCommand::InsertObservations(pending)).await?)?;
+        check_rows(
+            store
+                .write(WriteCommand::InsertObservations(pending))
+                .await?,
+        )?;
     }
     for w in writes {
         check_rows(w.await??)?;
     }
     let total = per_ds * a.datastreams;
     let bulk = total as f64 / t.elapsed().as_secs_f64();
-    println!("## Large table: {total} observations loaded through the internal bulk path at {bulk:.0} obs/s\n");
+    println!(
+        "## Large table: {total} observations loaded through the internal bulk path at {bulk:.0} obs/s\n"
+    );
 
     let db = config.database_path();
     let raw_conn = Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
@@ -256,19 +313,40 @@ async fn main() -> anyhow::Result<()> {
     let runs = 15;
 
     // $count.
-    let count_http = time_async(runs, || get(format!("{base}/Observations?$count=true&$top=0"))).await?;
+    let count_http = time_async(runs, || {
+        get(format!("{base}/Observations?$count=true&$top=0"))
+    })
+    .await?;
     let count_raw = time_sync(5, || {
         let _: i64 = raw_conn.query_row("SELECT COUNT(*) FROM observations", [], |r| r.get(0))?;
         Ok(())
     })?;
-    let count_ds_http = time_async(runs, || get(format!("{base}/Datastreams(7)/Observations?$count=true&$top=0"))).await?;
+    let count_ds_http = time_async(runs, || {
+        get(format!(
+            "{base}/Datastreams(7)/Observations?$count=true&$top=0"
+        ))
+    })
+    .await?;
     let count_ds_raw = time_sync(runs, || {
-        let _: i64 = raw_conn.query_row("SELECT COUNT(*) FROM observations WHERE datastream_id = 7", [], |r| r.get(0))?;
+        let _: i64 = raw_conn.query_row(
+            "SELECT COUNT(*) FROM observations WHERE datastream_id = 7",
+            [],
+            |r| r.get(0),
+        )?;
         Ok(())
     })?;
-    let count_filtered = time_async(5, || get(format!("{base}/Observations?$filter=result%20gt%2099.5&$count=true&$top=0"))).await?;
+    let count_filtered = time_async(5, || {
+        get(format!(
+            "{base}/Observations?$filter=result%20gt%2099.5&$count=true&$top=0"
+        ))
+    })
+    .await?;
     let count_filtered_raw = time_sync(5, || {
-        let _: i64 = raw_conn.query_row("SELECT COUNT(*) FROM observations WHERE result > 99.5", [], |r| r.get(0))?;
+        let _: i64 = raw_conn.query_row(
+            "SELECT COUNT(*) FROM observations WHERE result > 99.5",
+            [],
+            |r| r.get(0),
+        )?;
         Ok(())
     })?;
 
@@ -311,21 +389,54 @@ async fn main() -> anyhow::Result<()> {
         let mut stmt = raw_conn.prepare_cached(
             "SELECT phenomenon_time_start, result FROM observations WHERE datastream_id = 7 AND phenomenon_time_start >= ?1 AND phenomenon_time_start < ?2 ORDER BY phenomenon_time_start",
         )?;
-        let n = stmt.query_map(params![from, to], |r| r.get::<_, i64>(0))?.count();
+        let n = stmt
+            .query_map(params![from, to], |r| r.get::<_, i64>(0))?
+            .count();
         anyhow::ensure!(n == series_n);
         Ok(())
     })?;
     running.stop().await?;
 
-    println!("## Reads on the large table (median of {runs} runs, HTTP includes JSON encoding and transfer on loopback)\n");
+    println!(
+        "## Reads on the large table (median of {runs} runs, HTTP includes JSON encoding and transfer on loopback)\n"
+    );
     println!("| request | qingshui | raw SQL on the same file | note |\n|---|---:|---:|---|");
-    println!("| `Observations?$count=true` ({total} rows) | {} | {} (`COUNT(*)`) | maintained per-datastream counts |", ms(count_http), ms(count_raw));
-    println!("| `Datastreams(7)/Observations?$count=true` | {} | {} | |", ms(count_ds_http), ms(count_ds_raw));
-    println!("| `Observations?$filter=result gt 99.5&$count=true` | {} | {} | a real scan: no shortcut |", ms(count_filtered), ms(count_filtered_raw));
-    println!("| `/api/v1/latest` ({} datastreams) | {} | {} (maintained join); {} (naive GROUP BY) | |", a.datastreams, ms(latest_api), ms(latest_raw), ms(latest_naive));
-    println!("| `Datastreams?$expand=Observations($top=1;$orderby=phenomenonTime desc)` | {} | same | fast path |", ms(latest_sta));
-    println!("| 30-day series, one 5-minute datastream ({series_n} rows) | {} | {} | |", ms(series_http), ms(series_raw));
-    println!("| same, `$resultFormat=dataArray` | {} | {} | |", ms(series_da), ms(series_raw));
+    println!(
+        "| `Observations?$count=true` ({total} rows) | {} | {} (`COUNT(*)`) | maintained per-datastream counts |",
+        ms(count_http),
+        ms(count_raw)
+    );
+    println!(
+        "| `Datastreams(7)/Observations?$count=true` | {} | {} | |",
+        ms(count_ds_http),
+        ms(count_ds_raw)
+    );
+    println!(
+        "| `Observations?$filter=result gt 99.5&$count=true` | {} | {} | a real scan: no shortcut |",
+        ms(count_filtered),
+        ms(count_filtered_raw)
+    );
+    println!(
+        "| `/api/v1/latest` ({} datastreams) | {} | {} (maintained join); {} (naive GROUP BY) | |",
+        a.datastreams,
+        ms(latest_api),
+        ms(latest_raw),
+        ms(latest_naive)
+    );
+    println!(
+        "| `Datastreams?$expand=Observations($top=1;$orderby=phenomenonTime desc)` | {} | same | fast path |",
+        ms(latest_sta)
+    );
+    println!(
+        "| 30-day series, one 5-minute datastream ({series_n} rows) | {} | {} | |",
+        ms(series_http),
+        ms(series_raw)
+    );
+    println!(
+        "| same, `$resultFormat=dataArray` | {} | {} | |",
+        ms(series_da),
+        ms(series_raw)
+    );
     let _ = std::fs::remove_dir_all(dir.path()).context("cleaning up");
     Ok(())
 }

@@ -68,7 +68,9 @@ impl Debounce {
             return Step::Quiet;
         }
         self.last_t = Some(t);
-        let held = |since: i64, need_s: i64| t - since + covers.max(0) >= need_s.saturating_mul(crate::SECOND);
+        let held = |since: i64, need_s: i64| {
+            t - since + covers.max(0) >= need_s.saturating_mul(crate::SECOND)
+        };
         match (self.phase, level) {
             (Phase::Idle, Level::Breach) | (Phase::Pending { .. }, Level::Breach) => {
                 let since = match self.phase {
@@ -76,7 +78,9 @@ impl Debounce {
                     _ => t,
                 };
                 if held(since, d.raise_s) {
-                    self.phase = Phase::Raised { recovering_since: None };
+                    self.phase = Phase::Raised {
+                        recovering_since: None,
+                    };
                     Step::Raise
                 } else {
                     self.phase = Phase::Pending { since };
@@ -88,11 +92,15 @@ impl Debounce {
                 Step::Quiet
             }
             (Phase::Raised { .. }, Level::Breach) => {
-                self.phase = Phase::Raised { recovering_since: None };
+                self.phase = Phase::Raised {
+                    recovering_since: None,
+                };
                 Step::Hold
             }
             (Phase::Raised { .. }, Level::Band) => {
-                self.phase = Phase::Raised { recovering_since: None };
+                self.phase = Phase::Raised {
+                    recovering_since: None,
+                };
                 Step::Quiet
             }
             (Phase::Raised { recovering_since }, Level::Normal) => {
@@ -101,7 +109,9 @@ impl Debounce {
                     self.phase = Phase::Idle;
                     Step::Clear
                 } else {
-                    self.phase = Phase::Raised { recovering_since: Some(since) };
+                    self.phase = Phase::Raised {
+                        recovering_since: Some(since),
+                    };
                     Step::Quiet
                 }
             }
@@ -114,7 +124,9 @@ impl Debounce {
 
     /// An alert for this source is open (restored after a restart): the next normal values clear it.
     pub fn set_raised(&mut self) {
-        self.phase = Phase::Raised { recovering_since: None };
+        self.phase = Phase::Raised {
+            recovering_since: None,
+        };
     }
 
     /// The alert was cleared by hand: start over, so a persisting condition raises a new alert
@@ -132,9 +144,16 @@ mod tests {
 
     /// Runs 5-minute values through a 15-minute raise / 10-minute clear filter.
     fn run(levels: &[Level]) -> Vec<Step> {
-        let d = Durations { raise_s: 900, clear_s: 600 };
+        let d = Durations {
+            raise_s: 900,
+            clear_s: 600,
+        };
         let mut f = Debounce::default();
-        levels.iter().enumerate().map(|(i, &l)| f.step(i as i64 * 5 * MIN, 5 * MIN, l, d)).collect()
+        levels
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| f.step(i as i64 * 5 * MIN, 5 * MIN, l, d))
+            .collect()
     }
 
     #[test]
@@ -143,13 +162,22 @@ mod tests {
         use Step::*;
         let cases: &[(&[Level], &[Step])] = &[
             // one noisy value does not raise
-            (&[Normal, Breach, Normal, Normal], &[Quiet, Quiet, Quiet, Quiet]),
+            (
+                &[Normal, Breach, Normal, Normal],
+                &[Quiet, Quiet, Quiet, Quiet],
+            ),
             // three 5-min values cover 15 min: raise on the third
             (&[Breach, Breach, Breach], &[Quiet, Quiet, Raise]),
             // a band value interrupts the pending raise
-            (&[Breach, Breach, Band, Breach, Breach], &[Quiet, Quiet, Quiet, Quiet, Quiet]),
+            (
+                &[Breach, Breach, Band, Breach, Breach],
+                &[Quiet, Quiet, Quiet, Quiet, Quiet],
+            ),
             // raised: breaches re-trigger; band values hold without clearing (hysteresis)
-            (&[Breach, Breach, Breach, Breach, Band, Band, Band], &[Quiet, Quiet, Raise, Hold, Quiet, Quiet, Quiet]),
+            (
+                &[Breach, Breach, Breach, Breach, Band, Band, Band],
+                &[Quiet, Quiet, Raise, Hold, Quiet, Quiet, Quiet],
+            ),
             // clearing needs 10 min of normal values; a band value restarts the count
             (
                 &[Breach, Breach, Breach, Normal, Band, Normal, Normal],
@@ -157,7 +185,9 @@ mod tests {
             ),
             // after clearing, a new breach needs the full duration again
             (
-                &[Breach, Breach, Breach, Normal, Normal, Breach, Breach, Breach],
+                &[
+                    Breach, Breach, Breach, Normal, Normal, Breach, Breach, Breach,
+                ],
                 &[Quiet, Quiet, Raise, Quiet, Clear, Quiet, Quiet, Raise],
             ),
         ];
@@ -168,7 +198,10 @@ mod tests {
 
     #[test]
     fn one_long_interval_value_covers_the_duration() {
-        let d = Durations { raise_s: 900, clear_s: 900 };
+        let d = Durations {
+            raise_s: 900,
+            clear_s: 900,
+        };
         let mut f = Debounce::default();
         let four_h = 240 * MIN;
         assert_eq!(f.step(0, four_h, Level::Breach, d), Step::Raise);
@@ -177,7 +210,10 @@ mod tests {
 
     #[test]
     fn backfill_does_not_move_the_state() {
-        let d = Durations { raise_s: 0, clear_s: 0 };
+        let d = Durations {
+            raise_s: 0,
+            clear_s: 0,
+        };
         let mut f = Debounce::default();
         assert_eq!(f.step(10 * MIN, MIN, Level::Breach, d), Step::Raise);
         assert_eq!(f.step(5 * MIN, MIN, Level::Normal, d), Step::Quiet);
@@ -186,12 +222,19 @@ mod tests {
 
     #[test]
     fn restore_and_reset() {
-        let d = Durations { raise_s: 0, clear_s: 0 };
+        let d = Durations {
+            raise_s: 0,
+            clear_s: 0,
+        };
         let mut f = Debounce::default();
         f.set_raised();
         assert_eq!(f.step(0, MIN, Level::Normal, d), Step::Clear);
         assert_eq!(f.step(MIN, MIN, Level::Breach, d), Step::Raise);
         f.reset();
-        assert_eq!(f.step(2 * MIN, MIN, Level::Breach, d), Step::Raise, "reset then raise again");
+        assert_eq!(
+            f.step(2 * MIN, MIN, Level::Breach, d),
+            Step::Raise,
+            "reset then raise again"
+        );
     }
 }

@@ -46,10 +46,22 @@ pub struct Trigger {
 pub enum Command {
     Trigger(Trigger),
     /// The condition ended (the engine clears automatically).
-    Resolve { message: String, details: Value },
-    Acknowledge { by: String, comment: Option<String> },
-    Clear { by: String, comment: Option<String> },
-    Comment { by: String, text: String },
+    Resolve {
+        message: String,
+        details: Value,
+    },
+    Acknowledge {
+        by: String,
+        comment: Option<String>,
+    },
+    Clear {
+        by: String,
+        comment: Option<String>,
+    },
+    Comment {
+        by: String,
+        text: String,
+    },
 }
 
 /// The new state of the alert after a command.
@@ -65,18 +77,52 @@ pub struct Outcome {
 }
 
 /// Applies one command to the open alert of its (rule, source), if any, at `now`.
-pub fn apply(current: Option<&Alert>, command: Command, now: i64) -> Result<Outcome, LifecycleError> {
+pub fn apply(
+    current: Option<&Alert>,
+    command: Command,
+    now: i64,
+) -> Result<Outcome, LifecycleError> {
     match command {
-        Command::Trigger(t) => Ok(trigger(current.filter(|a| a.state != AlertState::Cleared), t, now)),
-        Command::Resolve { message, details } => resolve(current.ok_or(LifecycleError::NoAlert)?, message, details, now),
-        Command::Acknowledge { by, comment } => acknowledge(current.ok_or(LifecycleError::NoAlert)?, by, comment, now),
-        Command::Clear { by, comment } => clear(current.ok_or(LifecycleError::NoAlert)?, by, comment, now),
-        Command::Comment { by, text } => comment(current.ok_or(LifecycleError::NoAlert)?, by, text, now),
+        Command::Trigger(t) => Ok(trigger(
+            current.filter(|a| a.state != AlertState::Cleared),
+            t,
+            now,
+        )),
+        Command::Resolve { message, details } => resolve(
+            current.ok_or(LifecycleError::NoAlert)?,
+            message,
+            details,
+            now,
+        ),
+        Command::Acknowledge { by, comment } => {
+            acknowledge(current.ok_or(LifecycleError::NoAlert)?, by, comment, now)
+        }
+        Command::Clear { by, comment } => {
+            clear(current.ok_or(LifecycleError::NoAlert)?, by, comment, now)
+        }
+        Command::Comment { by, text } => {
+            comment(current.ok_or(LifecycleError::NoAlert)?, by, text, now)
+        }
     }
 }
 
-fn entry(alert: &Alert, at: i64, action: Action, by: Option<String>, message: Option<String>, details: Value) -> HistoryEntry {
-    HistoryEntry { at, action, by, severity: alert.severity, state: alert.state, message, details }
+fn entry(
+    alert: &Alert,
+    at: i64,
+    action: Action,
+    by: Option<String>,
+    message: Option<String>,
+    details: Value,
+) -> HistoryEntry {
+    HistoryEntry {
+        at,
+        action,
+        by,
+        severity: alert.severity,
+        state: alert.state,
+        message,
+        details,
+    }
 }
 
 /// Opens a new alert, or updates the open one (never a second open alert per rule and source).
@@ -96,7 +142,11 @@ pub fn trigger(open: Option<&Alert>, t: Trigger, now: i64) -> Outcome {
             if t.datastream_id.is_some() {
                 a.datastream_id = t.datastream_id;
             }
-            let action = if escalated { Action::Escalated } else { Action::Updated };
+            let action = if escalated {
+                Action::Escalated
+            } else {
+                Action::Updated
+            };
             // Plain updates are not written to history: a storm-long exceedance would otherwise
             // add a line per value; the alert itself carries the count and the latest details.
             let history = if escalated {
@@ -104,7 +154,12 @@ pub fn trigger(open: Option<&Alert>, t: Trigger, now: i64) -> Outcome {
             } else {
                 Vec::new()
             };
-            Outcome { alert: a, history, created: false, notify: escalated.then_some(Action::Escalated) }
+            Outcome {
+                alert: a,
+                history,
+                created: false,
+                notify: escalated.then_some(Action::Escalated),
+            }
         }
         None => {
             let a = Alert {
@@ -129,14 +184,31 @@ pub fn trigger(open: Option<&Alert>, t: Trigger, now: i64) -> Outcome {
                 message: t.message.clone(),
                 details: t.details.clone(),
             };
-            let history = vec![entry(&a, now, Action::Raised, None, Some(t.message), t.details)];
-            Outcome { alert: a, history, created: true, notify: Some(Action::Raised) }
+            let history = vec![entry(
+                &a,
+                now,
+                Action::Raised,
+                None,
+                Some(t.message),
+                t.details,
+            )];
+            Outcome {
+                alert: a,
+                history,
+                created: true,
+                notify: Some(Action::Raised),
+            }
         }
     }
 }
 
 /// The condition ended: the alert clears by itself.
-pub fn resolve(alert: &Alert, message: String, details: Value, now: i64) -> Result<Outcome, LifecycleError> {
+pub fn resolve(
+    alert: &Alert,
+    message: String,
+    details: Value,
+    now: i64,
+) -> Result<Outcome, LifecycleError> {
     if alert.state == AlertState::Cleared {
         return Err(LifecycleError::AlreadyCleared(alert.id));
     }
@@ -145,11 +217,28 @@ pub fn resolve(alert: &Alert, message: String, details: Value, now: i64) -> Resu
     a.cleared_at = Some(now);
     a.cleared_by = None;
     a.updated_at = now;
-    let history = vec![entry(&a, now, Action::Cleared, None, Some(message), details)];
-    Ok(Outcome { alert: a, history, created: false, notify: Some(Action::Cleared) })
+    let history = vec![entry(
+        &a,
+        now,
+        Action::Cleared,
+        None,
+        Some(message),
+        details,
+    )];
+    Ok(Outcome {
+        alert: a,
+        history,
+        created: false,
+        notify: Some(Action::Cleared),
+    })
 }
 
-pub fn acknowledge(alert: &Alert, by: String, comment: Option<String>, now: i64) -> Result<Outcome, LifecycleError> {
+pub fn acknowledge(
+    alert: &Alert,
+    by: String,
+    comment: Option<String>,
+    now: i64,
+) -> Result<Outcome, LifecycleError> {
     let by = non_empty(by, "by")?;
     if alert.acknowledged {
         return Err(LifecycleError::AlreadyAcknowledged(alert.id));
@@ -163,13 +252,30 @@ pub fn acknowledge(alert: &Alert, by: String, comment: Option<String>, now: i64)
     }
     a.updated_at = now;
     let comment = comment.filter(|c| !c.trim().is_empty());
-    let history = vec![entry(&a, now, Action::Acknowledged, Some(by), comment, Value::Null)];
-    Ok(Outcome { alert: a, history, created: false, notify: Some(Action::Acknowledged) })
+    let history = vec![entry(
+        &a,
+        now,
+        Action::Acknowledged,
+        Some(by),
+        comment,
+        Value::Null,
+    )];
+    Ok(Outcome {
+        alert: a,
+        history,
+        created: false,
+        notify: Some(Action::Acknowledged),
+    })
 }
 
 /// Cleared by hand. If the condition still holds, the rule raises a new alert once it has held
 /// for its minimum duration again.
-pub fn clear(alert: &Alert, by: String, comment: Option<String>, now: i64) -> Result<Outcome, LifecycleError> {
+pub fn clear(
+    alert: &Alert,
+    by: String,
+    comment: Option<String>,
+    now: i64,
+) -> Result<Outcome, LifecycleError> {
     let by = non_empty(by, "by")?;
     if alert.state == AlertState::Cleared {
         return Err(LifecycleError::AlreadyCleared(alert.id));
@@ -180,22 +286,55 @@ pub fn clear(alert: &Alert, by: String, comment: Option<String>, now: i64) -> Re
     a.cleared_by = Some(by.clone());
     a.updated_at = now;
     let comment = comment.filter(|c| !c.trim().is_empty());
-    let history = vec![entry(&a, now, Action::Cleared, Some(by), comment, Value::Null)];
-    Ok(Outcome { alert: a, history, created: false, notify: Some(Action::Cleared) })
+    let history = vec![entry(
+        &a,
+        now,
+        Action::Cleared,
+        Some(by),
+        comment,
+        Value::Null,
+    )];
+    Ok(Outcome {
+        alert: a,
+        history,
+        created: false,
+        notify: Some(Action::Cleared),
+    })
 }
 
-pub fn comment(alert: &Alert, by: String, text: String, now: i64) -> Result<Outcome, LifecycleError> {
+pub fn comment(
+    alert: &Alert,
+    by: String,
+    text: String,
+    now: i64,
+) -> Result<Outcome, LifecycleError> {
     let by = non_empty(by, "by")?;
     let text = non_empty(text, "comment")?;
     let mut a = alert.clone();
     a.updated_at = now;
-    let history = vec![entry(&a, now, Action::Commented, Some(by), Some(text), Value::Null)];
-    Ok(Outcome { alert: a, history, created: false, notify: None })
+    let history = vec![entry(
+        &a,
+        now,
+        Action::Commented,
+        Some(by),
+        Some(text),
+        Value::Null,
+    )];
+    Ok(Outcome {
+        alert: a,
+        history,
+        created: false,
+        notify: None,
+    })
 }
 
 fn non_empty(s: String, what: &'static str) -> Result<String, LifecycleError> {
     let t = s.trim();
-    if t.is_empty() { Err(LifecycleError::Empty(what)) } else { Ok(t.to_owned()) }
+    if t.is_empty() {
+        Err(LifecycleError::Empty(what))
+    } else {
+        Ok(t.to_owned())
+    }
 }
 
 #[cfg(test)]
@@ -218,24 +357,46 @@ mod tests {
     }
 
     fn ack(by: &str) -> Command {
-        Command::Acknowledge { by: by.into(), comment: Some("on it".into()) }
+        Command::Acknowledge {
+            by: by.into(),
+            comment: Some("on it".into()),
+        }
     }
 
     fn clear_by(by: &str) -> Command {
-        Command::Clear { by: by.into(), comment: None }
+        Command::Clear {
+            by: by.into(),
+            comment: None,
+        }
     }
 
     fn resolve_cmd() -> Command {
-        Command::Resolve { message: "back within the target".into(), details: Value::Null }
+        Command::Resolve {
+            message: "back within the target".into(),
+            details: Value::Null,
+        }
     }
+
+    /// Commands in order, the final state, acknowledged, the notification of each command.
+    type Case = (Vec<Command>, AlertState, bool, Vec<Option<Action>>);
 
     #[test]
     fn lifecycle_table() {
         use AlertState::*;
         // (commands in order, expected final state, acknowledged, notifications)
-        let cases: Vec<(Vec<Command>, AlertState, bool, Vec<Option<Action>>)> = vec![
-            (vec![trig(Severity::Major)], Active, false, vec![Some(Action::Raised)]),
-            (vec![trig(Severity::Major), trig(Severity::Major)], Active, false, vec![Some(Action::Raised), None]),
+        let cases: Vec<Case> = vec![
+            (
+                vec![trig(Severity::Major)],
+                Active,
+                false,
+                vec![Some(Action::Raised)],
+            ),
+            (
+                vec![trig(Severity::Major), trig(Severity::Major)],
+                Active,
+                false,
+                vec![Some(Action::Raised), None],
+            ),
             (
                 vec![trig(Severity::Minor), trig(Severity::Critical)],
                 Active,
@@ -246,13 +407,21 @@ mod tests {
                 vec![trig(Severity::Major), ack("li"), resolve_cmd()],
                 Cleared,
                 true,
-                vec![Some(Action::Raised), Some(Action::Acknowledged), Some(Action::Cleared)],
+                vec![
+                    Some(Action::Raised),
+                    Some(Action::Acknowledged),
+                    Some(Action::Cleared),
+                ],
             ),
             (
                 vec![trig(Severity::Major), resolve_cmd(), ack("li")],
                 Cleared,
                 true,
-                vec![Some(Action::Raised), Some(Action::Cleared), Some(Action::Acknowledged)],
+                vec![
+                    Some(Action::Raised),
+                    Some(Action::Cleared),
+                    Some(Action::Acknowledged),
+                ],
             ),
             (
                 vec![trig(Severity::Major), clear_by("wang")],
@@ -271,7 +440,8 @@ mod tests {
             let mut current: Option<Alert> = None;
             let mut seen = Vec::new();
             for (t, c) in commands.into_iter().enumerate() {
-                let out = apply(current.as_ref(), c, 1000 + t as i64).unwrap_or_else(|e| panic!("case {i}: {e}"));
+                let out = apply(current.as_ref(), c, 1000 + t as i64)
+                    .unwrap_or_else(|e| panic!("case {i}: {e}"));
                 seen.push(out.notify);
                 current = Some(out.alert);
             }
@@ -292,7 +462,10 @@ mod tests {
         assert!(!again.created);
         assert_eq!(again.alert.id, 5);
         assert_eq!(again.alert.count, 2);
-        assert!(again.history.is_empty(), "plain updates do not grow the history");
+        assert!(
+            again.history.is_empty(),
+            "plain updates do not grow the history"
+        );
         let esc = apply(Some(&again.alert), trig(Severity::Critical), 30).expect("escalate");
         assert_eq!(esc.history[0].action, Action::Escalated);
         assert_eq!(esc.alert.severity, Severity::Critical);
@@ -313,19 +486,47 @@ mod tests {
     fn errors() {
         let a = apply(None, trig(Severity::Major), 10).expect("raise").alert;
         let acked = apply(Some(&a), ack("li"), 11).expect("ack").alert;
-        assert_eq!(apply(Some(&acked), ack("li"), 12), Err(LifecycleError::AlreadyAcknowledged(0)));
-        let cleared = apply(Some(&acked), clear_by("li"), 13).expect("clear").alert;
-        assert_eq!(cleared.cleared_by.as_deref(), Some("li"));
-        assert_eq!(apply(Some(&cleared), clear_by("li"), 14), Err(LifecycleError::AlreadyCleared(0)));
-        assert_eq!(apply(Some(&cleared), resolve_cmd(), 14), Err(LifecycleError::AlreadyCleared(0)));
-        assert_eq!(apply(Some(&a), ack("  "), 15), Err(LifecycleError::Empty("by")));
         assert_eq!(
-            apply(Some(&a), Command::Comment { by: "li".into(), text: "".into() }, 15),
+            apply(Some(&acked), ack("li"), 12),
+            Err(LifecycleError::AlreadyAcknowledged(0))
+        );
+        let cleared = apply(Some(&acked), clear_by("li"), 13)
+            .expect("clear")
+            .alert;
+        assert_eq!(cleared.cleared_by.as_deref(), Some("li"));
+        assert_eq!(
+            apply(Some(&cleared), clear_by("li"), 14),
+            Err(LifecycleError::AlreadyCleared(0))
+        );
+        assert_eq!(
+            apply(Some(&cleared), resolve_cmd(), 14),
+            Err(LifecycleError::AlreadyCleared(0))
+        );
+        assert_eq!(
+            apply(Some(&a), ack("  "), 15),
+            Err(LifecycleError::Empty("by"))
+        );
+        assert_eq!(
+            apply(
+                Some(&a),
+                Command::Comment {
+                    by: "li".into(),
+                    text: "".into()
+                },
+                15
+            ),
             Err(LifecycleError::Empty("comment"))
         );
         assert_eq!(apply(None, ack("li"), 15), Err(LifecycleError::NoAlert));
-        let c = apply(Some(&cleared), Command::Comment { by: "li".into(), text: "root cause: storm".into() }, 16)
-            .expect("comments are allowed on cleared alerts");
+        let c = apply(
+            Some(&cleared),
+            Command::Comment {
+                by: "li".into(),
+                text: "root cause: storm".into(),
+            },
+            16,
+        )
+        .expect("comments are allowed on cleared alerts");
         assert_eq!(c.history[0].action, Action::Commented);
         assert_eq!(c.notify, None);
     }

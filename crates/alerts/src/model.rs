@@ -83,7 +83,9 @@ impl FromStr for AlertState {
             "active" => Ok(Self::Active),
             "acknowledged" | "ack" => Ok(Self::Acknowledged),
             "cleared" => Ok(Self::Cleared),
-            other => Err(format!("unknown alert state '{other}' (active, acknowledged, cleared)")),
+            other => Err(format!(
+                "unknown alert state '{other}' (active, acknowledged, cleared)"
+            )),
         }
     }
 }
@@ -107,8 +109,14 @@ pub enum RuleKind {
 }
 
 impl RuleKind {
-    pub const ALL: [RuleKind; 6] =
-        [Self::Exceedance, Self::Trend, Self::SensorFault, Self::Offline, Self::Bloom, Self::Intrusion];
+    pub const ALL: [RuleKind; 6] = [
+        Self::Exceedance,
+        Self::Trend,
+        Self::SensorFault,
+        Self::Offline,
+        Self::Bloom,
+        Self::Intrusion,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -195,10 +203,17 @@ impl Action {
 impl FromStr for Action {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [Self::Raised, Self::Updated, Self::Escalated, Self::Acknowledged, Self::Cleared, Self::Commented]
-            .into_iter()
-            .find(|a| a.as_str() == s.trim())
-            .ok_or_else(|| format!("unknown alert action '{s}'"))
+        [
+            Self::Raised,
+            Self::Updated,
+            Self::Escalated,
+            Self::Acknowledged,
+            Self::Cleared,
+            Self::Commented,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == s.trim())
+        .ok_or_else(|| format!("unknown alert action '{s}'"))
     }
 }
 

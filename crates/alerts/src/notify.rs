@@ -18,7 +18,10 @@ pub struct Route {
 
 impl Default for Route {
     fn default() -> Self {
-        Route { min_severity: Severity::Warning, on: vec![Action::Raised, Action::Escalated, Action::Cleared] }
+        Route {
+            min_severity: Severity::Warning,
+            on: vec![Action::Raised, Action::Escalated, Action::Cleared],
+        }
     }
 }
 
@@ -38,7 +41,10 @@ pub struct RateLimit {
 
 impl Default for RateLimit {
     fn default() -> Self {
-        RateLimit { max_per_window: 0, window_s: 600 }
+        RateLimit {
+            max_per_window: 0,
+            window_s: 600,
+        }
     }
 }
 
@@ -54,7 +60,11 @@ pub struct Limiter<N> {
 
 impl<N> Limiter<N> {
     pub fn new(limit: RateLimit) -> Self {
-        Limiter { limit, sent: VecDeque::new(), pending: Vec::new() }
+        Limiter {
+            limit,
+            sent: VecDeque::new(),
+            pending: Vec::new(),
+        }
     }
 
     fn expire(&mut self, now: i64) {
@@ -105,7 +115,10 @@ mod tests {
 
     #[test]
     fn routing() {
-        let r = Route { min_severity: Severity::Major, ..Route::default() };
+        let r = Route {
+            min_severity: Severity::Major,
+            ..Route::default()
+        };
         assert!(r.accepts(Severity::Critical, Action::Raised));
         assert!(r.accepts(Severity::Major, Action::Cleared));
         assert!(!r.accepts(Severity::Minor, Action::Raised));
@@ -114,14 +127,21 @@ mod tests {
 
     #[test]
     fn storm_becomes_a_digest() {
-        let mut l = Limiter::new(RateLimit { max_per_window: 2, window_s: 60 });
+        let mut l = Limiter::new(RateLimit {
+            max_per_window: 2,
+            window_s: 60,
+        });
         let s = SECOND;
         assert_eq!(l.offer(0, 1), Some(1));
         assert_eq!(l.offer(s, 2), Some(2));
         assert_eq!(l.offer(2 * s, 3), None);
         assert_eq!(l.offer(3 * s, 4), None);
         assert_eq!(l.take_digest(30 * s), None, "window still full");
-        assert_eq!(l.take_digest(60 * s), Some(vec![3, 4]), "the first send left the window");
+        assert_eq!(
+            l.take_digest(60 * s),
+            Some(vec![3, 4]),
+            "the first send left the window"
+        );
         assert_eq!(l.offer(60 * s, 5), None, "the digest took the free slot");
         assert_eq!(l.take_digest(61 * s), Some(vec![5]));
         assert_eq!(l.pending(), 0);

@@ -36,7 +36,13 @@ pub struct ExceedanceSettings {
 
 impl Default for ExceedanceSettings {
     fn default() -> Self {
-        Self { enabled: true, min_duration_s: 900, clear_duration_s: 900, hysteresis: 0.05, drinking_water_escalation: true }
+        Self {
+            enabled: true,
+            min_duration_s: 900,
+            clear_duration_s: 900,
+            hysteresis: 0.05,
+            drinking_water_escalation: true,
+        }
     }
 }
 
@@ -59,7 +65,14 @@ pub struct TrendSettings {
 
 impl Default for TrendSettings {
     fn default() -> Self {
-        Self { enabled: true, window_s: 24 * 3600, min_points: 4, horizon_s: 12 * 3600, min_fraction: 0.8, severity: Severity::Warning }
+        Self {
+            enabled: true,
+            window_s: 24 * 3600,
+            min_points: 4,
+            horizon_s: 12 * 3600,
+            min_fraction: 0.8,
+            severity: Severity::Warning,
+        }
     }
 }
 
@@ -111,7 +124,13 @@ pub struct OfflineSettings {
 
 impl Default for OfflineSettings {
     fn default() -> Self {
-        Self { enabled: true, multiple: 2.0, min_silence_s: 0, after_s: None, severity: Severity::Major }
+        Self {
+            enabled: true,
+            multiple: 2.0,
+            min_silence_s: 0,
+            after_s: None,
+            severity: Severity::Major,
+        }
     }
 }
 
@@ -228,13 +247,25 @@ impl Reading {
             .and_then(Value::as_str)
             .and_then(DataFlag::parse)
             .unwrap_or(DataFlag::N);
-        let censored = quality.and_then(|q| q.get("censored")).and_then(Value::as_bool).unwrap_or(false);
-        Reading { t, value, flag, censored }
+        let censored = quality
+            .and_then(|q| q.get("censored"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        Reading {
+            t,
+            value,
+            flag,
+            censored,
+        }
     }
 
     /// A value the threshold rules may use: numeric, flag N.
     fn valid_value(&self) -> Option<f64> {
-        if self.flag == DataFlag::N { self.value } else { None }
+        if self.flag == DataFlag::N {
+            self.value
+        } else {
+            None
+        }
     }
 }
 
@@ -244,7 +275,12 @@ pub enum Verdict {
     /// Raise or re-trigger.
     Trigger(Trigger),
     /// The condition ended: clear the open alert of (rule, source).
-    Resolve { rule: RuleKind, source: String, message: String, details: Value },
+    Resolve {
+        rule: RuleKind,
+        source: String,
+        message: String,
+        details: Value,
+    },
 }
 
 impl Verdict {
@@ -257,14 +293,25 @@ impl Verdict {
 }
 
 fn parameter_name(code: &str) -> String {
-    wq::catalogue::by_code(code).map(|p| p.name_en.to_owned()).unwrap_or_else(|| code.to_owned())
+    wq::catalogue::by_code(code)
+        .map(|p| p.name_en.to_owned())
+        .unwrap_or_else(|| code.to_owned())
 }
 
 fn unit(code: &str) -> &'static str {
-    wq::catalogue::by_code(code).map(|p| p.unit.symbol()).unwrap_or("")
+    wq::catalogue::by_code(code)
+        .map(|p| p.unit.symbol())
+        .unwrap_or("")
 }
 
-fn trigger(info: &StreamInfo, rule: RuleKind, severity: Severity, message: String, details: Value, t: i64) -> Verdict {
+fn trigger(
+    info: &StreamInfo,
+    rule: RuleKind,
+    severity: Severity,
+    message: String,
+    details: Value,
+    t: i64,
+) -> Verdict {
     Verdict::Trigger(Trigger {
         rule,
         source: info.source(),
@@ -279,7 +326,12 @@ fn trigger(info: &StreamInfo, rule: RuleKind, severity: Severity, message: Strin
 }
 
 fn resolve(info: &StreamInfo, rule: RuleKind, message: String, details: Value) -> Verdict {
-    Verdict::Resolve { rule, source: info.source(), message, details }
+    Verdict::Resolve {
+        rule,
+        source: info.source(),
+        message,
+        details,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -330,14 +382,22 @@ impl TargetLimit {
 
 /// Severity of a class worse than the target: one class worse is minor, two major, three or
 /// more (or 劣Ⅴ two classes past a Ⅲ target) critical; one step more at drinking-water sources.
-pub fn exceedance_severity(class: WaterClass, target: WaterClass, drinking_water_escalation: bool) -> Severity {
+pub fn exceedance_severity(
+    class: WaterClass,
+    target: WaterClass,
+    drinking_water_escalation: bool,
+) -> Severity {
     let gap = (class as i32 - target as i32).max(1);
     let base = match gap {
         1 => Severity::Minor,
         2 => Severity::Major,
         _ => Severity::Critical,
     };
-    if drinking_water_escalation { base.raised() } else { base }
+    if drinking_water_escalation {
+        base.raised()
+    } else {
+        base
+    }
 }
 
 #[derive(Debug, Default)]
@@ -346,18 +406,34 @@ struct ExceedanceState {
 }
 
 impl ExceedanceState {
-    fn observe(&mut self, s: &ExceedanceSettings, info: &StreamInfo, r: &Reading) -> Option<Verdict> {
+    fn observe(
+        &mut self,
+        s: &ExceedanceSettings,
+        info: &StreamInfo,
+        r: &Reading,
+    ) -> Option<Verdict> {
         let target = info.target_class?;
         let limit = TargetLimit::of(&info.parameter, info.water_type, target)?;
         let v = r.valid_value()?;
-        let d = Durations { raise_s: s.min_duration_s, clear_s: s.clear_duration_s };
-        let step = self.filter.step(r.t, info.covers(), limit.level(v, s.hysteresis), d);
+        let d = Durations {
+            raise_s: s.min_duration_s,
+            clear_s: s.clear_duration_s,
+        };
+        let step = self
+            .filter
+            .step(r.t, info.covers(), limit.level(v, s.hysteresis), d);
         let name = parameter_name(&info.parameter);
         let unit = unit(&info.parameter);
         match step {
             Step::Raise | Step::Hold => {
-                let class = wq::classify(&info.parameter, v, &ClassifyContext::new(info.water_type)).class()?;
-                let severity = exceedance_severity(class, target, s.drinking_water_escalation && info.drinking_water);
+                let class =
+                    wq::classify(&info.parameter, v, &ClassifyContext::new(info.water_type))
+                        .class()?;
+                let severity = exceedance_severity(
+                    class,
+                    target,
+                    s.drinking_water_escalation && info.drinking_water,
+                );
                 let message = format!(
                     "{} {name} {v} {unit} is {}, worse than the target {} (limit {})",
                     info.station,
@@ -369,12 +445,23 @@ impl ExceedanceState {
                     "value": v, "unit": unit, "class": class.roman(), "target_class": target.roman(),
                     "limit": limit.text(), "time_us": r.t,
                 });
-                Some(trigger(info, RuleKind::Exceedance, severity, message, details, r.t))
+                Some(trigger(
+                    info,
+                    RuleKind::Exceedance,
+                    severity,
+                    message,
+                    details,
+                    r.t,
+                ))
             }
             Step::Clear => Some(resolve(
                 info,
                 RuleKind::Exceedance,
-                format!("{} {name} back within {} ({v} {unit})", info.station, target.label_en()),
+                format!(
+                    "{} {name} back within {} ({v} {unit})",
+                    info.station,
+                    target.label_en()
+                ),
                 json!({ "value": v, "time_us": r.t }),
             )),
             Step::Quiet => None,
@@ -408,9 +495,15 @@ pub fn project(window: &[(i64, f64)], limit: TargetLimit, s: &TrendSettings) -> 
     let line = trend::fit(window)?;
     let horizon = s.horizon_s as f64;
     let (heading, l) = match limit {
-        TargetLimit::AtMost(l) => (line.slope_per_hour > 0.0 && latest <= l && latest >= l * s.min_fraction, l),
+        TargetLimit::AtMost(l) => (
+            line.slope_per_hour > 0.0 && latest <= l && latest >= l * s.min_fraction,
+            l,
+        ),
         TargetLimit::AtLeast(l) => (
-            line.slope_per_hour < 0.0 && latest >= l && s.min_fraction > 0.0 && latest <= l / s.min_fraction,
+            line.slope_per_hour < 0.0
+                && latest >= l
+                && s.min_fraction > 0.0
+                && latest <= l / s.min_fraction,
             l,
         ),
         TargetLimit::Range(..) => return None,
@@ -419,7 +512,11 @@ pub fn project(window: &[(i64, f64)], limit: TargetLimit, s: &TrendSettings) -> 
         return None;
     }
     let seconds = line.seconds_to(l)?;
-    (seconds <= horizon).then(|| Projection { line, projected: line.at(horizon), seconds_to_limit: seconds })
+    (seconds <= horizon).then(|| Projection {
+        line,
+        projected: line.at(horizon),
+        seconds_to_limit: seconds,
+    })
 }
 
 #[derive(Debug, Default)]
@@ -438,7 +535,11 @@ impl TrendState {
             return None; // backfill does not move a trend
         }
         self.window.push_back((t_s, v));
-        while self.window.front().is_some_and(|&(t, _)| t < t_s - s.window_s) {
+        while self
+            .window
+            .front()
+            .is_some_and(|&(t, _)| t < t_s - s.window_s)
+        {
             self.window.pop_front();
         }
         let points: Vec<(i64, f64)> = self.window.iter().copied().collect();
@@ -460,7 +561,14 @@ impl TrendState {
                     "slope_per_hour": p.line.slope_per_hour, "projected": p.projected,
                     "horizon_s": s.horizon_s, "hours_to_limit": hours, "points": points.len(),
                 });
-                Some(trigger(info, RuleKind::Trend, s.severity, message, details, r.t))
+                Some(trigger(
+                    info,
+                    RuleKind::Trend,
+                    s.severity,
+                    message,
+                    details,
+                    r.t,
+                ))
             }
             None if self.raised => {
                 self.raised = false;
@@ -469,7 +577,12 @@ impl TrendState {
                 } else {
                     "no longer heading for the limit"
                 };
-                Some(resolve(info, RuleKind::Trend, format!("{} {name}: {why}", info.station), json!({ "value": v })))
+                Some(resolve(
+                    info,
+                    RuleKind::Trend,
+                    format!("{} {name}: {why}", info.station),
+                    json!({ "value": v }),
+                ))
             }
             None => None,
         }
@@ -520,9 +633,14 @@ impl Fault {
 /// The faults of the latest sample of `window` (seconds, sorted by time).
 pub fn faults_of_latest(code: &str, window: &[Sample], s: &SensorFaultSettings) -> BTreeSet<Fault> {
     let mut out = BTreeSet::new();
-    let Some(latest) = window.last() else { return out };
+    let Some(latest) = window.last() else {
+        return out;
+    };
     let letter = latest.flag.letter();
-    if s.flags.iter().any(|f| f.trim().eq_ignore_ascii_case(&letter.to_string())) {
+    if s.flags
+        .iter()
+        .any(|f| f.trim().eq_ignore_ascii_case(&letter.to_string()))
+    {
         out.insert(Fault::Flag(letter));
     }
     let report = wq::qc::check_series(code, window, &s.qc);
@@ -533,7 +651,10 @@ pub fn faults_of_latest(code: &str, window: &[Sample], s: &SensorFaultSettings) 
         if s.spike && flags.contains(QcFlags::SPIKE) {
             out.insert(Fault::Spike);
         }
-        if s.out_of_range && (flags.contains(QcFlags::OUT_OF_RANGE) || flags.contains(QcFlags::ABOVE_INSTRUMENT_RANGE)) {
+        if s.out_of_range
+            && (flags.contains(QcFlags::OUT_OF_RANGE)
+                || flags.contains(QcFlags::ABOVE_INSTRUMENT_RANGE))
+        {
             // flag T is reported as its own fault
             if latest.flag != DataFlag::T || flags.contains(QcFlags::OUT_OF_RANGE) {
                 out.insert(Fault::OutOfRange);
@@ -555,19 +676,31 @@ struct FaultState {
 }
 
 impl FaultState {
-    fn observe(&mut self, s: &SensorFaultSettings, info: &StreamInfo, r: &Reading) -> Option<Verdict> {
+    fn observe(
+        &mut self,
+        s: &SensorFaultSettings,
+        info: &StreamInfo,
+        r: &Reading,
+    ) -> Option<Verdict> {
         let t_s = r.t.div_euclid(SECOND);
         if self.window.back().is_some_and(|last| t_s <= last.time) {
             return None;
         }
-        let sample = Sample { time: t_s, value: r.value.unwrap_or(f64::NAN), censored: r.censored, flag: r.flag };
+        let sample = Sample {
+            time: t_s,
+            value: r.value.unwrap_or(f64::NAN),
+            censored: r.censored,
+            flag: r.flag,
+        };
         self.window.push_back(sample);
         let th = s.qc.thresholds_for(&info.parameter);
         let interval = info.interval_s.unwrap_or(3600).max(1);
         let keep_s = ((th.probe_constant_hours * 3600.0) as i64)
             .max(th.analyser_constant_cycles as i64 * interval)
             .max(2 * interval);
-        while self.window.len() > MAX_QC_SAMPLES || self.window.front().is_some_and(|f| f.time < t_s - keep_s) {
+        while self.window.len() > MAX_QC_SAMPLES
+            || self.window.front().is_some_and(|f| f.time < t_s - keep_s)
+        {
             self.window.pop_front();
         }
         let faults = if r.value.is_some() || r.flag != DataFlag::N {
@@ -593,17 +726,37 @@ impl FaultState {
             return Some(resolve(
                 info,
                 RuleKind::SensorFault,
-                format!("{} {}: readings are healthy again", info.station, parameter_name(&info.parameter)),
+                format!(
+                    "{} {}: readings are healthy again",
+                    info.station,
+                    parameter_name(&info.parameter)
+                ),
                 json!({ "time_us": r.t }),
             ));
         }
         self.raised = true;
         self.healthy_run = 0;
-        let severity = faults.iter().map(|f| f.severity()).max().unwrap_or(Severity::Warning);
+        let severity = faults
+            .iter()
+            .map(|f| f.severity())
+            .max()
+            .unwrap_or(Severity::Warning);
         let described: Vec<String> = faults.iter().map(|f| f.describe()).collect();
-        let message = format!("{} {}: {}", info.station, parameter_name(&info.parameter), described.join(", "));
+        let message = format!(
+            "{} {}: {}",
+            info.station,
+            parameter_name(&info.parameter),
+            described.join(", ")
+        );
         let details = json!({ "faults": faults, "value": r.value, "flag": r.flag.letter().to_string(), "time_us": r.t });
-        Some(trigger(info, RuleKind::SensorFault, severity, message, details, r.t))
+        Some(trigger(
+            info,
+            RuleKind::SensorFault,
+            severity,
+            message,
+            details,
+            r.t,
+        ))
     }
 }
 
@@ -630,21 +783,45 @@ impl BloomState {
         let [alert, bloom] = bloom_thresholds(&info.parameter, s)?;
         let v = r.valid_value()?;
         let level = TargetLimit::AtMost(alert).level(v, s.hysteresis);
-        let d = Durations { raise_s: s.min_duration_s, clear_s: s.clear_duration_s };
+        let d = Durations {
+            raise_s: s.min_duration_s,
+            clear_s: s.clear_duration_s,
+        };
         let name = parameter_name(&info.parameter);
         let unit = unit(&info.parameter);
         match self.filter.step(r.t, info.covers(), level, d) {
             Step::Raise | Step::Hold => {
-                let (stage, base) = if v >= bloom { ("bloom", Severity::Major) } else { ("bloom risk", Severity::Minor) };
-                let severity = if info.drinking_water { base.raised() } else { base };
-                let message = format!("{} {stage}: {name} {v} {unit} (alert ≥{alert}, bloom ≥{bloom})", info.station);
+                let (stage, base) = if v >= bloom {
+                    ("bloom", Severity::Major)
+                } else {
+                    ("bloom risk", Severity::Minor)
+                };
+                let severity = if info.drinking_water {
+                    base.raised()
+                } else {
+                    base
+                };
+                let message = format!(
+                    "{} {stage}: {name} {v} {unit} (alert ≥{alert}, bloom ≥{bloom})",
+                    info.station
+                );
                 let details = json!({ "value": v, "unit": unit, "stage": stage, "alert_threshold": alert, "bloom_threshold": bloom, "time_us": r.t });
-                Some(trigger(info, RuleKind::Bloom, severity, message, details, r.t))
+                Some(trigger(
+                    info,
+                    RuleKind::Bloom,
+                    severity,
+                    message,
+                    details,
+                    r.t,
+                ))
             }
             Step::Clear => Some(resolve(
                 info,
                 RuleKind::Bloom,
-                format!("{} {name} below the bloom alert level ({v} {unit})", info.station),
+                format!(
+                    "{} {name} below the bloom alert level ({v} {unit})",
+                    info.station
+                ),
                 json!({ "value": v }),
             )),
             Step::Quiet => None,
@@ -675,14 +852,23 @@ pub struct OfflineTracker {
 
 impl OfflineTracker {
     /// Data from `station` arrived at wall time `now`. Returns a resolve verdict if it was offline.
-    pub fn seen(&mut self, station: &str, interval_s: Option<i64>, drinking_water: bool, now: i64) -> Option<Verdict> {
+    pub fn seen(
+        &mut self,
+        station: &str,
+        interval_s: Option<i64>,
+        drinking_water: bool,
+        now: i64,
+    ) -> Option<Verdict> {
         let interval = interval_s.filter(|&i| i > 0)?;
-        let clock = self.stations.entry(station.to_owned()).or_insert(StationClock {
-            last_seen: now,
-            interval_s: interval,
-            offline: false,
-            drinking_water,
-        });
+        let clock = self
+            .stations
+            .entry(station.to_owned())
+            .or_insert(StationClock {
+                last_seen: now,
+                interval_s: interval,
+                offline: false,
+                drinking_water,
+            });
         clock.interval_s = clock.interval_s.min(interval);
         clock.last_seen = clock.last_seen.max(now);
         clock.drinking_water = drinking_water;
@@ -700,12 +886,15 @@ impl OfflineTracker {
 
     /// Starts watching a station that last reported at `last_seen` (from the store at start).
     pub fn watch(&mut self, station: &str, interval_s: i64, drinking_water: bool, last_seen: i64) {
-        let clock = self.stations.entry(station.to_owned()).or_insert(StationClock {
-            last_seen,
-            interval_s,
-            offline: false,
-            drinking_water,
-        });
+        let clock = self
+            .stations
+            .entry(station.to_owned())
+            .or_insert(StationClock {
+                last_seen,
+                interval_s,
+                offline: false,
+                drinking_water,
+            });
         clock.interval_s = clock.interval_s.min(interval_s);
         clock.last_seen = clock.last_seen.max(last_seen);
     }
@@ -719,7 +908,9 @@ impl OfflineTracker {
 
     /// The silence (s) after which a station with this interval is offline.
     pub fn silence_limit_s(s: &OfflineSettings, interval_s: i64) -> i64 {
-        s.after_s.unwrap_or_else(|| (s.multiple * interval_s as f64).ceil() as i64).max(s.min_silence_s)
+        s.after_s
+            .unwrap_or_else(|| (s.multiple * interval_s as f64).ceil() as i64)
+            .max(s.min_silence_s)
     }
 
     /// Stations that have just gone silent for too long at wall time `now`.
@@ -730,7 +921,11 @@ impl OfflineTracker {
             let silent_us = now - c.last_seen;
             if !c.offline && silent_us > limit_s.saturating_mul(SECOND) {
                 c.offline = true;
-                let severity = if c.drinking_water { s.severity.raised() } else { s.severity };
+                let severity = if c.drinking_water {
+                    s.severity.raised()
+                } else {
+                    s.severity
+                };
                 out.push(Verdict::Trigger(Trigger {
                     rule: RuleKind::Offline,
                     source: code.clone(),
@@ -772,7 +967,10 @@ pub struct Evaluator {
 
 impl Evaluator {
     pub fn new(settings: RuleSettings) -> Self {
-        Evaluator { settings, ..Default::default() }
+        Evaluator {
+            settings,
+            ..Default::default()
+        }
     }
 
     /// One committed observation of `info`'s datastream, arrived at wall time `now`.
@@ -780,14 +978,21 @@ impl Evaluator {
         let s = &self.settings;
         let mut out = Vec::new();
         if s.offline.enabled
-            && let Some(v) = self.offline.seen(&info.station, info.interval_s, info.drinking_water, now)
+            && let Some(v) =
+                self.offline
+                    .seen(&info.station, info.interval_s, info.drinking_water, now)
         {
             out.push(v);
         }
         let state = self.streams.entry(info.datastream_id).or_insert_with(|| {
             let mut st = StreamState::default();
             let source = info.source();
-            for rule in [RuleKind::Exceedance, RuleKind::Trend, RuleKind::SensorFault, RuleKind::Bloom] {
+            for rule in [
+                RuleKind::Exceedance,
+                RuleKind::Trend,
+                RuleKind::SensorFault,
+                RuleKind::Bloom,
+            ] {
                 if self.restored.remove(&(rule, source.clone())) {
                     match rule {
                         RuleKind::Exceedance => st.exceedance.filter.set_raised(),
@@ -825,8 +1030,15 @@ impl Evaluator {
     }
 
     /// Watch a station from its last data in the store (at start).
-    pub fn watch_station(&mut self, station: &str, interval_s: i64, drinking_water: bool, last_seen: i64) {
-        self.offline.watch(station, interval_s, drinking_water, last_seen);
+    pub fn watch_station(
+        &mut self,
+        station: &str,
+        interval_s: i64,
+        drinking_water: bool,
+        last_seen: i64,
+    ) {
+        self.offline
+            .watch(station, interval_s, drinking_water, last_seen);
     }
 
     /// An alert of (rule, source) is open in the store (at start): the rule continues from
@@ -844,7 +1056,13 @@ impl Evaluator {
     /// The alert of (rule, source) was cleared by hand at wall time `now`: start its rule over
     /// (a still-silent station gets a full silence period again). `source_of` maps a
     /// datastream id to its source.
-    pub fn reset(&mut self, rule: RuleKind, source: &str, now: i64, source_of: impl Fn(i64) -> Option<String>) {
+    pub fn reset(
+        &mut self,
+        rule: RuleKind,
+        source: &str,
+        now: i64,
+        source_of: impl Fn(i64) -> Option<String>,
+    ) {
         self.restored.remove(&(rule, source.to_owned()));
         if rule == RuleKind::Offline {
             if let Some(c) = self.offline.stations.get_mut(source) {

@@ -51,7 +51,10 @@ pub fn fit(points: &[(i64, f64)]) -> Option<Line> {
     }
     let slope = sxy / sxx; // per second
     let value_now = mean_y - slope * mean_x; // at x = 0 (the latest time)
-    Some(Line { slope_per_hour: slope * 3600.0, value_now })
+    Some(Line {
+        slope_per_hour: slope * 3600.0,
+        value_now,
+    })
 }
 
 #[cfg(test)]
@@ -60,7 +63,9 @@ mod tests {
 
     #[test]
     fn straight_line() {
-        let pts: Vec<(i64, f64)> = (0..5).map(|i| (1_700_000_000 + i * 3600, 0.010 + 0.002 * i as f64)).collect();
+        let pts: Vec<(i64, f64)> = (0..5)
+            .map(|i| (1_700_000_000 + i * 3600, 0.010 + 0.002 * i as f64))
+            .collect();
         let l = fit(&pts).expect("fit");
         assert!((l.slope_per_hour - 0.002).abs() < 1e-12);
         assert!((l.value_now - 0.018).abs() < 1e-12);

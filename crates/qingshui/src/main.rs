@@ -16,7 +16,11 @@ use clap::{Parser, Subcommand};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
-#[command(name = "qingshui", version, about = "清水 qingshui — real-time water-quality monitoring platform")]
+#[command(
+    name = "qingshui",
+    version,
+    about = "清水 qingshui — real-time water-quality monitoring platform"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

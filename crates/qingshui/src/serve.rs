@@ -48,7 +48,10 @@ impl ServeArgs {
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("QINGSHUI_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
@@ -80,7 +83,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         let store = server::open_store(&config)?;
         let running = server::start(config, store).await?;
-        println!("qingshui is running: SensorThings API at http://{}/v1.1", running.http_addr);
+        println!(
+            "qingshui is running: SensorThings API at http://{}/v1.1",
+            running.http_addr
+        );
         if let Some(addr) = running.hj212_addr {
             println!("HJ 212 listener at {addr}");
         }

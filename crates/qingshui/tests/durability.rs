@@ -12,7 +12,11 @@ use std::time::{Duration, Instant};
 const CLIENTS: i64 = 16;
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn spawn_server(dir: &std::path::Path, port: u16) -> Child {
@@ -55,7 +59,12 @@ fn chrono_like(secs: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if m <= 2 { y + 1 } else { y };
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -83,12 +92,18 @@ async fn every_acknowledged_observation_survives_sigkill() {
         "Locations": [{ "name": "l", "description": "l", "encodingType": "application/geo+json", "location": { "type": "Point", "coordinates": [106.4, 26.5] } }],
         "Datastreams": datastreams
     });
-    let r = client.post(format!("{base}/Things")).json(&thing).send().await.unwrap();
+    let r = client
+        .post(format!("{base}/Things"))
+        .json(&thing)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
 
     // Each client writes to its own datastream; even clients one observation per request, odd
     // clients dataArray batches of 25. Acknowledged times are recorded per datastream.
-    let acked: Arc<Mutex<Vec<BTreeSet<i64>>>> = Arc::new(Mutex::new(vec![BTreeSet::new(); CLIENTS as usize]));
+    let acked: Arc<Mutex<Vec<BTreeSet<i64>>>> =
+        Arc::new(Mutex::new(vec![BTreeSet::new(); CLIENTS as usize]));
     let mut tasks = Vec::new();
     for k in 0..CLIENTS {
         let (client, base, acked) = (client.clone(), base.clone(), acked.clone());
@@ -132,7 +147,9 @@ async fn every_acknowledged_observation_survives_sigkill() {
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let total: usize = acked.lock().unwrap().iter().map(BTreeSet::len).sum();
-        if (total > 2_000 && started.elapsed() > Duration::from_millis(1500)) || started.elapsed() > Duration::from_secs(20) {
+        if (total > 2_000 && started.elapsed() > Duration::from_millis(1500))
+            || started.elapsed() > Duration::from_secs(20)
+        {
             break;
         }
     }
@@ -143,7 +160,10 @@ async fn every_acknowledged_observation_survives_sigkill() {
     }
     let acked = acked.lock().unwrap().clone();
     let total: usize = acked.iter().map(BTreeSet::len).sum();
-    assert!(total > 200, "too few writes were acknowledged before the kill to prove anything: {total}");
+    assert!(
+        total > 200,
+        "too few writes were acknowledged before the kill to prove anything: {total}"
+    );
 
     let mut child = spawn_server(dir.path(), port);
     wait_ready(&client, &base).await;
@@ -162,10 +182,28 @@ async fn every_acknowledged_observation_survives_sigkill() {
             }
         }
         let missing: Vec<_> = want.difference(&stored).collect();
-        assert!(missing.is_empty(), "datastream {ds}: {} acknowledged observations lost, e.g. {:?}", missing.len(), &missing[..missing.len().min(5)]);
+        assert!(
+            missing.is_empty(),
+            "datastream {ds}: {} acknowledged observations lost, e.g. {:?}",
+            missing.len(),
+            &missing[..missing.len().min(5)]
+        );
         // The maintained count agrees with the rows.
-        let c: Value = client.get(format!("{base}/Datastreams({ds})/Observations?$count=true&$top=0")).send().await.unwrap().json().await.unwrap();
-        assert_eq!(c["@iot.count"].as_u64().unwrap() as usize, stored.len(), "datastream {ds}");
+        let c: Value = client
+            .get(format!(
+                "{base}/Datastreams({ds})/Observations?$count=true&$top=0"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            c["@iot.count"].as_u64().unwrap() as usize,
+            stored.len(),
+            "datastream {ds}"
+        );
     }
     eprintln!("{total} acknowledged observations, all present after SIGKILL and restart");
     child.kill().unwrap();

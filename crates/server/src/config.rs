@@ -14,6 +14,8 @@ pub struct Config {
     pub sta: StaConfig,
     pub network: NetworkConfig,
     pub hj212: Hj212Config,
+    /// `[alerts]`: rules, notifications, routing (docs/alerts.md).
+    pub alerts: crate::alerts::config::AlertsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -77,31 +79,52 @@ pub struct Hj212Config {
 
 impl Default for Hj212Config {
     fn default() -> Self {
-        Hj212Config { addr: None, offline_after_s: 600, close_on_auth_failure: true, idle_timeout_s: 900 }
+        Hj212Config {
+            addr: None,
+            offline_after_s: 600,
+            close_on_auth_failure: true,
+            idle_timeout_s: 900,
+        }
     }
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        HttpConfig { addr: ([127, 0, 0, 1], 8080).into(), public_url: None, max_body_bytes: 64 * 1024 * 1024 }
+        HttpConfig {
+            addr: ([127, 0, 0, 1], 8080).into(),
+            public_url: None,
+            max_body_bytes: 64 * 1024 * 1024,
+        }
     }
 }
 
 impl Default for StorageConfig {
     fn default() -> Self {
-        StorageConfig { data_dir: PathBuf::from("./data"), synchronous: "full".into(), readers: 4, max_batch: 512 }
+        StorageConfig {
+            data_dir: PathBuf::from("./data"),
+            synchronous: "full".into(),
+            readers: 4,
+            max_batch: 512,
+        }
     }
 }
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        AuthConfig { tokens: Vec::new(), open: false, read_public: true }
+        AuthConfig {
+            tokens: Vec::new(),
+            open: false,
+            read_public: true,
+        }
     }
 }
 
 impl Default for StaConfig {
     fn default() -> Self {
-        StaConfig { default_top: 100, max_top: 10_000 }
+        StaConfig {
+            default_top: 100,
+            max_top: 10_000,
+        }
     }
 }
 
@@ -118,8 +141,11 @@ pub struct Overrides {
 
 impl Config {
     pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
-        let Some(path) = path else { return Ok(Config::default()) };
-        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read config {}: {e}", path.display()))?;
+        let Some(path) = path else {
+            return Ok(Config::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read config {}: {e}", path.display()))?;
         toml::from_str(&text).map_err(|e| anyhow::anyhow!("config {}: {e}", path.display()))
     }
 
@@ -154,12 +180,20 @@ mod tests {
 
     #[test]
     fn file_then_overrides() {
-        let c: Config = toml::from_str("[http]\naddr = \"0.0.0.0:9000\"\n[auth]\ntokens = [\"a\"]\n").unwrap();
+        let c: Config =
+            toml::from_str("[http]\naddr = \"0.0.0.0:9000\"\n[auth]\ntokens = [\"a\"]\n").unwrap();
         assert_eq!(c.http.addr.port(), 9000);
         assert_eq!(c.storage.data_dir, PathBuf::from("./data"));
-        let c = c.overlay(Overrides { data_dir: Some("/tmp/x".into()), tokens: vec!["b".into()], ..Default::default() });
+        let c = c.overlay(Overrides {
+            data_dir: Some("/tmp/x".into()),
+            tokens: vec!["b".into()],
+            ..Default::default()
+        });
         assert_eq!(c.database_path(), PathBuf::from("/tmp/x/qingshui.sqlite"));
         assert_eq!(c.auth.tokens, ["a", "b"]);
-        assert!(toml::from_str::<Config>("[http]\nadr = 1\n").is_err(), "unknown keys are rejected");
+        assert!(
+            toml::from_str::<Config>("[http]\nadr = 1\n").is_err(),
+            "unknown keys are rejected"
+        );
     }
 }

@@ -7,7 +7,9 @@ use ::network::{Network, StationKind};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use store::{SeriesData, SeriesRequest, Store};
-use wq::{EvaluationOptions, Period, Sample, SeriesByParameter, StationSeries, WaterClass, WaterType};
+use wq::{
+    EvaluationOptions, Period, Sample, SeriesByParameter, StationSeries, WaterClass, WaterType,
+};
 
 /// The network as loaded into the store, with the store ids of its entities.
 pub struct Domain {
@@ -72,7 +74,11 @@ impl Domain {
                 }
             }
         }
-        Domain { network, ids, by_datastream }
+        Domain {
+            network,
+            ids,
+            by_datastream,
+        }
     }
 
     pub fn thing_id(&self, station: &str) -> Option<i64> {
@@ -80,7 +86,9 @@ impl Domain {
     }
 
     pub fn datastream(&self, station: &str, parameter: &str, kind: DataKind) -> Option<i64> {
-        self.ids.get(&datastream_key(station, parameter, kind)).copied()
+        self.ids
+            .get(&datastream_key(station, parameter, kind))
+            .copied()
     }
 
     pub fn describe_datastream(&self, id: i64) -> Option<&(String, String, DataKind)> {
@@ -109,18 +117,30 @@ impl Domain {
     pub fn stations_in(&self, scope: &Scope) -> Result<Vec<&::network::Station>, String> {
         let net = &self.network;
         let lake_member = |s: &&::network::Station| {
-            s.kind == StationKind::Lake || (s.kind == StationKind::Intake && net.intake_in_basin_means)
+            s.kind == StationKind::Lake
+                || (s.kind == StationKind::Intake && net.intake_in_basin_means)
         };
         let list: Vec<_> = match scope {
-            Scope::Station(code) => vec![net.station(code).ok_or_else(|| format!("no station '{code}' in the network"))?],
+            Scope::Station(code) => vec![
+                net.station(code)
+                    .ok_or_else(|| format!("no station '{code}' in the network"))?,
+            ],
             Scope::Basin(id) => {
                 if net.basin(id).is_none() {
                     return Err(format!("no basin '{id}' in the network"));
                 }
-                net.stations.iter().filter(|s| &s.basin == id).filter(lake_member).collect()
+                net.stations
+                    .iter()
+                    .filter(|s| &s.basin == id)
+                    .filter(lake_member)
+                    .collect()
             }
             Scope::Lake => net.stations.iter().filter(lake_member).collect(),
-            Scope::Rivers => net.stations.iter().filter(|s| s.kind == StationKind::River).collect(),
+            Scope::Rivers => net
+                .stations
+                .iter()
+                .filter(|s| s.kind == StationKind::River)
+                .collect(),
         };
         if list.is_empty() {
             return Err("the scope holds no stations".into());
@@ -152,7 +172,9 @@ impl Domain {
             .await?;
         let mut out = SeriesByParameter::new();
         for ((code, _), s) in wanted.into_iter().zip(series) {
-            let SeriesData::Raw(points) = s.data else { continue };
+            let SeriesData::Raw(points) = s.data else {
+                continue;
+            };
             let samples: Vec<Sample> = points
                 .into_iter()
                 .filter_map(|p| {
@@ -184,7 +206,10 @@ impl Domain {
         let stations = self.stations_in(scope).map_err(AssessError::BadScope)?;
         let first = stations[0];
         let mut options = EvaluationOptions::new(water_type(first.kind));
-        options.period = Some(Period { start: from, end: to });
+        options.period = Some(Period {
+            start: from,
+            end: to,
+        });
         if let Some(offset) = crate::network::parse_utc_offset(&self.network.utc_offset) {
             options.utc_offset_seconds = offset as i64;
         }
@@ -192,7 +217,8 @@ impl Domain {
             options.target_class = Some(target_class(first.target_class));
             options.drinking_water_source = first.is_drinking_water_source();
             let series = self.station_series(store, first, from, to).await?;
-            let mut result = wq::evaluate_station(&series, &options).map_err(|e| AssessError::Evaluation(e.to_string()))?;
+            let mut result = wq::evaluate_station(&series, &options)
+                .map_err(|e| AssessError::Evaluation(e.to_string()))?;
             result.station = Some(first.code.clone());
             serde_json::to_value(result)
         } else {
@@ -204,7 +230,8 @@ impl Domain {
                     target_class: Some(target_class(s.target_class)),
                 });
             }
-            let result = wq::evaluate_water_body(&all, &options).map_err(|e| AssessError::Evaluation(e.to_string()))?;
+            let result = wq::evaluate_water_body(&all, &options)
+                .map_err(|e| AssessError::Evaluation(e.to_string()))?;
             serde_json::to_value(result)
         };
         value.map_err(|e| AssessError::Evaluation(e.to_string()))

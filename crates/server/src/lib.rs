@@ -1,6 +1,7 @@
 //! `server` — the imperative shell: configuration, the HTTP app, ingestion listeners, and the
 //! run loop with graceful shutdown.
 
+pub mod alerts;
 pub mod config;
 pub mod domain;
 pub mod http;
@@ -20,8 +21,12 @@ pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     sc.synchronous_full = !config.storage.synchronous.eq_ignore_ascii_case("normal");
     sc.readers = config.storage.readers;
     sc.max_batch = config.storage.max_batch;
-    sc.page = PageLimits { default_top: config.sta.default_top, max_top: config.sta.max_top };
-    let store = SqliteStore::open(sc).with_context(|| format!("opening {}", config.database_path().display()))?;
+    sc.page = PageLimits {
+        default_top: config.sta.default_top,
+        max_top: config.sta.max_top,
+    };
+    let store = SqliteStore::open(sc)
+        .with_context(|| format!("opening {}", config.database_path().display()))?;
     Ok(Arc::new(store))
 }
 
@@ -79,17 +84,30 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Runn
                 close_on_auth_failure: config.hj212.close_on_auth_failure,
                 idle_timeout: std::time::Duration::from_secs(config.hj212.idle_timeout_s.max(1)),
             };
-            let (bound, task) =
-                sources::hj212::start_listener(addr, registry.clone(), store.clone(), board.clone(), settings, rx.clone())
-                    .await
-                    .with_context(|| format!("cannot listen for HJ 212 on {addr}"))?;
+            let (bound, task) = sources::hj212::start_listener(
+                addr,
+                registry.clone(),
+                store.clone(),
+                board.clone(),
+                settings,
+                rx.clone(),
+            )
+            .await
+            .with_context(|| format!("cannot listen for HJ 212 on {addr}"))?;
             tracing::info!(%bound, stations = registry.stations().len(), "HJ 212 listener ready");
             (Some(bound), Some(task))
         }
-        (Some(_), None) => anyhow::bail!("[hj212] addr is set but no [network] file names the stations (use --network FILE)"),
+        (Some(_), None) => anyhow::bail!(
+            "[hj212] addr is set but no [network] file names the stations (use --network FILE)"
+        ),
         (None, _) => (None, None),
     };
+    // Alerts read the commit stream from here on (after the network load, so its entities are known).
+    let (alerts, alerts_task) = alerts::start(&config.alerts, store.clone(), rx.clone())
+        .await
+        .context("starting the alert engine")?;
     let state = http::AppState {
+        alerts: Some(alerts),
         store: store.clone(),
         config: Arc::new(config),
         metrics: Arc::new(metrics::Metrics { stations: board }),
@@ -107,12 +125,21 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Runn
         if let Some(task) = hj212_task {
             let _ = task.await;
         }
+        // The engine stops on the same signal; let it finish the change it is storing.
+        let _ = alerts_task.await;
         // In-flight requests are done; flush what the writer still holds.
         task_store.close().await;
         Ok(())
     });
     tracing::info!(%http_addr, "serving SensorThings API at http://{http_addr}/v1.1");
-    Ok(Running { http_addr, hj212_addr, registry, store, shutdown, task })
+    Ok(Running {
+        http_addr,
+        hj212_addr,
+        registry,
+        store,
+        shutdown,
+        task,
+    })
 }
 
 /// Reads, parses and loads a network file; the registry of its HJ 212 stations.
@@ -120,10 +147,13 @@ async fn load_network_file(
     path: &std::path::Path,
     store: &Arc<dyn Store>,
 ) -> anyhow::Result<(network::StationRegistry, domain::Domain)> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read network file {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read network file {}", path.display()))?;
     // The error displays as `file:line:column: problem`.
     let net = ::network::parse_network(&text, &path.display().to_string())?;
-    let load = network::load_network(store, &net).await.with_context(|| format!("loading network {}", path.display()))?;
+    let load = network::load_network(store, &net)
+        .await
+        .with_context(|| format!("loading network {}", path.display()))?;
     tracing::info!(file = %path.display(), created = load.created, updated = load.updated, unchanged = load.unchanged, "network loaded");
     let registry = network::StationRegistry::new(&net, &load)?;
     Ok((registry, domain::Domain::new(net, load.ids)))

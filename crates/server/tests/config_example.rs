@@ -4,7 +4,10 @@ use server::config::Config;
 
 #[test]
 fn example_config_parses_and_matches_the_defaults() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/qingshui.example.toml");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../config/qingshui.example.toml"
+    );
     let example = Config::load(Some(std::path::Path::new(path))).unwrap();
     let defaults = Config::default();
     assert_eq!(example.http.addr, defaults.http.addr);
@@ -14,7 +17,10 @@ fn example_config_parses_and_matches_the_defaults() {
     assert_eq!(example.storage.max_batch, defaults.storage.max_batch);
     assert_eq!(example.auth.open, defaults.auth.open);
     assert_eq!(example.sta.max_top, defaults.sta.max_top);
-    assert_eq!(example.hj212.offline_after_s, defaults.hj212.offline_after_s);
+    assert_eq!(
+        example.hj212.offline_after_s,
+        defaults.hj212.offline_after_s
+    );
     assert_eq!(example.hj212.idle_timeout_s, defaults.hj212.idle_timeout_s);
 }
 

@@ -251,6 +251,24 @@ impl Simulator {
         let mut value = self.environment(st, param, &clock);
         let mut flag = DataFlag::N;
         let automatic = param.method != Method::Manual;
+        if param.method == Method::Analyser {
+            // An analyser's repeatability is a few per cent: without it a calm low TP at the
+            // intake rounds to the same number cycle after cycle and QC (rightly) calls the
+            // instrument stuck (water-quality.md §13.4, 6 identical cycles).
+            // At least two digits of the reported resolution: near a detection limit the
+            // relative figure alone would vanish in rounding.
+            let amplitude = (value.abs() * ANALYSER_REPEATABILITY)
+                .max(2.0 * 10f64.powi(-i32::from(param.decimals)));
+            let noisy = value
+                + amplitude * crate::noise::white(self.seed, st.key ^ param.key ^ 0xA11A, unix);
+            let (lo, hi) = param.range;
+            // Noise must not push an in-range value out of the assumed range (hongfeng.md §4).
+            value = if (lo..=hi).contains(&value) {
+                noisy.clamp(lo, hi)
+            } else {
+                noisy
+            };
+        }
 
         if automatic && self.scenario.routine_maintenance {
             if in_maintenance(self.seed, st.key, &clock) {
@@ -344,6 +362,9 @@ fn drift(param: &SimParameter, value: f64, e: &ScriptedEvent, unix: i64) -> f64 
         _ => value * (1.0 + e.intensity.unwrap_or(0.01) * days),
     }
 }
+
+/// Relative repeatability of an automatic analyser (±, triangular).
+const ANALYSER_REPEATABILITY: f64 = 0.08;
 
 fn round_to(value: f64, decimals: u8) -> f64 {
     let scale = 10f64.powi(i32::from(decimals));

@@ -49,16 +49,34 @@ pub struct Navigation {
 }
 
 const fn p(name: &'static str, kind: PropertyKind, required: bool) -> Property {
-    Property { name, kind, required, read_only: false }
+    Property {
+        name,
+        kind,
+        required,
+        read_only: false,
+    }
 }
 const fn ro(name: &'static str, kind: PropertyKind) -> Property {
-    Property { name, kind, required: false, read_only: true }
+    Property {
+        name,
+        kind,
+        required: false,
+        read_only: true,
+    }
 }
 const fn one(name: &'static str, target: EntityType) -> Navigation {
-    Navigation { name, target, to_many: false }
+    Navigation {
+        name,
+        target,
+        to_many: false,
+    }
 }
 const fn many(name: &'static str, target: EntityType) -> Navigation {
-    Navigation { name, target, to_many: true }
+    Navigation {
+        name,
+        target,
+        to_many: true,
+    }
 }
 
 use EntityType::*;
@@ -112,86 +130,86 @@ impl EntityType {
         match self {
             Thing => {
                 const V: &[Property] = &[
-                ro("id", Id),
-                p("name", Text, true),
-                p("description", Text, true),
-                p("properties", Object, false),
-            ];
+                    ro("id", Id),
+                    p("name", Text, true),
+                    p("description", Text, true),
+                    p("properties", Object, false),
+                ];
                 V
-            },
+            }
             Location => {
                 const V: &[Property] = &[
-                ro("id", Id),
-                p("name", Text, true),
-                p("description", Text, true),
-                p("encodingType", Text, true),
-                p("location", Geometry, true),
-                p("properties", Object, false),
-            ];
+                    ro("id", Id),
+                    p("name", Text, true),
+                    p("description", Text, true),
+                    p("encodingType", Text, true),
+                    p("location", Geometry, true),
+                    p("properties", Object, false),
+                ];
                 V
-            },
+            }
             HistoricalLocation => {
                 const V: &[Property] = &[ro("id", Id), p("time", Time, true)];
                 V
-            },
+            }
             Datastream => {
                 const V: &[Property] = &[
-                ro("id", Id),
-                p("name", Text, true),
-                p("description", Text, true),
-                p("unitOfMeasurement", Object, true),
-                p("observationType", Text, true),
-                ro("observedArea", Geometry),
-                ro("phenomenonTime", TimeInterval),
-                ro("resultTime", TimeInterval),
-                p("properties", Object, false),
-            ];
+                    ro("id", Id),
+                    p("name", Text, true),
+                    p("description", Text, true),
+                    p("unitOfMeasurement", Object, true),
+                    p("observationType", Text, true),
+                    ro("observedArea", Geometry),
+                    ro("phenomenonTime", TimeInterval),
+                    ro("resultTime", TimeInterval),
+                    p("properties", Object, false),
+                ];
                 V
-            },
+            }
             Sensor => {
                 const V: &[Property] = &[
-                ro("id", Id),
-                p("name", Text, true),
-                p("description", Text, true),
-                p("encodingType", Text, true),
-                p("metadata", Any, true),
-                p("properties", Object, false),
-            ];
+                    ro("id", Id),
+                    p("name", Text, true),
+                    p("description", Text, true),
+                    p("encodingType", Text, true),
+                    p("metadata", Any, true),
+                    p("properties", Object, false),
+                ];
                 V
-            },
+            }
             ObservedProperty => {
                 const V: &[Property] = &[
-                ro("id", Id),
-                p("name", Text, true),
-                p("definition", Text, true),
-                p("description", Text, true),
-                p("properties", Object, false),
-            ];
+                    ro("id", Id),
+                    p("name", Text, true),
+                    p("definition", Text, true),
+                    p("description", Text, true),
+                    p("properties", Object, false),
+                ];
                 V
-            },
+            }
             Observation => {
                 const V: &[Property] = &[
-                ro("id", Id),
-                p("phenomenonTime", TimeInterval, false),
-                p("resultTime", Time, false),
-                p("result", Any, true),
-                p("resultQuality", Any, false),
-                p("validTime", TimeInterval, false),
-                p("parameters", Object, false),
-            ];
+                    ro("id", Id),
+                    p("phenomenonTime", TimeInterval, false),
+                    p("resultTime", Time, false),
+                    p("result", Any, true),
+                    p("resultQuality", Any, false),
+                    p("validTime", TimeInterval, false),
+                    p("parameters", Object, false),
+                ];
                 V
-            },
+            }
             FeatureOfInterest => {
                 const V: &[Property] = &[
-                ro("id", Id),
-                p("name", Text, true),
-                p("description", Text, true),
-                p("encodingType", Text, true),
-                p("feature", Geometry, true),
-                p("properties", Object, false),
-            ];
+                    ro("id", Id),
+                    p("name", Text, true),
+                    p("description", Text, true),
+                    p("encodingType", Text, true),
+                    p("feature", Geometry, true),
+                    p("properties", Object, false),
+                ];
                 V
-            },
+            }
         }
     }
 
@@ -199,51 +217,51 @@ impl EntityType {
         match self {
             Thing => {
                 const V: &[Navigation] = &[
-                many("Datastreams", Datastream),
-                many("Locations", Location),
-                many("HistoricalLocations", HistoricalLocation),
-            ];
+                    many("Datastreams", Datastream),
+                    many("Locations", Location),
+                    many("HistoricalLocations", HistoricalLocation),
+                ];
                 V
-            },
+            }
             Location => {
                 const V: &[Navigation] = &[
-                many("Things", Thing),
-                many("HistoricalLocations", HistoricalLocation),
-            ];
+                    many("Things", Thing),
+                    many("HistoricalLocations", HistoricalLocation),
+                ];
                 V
-            },
+            }
             HistoricalLocation => {
                 const V: &[Navigation] = &[one("Thing", Thing), many("Locations", Location)];
                 V
-            },
+            }
             Datastream => {
                 const V: &[Navigation] = &[
-                one("Thing", Thing),
-                one("Sensor", Sensor),
-                one("ObservedProperty", ObservedProperty),
-                many("Observations", Observation),
-            ];
+                    one("Thing", Thing),
+                    one("Sensor", Sensor),
+                    one("ObservedProperty", ObservedProperty),
+                    many("Observations", Observation),
+                ];
                 V
-            },
+            }
             Sensor => {
                 const V: &[Navigation] = &[many("Datastreams", Datastream)];
                 V
-            },
+            }
             ObservedProperty => {
                 const V: &[Navigation] = &[many("Datastreams", Datastream)];
                 V
-            },
+            }
             Observation => {
                 const V: &[Navigation] = &[
-                one("Datastream", Datastream),
-                one("FeatureOfInterest", FeatureOfInterest),
-            ];
+                    one("Datastream", Datastream),
+                    one("FeatureOfInterest", FeatureOfInterest),
+                ];
                 V
-            },
+            }
             FeatureOfInterest => {
                 const V: &[Navigation] = &[many("Observations", Observation)];
                 V
-            },
+            }
         }
     }
 

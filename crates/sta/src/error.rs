@@ -22,6 +22,9 @@ pub enum StaError {
 
 impl StaError {
     pub fn query(option: &str, message: impl Into<String>) -> StaError {
-        StaError::BadQuery { option: option.to_string(), message: message.into() }
+        StaError::BadQuery {
+            option: option.to_string(),
+            message: message.into(),
+        }
     }
 }

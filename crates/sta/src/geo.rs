@@ -1,9 +1,7 @@
 //! Geometry for `$filter`'s geospatial functions, on the `geo` crate. Locations and features are
 //! GeoJSON (a geometry or a Feature); literals are WKT.
 
-use geo::{
-    Contains, Distance, Euclidean, Geometry, Intersects, Length, Point, Relate, Within,
-};
+use geo::{Contains, Distance, Euclidean, Geometry, Intersects, Length, Point, Relate, Within};
 
 pub fn parse_wkt(text: &str) -> Result<Geometry<f64>, String> {
     use std::str::FromStr;
@@ -84,7 +82,10 @@ mod tests {
     fn relations_on_points_and_polygons() {
         let square = parse_wkt("POLYGON ((0 0, 2 0, 2 2, 0 2, 0 0))").unwrap();
         let inside = parse_any(r#"{"type":"Point","coordinates":[1,1]}"#).unwrap();
-        let outside = parse_any(r#"{"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[3,1]}}"#).unwrap();
+        let outside = parse_any(
+            r#"{"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[3,1]}}"#,
+        )
+        .unwrap();
         assert!(relation(SpatialRelation::Within, &inside, &square));
         assert!(relation(SpatialRelation::Contains, &square, &inside));
         assert!(!relation(SpatialRelation::Within, &outside, &square));

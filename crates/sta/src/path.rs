@@ -72,14 +72,21 @@ pub fn parse_path(path: &str) -> Result<ResourcePath, StaError> {
         if steps.is_empty() {
             let entity = EntityType::from_set_name(name)
                 .ok_or_else(|| StaError::NotFound(format!("no entity set named '{name}'")))?;
-            steps.push(Step { entity, via: None, to_one: false, id });
+            steps.push(Step {
+                entity,
+                via: None,
+                to_one: false,
+                id,
+            });
             i += 1;
             continue;
         }
         let prev = &steps[steps.len() - 1];
         if name == "$ref" && id.is_none() {
             if i + 1 != segments.len() {
-                return Err(StaError::BadPath("$ref must be the last path segment".into()));
+                return Err(StaError::BadPath(
+                    "$ref must be the last path segment".into(),
+                ));
             }
             tail = Tail::Ref;
             break;
@@ -96,7 +103,12 @@ pub fn parse_path(path: &str) -> Result<ResourcePath, StaError> {
                     "'{name}' is a to-one navigation property and takes no id"
                 )));
             }
-            steps.push(Step { entity: nav.target, via: Some(nav.name), to_one: !nav.to_many, id });
+            steps.push(Step {
+                entity: nav.target,
+                via: Some(nav.name),
+                to_one: !nav.to_many,
+                id,
+            });
             i += 1;
             continue;
         }
@@ -155,7 +167,9 @@ fn split_id(seg: &str) -> Result<(&str, Option<i64>), StaError> {
         return Ok((seg, None));
     };
     if !seg.ends_with(')') {
-        return Err(StaError::BadPath(format!("segment '{seg}' has an unclosed '('")));
+        return Err(StaError::BadPath(format!(
+            "segment '{seg}' has an unclosed '('"
+        )));
     }
     let name = &seg[..open];
     let raw = &seg[open + 1..seg.len() - 1];
@@ -184,10 +198,16 @@ mod tests {
             ("Things", Ok((vec![(Thing, None)], Tail::None))),
             ("/Things(1)", Ok((vec![(Thing, Some(1))], Tail::None))),
             ("Things('12')", Ok((vec![(Thing, Some(12))], Tail::None))),
-            ("Things(1)/Datastreams", Ok((vec![(Thing, Some(1)), (Datastream, None)], Tail::None))),
+            (
+                "Things(1)/Datastreams",
+                Ok((vec![(Thing, Some(1)), (Datastream, None)], Tail::None)),
+            ),
             (
                 "Things(1)/Datastreams(3)/Observations/$ref",
-                Ok((vec![(Thing, Some(1)), (Datastream, Some(3)), (Observation, None)], Tail::Ref)),
+                Ok((
+                    vec![(Thing, Some(1)), (Datastream, Some(3)), (Observation, None)],
+                    Tail::Ref,
+                )),
             ),
             (
                 "Observations(5)/Datastream/Thing/name/$value",
@@ -196,7 +216,13 @@ mod tests {
                     Tail::PropertyValue("name"),
                 )),
             ),
-            ("Datastreams(2)/unitOfMeasurement", Ok((vec![(Datastream, Some(2))], Tail::Property("unitOfMeasurement")))),
+            (
+                "Datastreams(2)/unitOfMeasurement",
+                Ok((
+                    vec![(Datastream, Some(2))],
+                    Tail::Property("unitOfMeasurement"),
+                )),
+            ),
             ("Things/Datastreams", Err("cannot follow the collection")),
             ("Thingz", Err("no entity set")),
             ("Things(1)/Foo", Err("no property or navigation")),

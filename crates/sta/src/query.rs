@@ -50,7 +50,11 @@ impl Query {
         let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
-        Self::from_pairs(entity, pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), true)
+        Self::from_pairs(
+            entity,
+            pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            true,
+        )
     }
 
     fn from_pairs<'a>(
@@ -81,14 +85,21 @@ impl Query {
                     q.count = match value {
                         "true" => true,
                         "false" => false,
-                        _ => return Err(StaError::query("$count", format!("must be true or false, not '{value}'"))),
+                        _ => {
+                            return Err(StaError::query(
+                                "$count",
+                                format!("must be true or false, not '{value}'"),
+                            ));
+                        }
                     }
                 }
                 "$resultFormat" if top_level => {
                     q.result_format = match value {
                         "dataArray" => ResultFormat::DataArray,
                         "default" | "" => ResultFormat::Default,
-                        _ => return Err(StaError::NotImplemented(format!("$resultFormat={value}"))),
+                        _ => {
+                            return Err(StaError::NotImplemented(format!("$resultFormat={value}")));
+                        }
                     }
                 }
                 "$skiptoken" if top_level => q.skiptoken = Some(value.to_string()),
@@ -97,10 +108,16 @@ impl Query {
         }
         if q.result_format == ResultFormat::DataArray {
             if entity != EntityType::Observation {
-                return Err(StaError::query("$resultFormat", "dataArray applies to Observations only"));
+                return Err(StaError::query(
+                    "$resultFormat",
+                    "dataArray applies to Observations only",
+                ));
             }
             if !q.expand.is_empty() {
-                return Err(StaError::query("$resultFormat", "$expand is not allowed with dataArray"));
+                return Err(StaError::query(
+                    "$resultFormat",
+                    "$expand is not allowed with dataArray",
+                ));
             }
         }
         Ok(q)
@@ -108,10 +125,12 @@ impl Query {
 }
 
 fn parse_count_value(option: &str, value: &str) -> Result<u64, StaError> {
-    value
-        .trim()
-        .parse::<u64>()
-        .map_err(|_| StaError::query(option, format!("must be a non-negative integer, not '{value}'")))
+    value.trim().parse::<u64>().map_err(|_| {
+        StaError::query(
+            option,
+            format!("must be a non-negative integer, not '{value}'"),
+        )
+    })
 }
 
 fn parse_select(entity: EntityType, value: &str) -> Result<Vec<String>, StaError> {
@@ -120,7 +139,10 @@ fn parse_select(entity: EntityType, value: &str) -> Result<Vec<String>, StaError
         let item = item.trim();
         let name = if item == "@iot.id" { "id" } else { item };
         if entity.property(name).is_none() && entity.navigation(name).is_none() {
-            return Err(StaError::query("$select", format!("{entity} has no property '{item}'")));
+            return Err(StaError::query(
+                "$select",
+                format!("{entity} has no property '{item}'"),
+            ));
         }
         out.push(name.to_string());
     }
@@ -176,7 +198,10 @@ fn split_top_level(value: &str, sep: char) -> Result<Vec<&str>, StaError> {
         }
     }
     if depth != 0 || in_quote {
-        return Err(StaError::query("$expand", "unbalanced parentheses or quotes"));
+        return Err(StaError::query(
+            "$expand",
+            "unbalanced parentheses or quotes",
+        ));
     }
     out.push(&value[start..]);
     Ok(out)
@@ -192,7 +217,10 @@ fn parse_expand(entity: EntityType, value: &str) -> Result<Vec<Expand>, StaError
         let (path, options) = match item.find('(') {
             Some(open) => {
                 if !item.ends_with(')') {
-                    return Err(StaError::query("$expand", format!("'{item}' has text after its options")));
+                    return Err(StaError::query(
+                        "$expand",
+                        format!("'{item}' has text after its options"),
+                    ));
                 }
                 (&item[..open], Some(&item[open + 1..item.len() - 1]))
             }
@@ -205,13 +233,23 @@ fn parse_expand(entity: EntityType, value: &str) -> Result<Vec<Expand>, StaError
     Ok(out)
 }
 
-fn build_expand(entity: EntityType, segments: &[&str], options: Option<&str>) -> Result<Expand, StaError> {
+fn build_expand(
+    entity: EntityType,
+    segments: &[&str],
+    options: Option<&str>,
+) -> Result<Expand, StaError> {
     let name = segments[0];
-    let nav = entity
-        .navigation(name)
-        .ok_or_else(|| StaError::query("$expand", format!("{entity} has no navigation property '{name}'")))?;
+    let nav = entity.navigation(name).ok_or_else(|| {
+        StaError::query(
+            "$expand",
+            format!("{entity} has no navigation property '{name}'"),
+        )
+    })?;
     let query = if segments.len() > 1 {
-        Query { expand: vec![build_expand(nav.target, &segments[1..], options)?], ..Query::default() }
+        Query {
+            expand: vec![build_expand(nav.target, &segments[1..], options)?],
+            ..Query::default()
+        }
     } else if let Some(opts) = options {
         let mut pairs = Vec::new();
         for part in split_top_level(opts, ';')? {
@@ -219,16 +257,21 @@ fn build_expand(entity: EntityType, segments: &[&str], options: Option<&str>) ->
             if part.is_empty() {
                 continue;
             }
-            let (k, v) = part
-                .split_once('=')
-                .ok_or_else(|| StaError::query("$expand", format!("option '{part}' of {name} has no '='")))?;
+            let (k, v) = part.split_once('=').ok_or_else(|| {
+                StaError::query("$expand", format!("option '{part}' of {name} has no '='"))
+            })?;
             pairs.push((k.trim(), v));
         }
         Query::from_pairs(nav.target, pairs.into_iter(), false)?
     } else {
         Query::default()
     };
-    Ok(Expand { nav: nav.name, target: nav.target, to_many: nav.to_many, query })
+    Ok(Expand {
+        nav: nav.name,
+        target: nav.target,
+        to_many: nav.to_many,
+        query,
+    })
 }
 
 fn merge_expand(into: &mut Vec<Expand>, e: Expand) {
@@ -257,7 +300,10 @@ mod tests {
         assert!(q.count);
         assert_eq!(q.expand.len(), 2);
         let ds = &q.expand[0];
-        assert_eq!((ds.nav, ds.target, ds.to_many), ("Datastreams", Datastream, true));
+        assert_eq!(
+            (ds.nav, ds.target, ds.to_many),
+            ("Datastreams", Datastream, true)
+        );
         assert_eq!(ds.query.top, Some(1));
         assert_eq!(
             ds.query.filter,
@@ -275,7 +321,11 @@ mod tests {
 
     #[test]
     fn path_form_expands_merge() {
-        let q = Query::parse(Observation, "$expand=Datastream/Sensor,Datastream/ObservedProperty,Datastream/Thing/Locations").unwrap();
+        let q = Query::parse(
+            Observation,
+            "$expand=Datastream/Sensor,Datastream/ObservedProperty,Datastream/Thing/Locations",
+        )
+        .unwrap();
         assert_eq!(q.expand.len(), 1);
         let names: Vec<_> = q.expand[0].query.expand.iter().map(|e| e.nav).collect();
         assert_eq!(names, ["Sensor", "ObservedProperty", "Thing"]);
@@ -289,13 +339,21 @@ mod tests {
             (Thing, "$top=abc", "non-negative"),
             (Thing, "$count=yes", "true or false"),
             (Thing, "$select=name,foo", "no property 'foo'"),
-            (Thing, "$expand=Observations", "no navigation property 'Observations'"),
+            (
+                Thing,
+                "$expand=Observations",
+                "no navigation property 'Observations'",
+            ),
             (Thing, "$expand=Datastreams($top=x)", "non-negative"),
             (Thing, "$expand=Datastreams($frob=1)", "not implemented"),
             (Thing, "$search=foo", "not implemented"),
             (Thing, "$expand=Datastreams(", "unbalanced"),
             (Thing, "$resultFormat=dataArray", "Observations only"),
-            (Observation, "$resultFormat=dataArray&$expand=Datastream", "not allowed"),
+            (
+                Observation,
+                "$resultFormat=dataArray&$expand=Datastream",
+                "not allowed",
+            ),
             (Thing, "$top=1&$top=2", "more than once"),
             (Thing, "$orderby=name%20eq", "end of expression"),
         ];
@@ -309,7 +367,11 @@ mod tests {
 
     #[test]
     fn orderby_and_select() {
-        let q = Query::parse(Observation, "$orderby=phenomenonTime%20DESC,result&$select=id,result&$top=5&$skip=10&foo=bar").unwrap();
+        let q = Query::parse(
+            Observation,
+            "$orderby=phenomenonTime%20DESC,result&$select=id,result&$top=5&$skip=10&foo=bar",
+        )
+        .unwrap();
         assert_eq!(q.orderby.len(), 2);
         assert!(q.orderby[0].descending && !q.orderby[1].descending);
         assert_eq!(q.select, Some(vec!["id".to_string(), "result".to_string()]));

@@ -18,14 +18,20 @@ pub fn parse_instant(text: &str) -> Result<i64, String> {
 /// Parses `instant` or `start/end` (ISO 8601 interval of two instants).
 pub fn parse_time_value(text: &str) -> Result<TimeValue, String> {
     match text.split_once('/') {
-        None => Ok(TimeValue { start: parse_instant(text)?, end: None }),
+        None => Ok(TimeValue {
+            start: parse_instant(text)?,
+            end: None,
+        }),
         Some((a, b)) => {
             let start = parse_instant(a)?;
             let end = parse_instant(b)?;
             if end < start {
                 return Err(format!("interval '{text}' ends before it starts"));
             }
-            Ok(TimeValue { start, end: Some(end) })
+            Ok(TimeValue {
+                start,
+                end: Some(end),
+            })
         }
     }
 }
@@ -94,11 +100,28 @@ mod tests {
         assert_eq!(iv.end.unwrap() - iv.start, 3_600_000_000);
         assert!(parse_time_value("2026-01-02T00:00:00Z/2026-01-01T00:00:00Z").is_err());
         assert_eq!(format_instant(1_000_000), "1970-01-01T00:00:01.000Z");
-        assert_eq!(format_time_value(0, Some(1_000_000)), "1970-01-01T00:00:00.000Z/1970-01-01T00:00:01.000Z");
+        assert_eq!(
+            format_time_value(0, Some(1_000_000)),
+            "1970-01-01T00:00:00.000Z/1970-01-01T00:00:01.000Z"
+        );
         assert_eq!(format_instant(MIN_DATETIME), "0001-01-01T00:00:00.000Z");
         // The fast formatter agrees with chrono across eras, leap days and negative times.
-        for m in [0, 1, -1, 951_782_400_123_456, 1_773_567_000_000_000, -62_135_596_800_000_000, 253_402_300_799_999_999, 4_107_542_400_999_000, -1_000_000_000_000_001] {
-            let want = Utc.timestamp_micros(m).single().unwrap().to_rfc3339_opts(SecondsFormat::Millis, true);
+        for m in [
+            0,
+            1,
+            -1,
+            951_782_400_123_456,
+            1_773_567_000_000_000,
+            -62_135_596_800_000_000,
+            253_402_300_799_999_999,
+            4_107_542_400_999_000,
+            -1_000_000_000_000_001,
+        ] {
+            let want = Utc
+                .timestamp_micros(m)
+                .single()
+                .unwrap()
+                .to_rfc3339_opts(SecondsFormat::Millis, true);
             assert_eq!(format_instant(m), want, "{m}");
         }
     }

@@ -55,9 +55,16 @@ pub trait AlertStore: Send + Sync + 'static {
     /// Inserts (`id == 0`) or replaces an alert and appends its history lines, in one
     /// transaction. Returns the alert's id. A second open alert for the same (rule, source) is a
     /// `Conflict`.
-    async fn save_alert(&self, alert: AlertRecord, history: Vec<AlertHistoryRecord>) -> Result<i64, StoreError>;
+    async fn save_alert(
+        &self,
+        alert: AlertRecord,
+        history: Vec<AlertHistoryRecord>,
+    ) -> Result<i64, StoreError>;
     /// One alert and its whole history, oldest first.
-    async fn alert(&self, id: i64) -> Result<Option<(AlertRecord, Vec<AlertHistoryRecord>)>, StoreError>;
+    async fn alert(
+        &self,
+        id: i64,
+    ) -> Result<Option<(AlertRecord, Vec<AlertHistoryRecord>)>, StoreError>;
     /// Alerts matching the filter, and how many match without limit/offset.
     async fn alerts(&self, filter: AlertFilter) -> Result<(Vec<AlertRecord>, i64), StoreError>;
 }
@@ -79,7 +86,11 @@ fn record(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRecord> {
     })
 }
 
-fn save(conn: &mut Connection, alert: AlertRecord, history: Vec<AlertHistoryRecord>) -> Result<i64, StoreError> {
+fn save(
+    conn: &mut Connection,
+    alert: AlertRecord,
+    history: Vec<AlertHistoryRecord>,
+) -> Result<i64, StoreError> {
     let tx = conn.transaction()?;
     let body = alert.body.to_string();
     let id = if alert.id == 0 {
@@ -90,7 +101,10 @@ fn save(conn: &mut Connection, alert: AlertRecord, history: Vec<AlertHistoryReco
         )
         .map_err(conflict)?;
         let id = tx.last_insert_rowid();
-        tx.execute("UPDATE alerts SET body = ?1 WHERE id = ?2", params![with_id(&alert.body, id), id])?;
+        tx.execute(
+            "UPDATE alerts SET body = ?1 WHERE id = ?2",
+            params![with_id(&alert.body, id), id],
+        )?;
         id
     } else {
         let n = tx
@@ -104,8 +118,11 @@ fn save(conn: &mut Connection, alert: AlertRecord, history: Vec<AlertHistoryReco
         }
         alert.id
     };
-    let mut seq: i64 =
-        tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM alert_history WHERE alert_id = ?1", [id], |r| r.get(0))?;
+    let mut seq: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(seq), 0) FROM alert_history WHERE alert_id = ?1",
+        [id],
+        |r| r.get(0),
+    )?;
     for h in history {
         seq += 1;
         tx.execute(
@@ -128,25 +145,40 @@ fn with_id(body: &Value, id: i64) -> String {
 
 fn conflict(e: rusqlite::Error) -> StoreError {
     match e {
-        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
             StoreError::Conflict("an open alert for this rule and source exists already".into())
         }
         other => other.into(),
     }
 }
 
-fn load(conn: &Connection, id: i64) -> Result<Option<(AlertRecord, Vec<AlertHistoryRecord>)>, StoreError> {
+fn load(
+    conn: &Connection,
+    id: i64,
+) -> Result<Option<(AlertRecord, Vec<AlertHistoryRecord>)>, StoreError> {
     let Some(a) = conn
-        .query_row(&format!("SELECT {COLUMNS} FROM alerts WHERE id = ?1"), [id], record)
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM alerts WHERE id = ?1"),
+            [id],
+            record,
+        )
         .optional()?
     else {
         return Ok(None);
     };
-    let mut stmt = conn.prepare_cached("SELECT at, action, body FROM alert_history WHERE alert_id = ?1 ORDER BY seq")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT at, action, body FROM alert_history WHERE alert_id = ?1 ORDER BY seq",
+    )?;
     let history = stmt
         .query_map([id], |r| {
             let body: String = r.get(2)?;
-            Ok(AlertHistoryRecord { at: r.get(0)?, action: r.get(1)?, body: serde_json::from_str(&body).unwrap_or(Value::Null) })
+            Ok(AlertHistoryRecord {
+                at: r.get(0)?,
+                action: r.get(1)?,
+                body: serde_json::from_str(&body).unwrap_or(Value::Null),
+            })
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Some((a, history)))
@@ -155,7 +187,12 @@ fn load(conn: &Connection, id: i64) -> Result<Option<(AlertRecord, Vec<AlertHist
 fn list(conn: &Connection, f: &AlertFilter) -> Result<(Vec<AlertRecord>, i64), StoreError> {
     let mut clauses = Vec::new();
     let mut args: Vec<String> = Vec::new();
-    for (column, values) in [("state", &f.states), ("severity", &f.severities), ("station", &f.stations), ("rule", &f.rules)] {
+    for (column, values) in [
+        ("state", &f.states),
+        ("severity", &f.severities),
+        ("station", &f.stations),
+        ("rule", &f.rules),
+    ] {
         if values.is_empty() {
             continue;
         }
@@ -168,26 +205,42 @@ fn list(conn: &Connection, f: &AlertFilter) -> Result<(Vec<AlertRecord>, i64), S
             .collect();
         clauses.push(format!("{column} IN ({})", marks.join(", ")));
     }
-    let filter = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
-    let total: i64 =
-        conn.query_row(&format!("SELECT COUNT(*) FROM alerts{filter}"), rusqlite::params_from_iter(&args), |r| r.get(0))?;
+    let filter = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", clauses.join(" AND "))
+    };
+    let total: i64 = conn.query_row(
+        &format!("SELECT COUNT(*) FROM alerts{filter}"),
+        rusqlite::params_from_iter(&args),
+        |r| r.get(0),
+    )?;
     let sql = format!(
         "SELECT {COLUMNS} FROM alerts{filter} ORDER BY updated_at DESC, id DESC LIMIT {} OFFSET {}",
         f.limit.max(1),
         f.offset
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(&args), record)?.collect::<Result<Vec<_>, _>>()?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(&args), record)?
+        .collect::<Result<Vec<_>, _>>()?;
     Ok((rows, total))
 }
 
 #[async_trait]
 impl AlertStore for SqliteStore {
-    async fn save_alert(&self, alert: AlertRecord, history: Vec<AlertHistoryRecord>) -> Result<i64, StoreError> {
+    async fn save_alert(
+        &self,
+        alert: AlertRecord,
+        history: Vec<AlertHistoryRecord>,
+    ) -> Result<i64, StoreError> {
         self.exclusive(move |conn| save(conn, alert, history)).await
     }
 
-    async fn alert(&self, id: i64) -> Result<Option<(AlertRecord, Vec<AlertHistoryRecord>)>, StoreError> {
+    async fn alert(
+        &self,
+        id: i64,
+    ) -> Result<Option<(AlertRecord, Vec<AlertHistoryRecord>)>, StoreError> {
         self.with_reader(move |conn| load(conn, id)).await
     }
 
@@ -222,19 +275,43 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("a.sqlite");
         let store = SqliteStore::open(SqliteConfig::new(&path)).expect("open");
-        let h = |a: &str| AlertHistoryRecord { at: 1, action: a.into(), body: json!({"by": null}) };
-        let id = store.save_alert(rec("active", "W01"), vec![h("raised")]).await.expect("insert");
+        let h = |a: &str| AlertHistoryRecord {
+            at: 1,
+            action: a.into(),
+            body: json!({"by": null}),
+        };
+        let id = store
+            .save_alert(rec("active", "W01"), vec![h("raised")])
+            .await
+            .expect("insert");
         assert!(id > 0);
-        let err = store.save_alert(rec("active", "W01"), vec![]).await.expect_err("second open alert");
+        let err = store
+            .save_alert(rec("active", "W01"), vec![])
+            .await
+            .expect_err("second open alert");
         assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
         let mut cleared = rec("cleared", "W01");
         cleared.id = id;
         cleared.updated_at = 5;
-        store.save_alert(cleared, vec![h("cleared")]).await.expect("update");
+        store
+            .save_alert(cleared, vec![h("cleared")])
+            .await
+            .expect("update");
         // cleared: a new open alert for the same source is fine
-        store.save_alert(rec("active", "W01"), vec![h("raised")]).await.expect("new open alert");
-        store.save_alert(rec("active", "R01"), vec![h("raised")]).await.expect("other station");
-        let filter = AlertFilter { states: vec!["active".into()], stations: vec!["W01".into()], limit: 10, ..Default::default() };
+        store
+            .save_alert(rec("active", "W01"), vec![h("raised")])
+            .await
+            .expect("new open alert");
+        store
+            .save_alert(rec("active", "R01"), vec![h("raised")])
+            .await
+            .expect("other station");
+        let filter = AlertFilter {
+            states: vec!["active".into()],
+            stations: vec!["W01".into()],
+            limit: 10,
+            ..Default::default()
+        };
         let (rows, total) = store.alerts(filter).await.expect("list");
         assert_eq!((rows.len(), total), (1, 1));
         store.close().await;
@@ -244,8 +321,20 @@ mod tests {
         let (a, history) = store.alert(id).await.expect("read").expect("exists");
         assert_eq!(a.state, "cleared");
         assert_eq!(a.body["id"], json!(id));
-        assert_eq!(history.iter().map(|h| h.action.as_str()).collect::<Vec<_>>(), ["raised", "cleared"]);
-        let (_, total) = store.alerts(AlertFilter { limit: 10, ..Default::default() }).await.expect("list");
+        assert_eq!(
+            history
+                .iter()
+                .map(|h| h.action.as_str())
+                .collect::<Vec<_>>(),
+            ["raised", "cleared"]
+        );
+        let (_, total) = store
+            .alerts(AlertFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .expect("list");
         assert_eq!(total, 3);
         store.close().await;
     }

@@ -35,4 +35,8 @@ pub trait Store: Send + Sync + 'static {
     fn stats(&self) -> StoreStats;
     /// Flushes pending writes and stops the writer. Writes after this fail with `Closed`.
     async fn close(&self);
+    /// Alert persistence ([`alerts`]), when the backend has it.
+    fn alert_store(self: Arc<Self>) -> Option<Arc<dyn alerts::AlertStore>> {
+        None
+    }
 }

@@ -66,12 +66,23 @@ pub struct NewObservation {
 #[derive(Debug, Clone)]
 pub enum WriteCommand {
     /// POST to a collection path (possibly a navigation path such as `Datastreams(1)/Observations`).
-    Create { path: ResourcePath, body: Value },
+    Create {
+        path: ResourcePath,
+        body: Value,
+    },
     /// PATCH (merge) or PUT (replace) of one entity.
-    Update { path: ResourcePath, body: Value, replace: bool },
-    Delete { path: ResourcePath },
+    Update {
+        path: ResourcePath,
+        body: Value,
+        replace: bool,
+    },
+    Delete {
+        path: ResourcePath,
+    },
     /// `POST /CreateObservations` (dataArray). Row failures do not fail the request.
-    CreateObservations { body: Value },
+    CreateObservations {
+        body: Value,
+    },
     /// Internal bulk path; row failures do not fail the batch.
     InsertObservations(Vec<NewObservation>),
 }
@@ -89,8 +100,14 @@ pub enum UpsertKind {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum WriteOutcome {
-    Created { entity: EntityType, id: i64 },
-    Updated { entity: EntityType, id: i64 },
+    Created {
+        entity: EntityType,
+        id: i64,
+    },
+    Updated {
+        entity: EntityType,
+        id: i64,
+    },
     Deleted,
     /// Per row: the observation id, or the reason the row was rejected.
     Rows(Vec<Result<(i64, UpsertKind), String>>),
@@ -118,7 +135,11 @@ pub enum ChangeKind {
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum CommitEvent {
     Observation(ObservationEvent),
-    Entity { entity: EntityType, id: i64, change: ChangeKind },
+    Entity {
+        entity: EntityType,
+        id: i64,
+        change: ChangeKind,
+    },
 }
 
 /// Everything one group commit made durable.

@@ -1,7 +1,7 @@
 // Overview: the lake map with every station in its class colour, the intake with its Class Ⅱ
 // target, video points by status; headline figures; station list; active alerts.
 import { getAssessment, isWaterBody, type Network } from '../api';
-import { CLASS_KEYS, gradeOfClass, GRADE_COLOURS, type GradeKey } from '../classes';
+import { CLASS_KEYS, gradeOfClass, GRADE_COLOURS, ROMAN, type GradeKey } from '../classes';
 import { classChip, colourChip, esc } from '../dom';
 import { drawnItems, type ECharts } from '../echarts';
 import { percent } from '../format';
@@ -54,7 +54,9 @@ function legend(n: Network): string {
     .map((f) => `<span class="lg zone zone-${esc(f.properties.kind)}"><i></i>${esc(nameOf(f.properties))}</span>`)
     .join('');
   const shapes = `<span class="lg">● ${esc(t('kind_lake'))}</span><span class="lg">■ ${esc(t('kind_river'))}</span><span class="lg">◆ ${esc(t('kind_intake'))}</span>
-    <span class="lg"><b style="color:${videoColour({ online: true } as never)}">▲</b> ${esc(t('video_points'))} ${esc(t('online'))}</span><span class="lg"><b style="color:${videoColour({ online: false } as never)}">▲</b> ${esc(t('offline'))}</span>`;
+    <span class="lg"><b style="color:${videoColour({ online: true } as never)}">▲</b> ${esc(t('video_points'))} ${esc(t('online'))}</span><span class="lg"><b style="color:${videoColour({ online: false } as never)}">▲</b> ${esc(t('offline'))}</span>${
+      n.video_points.some((v) => v.online === null) ? `<span class="lg"><b style="color:${videoColour({ online: null } as never)}">▲</b> ${esc(t('status_unknown'))}</span>` : ''
+    }`;
   return `<div class="legend"><div><strong>${esc(t('legend_title'))}</strong> ${classes}</div><div>${shapes} ${zones}</div>${
     n.schematic ? `<div class="schematic">⚠ ${esc(t('schematic_note'))}</div>` : ''
   }</div>`;
@@ -66,7 +68,7 @@ function stationList(n: Network): string {
     .map((s) => {
       const verdict = s.meets_target === null ? '' : s.meets_target ? `<span class="ok">✔</span>` : `<span class="bad">✘</span>`;
       const status = s.status === null ? '' : `<span class="dot ${s.status.online ? 'on' : 'off'}" title="${esc(s.status.online ? t('online') : t('offline'))}"></span>`;
-      return `<tr data-station="${esc(s.code)}" tabindex="0"><td>${status}${esc(s.code)}</td><td>${esc(nameOf(s))}</td><td>${classChip(s.class, l)}</td><td>${esc(t('target'))} ${esc(s.target_class === 'II' ? 'Ⅱ' : s.target_class === 'III' ? 'Ⅲ' : s.target_class)} ${verdict}</td></tr>`;
+      return `<tr data-station="${esc(s.code)}" tabindex="0"><td>${status}${esc(s.code)}</td><td>${esc(nameOf(s))}</td><td>${classChip(s.class, l)}</td><td>${esc(t('target'))} ${esc(ROMAN[s.target_class] ?? s.target_class)} ${verdict}</td></tr>`;
     })
     .join('');
   return `<table class="list stations"><tbody>${rows}</tbody></table>`;
@@ -98,10 +100,10 @@ export function renderOverview(root: HTMLElement): () => void {
       </section>`;
     const el = root.querySelector<HTMLElement>('#map')!;
     chart?.dispose();
-    chart = mountMap(el, n, lang(), (code) => (location.hash = `#/station/${encodeURIComponent(code)}`));
-    chart.on('finished', () => {
-      if (chart) window.qingshuiMap = { stations: drawnItems(chart, 'stations'), videos: drawnItems(chart, 'video') };
-    });
+    const report = (c: ECharts) => {
+      if (!c.isDisposed()) window.qingshuiMap = { stations: drawnItems(c, 'stations'), videos: drawnItems(c, 'video') };
+    };
+    chart = mountMap(el, n, lang(), (code) => (location.hash = `#/station/${encodeURIComponent(code)}`), report);
     root.querySelectorAll<HTMLElement>('tr[data-station]').forEach((tr) => {
       const go = () => (location.hash = `#/station/${encodeURIComponent(tr.dataset.station!)}`);
       tr.onclick = go;

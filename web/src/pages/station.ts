@@ -6,7 +6,7 @@ import { appendPoint, exportRows, seriesOption, chartData } from '../charts';
 import { classChip, esc } from '../dom';
 import { echarts, type ECharts } from '../echarts';
 import { downloadCsv, downloadXlsx } from '../export';
-import { chartWindow, formatInterval, formatTime, formatValue, type RangeKey } from '../format';
+import { chartWindow, formatInterval, formatTime, formatValue, toDate, type RangeKey } from '../format';
 import { flagLabel, lang, nameOf, t, type Key } from '../i18n';
 import { on, state } from '../store';
 import { errorBox, network } from './common';
@@ -66,7 +66,9 @@ export function renderStation(root: HTMLElement, code: string | undefined): () =
 
   const latestHtml = (n: Network, st: Station) => {
     const l = lang();
+    const order = (c: string) => n.parameters.findIndex((q) => q.code === c);
     const rows = latestRows(st)
+      .sort((a, b) => order(a.parameter) - order(b.parameter))
       .map((lv) => {
         const p = n.parameters.find((q) => q.code === lv.parameter);
         const flagged = lv.flag && lv.flag !== 'N';
@@ -147,7 +149,7 @@ export function renderStation(root: HTMLElement, code: string | undefined): () =
     if (id === null || !chart) return;
     const mine = ++req;
     // The demo's simulated clock may run ahead of the wall clock: end at the newest value.
-    const newest = Math.max(Date.now(), ...st.latest.map((l) => Date.parse(l.time) || 0));
+    const newest = Math.max(Date.now(), ...st.latest.map((l) => toDate(l.time)?.getTime() ?? 0));
     const win = chartWindow(range, new Date(newest));
     chart.showLoading({ text: t('loading') });
     try {

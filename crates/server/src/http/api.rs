@@ -29,12 +29,20 @@ struct LatestParams {
 }
 
 /// The latest observation of every datastream, from the maintained latest-value columns.
-async fn latest(State(state): State<AppState>, headers: HeaderMap, Query(p): Query<LatestParams>) -> Result<Json<Value>, ApiError> {
+async fn latest(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(p): Query<LatestParams>,
+) -> Result<Json<Value>, ApiError> {
     state.authorize_read(&headers)?;
     let only = match p.datastreams {
         Some(list) => Some(
             list.split(',')
-                .map(|s| s.trim().parse::<i64>().map_err(|_| ApiError::bad_request(format!("datastreams: '{s}' is not an id"))))
+                .map(|s| {
+                    s.trim().parse::<i64>().map_err(|_| {
+                        ApiError::bad_request(format!("datastreams: '{s}' is not an id"))
+                    })
+                })
                 .collect::<Result<Vec<_>, _>>()?,
         ),
         None => None,

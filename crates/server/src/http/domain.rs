@@ -27,7 +27,10 @@ pub fn routes() -> Router<AppState> {
 
 fn domain(state: &AppState) -> Result<Arc<Domain>, ApiError> {
     state.domain.clone().ok_or_else(|| {
-        ApiError::new(StatusCode::NOT_FOUND, "no monitoring network is loaded (start the server with --network FILE)")
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no monitoring network is loaded (start the server with --network FILE)",
+        )
     })
 }
 
@@ -53,19 +56,32 @@ fn kind_rank(k: DataKind) -> u8 {
     }
 }
 
-async fn network(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+async fn network(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     state.authorize_read(&headers)?;
     let d = domain(&state)?;
     let net = &d.network;
-    let latest: HashMap<i64, store::LatestValue> =
-        state.store.latest(None).await?.into_iter().map(|l| (l.datastream_id, l)).collect();
+    let latest: HashMap<i64, store::LatestValue> = state
+        .store
+        .latest(None)
+        .await?
+        .into_iter()
+        .map(|l| (l.datastream_id, l))
+        .collect();
     let now = sta::time::now_micros();
     let status: HashMap<String, Value> = state
         .metrics
         .stations
         .snapshot(now)
         .into_iter()
-        .map(|s| (s.station.clone(), json!({ "online": s.status == "online", "last_seen": s.last_frame_at })))
+        .map(|s| {
+            (
+                s.station.clone(),
+                json!({ "online": s.status == "online", "last_seen": s.last_frame_at }),
+            )
+        })
         .collect();
     let mut stations = Vec::new();
     for s in &net.stations {
@@ -77,7 +93,12 @@ async fn network(State(state): State<AppState>, headers: HeaderMap) -> Result<Js
         for (parameter, kind, id) in &streams {
             let Some(l) = latest.get(id) else { continue };
             let value = l.result.as_f64();
-            let flag = l.result_quality.as_ref().and_then(|q| q.get("flag")).and_then(Value::as_str).map(str::to_string);
+            let flag = l
+                .result_quality
+                .as_ref()
+                .and_then(|q| q.get("flag"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
             let valid = flag.as_deref().is_none_or(|f| f == "N");
             let class = match value {
                 Some(v) if valid => classify(parameter, v, &ctx).class(),
@@ -124,7 +145,11 @@ async fn network(State(state): State<AppState>, headers: HeaderMap) -> Result<Js
                     "online": Value::Null })
         })
         .collect();
-    let basins: Vec<Value> = net.basins.iter().map(|b| json!({ "id": b.id, "name_zh": b.name_zh, "name_en": b.name_en })).collect();
+    let basins: Vec<Value> = net
+        .basins
+        .iter()
+        .map(|b| json!({ "id": b.id, "name_zh": b.name_zh, "name_en": b.name_en }))
+        .collect();
     Ok(Json(json!({
         "id": net.id, "name_zh": net.name_zh, "name_en": net.name_en, "schematic": net.schematic,
         "bbox": net.bbox.map(|b| [b.lon_min, b.lat_min, b.lon_max, b.lat_max]),
@@ -146,7 +171,11 @@ struct SeriesParams {
 
 fn parse_time(name: &str, v: &Option<String>) -> Result<Option<i64>, ApiError> {
     v.as_deref()
-        .map(|t| sta::time::parse_instant(t).map_err(|e| ApiError::bad_request(format!("{name}: '{t}' is not an ISO 8601 instant ({e})"))))
+        .map(|t| {
+            sta::time::parse_instant(t).map_err(|e| {
+                ApiError::bad_request(format!("{name}: '{t}' is not an ISO 8601 instant ({e})"))
+            })
+        })
         .transpose()
 }
 
@@ -155,14 +184,26 @@ const AUTO_RAW_POINTS: i64 = 2500;
 /// Buckets `interval=auto` aims at when it aggregates.
 const AUTO_BUCKETS: i64 = 500;
 
-async fn series(State(state): State<AppState>, headers: HeaderMap, Query(p): Query<SeriesParams>) -> Result<Json<Value>, ApiError> {
+async fn series(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(p): Query<SeriesParams>,
+) -> Result<Json<Value>, ApiError> {
     state.authorize_read(&headers)?;
     let d = domain(&state)?;
-    let (station_code, parameter, kind) = d
-        .describe_datastream(p.datastream)
-        .cloned()
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("datastream {} is not part of the network", p.datastream)))?;
-    let station = d.network.station(&station_code).ok_or_else(|| ApiError::bad_request("station vanished"))?;
+    let (station_code, parameter, kind) =
+        d.describe_datastream(p.datastream)
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    format!("datastream {} is not part of the network", p.datastream),
+                )
+            })?;
+    let station = d
+        .network
+        .station(&station_code)
+        .ok_or_else(|| ApiError::bad_request("station vanished"))?;
     let to = parse_time("to", &p.to)?.unwrap_or_else(sta::time::now_micros);
     let from = parse_time("from", &p.from)?.unwrap_or(to - 7 * 86_400_000_000);
     if from >= to {
@@ -177,19 +218,29 @@ async fn series(State(state): State<AppState>, headers: HeaderMap, Query(p): Que
         "raw" => None,
         "auto" => {
             let expected = (to - from) / 1_000_000 / cadence_s.max(1);
-            (expected > AUTO_RAW_POINTS).then(|| ((to - from) / 1_000_000 / AUTO_BUCKETS).max(cadence_s))
+            (expected > AUTO_RAW_POINTS)
+                .then(|| ((to - from) / 1_000_000 / AUTO_BUCKETS).max(cadence_s))
         }
         other => Some(
             other
                 .parse::<i64>()
                 .ok()
                 .filter(|s| *s > 0)
-                .ok_or_else(|| ApiError::bad_request(format!("interval: '{other}' is not raw, auto or a number of seconds")))?,
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "interval: '{other}' is not raw, auto or a number of seconds"
+                    ))
+                })?,
         ),
     };
     let mut result = state
         .store
-        .series(SeriesRequest { datastreams: vec![p.datastream], from, to, bucket: bucket_s.map(|s| s * 1_000_000) })
+        .series(SeriesRequest {
+            datastreams: vec![p.datastream],
+            from,
+            to,
+            bucket: bucket_s.map(|s| s * 1_000_000),
+        })
         .await?;
     let data = result.pop().map(|s| s.data);
     let iso = sta::time::format_instant;
@@ -223,9 +274,19 @@ async fn series(State(state): State<AppState>, headers: HeaderMap, Query(p): Que
 fn bands(parameter: &str, wt: wq::WaterType) -> Vec<Value> {
     let names = ["I", "II", "III", "IV", "V"];
     match class_limits(parameter, wt) {
-        Ok(ClassLimits::AtMost(l)) => names.iter().zip(l).map(|(c, u)| json!({ "class": c, "upper": u })).collect(),
-        Ok(ClassLimits::AtLeast(l)) => names.iter().zip(l).map(|(c, u)| json!({ "class": c, "lower": u })).collect(),
-        Ok(ClassLimits::Range { min, max }) => vec![json!({ "class": "I", "lower": min, "upper": max })],
+        Ok(ClassLimits::AtMost(l)) => names
+            .iter()
+            .zip(l)
+            .map(|(c, u)| json!({ "class": c, "upper": u }))
+            .collect(),
+        Ok(ClassLimits::AtLeast(l)) => names
+            .iter()
+            .zip(l)
+            .map(|(c, u)| json!({ "class": c, "lower": u }))
+            .collect(),
+        Ok(ClassLimits::Range { min, max }) => {
+            vec![json!({ "class": "I", "lower": min, "upper": max })]
+        }
         Err(_) => Vec::new(),
     }
 }
@@ -240,21 +301,29 @@ struct AssessmentParams {
 
 /// The calendar period containing `now` in local time (Beijing time for Chinese networks).
 fn calendar_period(period: &str, now_s: i64, offset_s: i32) -> Result<(i64, i64), ApiError> {
-    let tz = chrono::FixedOffset::east_opt(offset_s).ok_or_else(|| ApiError::bad_request("bad utc offset"))?;
-    let now = tz.timestamp_opt(now_s, 0).single().ok_or_else(|| ApiError::bad_request("bad time"))?;
+    let tz = chrono::FixedOffset::east_opt(offset_s)
+        .ok_or_else(|| ApiError::bad_request("bad utc offset"))?;
+    let now = tz
+        .timestamp_opt(now_s, 0)
+        .single()
+        .ok_or_else(|| ApiError::bad_request("bad time"))?;
     let (y, m, d) = (now.year(), now.month(), now.day());
-    let start_end = |y0: i32, m0: u32, d0: u32, y1: i32, m1: u32, d1: u32| -> Result<(i64, i64), ApiError> {
-        let a = tz.with_ymd_and_hms(y0, m0, d0, 0, 0, 0).single();
-        let b = tz.with_ymd_and_hms(y1, m1, d1, 0, 0, 0).single();
-        match (a, b) {
-            (Some(a), Some(b)) => Ok((a.timestamp(), b.timestamp())),
-            _ => Err(ApiError::bad_request("cannot compute the period")),
-        }
-    };
+    let start_end =
+        |y0: i32, m0: u32, d0: u32, y1: i32, m1: u32, d1: u32| -> Result<(i64, i64), ApiError> {
+            let a = tz.with_ymd_and_hms(y0, m0, d0, 0, 0, 0).single();
+            let b = tz.with_ymd_and_hms(y1, m1, d1, 0, 0, 0).single();
+            match (a, b) {
+                (Some(a), Some(b)) => Ok((a.timestamp(), b.timestamp())),
+                _ => Err(ApiError::bad_request("cannot compute the period")),
+            }
+        };
     let next_month = |y: i32, m: u32| if m == 12 { (y + 1, 1) } else { (y, m + 1) };
     match period {
         "day" => {
-            let start = tz.with_ymd_and_hms(y, m, d, 0, 0, 0).single().ok_or_else(|| ApiError::bad_request("bad day"))?;
+            let start = tz
+                .with_ymd_and_hms(y, m, d, 0, 0, 0)
+                .single()
+                .ok_or_else(|| ApiError::bad_request("bad day"))?;
             Ok((start.timestamp(), start.timestamp() + 86_400))
         }
         "month" => {
@@ -267,11 +336,17 @@ fn calendar_period(period: &str, now_s: i64, offset_s: i32) -> Result<(i64, i64)
             start_end(y, qm, 1, ny, nm, 1)
         }
         "year" => start_end(y, 1, 1, y + 1, 1, 1),
-        other => Err(ApiError::bad_request(format!("period: '{other}' is not day, month, quarter or year"))),
+        other => Err(ApiError::bad_request(format!(
+            "period: '{other}' is not day, month, quarter or year"
+        ))),
     }
 }
 
-async fn assessment(State(state): State<AppState>, headers: HeaderMap, Query(p): Query<AssessmentParams>) -> Result<Json<Value>, ApiError> {
+async fn assessment(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(p): Query<AssessmentParams>,
+) -> Result<Json<Value>, ApiError> {
     state.authorize_read(&headers)?;
     let d = domain(&state)?;
     let scope = Scope::parse(&p.scope).map_err(ApiError::bad_request)?;
@@ -287,11 +362,14 @@ async fn assessment(State(state): State<AppState>, headers: HeaderMap, Query(p):
     if from >= to {
         return Err(ApiError::bad_request("from must be before to"));
     }
-    let result = d.assess(&state.store, &scope, from, to).await.map_err(|e| match e {
-        crate::domain::AssessError::BadScope(m) => ApiError::new(StatusCode::NOT_FOUND, m),
-        crate::domain::AssessError::Store(s) => s.into(),
-        other => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
-    })?;
+    let result = d
+        .assess(&state.store, &scope, from, to)
+        .await
+        .map_err(|e| match e {
+            crate::domain::AssessError::BadScope(m) => ApiError::new(StatusCode::NOT_FOUND, m),
+            crate::domain::AssessError::Store(s) => s.into(),
+            other => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
+        })?;
     let mut out = json!({
         "scope": p.scope,
         "from": sta::time::format_instant(from * 1_000_000),
@@ -312,10 +390,19 @@ mod tests {
         // 2026-03-31T20:00:00Z is 2026-04-01 04:00 in Beijing: April, Q2.
         let now = 1_774_987_200;
         let (a, b) = calendar_period("month", now, 8 * 3600).unwrap();
-        assert_eq!(sta::time::format_instant(a * 1_000_000), "2026-03-31T16:00:00.000Z");
-        assert_eq!(sta::time::format_instant(b * 1_000_000), "2026-04-30T16:00:00.000Z");
+        assert_eq!(
+            sta::time::format_instant(a * 1_000_000),
+            "2026-03-31T16:00:00.000Z"
+        );
+        assert_eq!(
+            sta::time::format_instant(b * 1_000_000),
+            "2026-04-30T16:00:00.000Z"
+        );
         let (a, _) = calendar_period("quarter", now, 8 * 3600).unwrap();
-        assert_eq!(sta::time::format_instant(a * 1_000_000), "2026-03-31T16:00:00.000Z");
+        assert_eq!(
+            sta::time::format_instant(a * 1_000_000),
+            "2026-03-31T16:00:00.000Z"
+        );
         let (a, b) = calendar_period("year", now, 8 * 3600).unwrap();
         assert_eq!(b - a, 365 * 86_400);
         assert!(calendar_period("week", now, 0).is_err());
@@ -327,7 +414,10 @@ mod tests {
         let river = bands("tp", wq::WaterType::River);
         assert_eq!(lake[1], json!({ "class": "II", "upper": 0.025 }));
         assert_eq!(river[1], json!({ "class": "II", "upper": 0.1 }));
-        assert_eq!(bands("do", wq::WaterType::Lake)[0], json!({ "class": "I", "lower": 7.5 }));
+        assert_eq!(
+            bands("do", wq::WaterType::Lake)[0],
+            json!({ "class": "I", "lower": 7.5 })
+        );
         assert!(bands("water_temp", wq::WaterType::Lake).is_empty());
     }
 }

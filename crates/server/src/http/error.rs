@@ -15,7 +15,10 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        ApiError { status, message: message.into() }
+        ApiError {
+            status,
+            message: message.into(),
+        }
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, message)
@@ -27,7 +30,9 @@ impl From<StaError> for ApiError {
         let status = match &e {
             StaError::NotFound(_) => StatusCode::NOT_FOUND,
             StaError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
-            StaError::BadPath(_) | StaError::BadQuery { .. } | StaError::BadBody(_) => StatusCode::BAD_REQUEST,
+            StaError::BadPath(_) | StaError::BadQuery { .. } | StaError::BadBody(_) => {
+                StatusCode::BAD_REQUEST
+            }
         };
         ApiError::new(status, e.to_string())
     }
@@ -38,7 +43,10 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Sta(s) => s.into(),
             StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
-            StoreError::Closed => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the server is shutting down"),
+            StoreError::Closed => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the server is shutting down",
+            ),
             StoreError::Database(m) => {
                 tracing::error!(error = %m, "database error");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, m)
@@ -49,7 +57,8 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({ "code": self.status.as_u16(), "type": "error", "message": self.message });
+        let body =
+            json!({ "code": self.status.as_u16(), "type": "error", "message": self.message });
         (self.status, Json(body)).into_response()
     }
 }

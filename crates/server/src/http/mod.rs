@@ -1,8 +1,10 @@
 //! The HTTP face: SensorThings at `/v1.1`, the domain API at `/api/v1`, `/metrics`.
 
+pub mod alerts;
 pub mod api;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod sta;
 pub mod stations;
 pub mod web;
@@ -22,6 +24,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The loaded monitoring network, when the server runs with one.
     pub domain: Option<Arc<crate::domain::Domain>>,
+    /// The alert engine and live events (`None` in setups that do not start them).
+    pub alerts: Option<Arc<crate::alerts::AlertsHandle>>,
 }
 
 impl AppState {
@@ -61,7 +65,10 @@ impl AppState {
             .map(str::trim);
         match token {
             Some(t) if self.config.auth.tokens.iter().any(|k| k == t) => Ok(()),
-            Some(_) => Err(ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "the bearer token is not valid")),
+            Some(_) => Err(ApiError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "the bearer token is not valid",
+            )),
             None => Err(ApiError::new(
                 axum::http::StatusCode::UNAUTHORIZED,
                 "this request needs 'Authorization: Bearer <token>' (tokens are set in [auth] tokens, or run with --open)",
@@ -77,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes())
         .merge(domain::routes())
         .merge(stations::routes())
+        .merge(alerts::routes().merge(events::routes()))
         .merge(web::routes())
         .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -49,9 +49,12 @@ fn decode_path(raw: &str) -> Result<ResourcePath, ApiError> {
 
 fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
     if body.is_empty() {
-        return Err(ApiError::bad_request("the request body is empty; send a JSON document"));
+        return Err(ApiError::bad_request(
+            "the request body is empty; send a JSON document",
+        ));
     }
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))
 }
 
 async fn read(
@@ -65,33 +68,68 @@ async fn read(
     let query = Query::parse(path.target(), raw.as_deref().unwrap_or(""))?;
     if path.tail != Tail::None && !matches!(path.tail, Tail::Ref) && !query.raw.is_empty() {
         // Query options on a single property are meaningless; OGC 18-088 does not define them.
-        return Err(ApiError::bad_request("query options cannot be applied to a property"));
+        return Err(ApiError::bad_request(
+            "query options cannot be applied to a property",
+        ));
     }
-    let response = state.store.read(ReadRequest { path, query, base_url: base_url(&state, &headers) }).await?;
+    let response = state
+        .store
+        .read(ReadRequest {
+            path,
+            query,
+            base_url: base_url(&state, &headers),
+        })
+        .await?;
     Ok(match response {
         ReadResponse::Json(v) => Json(v).into_response(),
-        ReadResponse::Text(t) => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], t).into_response(),
+        ReadResponse::Text(t) => {
+            ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], t).into_response()
+        }
         ReadResponse::NoContent => StatusCode::NO_CONTENT.into_response(),
     })
 }
 
 /// Reads back one entity after a write, as the answer body.
-async fn entity_json(state: &AppState, base: &str, entity: EntityType, id: i64) -> Result<Value, ApiError> {
+async fn entity_json(
+    state: &AppState,
+    base: &str,
+    entity: EntityType,
+    id: i64,
+) -> Result<Value, ApiError> {
     let path = sta::parse_path(&format!("{}({id})", entity.set_name()))?;
-    match state.store.read(ReadRequest { path, query: Query::default(), base_url: base.to_string() }).await? {
+    match state
+        .store
+        .read(ReadRequest {
+            path,
+            query: Query::default(),
+            base_url: base.to_string(),
+        })
+        .await?
+    {
         ReadResponse::Json(v) => Ok(v),
         _ => Ok(Value::Null),
     }
 }
 
-async fn create(State(state): State<AppState>, headers: HeaderMap, Path(path): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(path): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     state.authorize_write(&headers)?;
     let base = base_url(&state, &headers);
     let body = parse_body(&body)?;
     if path.trim_matches('/') == "CreateObservations" {
-        let outcome = state.store.write(WriteCommand::CreateObservations { body }).await?;
+        let outcome = state
+            .store
+            .write(WriteCommand::CreateObservations { body })
+            .await?;
         let WriteOutcome::Rows(rows) = outcome else {
-            return Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "unexpected write outcome"));
+            return Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "unexpected write outcome",
+            ));
         };
         let urls: Vec<Value> = rows
             .into_iter()
@@ -103,36 +141,81 @@ async fn create(State(state): State<AppState>, headers: HeaderMap, Path(path): P
         return Ok((StatusCode::CREATED, Json(Value::Array(urls))).into_response());
     }
     let path = decode_path(&path)?;
-    match state.store.write(WriteCommand::Create { path, body }).await? {
+    match state
+        .store
+        .write(WriteCommand::Create { path, body })
+        .await?
+    {
         WriteOutcome::Created { entity, id } => {
             let location = format!("{base}/{}({id})", entity.set_name());
             let json = entity_json(&state, &base, entity, id).await?;
-            Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(json)).into_response())
+            Ok((
+                StatusCode::CREATED,
+                [(header::LOCATION, location)],
+                Json(json),
+            )
+                .into_response())
         }
-        _ => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "unexpected write outcome")),
+        _ => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "unexpected write outcome",
+        )),
     }
 }
 
-async fn update(state: AppState, headers: HeaderMap, path: String, body: Bytes, replace: bool) -> Result<Response, ApiError> {
+async fn update(
+    state: AppState,
+    headers: HeaderMap,
+    path: String,
+    body: Bytes,
+    replace: bool,
+) -> Result<Response, ApiError> {
     state.authorize_write(&headers)?;
     let base = base_url(&state, &headers);
     let body = parse_body(&body)?;
     let path = decode_path(&path)?;
-    match state.store.write(WriteCommand::Update { path, body, replace }).await? {
-        WriteOutcome::Updated { entity, id } => Ok(Json(entity_json(&state, &base, entity, id).await?).into_response()),
-        _ => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "unexpected write outcome")),
+    match state
+        .store
+        .write(WriteCommand::Update {
+            path,
+            body,
+            replace,
+        })
+        .await?
+    {
+        WriteOutcome::Updated { entity, id } => {
+            Ok(Json(entity_json(&state, &base, entity, id).await?).into_response())
+        }
+        _ => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "unexpected write outcome",
+        )),
     }
 }
 
-async fn patch(State(state): State<AppState>, headers: HeaderMap, Path(path): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+async fn patch(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(path): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     update(state, headers, path, body, false).await
 }
 
-async fn put(State(state): State<AppState>, headers: HeaderMap, Path(path): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+async fn put(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(path): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     update(state, headers, path, body, true).await
 }
 
-async fn delete(State(state): State<AppState>, headers: HeaderMap, Path(path): Path<String>) -> Result<Response, ApiError> {
+async fn delete(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(path): Path<String>,
+) -> Result<Response, ApiError> {
     state.authorize_write(&headers)?;
     let path = decode_path(&path)?;
     state.store.write(WriteCommand::Delete { path }).await?;

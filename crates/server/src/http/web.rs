@@ -41,7 +41,8 @@ async fn index(headers: HeaderMap) -> Response {
 async fn asset(uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path().trim_start_matches('/');
     if API_PREFIXES.iter().any(|p| path.starts_with(p)) {
-        return ApiError::new(StatusCode::NOT_FOUND, format!("no such resource: /{path}")).into_response();
+        return ApiError::new(StatusCode::NOT_FOUND, format!("no such resource: /{path}"))
+            .into_response();
     }
     if let Some(r) = serve(path, &headers) {
         return r;
@@ -55,7 +56,11 @@ async fn asset(uri: Uri, headers: HeaderMap) -> Response {
 }
 
 fn not_found(path: &str) -> Response {
-    (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("not found: /{path}\n"))
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("not found: /{path}\n"),
+    )
         .into_response()
 }
 
@@ -68,19 +73,30 @@ fn serve(path: &str, headers: &HeaderMap) -> Option<Response> {
         "no-cache"
     };
     let mut mime = file.metadata.mimetype().to_string();
-    if (mime.starts_with("text/") || mime == "application/javascript") && !mime.contains("charset") {
+    if (mime.starts_with("text/") || mime == "application/javascript") && !mime.contains("charset")
+    {
         mime.push_str("; charset=utf-8");
     }
     let mut builder = Response::builder()
         .header(header::CONTENT_TYPE, mime)
         .header(header::CACHE_CONTROL, cache)
         .header(header::ETAG, &etag)
-        .header(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+        .header(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str())
+    {
         builder = builder.status(StatusCode::NOT_MODIFIED);
         return builder.body(Body::empty()).ok();
     }
-    builder.status(StatusCode::OK).body(Body::from(file.data.into_owned())).ok()
+    builder
+        .status(StatusCode::OK)
+        .body(Body::from(file.data.into_owned()))
+        .ok()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -103,22 +119,39 @@ mod tests {
     fn content_types_and_caching() {
         let h = HeaderMap::new();
         let r = serve("index.html", &h).unwrap();
-        assert_eq!(r.headers()[header::CONTENT_TYPE], "text/html; charset=utf-8");
+        assert_eq!(
+            r.headers()[header::CONTENT_TYPE],
+            "text/html; charset=utf-8"
+        );
         assert_eq!(r.headers()[header::CACHE_CONTROL], "no-cache");
         let etag = r.headers()[header::ETAG].clone();
         let mut h2 = HeaderMap::new();
         h2.insert(header::IF_NONE_MATCH, etag);
-        assert_eq!(serve("index.html", &h2).unwrap().status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(
+            serve("index.html", &h2).unwrap().status(),
+            StatusCode::NOT_MODIFIED
+        );
         for f in Assets::iter() {
             let r = serve(&f, &h).unwrap();
-            let ct = r.headers()[header::CONTENT_TYPE].to_str().unwrap().to_string();
+            let ct = r.headers()[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .to_string();
             if f.ends_with(".js") {
-                assert!(ct.starts_with("text/javascript") || ct.starts_with("application/javascript"), "{f}: {ct}");
+                assert!(
+                    ct.starts_with("text/javascript") || ct.starts_with("application/javascript"),
+                    "{f}: {ct}"
+                );
             } else if f.ends_with(".css") {
                 assert!(ct.starts_with("text/css"), "{f}: {ct}");
             }
             if f.starts_with("assets/") {
-                assert!(r.headers()[header::CACHE_CONTROL].to_str().unwrap().contains("immutable"));
+                assert!(
+                    r.headers()[header::CACHE_CONTROL]
+                        .to_str()
+                        .unwrap()
+                        .contains("immutable")
+                );
             }
         }
     }
@@ -128,10 +161,25 @@ mod tests {
         let h = HeaderMap::new();
         let page = asset("/station/W01".parse().unwrap(), h.clone()).await;
         assert_eq!(page.status(), StatusCode::OK);
-        assert!(page.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
-        assert_eq!(asset("/assets/nope-123.js".parse().unwrap(), h.clone()).await.status(), StatusCode::NOT_FOUND);
+        assert!(
+            page.headers()[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        assert_eq!(
+            asset("/assets/nope-123.js".parse().unwrap(), h.clone())
+                .await
+                .status(),
+            StatusCode::NOT_FOUND
+        );
         let api = asset("/api/v1/nope".parse().unwrap(), h).await;
         assert_eq!(api.status(), StatusCode::NOT_FOUND);
-        assert!(api.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("application/json"));
+        assert!(
+            api.headers()[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json")
+        );
     }
 }

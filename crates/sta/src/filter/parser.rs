@@ -54,7 +54,8 @@ fn lex(input: &str) -> Result<Vec<(usize, Token)>, StaError> {
             c if c.is_ascii_digit() => {
                 let mut j = i;
                 while j < chars.len()
-                    && (chars[j].is_ascii_alphanumeric() || matches!(chars[j], '.' | ':' | '-' | '+'))
+                    && (chars[j].is_ascii_alphanumeric()
+                        || matches!(chars[j], '.' | ':' | '-' | '+'))
                 {
                     // A '-' or '+' only continues a date/time literal, never a number: `3-1` is not
                     // OData, but `2026-01-01T00:00:00+08:00` is.
@@ -66,11 +67,19 @@ fn lex(input: &str) -> Result<Vec<(usize, Token)>, StaError> {
                 let mut text: String = chars[i..j].iter().collect();
                 // `+08:00` arrives as ` 08:00` when a client did not percent-encode the '+' of a
                 // UTC offset (form decoding turns '+' into a space): take it back.
-                if text.contains('T') && !text.ends_with('Z') && text.get(10..).is_some_and(|t| !t.contains(['+', '-'])) {
+                if text.contains('T')
+                    && !text.ends_with('Z')
+                    && text.get(10..).is_some_and(|t| !t.contains(['+', '-']))
+                {
                     let rest: String = chars[j..chars.len().min(j + 6)].iter().collect();
                     let r = rest.as_bytes();
-                    if r.len() == 6 && r[0] == b' ' && r[1].is_ascii_digit() && r[2].is_ascii_digit() && r[3] == b':'
-                        && r[4].is_ascii_digit() && r[5].is_ascii_digit()
+                    if r.len() == 6
+                        && r[0] == b' '
+                        && r[1].is_ascii_digit()
+                        && r[2].is_ascii_digit()
+                        && r[3] == b':'
+                        && r[4].is_ascii_digit()
+                        && r[5].is_ascii_digit()
                     {
                         text.push('+');
                         text.push_str(&rest[1..]);
@@ -91,7 +100,8 @@ fn lex(input: &str) -> Result<Vec<(usize, Token)>, StaError> {
                 let word: String = chars[i..j].iter().collect();
                 if (word == "geography" || word == "geometry") && chars.get(j) == Some(&'\'') {
                     let (wkt_text, next) = lex_string(&chars, j)?;
-                    crate::geo::parse_wkt(&wkt_text).map_err(|e| err(format!("bad {word} literal: {e}")))?;
+                    crate::geo::parse_wkt(&wkt_text)
+                        .map_err(|e| err(format!("bad {word} literal: {e}")))?;
                     out.push((start, Token::Geography(wkt_text)));
                     i = next;
                     continue;
@@ -100,7 +110,11 @@ fn lex(input: &str) -> Result<Vec<(usize, Token)>, StaError> {
                 i = j;
                 continue;
             }
-            other => return Err(err(format!("unexpected character '{other}' at position {start}"))),
+            other => {
+                return Err(err(format!(
+                    "unexpected character '{other}' at position {start}"
+                )));
+            }
         }
         i += 1;
     }
@@ -109,7 +123,8 @@ fn lex(input: &str) -> Result<Vec<(usize, Token)>, StaError> {
 
 fn looks_temporal(prefix: &[char]) -> bool {
     // Four digits then '-' starts a date; anything longer that already has a '-' continues one.
-    prefix.len() >= 4 && prefix[..4].iter().all(|c| c.is_ascii_digit())
+    prefix.len() >= 4
+        && prefix[..4].iter().all(|c| c.is_ascii_digit())
         && (prefix.len() == 4 || prefix.contains(&'-'))
 }
 
@@ -118,7 +133,11 @@ fn lex_string(chars: &[char], open: usize) -> Result<(String, usize), StaError> 
     let mut j = open + 1;
     loop {
         match chars.get(j) {
-            None => return Err(err(format!("unterminated string starting at position {open}"))),
+            None => {
+                return Err(err(format!(
+                    "unterminated string starting at position {open}"
+                )));
+            }
             Some('\'') if chars.get(j + 1) == Some(&'\'') => {
                 s.push('\'');
                 j += 2;
@@ -168,10 +187,17 @@ pub fn parse_filter(input: &str) -> Result<Expr, StaError> {
     if tokens.is_empty() {
         return Err(err("empty expression"));
     }
-    let mut p = Parser { tokens, pos: 0, depth: 0 };
+    let mut p = Parser {
+        tokens,
+        pos: 0,
+        depth: 0,
+    };
     let expr = p.expr(0)?;
     if let Some((at, tok)) = p.tokens.get(p.pos) {
-        return Err(err(format!("unexpected {} at position {at}", describe(tok))));
+        return Err(err(format!(
+            "unexpected {} at position {at}",
+            describe(tok)
+        )));
     }
     Ok(expr)
 }
@@ -218,7 +244,10 @@ impl Parser {
     }
 
     fn position(&self) -> usize {
-        self.tokens.get(self.pos).map(|(p, _)| *p).unwrap_or(usize::MAX)
+        self.tokens
+            .get(self.pos)
+            .map(|(p, _)| *p)
+            .unwrap_or(usize::MAX)
     }
 
     fn next(&mut self) -> Option<Token> {
@@ -243,7 +272,10 @@ impl Parser {
         let mut left = self.unary()?;
         while let Some(Token::Ident(word)) = self.peek() {
             let Some((op, prec)) = binary_op(word) else {
-                return Err(err(format!("expected an operator, found '{word}' at position {}", self.position())));
+                return Err(err(format!(
+                    "expected an operator, found '{word}' at position {}",
+                    self.position()
+                )));
             };
             if prec < min_prec {
                 break;
@@ -313,7 +345,12 @@ impl Parser {
             Token::Date(d) => Expr::Literal(Literal::Date(d)),
             Token::Geography(g) => Expr::Literal(Literal::Geography(g)),
             Token::Ident(word) => self.identifier(word, at)?,
-            other => return Err(err(format!("unexpected {} at position {at}", describe(&other)))),
+            other => {
+                return Err(err(format!(
+                    "unexpected {} at position {at}",
+                    describe(&other)
+                )));
+            }
         })
     }
 
@@ -325,7 +362,9 @@ impl Parser {
             _ => {}
         }
         if binary_op(&word).is_some() || word == "not" {
-            return Err(err(format!("operator '{word}' at position {at} is missing its left operand")));
+            return Err(err(format!(
+                "operator '{word}' at position {at} is missing its left operand"
+            )));
         }
         if self.peek() == Some(&Token::LParen) {
             let (function, arities) = Function::lookup(&word)
@@ -338,7 +377,12 @@ impl Parser {
                     match self.next() {
                         Some(Token::Comma) => continue,
                         Some(Token::RParen) => break,
-                        Some(t) => return Err(err(format!("expected ',' or ')' in {word}(), found {}", describe(&t)))),
+                        Some(t) => {
+                            return Err(err(format!(
+                                "expected ',' or ')' in {word}(), found {}",
+                                describe(&t)
+                            )));
+                        }
                         None => return Err(err(format!("unclosed argument list of {word}()"))),
                     }
                 }
@@ -348,7 +392,11 @@ impl Parser {
             if !arities.contains(&args.len()) {
                 return Err(err(format!(
                     "{word}() takes {} argument(s), got {}",
-                    arities.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(" or "),
+                    arities
+                        .iter()
+                        .map(|a| a.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" or "),
                     args.len()
                 )));
             }
@@ -359,7 +407,12 @@ impl Parser {
             self.pos += 1;
             match self.next() {
                 Some(Token::Ident(seg)) => path.push(seg),
-                Some(t) => return Err(err(format!("expected a property name after '/', found {}", describe(&t)))),
+                Some(t) => {
+                    return Err(err(format!(
+                        "expected a property name after '/', found {}",
+                        describe(&t)
+                    )));
+                }
                 None => return Err(err("expected a property name after '/'")),
             }
         }
@@ -402,7 +455,11 @@ mod tests {
                 "result add 2 mul 3 eq 11",
                 Expr::Binary(
                     Eq,
-                    Box::new(Expr::Binary(Add, prop("result"), Box::new(Expr::Binary(Mul, int(2), int(3))))),
+                    Box::new(Expr::Binary(
+                        Add,
+                        prop("result"),
+                        Box::new(Expr::Binary(Mul, int(2), int(3))),
+                    )),
                     int(11),
                 ),
             ),
@@ -410,7 +467,11 @@ mod tests {
                 "result sub 1 sub 1 eq 0",
                 Expr::Binary(
                     Eq,
-                    Box::new(Expr::Binary(Sub, Box::new(Expr::Binary(Sub, prop("result"), int(1))), int(1))),
+                    Box::new(Expr::Binary(
+                        Sub,
+                        Box::new(Expr::Binary(Sub, prop("result"), int(1))),
+                        int(1),
+                    )),
                     int(0),
                 ),
             ),
@@ -419,25 +480,50 @@ mod tests {
                 Expr::Not(Box::new(Expr::Binary(Eq, prop("name"), s("x")))),
             ),
             ("name eq 'it''s'", Expr::Binary(Eq, prop("name"), s("it's"))),
-            ("Datastream/Thing/name eq 'L01'", Expr::Binary(Eq, prop("Datastream/Thing/name"), s("L01"))),
-            ("result ge -2.5", Expr::Binary(Ge, prop("result"), Box::new(Expr::Literal(Literal::Float(-2.5))))),
+            (
+                "Datastream/Thing/name eq 'L01'",
+                Expr::Binary(Eq, prop("Datastream/Thing/name"), s("L01")),
+            ),
+            (
+                "result ge -2.5",
+                Expr::Binary(
+                    Ge,
+                    prop("result"),
+                    Box::new(Expr::Literal(Literal::Float(-2.5))),
+                ),
+            ),
             (
                 "phenomenonTime gt 2026-03-15T09:30:00Z",
-                Expr::Binary(Gt, prop("phenomenonTime"), Box::new(Expr::Literal(Literal::DateTime(1_773_567_000_000_000)))),
+                Expr::Binary(
+                    Gt,
+                    prop("phenomenonTime"),
+                    Box::new(Expr::Literal(Literal::DateTime(1_773_567_000_000_000))),
+                ),
             ),
             (
                 "phenomenonTime lt 2026-03-15T17:30:00 08:00",
-                Expr::Binary(Lt, prop("phenomenonTime"), Box::new(Expr::Literal(Literal::DateTime(1_773_567_000_000_000)))),
+                Expr::Binary(
+                    Lt,
+                    prop("phenomenonTime"),
+                    Box::new(Expr::Literal(Literal::DateTime(1_773_567_000_000_000))),
+                ),
             ),
             (
                 "phenomenonTime lt 2026-03-15T17:30:00+08:00",
-                Expr::Binary(Lt, prop("phenomenonTime"), Box::new(Expr::Literal(Literal::DateTime(1_773_567_000_000_000)))),
+                Expr::Binary(
+                    Lt,
+                    prop("phenomenonTime"),
+                    Box::new(Expr::Literal(Literal::DateTime(1_773_567_000_000_000))),
+                ),
             ),
             (
                 "substring(name, 1, 2) eq 'ab'",
                 Expr::Binary(
                     Eq,
-                    Box::new(Expr::Call(Function::Substring, vec![*prop("name"), *int(1), *int(2)])),
+                    Box::new(Expr::Call(
+                        Function::Substring,
+                        vec![*prop("name"), *int(1), *int(2)],
+                    )),
                     s("ab"),
                 ),
             ),
@@ -445,17 +531,57 @@ mod tests {
                 "st_within(location, geography'POLYGON ((0 0, 1 0, 1 1, 0 1, 0 0))')",
                 Expr::Call(
                     Function::StWithin,
-                    vec![*prop("location"), Expr::Literal(Literal::Geography("POLYGON ((0 0, 1 0, 1 1, 0 1, 0 0))".into()))],
+                    vec![
+                        *prop("location"),
+                        Expr::Literal(Literal::Geography(
+                            "POLYGON ((0 0, 1 0, 1 1, 0 1, 0 0))".into(),
+                        )),
+                    ],
                 ),
             ),
-            ("now() gt mindatetime()", Expr::Binary(Gt, Box::new(Expr::Call(Function::Now, vec![])), Box::new(Expr::Call(Function::MinDateTime, vec![])))),
-            ("properties/depth eq null", Expr::Binary(Eq, prop("properties/depth"), Box::new(Expr::Literal(Literal::Null)))),
-            ("date(phenomenonTime) eq 2026-03-15", Expr::Binary(Eq, Box::new(Expr::Call(Function::Date, vec![*prop("phenomenonTime")])), Box::new(Expr::Literal(Literal::Date("2026-03-15".into()))))),
-            ("result mod 2 eq 1", Expr::Binary(Eq, Box::new(Expr::Binary(Mod, prop("result"), int(2))), int(1))),
-            ("- result lt 3", Expr::Binary(Lt, Box::new(Expr::Negate(prop("result"))), int(3))),
+            (
+                "now() gt mindatetime()",
+                Expr::Binary(
+                    Gt,
+                    Box::new(Expr::Call(Function::Now, vec![])),
+                    Box::new(Expr::Call(Function::MinDateTime, vec![])),
+                ),
+            ),
+            (
+                "properties/depth eq null",
+                Expr::Binary(
+                    Eq,
+                    prop("properties/depth"),
+                    Box::new(Expr::Literal(Literal::Null)),
+                ),
+            ),
+            (
+                "date(phenomenonTime) eq 2026-03-15",
+                Expr::Binary(
+                    Eq,
+                    Box::new(Expr::Call(Function::Date, vec![*prop("phenomenonTime")])),
+                    Box::new(Expr::Literal(Literal::Date("2026-03-15".into()))),
+                ),
+            ),
+            (
+                "result mod 2 eq 1",
+                Expr::Binary(
+                    Eq,
+                    Box::new(Expr::Binary(Mod, prop("result"), int(2))),
+                    int(1),
+                ),
+            ),
+            (
+                "- result lt 3",
+                Expr::Binary(Lt, Box::new(Expr::Negate(prop("result"))), int(3)),
+            ),
         ];
         for (input, want) in cases {
-            assert_eq!(parse_filter(input).unwrap_or_else(|e| panic!("{input}: {e}")), want, "{input}");
+            assert_eq!(
+                parse_filter(input).unwrap_or_else(|e| panic!("{input}: {e}")),
+                want,
+                "{input}"
+            );
         }
     }
 

@@ -47,7 +47,12 @@ struct Hole<'a> {
 
 impl SqlBuilder {
     pub fn new(dialect: Dialect) -> Self {
-        SqlBuilder { dialect, params: Vec::new(), aliases: 0, now_micros: sta::time::now_micros() }
+        SqlBuilder {
+            dialect,
+            params: Vec::new(),
+            aliases: 0,
+            now_micros: sta::time::now_micros(),
+        }
     }
 
     pub fn param(&mut self, v: SqlValue) -> String {
@@ -63,12 +68,16 @@ impl SqlBuilder {
     /// A boolean SQL condition for `$filter`.
     pub fn filter(&mut self, expr: &Expr, base: &Scope) -> Result<String, StaError> {
         match expr {
-            Expr::Binary(BinaryOp::And, l, r) => {
-                Ok(format!("({} AND {})", self.filter(l, base)?, self.filter(r, base)?))
-            }
-            Expr::Binary(BinaryOp::Or, l, r) => {
-                Ok(format!("({} OR {})", self.filter(l, base)?, self.filter(r, base)?))
-            }
+            Expr::Binary(BinaryOp::And, l, r) => Ok(format!(
+                "({} AND {})",
+                self.filter(l, base)?,
+                self.filter(r, base)?
+            )),
+            Expr::Binary(BinaryOp::Or, l, r) => Ok(format!(
+                "({} OR {})",
+                self.filter(l, base)?,
+                self.filter(r, base)?
+            )),
             Expr::Not(inner) => Ok(format!("(NOT {})", self.filter(inner, base)?)),
             leaf => {
                 if let Some(node) = find_navigation(leaf, base.entity) {
@@ -89,30 +98,67 @@ impl SqlBuilder {
                 StaError::BadQuery { message, .. } => StaError::query("$orderby", message),
                 other => other,
             })?;
-            parts.push(format!("{sql}{}", self.dialect.order_suffix(key.descending)));
+            parts.push(format!(
+                "{sql}{}",
+                self.dialect.order_suffix(key.descending)
+            ));
         }
         let tie_desc = keys.first().is_some_and(|k| k.descending);
-        parts.push(format!("{}.id{}", base.alias, self.dialect.order_suffix(tie_desc)));
+        parts.push(format!(
+            "{}.id{}",
+            base.alias,
+            self.dialect.order_suffix(tie_desc)
+        ));
         Ok(parts.join(", "))
     }
 
-    fn peel(&mut self, leaf: &Expr, node: &Expr, base: &Scope, cur: Scope, offset: usize) -> Result<String, StaError> {
+    fn peel(
+        &mut self,
+        leaf: &Expr,
+        node: &Expr,
+        base: &Scope,
+        cur: Scope,
+        offset: usize,
+    ) -> Result<String, StaError> {
         let Expr::Property(path) = node else {
             return self.value(leaf, base, None);
         };
         let seg = &path[offset];
         let Some(nav) = cur.entity.navigation(seg) else {
-            return self.value(leaf, base, Some(Hole { node, scope: cur, offset }));
+            return self.value(
+                leaf,
+                base,
+                Some(Hole {
+                    node,
+                    scope: cur,
+                    offset,
+                }),
+            );
         };
         if !nav.to_many && path.len() == offset + 2 && path[offset + 1] == "id" {
             // `Datastream/id`: the foreign key itself, no subquery.
-            return self.value(leaf, base, Some(Hole { node, scope: cur, offset }));
+            return self.value(
+                leaf,
+                base,
+                Some(Hole {
+                    node,
+                    scope: cur,
+                    offset,
+                }),
+            );
         }
         if path.len() == offset + 1 {
-            return Err(bad(format!("'{}' is a navigation property; name one of its properties", path.join("/"))));
+            return Err(bad(format!(
+                "'{}' is a navigation property; name one of its properties",
+                path.join("/")
+            )));
         }
-        let rel = mapping::relation(cur.entity, seg).ok_or_else(|| bad(format!("cannot navigate {seg}")))?;
-        let child = Scope { entity: nav.target, alias: self.fresh_alias() };
+        let rel = mapping::relation(cur.entity, seg)
+            .ok_or_else(|| bad(format!("cannot navigate {seg}")))?;
+        let child = Scope {
+            entity: nav.target,
+            alias: self.fresh_alias(),
+        };
         let cond = mapping::correlated_condition(rel, &cur.alias, &child.alias);
         let inner = self.peel(leaf, node, base, child.clone(), offset + 1)?;
         Ok(format!(
@@ -123,16 +169,28 @@ impl SqlBuilder {
     }
 
     /// Compiles an expression to an SQL value expression.
-    fn value(&mut self, expr: &Expr, base: &Scope, hole: Option<Hole<'_>>) -> Result<String, StaError> {
+    fn value(
+        &mut self,
+        expr: &Expr,
+        base: &Scope,
+        hole: Option<Hole<'_>>,
+    ) -> Result<String, StaError> {
         let hole_ref = hole.as_ref();
         self.value_in(expr, base, hole_ref)
     }
 
-    fn value_in(&mut self, expr: &Expr, base: &Scope, hole: Option<&Hole<'_>>) -> Result<String, StaError> {
+    fn value_in(
+        &mut self,
+        expr: &Expr,
+        base: &Scope,
+        hole: Option<&Hole<'_>>,
+    ) -> Result<String, StaError> {
         Ok(match expr {
             Expr::Literal(lit) => self.literal(lit),
             Expr::Property(path) => match hole {
-                Some(h) if std::ptr::eq(h.node, expr) => self.property(&h.scope, &path[h.offset..])?,
+                Some(h) if std::ptr::eq(h.node, expr) => {
+                    self.property(&h.scope, &path[h.offset..])?
+                }
                 _ => self.property(base, path)?,
             },
             Expr::Not(inner) => format!("(NOT {})", self.value_in(inner, base, hole)?),
@@ -148,17 +206,30 @@ impl SqlBuilder {
             Literal::Bool(b) => self.dialect.bool_literal(*b).into(),
             Literal::Int(i) => self.param(SqlValue::Int(*i)),
             Literal::Float(f) => self.param(SqlValue::Float(*f)),
-            Literal::String(s) | Literal::Date(s) | Literal::Geography(s) => self.param(SqlValue::Text(s.clone())),
+            Literal::String(s) | Literal::Date(s) | Literal::Geography(s) => {
+                self.param(SqlValue::Text(s.clone()))
+            }
             Literal::DateTime(t) => self.param(SqlValue::Int(*t)),
         }
     }
 
-    fn binary(&mut self, op: BinaryOp, l: &Expr, r: &Expr, base: &Scope, hole: Option<&Hole<'_>>) -> Result<String, StaError> {
+    fn binary(
+        &mut self,
+        op: BinaryOp,
+        l: &Expr,
+        r: &Expr,
+        base: &Scope,
+        hole: Option<&Hole<'_>>,
+    ) -> Result<String, StaError> {
         let is_null = |e: &Expr| matches!(e, Expr::Literal(Literal::Null));
         if matches!(op, BinaryOp::Eq | BinaryOp::Ne) && (is_null(l) || is_null(r)) {
             let other = if is_null(l) { r } else { l };
             let sql = self.value_in(other, base, hole)?;
-            return Ok(if op == BinaryOp::Eq { format!("({sql} IS NULL)") } else { format!("({sql} IS NOT NULL)") });
+            return Ok(if op == BinaryOp::Eq {
+                format!("({sql} IS NULL)")
+            } else {
+                format!("({sql} IS NOT NULL)")
+            });
         }
         let ls = self.value_in(l, base, hole)?;
         let rs = self.value_in(r, base, hole)?;
@@ -180,7 +251,13 @@ impl SqlBuilder {
         Ok(format!("({ls} {sym} {rs})"))
     }
 
-    fn call(&mut self, f: Function, args: &[Expr], base: &Scope, hole: Option<&Hole<'_>>) -> Result<String, StaError> {
+    fn call(
+        &mut self,
+        f: Function,
+        args: &[Expr],
+        base: &Scope,
+        hole: Option<&Hole<'_>>,
+    ) -> Result<String, StaError> {
         use Function::*;
         match f {
             Now => return Ok(self.param(SqlValue::Int(self.now_micros))),
@@ -226,7 +303,8 @@ impl SqlBuilder {
             GeoDistance => h("geo_distance", &a),
             GeoLength => h("geo_length", &a),
             GeoIntersects => format!("{}('intersects', {}, {})", d.helper("spatial"), a[0], a[1]),
-            StEquals | StDisjoint | StTouches | StWithin | StOverlaps | StCrosses | StIntersects | StContains => {
+            StEquals | StDisjoint | StTouches | StWithin | StOverlaps | StCrosses
+            | StIntersects | StContains => {
                 let name = match f {
                     StEquals => "equals",
                     StDisjoint => "disjoint",
@@ -259,15 +337,22 @@ impl SqlBuilder {
             }
             let rest = &path[1..];
             if rest.is_empty() {
-                return Err(bad(format!("'{first}' is a navigation property; name one of its properties")));
+                return Err(bad(format!(
+                    "'{first}' is a navigation property; name one of its properties"
+                )));
             }
-            let Some(mapping::Relation::ForeignKeyOnParent(fk)) = mapping::relation(scope.entity, first) else {
+            let Some(mapping::Relation::ForeignKeyOnParent(fk)) =
+                mapping::relation(scope.entity, first)
+            else {
                 return Err(bad(format!("cannot navigate {first}")));
             };
             if rest == ["id"] {
                 return Ok(format!("{}.{fk}", scope.alias));
             }
-            let child = Scope { entity: nav.target, alias: self.fresh_alias() };
+            let child = Scope {
+                entity: nav.target,
+                alias: self.fresh_alias(),
+            };
             let inner = self.property(&child, rest)?;
             return Ok(format!(
                 "(SELECT {inner} FROM {} {} WHERE {}.id = {}.{fk})",
@@ -277,7 +362,11 @@ impl SqlBuilder {
                 scope.alias
             ));
         }
-        let name = if first == "@iot.id" { "id" } else { first.as_str() };
+        let name = if first == "@iot.id" {
+            "id"
+        } else {
+            first.as_str()
+        };
         let column = mapping::column(scope.entity, name)
             .ok_or_else(|| bad(format!("{} has no property '{first}'", scope.entity)))?;
         let a = &scope.alias;
@@ -287,10 +376,15 @@ impl SqlBuilder {
             Column::Interval(start, _) if rest.is_empty() => format!("{a}.{start}"),
             Column::Json(c) if rest.is_empty() => format!("{a}.{c}"),
             Column::Result if rest.is_empty() => format!("{a}.result"),
-            Column::Json(c) | Column::Geometry(c) => self.dialect.json_member(&format!("{a}.{c}"), rest),
+            Column::Json(c) | Column::Geometry(c) => {
+                self.dialect.json_member(&format!("{a}.{c}"), rest)
+            }
             Column::Result => self.dialect.json_member(&format!("{a}.result_json"), rest),
             Column::Plain(_) | Column::Interval(..) => {
-                return Err(bad(format!("'{name}' has no members (in '{}')", path.join("/"))));
+                return Err(bad(format!(
+                    "'{name}' has no members (in '{}')",
+                    path.join("/")
+                )));
             }
         })
     }
@@ -332,7 +426,10 @@ mod tests {
 
     fn compile(entity: EntityType, filter: &str) -> (String, Vec<SqlValue>) {
         let mut b = SqlBuilder::new(Dialect::Sqlite);
-        let scope = Scope { entity, alias: "e".into() };
+        let scope = Scope {
+            entity,
+            alias: "e".into(),
+        };
         let sql = b.filter(&parse_filter(filter).unwrap(), &scope).unwrap();
         (sql, b.params)
     }
@@ -343,9 +440,21 @@ mod tests {
         let cases: &[(EntityType, &str, &str)] = &[
             (Observation, "result gt 5", "(e.result > ?1)"),
             (Observation, "Datastream/id eq 5", "(e.datastream_id = ?1)"),
-            (Observation, "phenomenonTime ge 2026-01-01T00:00:00Z", "(e.phenomenon_time_start >= ?1)"),
-            (Thing, "name eq 'a' or not (name eq 'b')", "((e.name = ?1) OR (NOT (e.name = ?2)))"),
-            (Thing, "properties/depth eq null", "(json_extract(e.properties, '$.\"depth\"') IS NULL)"),
+            (
+                Observation,
+                "phenomenonTime ge 2026-01-01T00:00:00Z",
+                "(e.phenomenon_time_start >= ?1)",
+            ),
+            (
+                Thing,
+                "name eq 'a' or not (name eq 'b')",
+                "((e.name = ?1) OR (NOT (e.name = ?2)))",
+            ),
+            (
+                Thing,
+                "properties/depth eq null",
+                "(json_extract(e.properties, '$.\"depth\"') IS NULL)",
+            ),
             (
                 Observation,
                 "Datastream/Thing/name eq 'L01'",
@@ -362,9 +471,21 @@ mod tests {
                 "EXISTS (SELECT 1 FROM locations a1 WHERE a1.id IN (SELECT location_id FROM thing_locations WHERE thing_id = e.id) AND (a1.name = ?1))",
             ),
             (Thing, "substringof('ab', name)", "(instr(e.name, ?1) > 0)"),
-            (Thing, "indexof(name, 'b') eq 1", "((instr(e.name, ?1) - 1) = ?2)"),
-            (Observation, "year(phenomenonTime) eq 2026", "(qs_year(e.phenomenon_time_start) = ?1)"),
-            (Observation, "result add 1 mul 2 lt 5", "((e.result + (?1 * ?2)) < ?3)"),
+            (
+                Thing,
+                "indexof(name, 'b') eq 1",
+                "((instr(e.name, ?1) - 1) = ?2)",
+            ),
+            (
+                Observation,
+                "year(phenomenonTime) eq 2026",
+                "(qs_year(e.phenomenon_time_start) = ?1)",
+            ),
+            (
+                Observation,
+                "result add 1 mul 2 lt 5",
+                "((e.result + (?1 * ?2)) < ?3)",
+            ),
             (
                 Location,
                 "st_within(location, geography'POLYGON ((0 0, 1 0, 1 1, 0 1, 0 0))')",
@@ -379,7 +500,10 @@ mod tests {
     #[test]
     fn errors_name_the_property() {
         let mut b = SqlBuilder::new(Dialect::Sqlite);
-        let scope = Scope { entity: EntityType::Thing, alias: "e".into() };
+        let scope = Scope {
+            entity: EntityType::Thing,
+            alias: "e".into(),
+        };
         for (f, frag) in [
             ("foo eq 1", "no property 'foo'"),
             ("Datastreams eq 1", "navigation property"),
@@ -393,8 +517,15 @@ mod tests {
     #[test]
     fn orderby_ends_with_id() {
         let mut b = SqlBuilder::new(Dialect::Postgres);
-        let scope = Scope { entity: EntityType::Observation, alias: "e".into() };
-        let q = sta::Query::parse(EntityType::Observation, "$orderby=phenomenonTime%20desc,result").unwrap();
+        let scope = Scope {
+            entity: EntityType::Observation,
+            alias: "e".into(),
+        };
+        let q = sta::Query::parse(
+            EntityType::Observation,
+            "$orderby=phenomenonTime%20desc,result",
+        )
+        .unwrap();
         assert_eq!(
             b.orderby(&q.orderby, &scope).unwrap(),
             "e.phenomenon_time_start DESC NULLS LAST, e.result ASC NULLS FIRST, e.id DESC NULLS LAST"

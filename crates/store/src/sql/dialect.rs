@@ -25,13 +25,19 @@ impl Dialect {
                     if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) {
                         p.push_str(&format!("[{seg}]"));
                     } else {
-                        p.push_str(&format!(".\"{}\"", seg.replace('"', "").replace('\'', "''")));
+                        p.push_str(&format!(
+                            ".\"{}\"",
+                            seg.replace('"', "").replace('\'', "''")
+                        ));
                     }
                 }
                 format!("json_extract({column}, '{p}')")
             }
             Dialect::Postgres => {
-                let p: Vec<String> = path.iter().map(|s| s.replace(['\'', '{', '}', ','], "")).collect();
+                let p: Vec<String> = path
+                    .iter()
+                    .map(|s| s.replace(['\'', '{', '}', ','], ""))
+                    .collect();
                 format!("({column}::jsonb #>> '{{{}}}')", p.join(","))
             }
         }

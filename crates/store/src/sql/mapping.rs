@@ -27,7 +27,11 @@ pub enum Relation {
     /// To-many: the child holds the parent's id in `column`.
     ForeignKeyOnChild(&'static str),
     /// Many-to-many through a link table.
-    LinkTable { table: &'static str, parent_column: &'static str, child_column: &'static str },
+    LinkTable {
+        table: &'static str,
+        parent_column: &'static str,
+        child_column: &'static str,
+    },
 }
 
 pub fn table(e: EntityType) -> &'static str {
@@ -69,8 +73,14 @@ pub fn columns(e: EntityType) -> &'static [(&'static str, Column)] {
             ("unitOfMeasurement", Json("unit_of_measurement")),
             ("observationType", Plain("observation_type")),
             ("observedArea", Geometry("observed_area")),
-            ("phenomenonTime", Interval("phenomenon_time_start", "phenomenon_time_end")),
-            ("resultTime", Interval("result_time_start", "result_time_end")),
+            (
+                "phenomenonTime",
+                Interval("phenomenon_time_start", "phenomenon_time_end"),
+            ),
+            (
+                "resultTime",
+                Interval("result_time_start", "result_time_end"),
+            ),
             ("properties", Json("properties")),
         ],
         EntityType::Sensor => &[
@@ -90,7 +100,10 @@ pub fn columns(e: EntityType) -> &'static [(&'static str, Column)] {
         ],
         EntityType::Observation => &[
             ("id", Plain("id")),
-            ("phenomenonTime", Interval("phenomenon_time_start", "phenomenon_time_end")),
+            (
+                "phenomenonTime",
+                Interval("phenomenon_time_start", "phenomenon_time_end"),
+            ),
             ("resultTime", Plain("result_time")),
             ("result", Result),
             ("resultQuality", Json("result_quality")),
@@ -109,7 +122,10 @@ pub fn columns(e: EntityType) -> &'static [(&'static str, Column)] {
 }
 
 pub fn column(e: EntityType, property: &str) -> Option<Column> {
-    columns(e).iter().find(|(n, _)| *n == property).map(|(_, c)| *c)
+    columns(e)
+        .iter()
+        .find(|(n, _)| *n == property)
+        .map(|(_, c)| *c)
 }
 
 /// Foreign-key columns kept in the row besides the properties (used for to-one expands).
@@ -120,7 +136,10 @@ pub fn foreign_keys(e: EntityType) -> &'static [(&'static str, &'static str)] {
             ("Sensor", "sensor_id"),
             ("ObservedProperty", "observed_property_id"),
         ],
-        EntityType::Observation => &[("Datastream", "datastream_id"), ("FeatureOfInterest", "feature_id")],
+        EntityType::Observation => &[
+            ("Datastream", "datastream_id"),
+            ("FeatureOfInterest", "feature_id"),
+        ],
         EntityType::HistoricalLocation => &[("Thing", "thing_id")],
         _ => &[],
     }
@@ -132,8 +151,16 @@ pub fn relation(parent: EntityType, nav: &str) -> Option<Relation> {
     Some(match (parent, nav) {
         (Thing, "Datastreams") => ForeignKeyOnChild("thing_id"),
         (Thing, "HistoricalLocations") => ForeignKeyOnChild("thing_id"),
-        (Thing, "Locations") => LinkTable { table: "thing_locations", parent_column: "thing_id", child_column: "location_id" },
-        (Location, "Things") => LinkTable { table: "thing_locations", parent_column: "location_id", child_column: "thing_id" },
+        (Thing, "Locations") => LinkTable {
+            table: "thing_locations",
+            parent_column: "thing_id",
+            child_column: "location_id",
+        },
+        (Location, "Things") => LinkTable {
+            table: "thing_locations",
+            parent_column: "location_id",
+            child_column: "thing_id",
+        },
         (Location, "HistoricalLocations") => LinkTable {
             table: "historical_location_locations",
             parent_column: "location_id",
@@ -163,22 +190,42 @@ pub fn correlated_condition(rel: Relation, parent: &str, child: &str) -> String 
     match rel {
         Relation::ForeignKeyOnParent(col) => format!("{child}.id = {parent}.{col}"),
         Relation::ForeignKeyOnChild(col) => format!("{child}.{col} = {parent}.id"),
-        Relation::LinkTable { table, parent_column, child_column } => {
-            format!("{child}.id IN (SELECT {child_column} FROM {table} WHERE {parent_column} = {parent}.id)")
+        Relation::LinkTable {
+            table,
+            parent_column,
+            child_column,
+        } => {
+            format!(
+                "{child}.id IN (SELECT {child_column} FROM {table} WHERE {parent_column} = {parent}.id)"
+            )
         }
     }
 }
 
 /// Condition relating child alias `child` to the parent entity of type `parent` whose id is the
 /// SQL expression `parent_id` (usually a placeholder).
-pub fn condition_by_parent_id(rel: Relation, parent: EntityType, child: &str, parent_id: &str) -> String {
+pub fn condition_by_parent_id(
+    rel: Relation,
+    parent: EntityType,
+    child: &str,
+    parent_id: &str,
+) -> String {
     match rel {
         Relation::ForeignKeyOnParent(col) => {
-            format!("{child}.id = (SELECT {col} FROM {} WHERE id = {parent_id})", table(parent))
+            format!(
+                "{child}.id = (SELECT {col} FROM {} WHERE id = {parent_id})",
+                table(parent)
+            )
         }
         Relation::ForeignKeyOnChild(col) => format!("{child}.{col} = {parent_id}"),
-        Relation::LinkTable { table, parent_column, child_column } => {
-            format!("{child}.id IN (SELECT {child_column} FROM {table} WHERE {parent_column} = {parent_id})")
+        Relation::LinkTable {
+            table,
+            parent_column,
+            child_column,
+        } => {
+            format!(
+                "{child}.id IN (SELECT {child_column} FROM {table} WHERE {parent_column} = {parent_id})"
+            )
         }
     }
 }
@@ -192,7 +239,12 @@ mod tests {
         for e in EntityType::ALL {
             for nav in e.navigations() {
                 let rel = relation(e, nav.name).unwrap_or_else(|| panic!("{e}.{}", nav.name));
-                assert_eq!(matches!(rel, Relation::ForeignKeyOnParent(_)), !nav.to_many, "{e}.{}", nav.name);
+                assert_eq!(
+                    matches!(rel, Relation::ForeignKeyOnParent(_)),
+                    !nav.to_many,
+                    "{e}.{}",
+                    nav.name
+                );
             }
             for p in e.properties() {
                 assert!(column(e, p.name).is_some(), "{e}.{}", p.name);

@@ -27,8 +27,12 @@ pub fn expand_rows(
         return Ok(());
     }
     for ex in expands {
-        let rel = mapping::relation(entity, ex.nav)
-            .ok_or_else(|| StoreError::Sta(sta::StaError::query("$expand", format!("cannot expand {}", ex.nav))))?;
+        let rel = mapping::relation(entity, ex.nav).ok_or_else(|| {
+            StoreError::Sta(sta::StaError::query(
+                "$expand",
+                format!("cannot expand {}", ex.nav),
+            ))
+        })?;
         match rel {
             Relation::ForeignKeyOnParent(_) => expand_to_one(conn, rows, ex, base, limits)?,
             _ => expand_to_many(conn, entity, rows, ex, rel, base, limits)?,
@@ -37,7 +41,13 @@ pub fn expand_rows(
     Ok(())
 }
 
-fn expand_to_one(conn: &Connection, rows: &mut [Row], ex: &Expand, base: &str, limits: PageLimits) -> Result<(), StoreError> {
+fn expand_to_one(
+    conn: &Connection,
+    rows: &mut [Row],
+    ex: &Expand,
+    base: &str,
+    limits: PageLimits,
+) -> Result<(), StoreError> {
     let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.fk(ex.nav)).collect();
     ids.sort_unstable();
     ids.dedup();
@@ -47,14 +57,35 @@ fn expand_to_one(conn: &Connection, rows: &mut [Row], ex: &Expand, base: &str, l
         let list: Vec<String> = chunk.iter().map(|id| b.param(SqlValue::Int(*id))).collect();
         let mut cond = format!("e.id IN ({})", list.join(", "));
         if let Some(f) = &ex.query.filter {
-            cond = format!("{cond} AND {}", b.filter(f, &Scope { entity: ex.target, alias: "e".into() })?);
+            cond = format!(
+                "{cond} AND {}",
+                b.filter(
+                    f,
+                    &Scope {
+                        entity: ex.target,
+                        alias: "e".into()
+                    }
+                )?
+            );
         }
         children.extend(fetch_rows(conn, ex.target, &cond, &b.params)?);
     }
-    expand_rows(conn, ex.target, &mut children, &ex.query.expand, base, limits)?;
+    expand_rows(
+        conn,
+        ex.target,
+        &mut children,
+        &ex.query.expand,
+        base,
+        limits,
+    )?;
     let by_id: HashMap<i64, Value> = children
         .into_iter()
-        .map(|c| (c.id, shape::to_json(ex.target, c, ex.query.select.as_deref(), base)))
+        .map(|c| {
+            (
+                c.id,
+                shape::to_json(ex.target, c, ex.query.select.as_deref(), base),
+            )
+        })
         .collect();
     for row in rows.iter_mut() {
         if let Some(child) = row.fk(ex.nav).and_then(|id| by_id.get(&id)) {
@@ -98,10 +129,14 @@ fn expand_to_many(
     let mut counts: HashMap<i64, i64> = HashMap::new();
 
     // Counts are needed for `$count` and to decide whether a page is partial on the fast paths.
-    let unfiltered_obs = child == EntityType::Observation && parent == EntityType::Datastream && q.filter.is_none();
+    let unfiltered_obs =
+        child == EntityType::Observation && parent == EntityType::Datastream && q.filter.is_none();
     for chunk in parent_ids.chunks(CHUNK) {
         let mut b = SqlBuilder::new(Dialect::Sqlite);
-        let scope = Scope { entity: child, alias: "e".into() };
+        let scope = Scope {
+            entity: child,
+            alias: "e".into(),
+        };
         let sql = if is_latest_request(parent, ex) {
             let list: Vec<String> = chunk.iter().map(|id| b.param(SqlValue::Int(*id))).collect();
             format!(
@@ -127,7 +162,12 @@ fn expand_to_many(
                 ));
             }
             branches.join(" UNION ALL ")
-        } else if let Relation::LinkTable { table, parent_column, child_column } = rel {
+        } else if let Relation::LinkTable {
+            table,
+            parent_column,
+            child_column,
+        } = rel
+        {
             let list: Vec<String> = chunk.iter().map(|id| b.param(SqlValue::Int(*id))).collect();
             let filter = match &q.filter {
                 Some(f) => format!(" AND {}", b.filter(f, &scope)?),
@@ -175,14 +215,24 @@ fn expand_to_many(
             _ => members.len() as u64 > top,
         };
         members.truncate(top as usize);
-        let values: Vec<Value> = members.into_iter().map(|m| shape::to_json(child, m, q.select.as_deref(), base)).collect();
-        row.expanded.push((ex.nav.to_string(), Value::Array(values)));
+        let values: Vec<Value> = members
+            .into_iter()
+            .map(|m| shape::to_json(child, m, q.select.as_deref(), base))
+            .collect();
+        row.expanded
+            .push((ex.nav.to_string(), Value::Array(values)));
         if q.count {
-            row.expanded.push((format!("{}@iot.count", ex.nav), Value::from(counts.get(&row.id).copied().unwrap_or(0))));
+            row.expanded.push((
+                format!("{}@iot.count", ex.nav),
+                Value::from(counts.get(&row.id).copied().unwrap_or(0)),
+            ));
         }
         if more && top > 0 {
             let url = format!("{}/{}", shape::self_link(base, parent, row.id), ex.nav);
-            row.expanded.push((format!("{}@iot.nextLink", ex.nav), Value::String(next_link(&url, &q.raw, top, Some(q.skip + top), None))));
+            row.expanded.push((
+                format!("{}@iot.nextLink", ex.nav),
+                Value::String(next_link(&url, &q.raw, top, Some(q.skip + top), None)),
+            ));
         }
     }
     Ok(())
@@ -198,11 +248,20 @@ fn count_children(
     counts: &mut HashMap<i64, i64>,
 ) -> Result<(), StoreError> {
     let mut b = SqlBuilder::new(Dialect::Sqlite);
-    let list: Vec<String> = parents.iter().map(|id| b.param(SqlValue::Int(*id))).collect();
+    let list: Vec<String> = parents
+        .iter()
+        .map(|id| b.param(SqlValue::Int(*id)))
+        .collect();
     let sql = if unfiltered_obs {
-        format!("SELECT id, observation_count FROM datastreams WHERE id IN ({})", list.join(", "))
+        format!(
+            "SELECT id, observation_count FROM datastreams WHERE id IN ({})",
+            list.join(", ")
+        )
     } else {
-        let scope = Scope { entity: child, alias: "e".into() };
+        let scope = Scope {
+            entity: child,
+            alias: "e".into(),
+        };
         let filter = match &q.filter {
             Some(f) => format!(" AND {}", b.filter(f, &scope)?),
             None => String::new(),
@@ -213,7 +272,11 @@ fn count_children(
                 mapping::table(child),
                 list.join(", ")
             ),
-            Relation::LinkTable { table, parent_column, child_column } => format!(
+            Relation::LinkTable {
+                table,
+                parent_column,
+                child_column,
+            } => format!(
                 "SELECT l.{parent_column}, COUNT(*) FROM {} e JOIN {table} l ON l.{child_column} = e.id \
                  WHERE l.{parent_column} IN ({}){filter} GROUP BY l.{parent_column}",
                 mapping::table(child),
@@ -223,7 +286,9 @@ fn count_children(
         }
     };
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params_from_iter(to_sql_values(&b.params)), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+    let rows = stmt.query_map(params_from_iter(to_sql_values(&b.params)), |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+    })?;
     for r in rows {
         let (p, c) = r?;
         counts.insert(p, c);

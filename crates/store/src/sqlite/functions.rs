@@ -46,20 +46,32 @@ pub fn register(conn: &Connection) -> Result<()> {
         ("qs_second", |t| t.second() as i64),
     ];
     for (name, part) in parts {
-        conn.create_scalar_function(name, 1, flags, move |ctx| Ok(opt(micros_arg(ctx, 0).map(|t| part(&t)))))?;
+        conn.create_scalar_function(name, 1, flags, move |ctx| {
+            Ok(opt(micros_arg(ctx, 0).map(|t| part(&t))))
+        })?;
     }
     conn.create_scalar_function("qs_fractionalseconds", 1, flags, |ctx| {
         Ok(opt(micros_arg(ctx, 0).map(|t| t.nanosecond() as f64 / 1e9)))
     })?;
     conn.create_scalar_function("qs_date", 1, flags, |ctx| {
-        Ok(opt(micros_arg(ctx, 0).map(|t| t.format("%Y-%m-%d").to_string())))
+        Ok(opt(
+            micros_arg(ctx, 0).map(|t| t.format("%Y-%m-%d").to_string())
+        ))
     })?;
     conn.create_scalar_function("qs_time", 1, flags, |ctx| {
-        Ok(opt(micros_arg(ctx, 0).map(|t| t.format("%H:%M:%S%.f").to_string())))
+        Ok(opt(
+            micros_arg(ctx, 0).map(|t| t.format("%H:%M:%S%.f").to_string())
+        ))
     })?;
-    conn.create_scalar_function("qs_round", 1, flags, |ctx| Ok(opt(num_arg(ctx, 0).map(f64::round))))?;
-    conn.create_scalar_function("qs_floor", 1, flags, |ctx| Ok(opt(num_arg(ctx, 0).map(f64::floor))))?;
-    conn.create_scalar_function("qs_ceiling", 1, flags, |ctx| Ok(opt(num_arg(ctx, 0).map(f64::ceil))))?;
+    conn.create_scalar_function("qs_round", 1, flags, |ctx| {
+        Ok(opt(num_arg(ctx, 0).map(f64::round)))
+    })?;
+    conn.create_scalar_function("qs_floor", 1, flags, |ctx| {
+        Ok(opt(num_arg(ctx, 0).map(f64::floor)))
+    })?;
+    conn.create_scalar_function("qs_ceiling", 1, flags, |ctx| {
+        Ok(opt(num_arg(ctx, 0).map(f64::ceil)))
+    })?;
     conn.create_scalar_function("qs_geo_distance", 2, flags, |ctx| {
         let (a, b) = (geometry_arg(ctx, 0), geometry_arg(ctx, 1));
         Ok(opt(a.zip(b).map(|(a, b)| sta::geo::distance(&a, &b))))
@@ -86,7 +98,9 @@ pub fn register(conn: &Connection) -> Result<()> {
     conn.create_scalar_function("qs_st_relate", 3, flags, |ctx| {
         let (a, b) = (geometry_arg(ctx, 0), geometry_arg(ctx, 1));
         let pattern: String = ctx.get(2).unwrap_or_default();
-        Ok(opt(a.zip(b).and_then(|(a, b)| sta::geo::relate_pattern(&a, &b, &pattern))))
+        Ok(opt(a.zip(b).and_then(|(a, b)| {
+            sta::geo::relate_pattern(&a, &b, &pattern)
+        })))
     })?;
     Ok(())
 }

@@ -16,8 +16,8 @@ mod write;
 pub use read::PageLimits;
 
 use crate::{
-    CommitBatch, LatestValue, ReadRequest, ReadResponse, Series, SeriesBucket, SeriesData, SeriesPoint, SeriesRequest, Store,
-    StoreError, StoreStats, WriteCommand, WriteOutcome,
+    CommitBatch, LatestValue, ReadRequest, ReadResponse, Series, SeriesBucket, SeriesData,
+    SeriesPoint, SeriesRequest, Store, StoreError, StoreStats, WriteCommand, WriteOutcome,
 };
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags};
@@ -77,6 +77,7 @@ struct Counters {
 pub struct SqliteStore {
     writer: Mutex<Option<mpsc::Sender<Work>>>,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    checkpointer: Mutex<Option<(mpsc::Sender<()>, std::thread::JoinHandle<()>)>>,
     readers: Arc<Mutex<Vec<Connection>>>,
     reader_permits: Arc<Semaphore>,
     events: broadcast::Sender<Arc<CommitBatch>>,
@@ -88,7 +89,9 @@ fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreErro
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -101,12 +104,27 @@ impl SqliteStore {
     /// Opens (creating if needed) and migrates the database, then starts the writer.
     pub fn open(config: SqliteConfig) -> Result<SqliteStore, StoreError> {
         if let Some(dir) = config.path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(format!("cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Database(format!("cannot create {}: {e}", dir.display()))
+            })?;
         }
         let mut conn = open_connection(&config.path, false)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", if config.synchronous_full { "FULL" } else { "NORMAL" })?;
+        conn.pragma_update(
+            None,
+            "synchronous",
+            if config.synchronous_full {
+                "FULL"
+            } else {
+                "NORMAL"
+            },
+        )?;
         schema::migrate(&mut conn)?;
+        // Checkpoints copy WAL pages into the database file and fsync it; done inside a commit they
+        // stall the writer (and every caller waiting for an ack). A background thread checkpoints
+        // instead, PASSIVE so that it never blocks the writer or readers.
+        conn.pragma_update(None, "wal_autocheckpoint", 0i64)?;
+        let checkpointer = start_checkpointer(&config.path)?;
         let state = write::WriterState::load(&conn)?;
         let mut readers = Vec::new();
         for _ in 0..config.readers.max(1) {
@@ -127,6 +145,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             writer: Mutex::new(Some(tx)),
             writer_thread: Mutex::new(Some(thread)),
+            checkpointer: Mutex::new(Some(checkpointer)),
             reader_permits: Arc::new(Semaphore::new(readers.len())),
             readers: Arc::new(Mutex::new(readers)),
             events,
@@ -139,10 +158,19 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let _permit = self.reader_permits.clone().acquire_owned().await.map_err(|_| StoreError::Closed)?;
+        let _permit = self
+            .reader_permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Closed)?;
         let pool = self.readers.clone();
         tokio::task::spawn_blocking(move || {
-            let conn = pool.lock().map_err(|_| StoreError::Closed)?.pop().ok_or(StoreError::Closed)?;
+            let conn = pool
+                .lock()
+                .map_err(|_| StoreError::Closed)?
+                .pop()
+                .ok_or(StoreError::Closed)?;
             let result = f(&conn);
             if let Ok(mut p) = pool.lock() {
                 p.push(conn);
@@ -166,10 +194,37 @@ impl SqliteStore {
         }));
         {
             let guard = self.writer.lock().map_err(|_| StoreError::Closed)?;
-            guard.as_ref().ok_or(StoreError::Closed)?.send(work).map_err(|_| StoreError::Closed)?;
+            guard
+                .as_ref()
+                .ok_or(StoreError::Closed)?
+                .send(work)
+                .map_err(|_| StoreError::Closed)?;
         }
         rx.await.map_err(|_| StoreError::Closed)?
     }
+}
+
+/// How often the background thread checkpoints the WAL.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+fn start_checkpointer(
+    path: &Path,
+) -> Result<(mpsc::Sender<()>, std::thread::JoinHandle<()>), StoreError> {
+    let conn = open_connection(path, false)?;
+    let (stop, stopped) = mpsc::channel::<()>();
+    let handle = std::thread::Builder::new()
+        .name("qingshui-checkpoint".into())
+        .spawn(move || {
+            // Runs until the store drops the sender.
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY)
+            {
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                }
+            }
+        })
+        .map_err(|e| StoreError::Database(format!("cannot start the checkpoint thread: {e}")))?;
+    Ok((stop, handle))
 }
 
 fn writer_loop(
@@ -201,7 +256,9 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        counters.pending_writes.fetch_sub(jobs.len() as u64, Ordering::Relaxed);
+        counters
+            .pending_writes
+            .fetch_sub(jobs.len() as u64, Ordering::Relaxed);
         let mut results = Vec::with_capacity(jobs.len());
         let mut replies = Vec::with_capacity(jobs.len());
         let mut batch_events = Vec::new();
@@ -235,7 +292,9 @@ fn writer_loop(
                             for row in rows.iter().flatten() {
                                 let c = match row.1 {
                                     crate::UpsertKind::Inserted => &counters.observations_inserted,
-                                    crate::UpsertKind::Unchanged => &counters.observations_unchanged,
+                                    crate::UpsertKind::Unchanged => {
+                                        &counters.observations_unchanged
+                                    }
                                     crate::UpsertKind::Replaced => &counters.observations_replaced,
                                 };
                                 c.fetch_add(1, Ordering::Relaxed);
@@ -249,7 +308,9 @@ fn writer_loop(
                     let _ = reply.send(r);
                 }
                 if !batch_events.is_empty() {
-                    let _ = events.send(Arc::new(CommitBatch { events: batch_events }));
+                    let _ = events.send(Arc::new(CommitBatch {
+                        events: batch_events,
+                    }));
                 }
             }
             Err(e) => {
@@ -279,7 +340,8 @@ fn writer_loop(
 impl Store for SqliteStore {
     async fn read(&self, req: ReadRequest) -> Result<ReadResponse, StoreError> {
         let page = self.page;
-        self.with_reader(move |conn| read::read(conn, &req, page)).await
+        self.with_reader(move |conn| read::read(conn, &req, page))
+            .await
     }
 
     async fn write(&self, cmd: WriteCommand) -> Result<WriteOutcome, StoreError> {
@@ -288,13 +350,16 @@ impl Store for SqliteStore {
             let guard = self.writer.lock().map_err(|_| StoreError::Closed)?;
             let sender = guard.as_ref().ok_or(StoreError::Closed)?;
             self.counters.pending_writes.fetch_add(1, Ordering::Relaxed);
-            sender.send(Work::Write(Job { cmd, reply })).map_err(|_| StoreError::Closed)?;
+            sender
+                .send(Work::Write(Job { cmd, reply }))
+                .map_err(|_| StoreError::Closed)?;
         }
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
     async fn latest(&self, datastreams: Option<Vec<i64>>) -> Result<Vec<LatestValue>, StoreError> {
-        self.with_reader(move |conn| latest_values(conn, datastreams.as_deref())).await
+        self.with_reader(move |conn| latest_values(conn, datastreams.as_deref()))
+            .await
     }
 
     async fn series(&self, req: SeriesRequest) -> Result<Vec<Series>, StoreError> {
@@ -318,7 +383,15 @@ impl Store for SqliteStore {
         }
     }
 
+    fn alert_store(self: Arc<Self>) -> Option<Arc<dyn crate::alerts::AlertStore>> {
+        Some(self)
+    }
+
     async fn close(&self) {
+        if let Some((stop, handle)) = self.checkpointer.lock().ok().and_then(|mut c| c.take()) {
+            drop(stop);
+            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+        }
         if let Ok(mut w) = self.writer.lock() {
             w.take();
         }
@@ -381,7 +454,11 @@ fn series(conn: &Connection, req: &SeriesRequest) -> Result<Vec<Series>, StoreEr
                      ORDER BY phenomenon_time_start",
                 )?;
                 let rows = stmt.query_map(rusqlite::params![ds, req.from, req.to], |r| {
-                    Ok(SeriesPoint { t: r.get(0)?, v: r.get(1)?, flag: r.get::<_, Option<String>>(2)? })
+                    Ok(SeriesPoint {
+                        t: r.get(0)?,
+                        v: r.get(1)?,
+                        flag: r.get::<_, Option<String>>(2)?,
+                    })
                 })?;
                 SeriesData::Raw(rows.collect::<Result<_, _>>()?)
             }
@@ -396,13 +473,26 @@ fn series(conn: &Connection, req: &SeriesRequest) -> Result<Vec<Series>, StoreEr
                      GROUP BY b ORDER BY b",
                 )?;
                 let origin = req.from.div_euclid(bucket) * bucket;
-                let rows = stmt.query_map(rusqlite::params![ds, req.from, req.to, origin, bucket], |r| {
-                    Ok(SeriesBucket { t: r.get(0)?, avg: r.get(1)?, min: r.get(2)?, max: r.get(3)?, n: r.get(4)?, flagged: r.get(5)? })
-                })?;
+                let rows = stmt.query_map(
+                    rusqlite::params![ds, req.from, req.to, origin, bucket],
+                    |r| {
+                        Ok(SeriesBucket {
+                            t: r.get(0)?,
+                            avg: r.get(1)?,
+                            min: r.get(2)?,
+                            max: r.get(3)?,
+                            n: r.get(4)?,
+                            flagged: r.get(5)?,
+                        })
+                    },
+                )?;
                 SeriesData::Buckets(rows.collect::<Result<_, _>>()?)
             }
         };
-        out.push(Series { datastream_id: ds, data });
+        out.push(Series {
+            datastream_id: ds,
+            data,
+        });
     }
     Ok(out)
 }

@@ -19,7 +19,10 @@ pub struct PageLimits {
 
 impl Default for PageLimits {
     fn default() -> Self {
-        PageLimits { default_top: 100, max_top: 10_000 }
+        PageLimits {
+            default_top: 100,
+            max_top: 10_000,
+        }
     }
 }
 
@@ -45,7 +48,11 @@ pub fn to_sql_values(params: &[SqlValue]) -> Vec<rusqlite::types::Value> {
 
 fn exists(conn: &Connection, entity: EntityType, id: i64) -> Result<bool, StoreError> {
     let sql = format!("SELECT 1 FROM {} WHERE id = ?1", mapping::table(entity));
-    Ok(conn.prepare_cached(&sql)?.query_row([id], |_| Ok(())).optional()?.is_some())
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id], |_| Ok(()))
+        .optional()?
+        .is_some())
 }
 
 /// Walks the path, checking at each step that the addressed entity exists and is related to
@@ -58,25 +65,40 @@ pub fn resolve(conn: &Connection, path: &ResourcePath) -> Result<Target, StoreEr
             (None, _) => match step.id {
                 Some(id) => {
                     if !exists(conn, step.entity, id)? {
-                        return Err(not_found(format!("{}({id}) does not exist", step.entity.set_name())));
+                        return Err(not_found(format!(
+                            "{}({id}) does not exist",
+                            step.entity.set_name()
+                        )));
                     }
                     current = Some((step.entity, id));
                 }
                 None => target = Some(Target::Collection(step.entity, None)),
             },
             (Some((pe, pid)), Some(nav)) => {
-                let rel = mapping::relation(pe, nav).ok_or_else(|| not_found(format!("{pe} has no {nav}")))?;
+                let rel = mapping::relation(pe, nav)
+                    .ok_or_else(|| not_found(format!("{pe} has no {nav}")))?;
                 match (rel, step.id) {
                     (Relation::ForeignKeyOnParent(fk), _) => {
                         let sql = format!("SELECT {fk} FROM {} WHERE id = ?1", mapping::table(pe));
-                        let id: Option<i64> = conn.query_row(&sql, [pid], |r| r.get(0)).optional()?.flatten();
-                        let id = id.ok_or_else(|| not_found(format!("{}({pid}) has no {nav}", pe.set_name())))?;
+                        let id: Option<i64> = conn
+                            .query_row(&sql, [pid], |r| r.get(0))
+                            .optional()?
+                            .flatten();
+                        let id = id.ok_or_else(|| {
+                            not_found(format!("{}({pid}) has no {nav}", pe.set_name()))
+                        })?;
                         current = Some((step.entity, id));
                     }
                     (rel, Some(id)) => {
                         let cond = mapping::condition_by_parent_id(rel, pe, "e", "?2");
-                        let sql = format!("SELECT 1 FROM {} e WHERE e.id = ?1 AND {cond}", mapping::table(step.entity));
-                        let found = conn.query_row(&sql, [id, pid], |_| Ok(())).optional()?.is_some();
+                        let sql = format!(
+                            "SELECT 1 FROM {} e WHERE e.id = ?1 AND {cond}",
+                            mapping::table(step.entity)
+                        );
+                        let found = conn
+                            .query_row(&sql, [id, pid], |_| Ok(()))
+                            .optional()?
+                            .is_some();
                         if !found {
                             return Err(not_found(format!(
                                 "{}({id}) is not among the {nav} of {}({pid})",
@@ -86,10 +108,16 @@ pub fn resolve(conn: &Connection, path: &ResourcePath) -> Result<Target, StoreEr
                         }
                         current = Some((step.entity, id));
                     }
-                    (rel, None) => target = Some(Target::Collection(step.entity, Some((pe, pid, rel)))),
+                    (rel, None) => {
+                        target = Some(Target::Collection(step.entity, Some((pe, pid, rel))))
+                    }
                 }
             }
-            (Some(_), None) => return Err(not_found("a path step after the first lacks its navigation property")),
+            (Some(_), None) => {
+                return Err(not_found(
+                    "a path step after the first lacks its navigation property",
+                ));
+            }
         }
     }
     Ok(match target {
@@ -105,7 +133,11 @@ pub fn resolve(conn: &Connection, path: &ResourcePath) -> Result<Target, StoreEr
 pub fn path_text(path: &ResourcePath) -> String {
     let mut parts = Vec::new();
     for (i, s) in path.steps.iter().enumerate() {
-        let name = if i == 0 { s.entity.set_name() } else { s.via.unwrap_or_default() };
+        let name = if i == 0 {
+            s.entity.set_name()
+        } else {
+            s.via.unwrap_or_default()
+        };
         match s.id {
             Some(id) => parts.push(format!("{name}({id})")),
             None => parts.push(name.to_string()),
@@ -114,7 +146,11 @@ pub fn path_text(path: &ResourcePath) -> String {
     parts.join("/")
 }
 
-pub fn read(conn: &Connection, req: &ReadRequest, limits: PageLimits) -> Result<ReadResponse, StoreError> {
+pub fn read(
+    conn: &Connection,
+    req: &ReadRequest,
+    limits: PageLimits,
+) -> Result<ReadResponse, StoreError> {
     let target = resolve(conn, &req.path)?;
     let base = req.base_url.as_str();
     match (target, &req.path.tail) {
@@ -125,13 +161,22 @@ pub fn read(conn: &Connection, req: &ReadRequest, limits: PageLimits) -> Result<
             let mut rows = vec![row];
             expand_rows(conn, e, &mut rows, &req.query.expand, base, limits)?;
             let row = rows.pop().ok_or_else(|| not_found("entity vanished"))?;
-            Ok(ReadResponse::Json(shape::to_json(e, row, req.query.select.as_deref(), base)))
+            Ok(ReadResponse::Json(shape::to_json(
+                e,
+                row,
+                req.query.select.as_deref(),
+                base,
+            )))
         }
         (Target::Entity(e, id), Tail::Property(p) | Tail::PropertyValue(p)) => {
             let mut row = fetch_rows(conn, e, "e.id = ?1", &[SqlValue::Int(id)])?
                 .pop()
                 .ok_or_else(|| not_found(format!("{}({id}) does not exist", e.set_name())))?;
-            let value = if *p == "id" { Value::from(id) } else { row.fields.remove(*p).unwrap_or(Value::Null) };
+            let value = if *p == "id" {
+                Value::from(id)
+            } else {
+                row.fields.remove(*p).unwrap_or(Value::Null)
+            };
             Ok(match (&req.path.tail, value) {
                 (_, Value::Null) => ReadResponse::NoContent,
                 (Tail::PropertyValue(_), Value::String(s)) => ReadResponse::Text(s),
@@ -139,23 +184,35 @@ pub fn read(conn: &Connection, req: &ReadRequest, limits: PageLimits) -> Result<
                 (_, v) => ReadResponse::Json(json!({ *p: v })),
             })
         }
-        (Target::Entity(e, id), Tail::Ref) => Ok(ReadResponse::Json(json!({ "@iot.selfLink": shape::self_link(base, e, id) }))),
+        (Target::Entity(e, id), Tail::Ref) => Ok(ReadResponse::Json(
+            json!({ "@iot.selfLink": shape::self_link(base, e, id) }),
+        )),
         (Target::Collection(e, constraint), tail) => {
             let refs_only = *tail == Tail::Ref;
-            read_collection(conn, e, constraint, &req.query, &req.path, base, limits, refs_only).map(ReadResponse::Json)
+            read_collection(
+                conn, e, constraint, &req.query, &req.path, base, limits, refs_only,
+            )
+            .map(ReadResponse::Json)
         }
     }
 }
 
 /// Rows of `entity` matching an SQL condition on alias `e`.
-pub fn fetch_rows(conn: &Connection, entity: EntityType, cond: &str, params: &[SqlValue]) -> Result<Vec<Row>, StoreError> {
+pub fn fetch_rows(
+    conn: &Connection,
+    entity: EntityType,
+    cond: &str,
+    params: &[SqlValue],
+) -> Result<Vec<Row>, StoreError> {
     let sql = format!(
         "SELECT {} FROM {} e WHERE {cond}",
         shape::select_list(entity, "e"),
         mapping::table(entity)
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params_from_iter(to_sql_values(params)), |r| shape::decode(entity, r, 0, shape::Keep::All))?;
+    let rows = stmt.query_map(params_from_iter(to_sql_values(params)), |r| {
+        shape::decode(entity, r, 0, shape::Keep::All)
+    })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -174,19 +231,36 @@ fn keyset_for(entity: EntityType, query: &Query) -> Option<Keyset> {
     match query.orderby.as_slice() {
         [] => Some(Keyset::Id),
         [o] if o.expr == sta::filter::Expr::Property(vec!["phenomenonTime".into()]) => {
-            Some(if o.descending { Keyset::TimeDesc } else { Keyset::TimeAsc })
+            Some(if o.descending {
+                Keyset::TimeDesc
+            } else {
+                Keyset::TimeAsc
+            })
         }
         _ => None,
     }
 }
 
 fn parse_token(token: &str, keyset: Option<Keyset>) -> Result<(Keyset, i64, i64), StoreError> {
-    let bad = || StoreError::Sta(StaError::query("$skiptoken", "invalid or expired continuation token"));
+    let bad = || {
+        StoreError::Sta(StaError::query(
+            "$skiptoken",
+            "invalid or expired continuation token",
+        ))
+    };
     let parts: Vec<&str> = token.split('.').collect();
     let (kind, t, id) = match parts.as_slice() {
         ["i", id] => (Keyset::Id, 0, id.parse().map_err(|_| bad())?),
-        ["ta", t, id] => (Keyset::TimeAsc, t.parse().map_err(|_| bad())?, id.parse().map_err(|_| bad())?),
-        ["td", t, id] => (Keyset::TimeDesc, t.parse().map_err(|_| bad())?, id.parse().map_err(|_| bad())?),
+        ["ta", t, id] => (
+            Keyset::TimeAsc,
+            t.parse().map_err(|_| bad())?,
+            id.parse().map_err(|_| bad())?,
+        ),
+        ["td", t, id] => (
+            Keyset::TimeDesc,
+            t.parse().map_err(|_| bad())?,
+            id.parse().map_err(|_| bad())?,
+        ),
         _ => return Err(bad()),
     };
     if Some(kind) != keyset {
@@ -212,7 +286,13 @@ fn make_token(keyset: Keyset, last: &Row) -> String {
 }
 
 /// A nextLink: the same options, with the page moved on.
-pub fn next_link(url: &str, raw: &[(String, String)], top: u64, skip: Option<u64>, token: Option<&str>) -> String {
+pub fn next_link(
+    url: &str,
+    raw: &[(String, String)],
+    top: u64,
+    skip: Option<u64>,
+    token: Option<&str>,
+) -> String {
     let mut ser = form_urlencoded::Serializer::new(String::new());
     for (k, v) in raw {
         if !matches!(k.as_str(), "$top" | "$skip" | "$skiptoken") {
@@ -242,7 +322,10 @@ fn read_collection(
     refs_only: bool,
 ) -> Result<Value, StoreError> {
     let mut b = SqlBuilder::new(Dialect::Sqlite);
-    let scope = Scope { entity, alias: "e".into() };
+    let scope = Scope {
+        entity,
+        alias: "e".into(),
+    };
     let mut conds = Vec::new();
     if let Some((pe, pid, rel)) = constraint {
         let ph = b.param(SqlValue::Int(pid));
@@ -253,7 +336,14 @@ fn read_collection(
     }
     let table = mapping::table(entity);
     let count = if query.count {
-        Some(count(conn, entity, constraint, query.filter.is_some(), &conds, &b.params)?)
+        Some(count(
+            conn,
+            entity,
+            constraint,
+            query.filter.is_some(),
+            &conds,
+            &b.params,
+        )?)
     } else {
         None
     };
@@ -279,7 +369,11 @@ fn read_collection(
     }
     let order = b.orderby(&query.orderby, &scope)?;
     let top = query.top.unwrap_or(limits.default_top).min(limits.max_top);
-    let where_sql = if conds.is_empty() { "1".to_string() } else { conds.join(" AND ") };
+    let where_sql = if conds.is_empty() {
+        "1".to_string()
+    } else {
+        conds.join(" AND ")
+    };
     let sql = format!(
         "SELECT {} FROM {table} e WHERE {where_sql} ORDER BY {order} LIMIT {} OFFSET {skip}",
         shape::select_list(entity, "e"),
@@ -288,12 +382,16 @@ fn read_collection(
     // Decode only what is selected, plus the phenomenon time a keyset token is made of.
     let keep = match (&query.select, keyset) {
         (None, _) => shape::Keep::All,
-        (Some(sel), Some(Keyset::TimeAsc | Keyset::TimeDesc)) => shape::Keep::Only(sel, Some("phenomenonTime")),
+        (Some(sel), Some(Keyset::TimeAsc | Keyset::TimeDesc)) => {
+            shape::Keep::Only(sel, Some("phenomenonTime"))
+        }
         (Some(sel), _) => shape::Keep::Only(sel, None),
     };
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows: Vec<Row> = stmt
-        .query_map(params_from_iter(to_sql_values(&b.params)), |r| shape::decode(entity, r, 0, keep))?
+        .query_map(params_from_iter(to_sql_values(&b.params)), |r| {
+            shape::decode(entity, r, 0, keep)
+        })?
         .collect::<Result<_, _>>()?;
     let more = rows.len() as u64 > top;
     rows.truncate(top as usize);
@@ -302,24 +400,39 @@ fn read_collection(
         out.insert("@iot.count".into(), Value::from(c));
     }
     if more && top > 0 {
-        let url = format!("{base}/{}{}", path_text(path), if refs_only { "/$ref" } else { "" });
+        let url = format!(
+            "{base}/{}{}",
+            path_text(path),
+            if refs_only { "/$ref" } else { "" }
+        );
         let link = match (keyset, rows.last()) {
-            (Some(k), Some(last)) => next_link(&url, &query.raw, top, None, Some(&make_token(k, last))),
+            (Some(k), Some(last)) => {
+                next_link(&url, &query.raw, top, None, Some(&make_token(k, last)))
+            }
             _ => next_link(&url, &query.raw, top, Some(skip + top), None),
         };
         out.insert("@iot.nextLink".into(), Value::String(link));
     }
     if refs_only {
-        let refs = rows.iter().map(|r| json!({ "@iot.selfLink": shape::self_link(base, entity, r.id) })).collect();
+        let refs = rows
+            .iter()
+            .map(|r| json!({ "@iot.selfLink": shape::self_link(base, entity, r.id) }))
+            .collect();
         out.insert("value".into(), Value::Array(refs));
         return Ok(Value::Object(out));
     }
     if query.result_format == ResultFormat::DataArray {
-        out.insert("value".into(), data_array(rows, query.select.as_deref(), base)?);
+        out.insert(
+            "value".into(),
+            data_array(rows, query.select.as_deref(), base)?,
+        );
         return Ok(Value::Object(out));
     }
     expand_rows(conn, entity, &mut rows, &query.expand, base, limits)?;
-    let values = rows.into_iter().map(|r| shape::to_json(entity, r, query.select.as_deref(), base)).collect();
+    let values = rows
+        .into_iter()
+        .map(|r| shape::to_json(entity, r, query.select.as_deref(), base))
+        .collect();
     out.insert("value".into(), Value::Array(values));
     Ok(Value::Object(out))
 }
@@ -337,20 +450,37 @@ fn count(
     if entity == EntityType::Observation && !filtered {
         match constraint {
             None => {
-                return Ok(conn.query_row("SELECT COALESCE(SUM(observation_count), 0) FROM datastreams", [], |r| r.get(0))?);
+                return Ok(conn.query_row(
+                    "SELECT COALESCE(SUM(observation_count), 0) FROM datastreams",
+                    [],
+                    |r| r.get(0),
+                )?);
             }
             Some((EntityType::Datastream, id, _)) => {
                 return Ok(conn
-                    .query_row("SELECT observation_count FROM datastreams WHERE id = ?1", [id], |r| r.get(0))
+                    .query_row(
+                        "SELECT observation_count FROM datastreams WHERE id = ?1",
+                        [id],
+                        |r| r.get(0),
+                    )
                     .optional()?
                     .unwrap_or(0));
             }
             _ => {}
         }
     }
-    let where_sql = if conds.is_empty() { "1".to_string() } else { conds.join(" AND ") };
-    let sql = format!("SELECT COUNT(*) FROM {} e WHERE {where_sql}", mapping::table(entity));
-    Ok(conn.prepare_cached(&sql)?.query_row(params_from_iter(to_sql_values(params)), |r| r.get(0))?)
+    let where_sql = if conds.is_empty() {
+        "1".to_string()
+    } else {
+        conds.join(" AND ")
+    };
+    let sql = format!(
+        "SELECT COUNT(*) FROM {} e WHERE {where_sql}",
+        mapping::table(entity)
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params_from_iter(to_sql_values(params)), |r| r.get(0))?)
 }
 
 /// `$resultFormat=dataArray` (OGC 18-088 §14.3): rows grouped per Datastream.
@@ -365,7 +495,13 @@ fn data_array(rows: Vec<Row>, select: Option<&[String]>, base: &str) -> Result<V
         let ds = row.fk("Datastream").unwrap_or_default();
         let line: Vec<Value> = components
             .iter()
-            .map(|c| if c == "id" { Value::from(row.id) } else { row.fields.get(c).cloned().unwrap_or(Value::Null) })
+            .map(|c| {
+                if c == "id" {
+                    Value::from(row.id)
+                } else {
+                    row.fields.get(c).cloned().unwrap_or(Value::Null)
+                }
+            })
             .collect();
         match groups.iter_mut().find(|(d, _)| *d == ds) {
             Some((_, lines)) => lines.push(Value::Array(line)),

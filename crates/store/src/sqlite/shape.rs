@@ -19,7 +19,10 @@ pub struct Row {
 
 impl Row {
     pub fn fk(&self, nav: &str) -> Option<i64> {
-        self.fks.iter().find(|(n, _)| *n == nav).and_then(|(_, v)| *v)
+        self.fks
+            .iter()
+            .find(|(n, _)| *n == nav)
+            .and_then(|(_, v)| *v)
     }
 }
 
@@ -28,7 +31,9 @@ pub fn select_list(entity: EntityType, alias: &str) -> String {
     let mut cols = Vec::new();
     for (_, col) in mapping::columns(entity) {
         match col {
-            Column::Plain(c) | Column::Json(c) | Column::Geometry(c) => cols.push(format!("{alias}.{c}")),
+            Column::Plain(c) | Column::Json(c) | Column::Geometry(c) => {
+                cols.push(format!("{alias}.{c}"))
+            }
             Column::Interval(s, e) => {
                 cols.push(format!("{alias}.{s}"));
                 cols.push(format!("{alias}.{e}"));
@@ -59,7 +64,8 @@ pub fn column_count(entity: EntityType) -> usize {
 
 fn json_text(v: ValueRef<'_>) -> Value {
     match v {
-        ValueRef::Text(t) => serde_json::from_slice(t).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(t).into_owned())),
+        ValueRef::Text(t) => serde_json::from_slice(t)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(t).into_owned())),
         _ => Value::Null,
     }
 }
@@ -79,7 +85,9 @@ pub fn result_value(native: ValueRef<'_>, json: ValueRef<'_>) -> Value {
     }
     match native {
         ValueRef::Integer(i) => Value::from(i),
-        ValueRef::Real(f) => serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null),
+        ValueRef::Real(f) => serde_json::Number::from_f64(f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null),
         ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
         _ => Value::Null,
     }
@@ -108,12 +116,20 @@ impl Keep<'_> {
 /// Decodes a row produced by `select_list`. Properties that `keep` does not want are skipped
 /// (not formatted, not allocated): reading a long series with `$select=phenomenonTime,result`
 /// should cost what those two properties cost.
-pub fn decode(entity: EntityType, row: &rusqlite::Row<'_>, offset: usize, keep: Keep<'_>) -> rusqlite::Result<Row> {
+pub fn decode(
+    entity: EntityType,
+    row: &rusqlite::Row<'_>,
+    offset: usize,
+    keep: Keep<'_>,
+) -> rusqlite::Result<Row> {
     let mut fields = Map::new();
     let mut i = offset;
     let mut id = 0;
     for (name, col) in mapping::columns(entity) {
-        let kind = entity.property(name).map(|p| p.kind).unwrap_or(PropertyKind::Any);
+        let kind = entity
+            .property(name)
+            .map(|p| p.kind)
+            .unwrap_or(PropertyKind::Any);
         if *name != "id" && !keep.wants(name) {
             i += match col {
                 Column::Interval(..) | Column::Result => 2,
@@ -130,7 +146,9 @@ pub fn decode(entity: EntityType, row: &rusqlite::Row<'_>, offset: usize, keep: 
                         id = opt_i64(v).unwrap_or_default();
                         Value::from(id)
                     }
-                    PropertyKind::Time => opt_i64(v).map(|t| Value::String(sta::time::format_instant(t))).unwrap_or(Value::Null),
+                    PropertyKind::Time => opt_i64(v)
+                        .map(|t| Value::String(sta::time::format_instant(t)))
+                        .unwrap_or(Value::Null),
                     _ => match v {
                         ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
                         ValueRef::Integer(n) => Value::from(n),
@@ -148,7 +166,9 @@ pub fn decode(entity: EntityType, row: &rusqlite::Row<'_>, offset: usize, keep: 
                 let start = opt_i64(row.get_ref(i)?);
                 let end = opt_i64(row.get_ref(i + 1)?);
                 i += 2;
-                start.map(|s| Value::String(sta::time::format_time_value(s, end))).unwrap_or(Value::Null)
+                start
+                    .map(|s| Value::String(sta::time::format_time_value(s, end)))
+                    .unwrap_or(Value::Null)
             }
             Column::Result => {
                 let v = result_value(row.get_ref(i)?, row.get_ref(i + 1)?);
@@ -163,7 +183,12 @@ pub fn decode(entity: EntityType, row: &rusqlite::Row<'_>, offset: usize, keep: 
         fks.push((*nav, opt_i64(row.get_ref(i)?)));
         i += 1;
     }
-    Ok(Row { id, fields, fks, expanded: Vec::new() })
+    Ok(Row {
+        id,
+        fields,
+        fks,
+        expanded: Vec::new(),
+    })
 }
 
 pub fn self_link(base_url: &str, entity: EntityType, id: i64) -> String {
@@ -178,9 +203,21 @@ fn selected(select: Option<&[String]>, name: &str) -> bool {
 /// move into the answer without lookups.
 pub fn to_json(entity: EntityType, row: Row, select: Option<&[String]>, base_url: &str) -> Value {
     let mut out = Map::new();
-    let Row { id, fields, expanded, .. } = row;
-    let wants_links = select.is_none_or(|s| s.iter().any(|x| x == "id" || entity.navigation(x).is_some()));
-    let link = if wants_links { self_link(base_url, entity, id) } else { String::new() };
+    let Row {
+        id,
+        fields,
+        expanded,
+        ..
+    } = row;
+    let wants_links = select.is_none_or(|s| {
+        s.iter()
+            .any(|x| x == "id" || entity.navigation(x).is_some())
+    });
+    let link = if wants_links {
+        self_link(base_url, entity, id)
+    } else {
+        String::new()
+    };
     if selected(select, "id") {
         out.insert("@iot.selfLink".into(), Value::String(link.clone()));
         out.insert("@iot.id".into(), Value::from(id));
@@ -192,7 +229,10 @@ pub fn to_json(entity: EntityType, row: Row, select: Option<&[String]>, base_url
     }
     for nav in entity.navigations() {
         if selected(select, nav.name) {
-            out.insert(format!("{}@iot.navigationLink", nav.name), Value::String(format!("{link}/{}", nav.name)));
+            out.insert(
+                format!("{}@iot.navigationLink", nav.name),
+                Value::String(format!("{link}/{}", nav.name)),
+            );
         }
     }
     for (k, v) in expanded {

@@ -3,7 +3,10 @@
 
 mod observations;
 
-use observations::{Aggregate, create_observations, flush_aggregates, parse_observation, recompute_datastream, store_observation};
+use observations::{
+    Aggregate, create_observations, flush_aggregates, parse_observation, recompute_datastream,
+    store_observation,
+};
 
 use super::read::{Target, resolve};
 use crate::sql::mapping::{self, Column, Relation};
@@ -24,7 +27,8 @@ pub struct WriterState {
 
 impl WriterState {
     pub fn load(conn: &Connection) -> Result<Self, StoreError> {
-        let max: Option<i64> = conn.query_row("SELECT MAX(id) FROM observations", [], |r| r.get(0))?;
+        let max: Option<i64> =
+            conn.query_row("SELECT MAX(id) FROM observations", [], |r| r.get(0))?;
         Ok(WriterState {
             next_observation_id: max.unwrap_or(0) + 1,
             known_datastreams: HashSet::new(),
@@ -42,15 +46,27 @@ impl WriterState {
 
 pub fn id_of(v: &Value) -> Result<i64, StoreError> {
     match v {
-        Value::Number(n) => n.as_i64().ok_or_else(|| bad_body(format!("bad @iot.id {n}"))),
-        Value::String(s) => s.parse().map_err(|_| bad_body(format!("no entity with @iot.id '{s}'"))),
+        Value::Number(n) => n
+            .as_i64()
+            .ok_or_else(|| bad_body(format!("bad @iot.id {n}"))),
+        Value::String(s) => s
+            .parse()
+            .map_err(|_| bad_body(format!("no entity with @iot.id '{s}'"))),
         other => Err(bad_body(format!("bad @iot.id {other}"))),
     }
 }
 
 /// Applies one command. On error the caller rolls the command's savepoint back.
-pub fn apply(conn: &Connection, st: &mut WriterState, cmd: WriteCommand, events: &mut Vec<CommitEvent>) -> Result<WriteOutcome, StoreError> {
-    let observation_only = matches!(cmd, WriteCommand::CreateObservations { .. } | WriteCommand::InsertObservations(_));
+pub fn apply(
+    conn: &Connection,
+    st: &mut WriterState,
+    cmd: WriteCommand,
+    events: &mut Vec<CommitEvent>,
+) -> Result<WriteOutcome, StoreError> {
+    let observation_only = matches!(
+        cmd,
+        WriteCommand::CreateObservations { .. } | WriteCommand::InsertObservations(_)
+    );
     if !observation_only {
         st.forget_caches();
     }
@@ -65,7 +81,12 @@ pub fn apply(conn: &Connection, st: &mut WriterState, cmd: WriteCommand, events:
     result
 }
 
-fn apply_inner(conn: &Connection, st: &mut WriterState, cmd: WriteCommand, ev: &mut Vec<CommitEvent>) -> Result<WriteOutcome, StoreError> {
+fn apply_inner(
+    conn: &Connection,
+    st: &mut WriterState,
+    cmd: WriteCommand,
+    ev: &mut Vec<CommitEvent>,
+) -> Result<WriteOutcome, StoreError> {
     match cmd {
         WriteCommand::Create { path, body } => {
             if !path.is_collection() || path.tail != Tail::None {
@@ -74,7 +95,10 @@ fn apply_inner(conn: &Connection, st: &mut WriterState, cmd: WriteCommand, ev: &
             let entity = path.target();
             let mut body = body;
             if path.steps.len() > 1 {
-                let parent_path = sta::ResourcePath { steps: path.steps[..path.steps.len() - 1].to_vec(), tail: Tail::None };
+                let parent_path = sta::ResourcePath {
+                    steps: path.steps[..path.steps.len() - 1].to_vec(),
+                    tail: Tail::None,
+                };
                 let Target::Entity(pe, pid) = resolve(conn, &parent_path)? else {
                     return Err(bad_body("POST must address a collection"));
                 };
@@ -83,12 +107,18 @@ fn apply_inner(conn: &Connection, st: &mut WriterState, cmd: WriteCommand, ev: &
             let id = insert_entity(conn, st, entity, &body, ev)?;
             Ok(WriteOutcome::Created { entity, id })
         }
-        WriteCommand::Update { path, body, replace } => {
+        WriteCommand::Update {
+            path,
+            body,
+            replace,
+        } => {
             let Target::Entity(entity, id) = resolve(conn, &path)? else {
                 return Err(bad_body("PATCH and PUT must address one entity"));
             };
             if path.tail != Tail::None {
-                return Err(bad_body("PATCH and PUT must address an entity, not a property"));
+                return Err(bad_body(
+                    "PATCH and PUT must address an entity, not a property",
+                ));
             }
             update_entity(conn, st, entity, id, &body, replace, ev)?;
             Ok(WriteOutcome::Updated { entity, id })
@@ -100,7 +130,9 @@ fn apply_inner(conn: &Connection, st: &mut WriterState, cmd: WriteCommand, ev: &
             delete_entity(conn, entity, id, ev)?;
             Ok(WriteOutcome::Deleted)
         }
-        WriteCommand::CreateObservations { body } => Ok(WriteOutcome::Rows(create_observations(conn, st, &body, ev)?)),
+        WriteCommand::CreateObservations { body } => Ok(WriteOutcome::Rows(create_observations(
+            conn, st, &body, ev,
+        )?)),
         WriteCommand::InsertObservations(rows) => {
             let mut out = Vec::with_capacity(rows.len());
             for row in rows {
@@ -117,20 +149,32 @@ fn apply_inner(conn: &Connection, st: &mut WriterState, cmd: WriteCommand, ev: &
 
 /// POST to `Parent(id)/Children`: link the new child to the parent through its inverse
 /// navigation property.
-fn link_to_parent(entity: EntityType, body: &mut Value, pe: EntityType, pid: i64) -> Result<(), StoreError> {
+fn link_to_parent(
+    entity: EntityType,
+    body: &mut Value,
+    pe: EntityType,
+    pid: i64,
+) -> Result<(), StoreError> {
     let inverse = entity
         .navigations()
         .iter()
         .find(|n| n.target == pe)
         .ok_or_else(|| bad_body(format!("{entity} cannot be created under {pe}")))?;
-    let m = body.as_object_mut().ok_or_else(|| bad_body(format!("{entity}: the body must be a JSON object")))?;
+    let m = body
+        .as_object_mut()
+        .ok_or_else(|| bad_body(format!("{entity}: the body must be a JSON object")))?;
     let link = json!({ "@iot.id": pid });
-    m.insert(inverse.name.to_string(), if inverse.to_many { json!([link]) } else { link });
+    m.insert(
+        inverse.name.to_string(),
+        if inverse.to_many { json!([link]) } else { link },
+    );
     Ok(())
 }
 
 fn as_object<'a>(entity: EntityType, v: &'a Value) -> Result<&'a Map<String, Value>, StoreError> {
-    let m = v.as_object().ok_or_else(|| bad_body(format!("{entity}: expected a JSON object, got {v}")))?;
+    let m = v
+        .as_object()
+        .ok_or_else(|| bad_body(format!("{entity}: expected a JSON object, got {v}")))?;
     for k in m.keys() {
         if k.starts_with('@') || k.contains("@iot.") {
             continue;
@@ -143,12 +187,21 @@ fn as_object<'a>(entity: EntityType, v: &'a Value) -> Result<&'a Map<String, Val
 }
 
 /// The SQL columns and values for one property of `entity`, validated.
-fn property_columns(entity: EntityType, name: &str, v: &Value) -> Result<Vec<(&'static str, SqlValue)>, StoreError> {
-    let prop = entity.property(name).ok_or_else(|| bad_body(format!("{entity} has no property '{name}'")))?;
-    let column = mapping::column(entity, name).ok_or_else(|| bad_body(format!("{entity}.{name} is not stored")))?;
+fn property_columns(
+    entity: EntityType,
+    name: &str,
+    v: &Value,
+) -> Result<Vec<(&'static str, SqlValue)>, StoreError> {
+    let prop = entity
+        .property(name)
+        .ok_or_else(|| bad_body(format!("{entity} has no property '{name}'")))?;
+    let column = mapping::column(entity, name)
+        .ok_or_else(|| bad_body(format!("{entity}.{name} is not stored")))?;
     let wrong = |what: &str| bad_body(format!("{entity}.{name} must be {what}, not {v}"));
     if v.is_null() && prop.required {
-        return Err(bad_body(format!("{entity}.{name} is required and cannot be null")));
+        return Err(bad_body(format!(
+            "{entity}.{name} is required and cannot be null"
+        )));
     }
     Ok(match (column, prop.kind) {
         (Column::Plain(c), PropertyKind::Text) => match v {
@@ -157,7 +210,13 @@ fn property_columns(entity: EntityType, name: &str, v: &Value) -> Result<Vec<(&'
             _ => return Err(wrong("a string")),
         },
         (Column::Plain(c), PropertyKind::Time) => match v {
-            Value::String(s) => vec![(c, SqlValue::Integer(sta::time::parse_instant(s).map_err(|e| bad_body(format!("{entity}.{name}: {e}")))?))],
+            Value::String(s) => vec![(
+                c,
+                SqlValue::Integer(
+                    sta::time::parse_instant(s)
+                        .map_err(|e| bad_body(format!("{entity}.{name}: {e}")))?,
+                ),
+            )],
             Value::Null => vec![(c, SqlValue::Null)],
             _ => return Err(wrong("an ISO 8601 instant")),
         },
@@ -166,7 +225,14 @@ fn property_columns(entity: EntityType, name: &str, v: &Value) -> Result<Vec<(&'
             Value::Null => vec![(c, SqlValue::Null)],
             _ => return Err(wrong("a JSON object")),
         },
-        (Column::Json(c), _) => vec![(c, if v.is_null() { SqlValue::Null } else { SqlValue::Text(v.to_string()) })],
+        (Column::Json(c), _) => vec![(
+            c,
+            if v.is_null() {
+                SqlValue::Null
+            } else {
+                SqlValue::Text(v.to_string())
+            },
+        )],
         (Column::Geometry(c), _) => {
             if sta::geo::parse_any(&v.to_string()).is_none() {
                 return Err(wrong("a GeoJSON geometry or Feature"));
@@ -175,27 +241,48 @@ fn property_columns(entity: EntityType, name: &str, v: &Value) -> Result<Vec<(&'
         }
         (Column::Interval(s, e), _) => match v {
             Value::String(text) => {
-                let t = sta::time::parse_time_value(text).map_err(|err| bad_body(format!("{entity}.{name}: {err}")))?;
-                vec![(s, SqlValue::Integer(t.start)), (e, t.end.map_or(SqlValue::Null, SqlValue::Integer))]
+                let t = sta::time::parse_time_value(text)
+                    .map_err(|err| bad_body(format!("{entity}.{name}: {err}")))?;
+                vec![
+                    (s, SqlValue::Integer(t.start)),
+                    (e, t.end.map_or(SqlValue::Null, SqlValue::Integer)),
+                ]
             }
             Value::Null => vec![(s, SqlValue::Null), (e, SqlValue::Null)],
             _ => return Err(wrong("an ISO 8601 instant or interval")),
         },
         (Column::Result, _) => {
             let (native, json) = observations::encode_result(v);
-            vec![("result", native), ("result_json", json.map_or(SqlValue::Null, SqlValue::Text))]
+            vec![
+                ("result", native),
+                ("result_json", json.map_or(SqlValue::Null, SqlValue::Text)),
+            ]
         }
         (Column::Plain(_), _) => return Err(bad_body(format!("{entity}.{name} cannot be set"))),
     })
 }
 
 /// Resolves `{"@iot.id": n}` to an existing entity, or deep-inserts an inline one.
-fn link_or_create(conn: &Connection, st: &mut WriterState, entity: EntityType, v: &Value, ev: &mut Vec<CommitEvent>) -> Result<i64, StoreError> {
+fn link_or_create(
+    conn: &Connection,
+    st: &mut WriterState,
+    entity: EntityType,
+    v: &Value,
+    ev: &mut Vec<CommitEvent>,
+) -> Result<i64, StoreError> {
     if let Some(idv) = v.get("@iot.id") {
         let id = id_of(idv)?;
         let sql = format!("SELECT 1 FROM {} WHERE id = ?1", mapping::table(entity));
-        if conn.prepare_cached(&sql)?.query_row([id], |_| Ok(())).optional()?.is_none() {
-            return Err(bad_body(format!("{}({id}) does not exist", entity.set_name())));
+        if conn
+            .prepare_cached(&sql)?
+            .query_row([id], |_| Ok(()))
+            .optional()?
+            .is_none()
+        {
+            return Err(bad_body(format!(
+                "{}({id}) does not exist",
+                entity.set_name()
+            )));
         }
         return Ok(id);
     }
@@ -203,7 +290,13 @@ fn link_or_create(conn: &Connection, st: &mut WriterState, entity: EntityType, v
 }
 
 /// Inserts an entity and everything inline in it (deep insert), all or nothing.
-fn insert_entity(conn: &Connection, st: &mut WriterState, entity: EntityType, body: &Value, ev: &mut Vec<CommitEvent>) -> Result<i64, StoreError> {
+fn insert_entity(
+    conn: &Connection,
+    st: &mut WriterState,
+    entity: EntityType,
+    body: &Value,
+    ev: &mut Vec<CommitEvent>,
+) -> Result<i64, StoreError> {
     let m = as_object(entity, body)?;
     if entity == EntityType::Observation {
         return insert_observation(conn, st, m, ev);
@@ -215,30 +308,59 @@ fn insert_entity(conn: &Connection, st: &mut WriterState, entity: EntityType, bo
         }
         match m.get(p.name) {
             Some(v) => cols.extend(property_columns(entity, p.name, v)?),
-            None if p.required => return Err(bad_body(format!("{entity}: '{}' is required", p.name))),
+            None if p.required => {
+                return Err(bad_body(format!("{entity}: '{}' is required", p.name)));
+            }
             None => {}
         }
     }
     for nav in entity.navigations().iter().filter(|n| !n.to_many) {
-        let Some(Relation::ForeignKeyOnParent(fk)) = mapping::relation(entity, nav.name) else { continue };
+        let Some(Relation::ForeignKeyOnParent(fk)) = mapping::relation(entity, nav.name) else {
+            continue;
+        };
         match m.get(nav.name) {
-            Some(v) => cols.push((fk, SqlValue::Integer(link_or_create(conn, st, nav.target, v, ev)?))),
-            None => return Err(bad_body(format!("{entity}: '{}' is required (a link {{\"@iot.id\": …}} or an inline entity)", nav.name))),
+            Some(v) => cols.push((
+                fk,
+                SqlValue::Integer(link_or_create(conn, st, nav.target, v, ev)?),
+            )),
+            None => {
+                return Err(bad_body(format!(
+                    "{entity}: '{}' is required (a link {{\"@iot.id\": …}} or an inline entity)",
+                    nav.name
+                )));
+            }
         }
     }
     let names: Vec<&str> = cols.iter().map(|(c, _)| *c).collect();
     let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
-    let sql = format!("INSERT INTO {} ({}) VALUES ({})", mapping::table(entity), names.join(", "), marks.join(", "));
-    conn.prepare_cached(&sql)?.execute(params_from_iter(cols.into_iter().map(|(_, v)| v)))?;
+    let sql = format!(
+        "INSERT INTO {} ({}) VALUES ({})",
+        mapping::table(entity),
+        names.join(", "),
+        marks.join(", ")
+    );
+    conn.prepare_cached(&sql)?
+        .execute(params_from_iter(cols.into_iter().map(|(_, v)| v)))?;
     let id = conn.last_insert_rowid();
-    ev.push(CommitEvent::Entity { entity, id, change: ChangeKind::Created });
+    ev.push(CommitEvent::Entity {
+        entity,
+        id,
+        change: ChangeKind::Created,
+    });
     // Link-table relations first: a Thing's Locations must exist before its Datastreams'
     // Observations generate their FeatureOfInterest from them.
     let mut to_many: Vec<_> = entity.navigations().iter().filter(|n| n.to_many).collect();
-    to_many.sort_by_key(|n| !matches!(mapping::relation(entity, n.name), Some(Relation::LinkTable { .. })));
+    to_many.sort_by_key(|n| {
+        !matches!(
+            mapping::relation(entity, n.name),
+            Some(Relation::LinkTable { .. })
+        )
+    });
     for nav in to_many {
         if let Some(items) = m.get(nav.name) {
-            let items = items.as_array().ok_or_else(|| bad_body(format!("{entity}.{} must be an array", nav.name)))?;
+            let items = items
+                .as_array()
+                .ok_or_else(|| bad_body(format!("{entity}.{} must be an array", nav.name)))?;
             link_many(conn, st, entity, id, nav.name, nav.target, items, false, ev)?;
         }
     }
@@ -248,11 +370,24 @@ fn insert_entity(conn: &Connection, st: &mut WriterState, entity: EntityType, bo
     Ok(id)
 }
 
-fn insert_observation(conn: &Connection, st: &mut WriterState, m: &Map<String, Value>, ev: &mut Vec<CommitEvent>) -> Result<i64, StoreError> {
-    let ds = m.get("Datastream").ok_or_else(|| bad_body("Observation: 'Datastream' is required"))?;
+fn insert_observation(
+    conn: &Connection,
+    st: &mut WriterState,
+    m: &Map<String, Value>,
+    ev: &mut Vec<CommitEvent>,
+) -> Result<i64, StoreError> {
+    let ds = m
+        .get("Datastream")
+        .ok_or_else(|| bad_body("Observation: 'Datastream' is required"))?;
     let ds = link_or_create(conn, st, EntityType::Datastream, ds, ev)?;
     let feature = match m.get("FeatureOfInterest") {
-        Some(f) => Some(link_or_create(conn, st, EntityType::FeatureOfInterest, f, ev)?),
+        Some(f) => Some(link_or_create(
+            conn,
+            st,
+            EntityType::FeatureOfInterest,
+            f,
+            ev,
+        )?),
         None => None,
     };
     let input = parse_observation(m, ds, feature)?;
@@ -282,21 +417,36 @@ fn link_many(
             for item in items {
                 if let Some(child) = item.get("@iot.id") {
                     let child = id_of(child)?;
-                    let sql = format!("UPDATE {} SET {fk} = ?1 WHERE id = ?2", mapping::table(target));
+                    let sql = format!(
+                        "UPDATE {} SET {fk} = ?1 WHERE id = ?2",
+                        mapping::table(target)
+                    );
                     if conn.execute(&sql, params![id, child])? == 0 {
-                        return Err(bad_body(format!("{}({child}) does not exist", target.set_name())));
+                        return Err(bad_body(format!(
+                            "{}({child}) does not exist",
+                            target.set_name()
+                        )));
                     }
                 } else {
                     let mut item = item.clone();
-                    let obj = item.as_object_mut().ok_or_else(|| bad_body(format!("{entity}.{nav} items must be objects")))?;
+                    let obj = item
+                        .as_object_mut()
+                        .ok_or_else(|| bad_body(format!("{entity}.{nav} items must be objects")))?;
                     obj.insert(inverse.name.to_string(), json!({ "@iot.id": id }));
                     insert_entity(conn, st, target, &item, ev)?;
                 }
             }
         }
-        Some(Relation::LinkTable { table, parent_column, child_column }) => {
+        Some(Relation::LinkTable {
+            table,
+            parent_column,
+            child_column,
+        }) => {
             if replace {
-                conn.execute(&format!("DELETE FROM {table} WHERE {parent_column} = ?1"), [id])?;
+                conn.execute(
+                    &format!("DELETE FROM {table} WHERE {parent_column} = ?1"),
+                    [id],
+                )?;
             }
             let mut linked = Vec::new();
             for item in items {
@@ -311,7 +461,10 @@ fn link_many(
                 }
                 (EntityType::Location, "Things") => {
                     for thing in linked {
-                        conn.execute("DELETE FROM thing_locations WHERE thing_id = ?1 AND location_id <> ?2", params![thing, id])?;
+                        conn.execute(
+                            "DELETE FROM thing_locations WHERE thing_id = ?1 AND location_id <> ?2",
+                            params![thing, id],
+                        )?;
                         add_historical_location(conn, thing, &[id], ev)?;
                     }
                 }
@@ -323,25 +476,45 @@ fn link_many(
     Ok(())
 }
 
-fn add_historical_location(conn: &Connection, thing: i64, locations: &[i64], ev: &mut Vec<CommitEvent>) -> Result<(), StoreError> {
-    conn.execute("INSERT INTO historical_locations (thing_id, time) VALUES (?1, ?2)", params![thing, sta::time::now_micros()])?;
+fn add_historical_location(
+    conn: &Connection,
+    thing: i64,
+    locations: &[i64],
+    ev: &mut Vec<CommitEvent>,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO historical_locations (thing_id, time) VALUES (?1, ?2)",
+        params![thing, sta::time::now_micros()],
+    )?;
     let hl = conn.last_insert_rowid();
     for loc in locations {
         conn.execute("INSERT OR IGNORE INTO historical_location_locations (historical_location_id, location_id) VALUES (?1, ?2)", params![hl, loc])?;
     }
-    ev.push(CommitEvent::Entity { entity: EntityType::HistoricalLocation, id: hl, change: ChangeKind::Created });
+    ev.push(CommitEvent::Entity {
+        entity: EntityType::HistoricalLocation,
+        id: hl,
+        change: ChangeKind::Created,
+    });
     Ok(())
 }
 
 /// A HistoricalLocation later than the Thing's latest moves the Thing to its Locations.
 fn move_thing_if_latest(conn: &Connection, hl: i64) -> Result<(), StoreError> {
-    let (thing, time): (i64, i64) = conn.query_row("SELECT thing_id, time FROM historical_locations WHERE id = ?1", [hl], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let (thing, time): (i64, i64) = conn.query_row(
+        "SELECT thing_id, time FROM historical_locations WHERE id = ?1",
+        [hl],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     let later: i64 = conn.query_row(
         "SELECT COUNT(*) FROM historical_locations WHERE thing_id = ?1 AND id <> ?2 AND time > ?3",
         params![thing, hl, time],
         |r| r.get(0),
     )?;
-    let locations: i64 = conn.query_row("SELECT COUNT(*) FROM historical_location_locations WHERE historical_location_id = ?1", [hl], |r| r.get(0))?;
+    let locations: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM historical_location_locations WHERE historical_location_id = ?1",
+        [hl],
+        |r| r.get(0),
+    )?;
     if later == 0 && locations > 0 {
         conn.execute("DELETE FROM thing_locations WHERE thing_id = ?1", [thing])?;
         conn.execute(
@@ -366,30 +539,51 @@ fn update_entity(
     for p in entity.properties().iter().filter(|p| !p.read_only) {
         match m.get(p.name) {
             Some(v) => cols.extend(property_columns(entity, p.name, v)?),
-            None if replace && p.required => return Err(bad_body(format!("PUT {entity}: '{}' is required", p.name))),
-            None if replace && !(entity == EntityType::Observation && p.name == "phenomenonTime") => {
+            None if replace && p.required => {
+                return Err(bad_body(format!("PUT {entity}: '{}' is required", p.name)));
+            }
+            None if replace
+                && !(entity == EntityType::Observation && p.name == "phenomenonTime") =>
+            {
                 cols.extend(property_columns(entity, p.name, &Value::Null)?)
             }
             None => {}
         }
     }
     let old_ds: Option<i64> = if entity == EntityType::Observation {
-        Some(conn.query_row("SELECT datastream_id FROM observations WHERE id = ?1", [id], |r| r.get(0))?)
+        Some(conn.query_row(
+            "SELECT datastream_id FROM observations WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )?)
     } else {
         None
     };
     for nav in entity.navigations() {
         let Some(v) = m.get(nav.name) else { continue };
         if nav.to_many {
-            let items = v.as_array().ok_or_else(|| bad_body(format!("{entity}.{} must be an array", nav.name)))?;
+            let items = v
+                .as_array()
+                .ok_or_else(|| bad_body(format!("{entity}.{} must be an array", nav.name)))?;
             link_many(conn, st, entity, id, nav.name, nav.target, items, true, ev)?;
         } else if let Some(Relation::ForeignKeyOnParent(fk)) = mapping::relation(entity, nav.name) {
-            cols.push((fk, SqlValue::Integer(link_or_create(conn, st, nav.target, v, ev)?)));
+            cols.push((
+                fk,
+                SqlValue::Integer(link_or_create(conn, st, nav.target, v, ev)?),
+            ));
         }
     }
     if !cols.is_empty() {
-        let sets: Vec<String> = cols.iter().enumerate().map(|(i, (c, _))| format!("{c} = ?{}", i + 2)).collect();
-        let sql = format!("UPDATE {} SET {} WHERE id = ?1", mapping::table(entity), sets.join(", "));
+        let sets: Vec<String> = cols
+            .iter()
+            .enumerate()
+            .map(|(i, (c, _))| format!("{c} = ?{}", i + 2))
+            .collect();
+        let sql = format!(
+            "UPDATE {} SET {} WHERE id = ?1",
+            mapping::table(entity),
+            sets.join(", ")
+        );
         let mut values = vec![SqlValue::Integer(id)];
         values.extend(cols.into_iter().map(|(_, v)| v));
         conn.execute(&sql, params_from_iter(values)).map_err(|e| match e {
@@ -400,13 +594,21 @@ fn update_entity(
         })?;
     }
     if let Some(old) = old_ds {
-        let new: i64 = conn.query_row("SELECT datastream_id FROM observations WHERE id = ?1", [id], |r| r.get(0))?;
+        let new: i64 = conn.query_row(
+            "SELECT datastream_id FROM observations WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )?;
         recompute_datastream(conn, old)?;
         if new != old {
             recompute_datastream(conn, new)?;
         }
     }
-    ev.push(CommitEvent::Entity { entity, id, change: ChangeKind::Updated });
+    ev.push(CommitEvent::Entity {
+        entity,
+        id,
+        change: ChangeKind::Updated,
+    });
     Ok(())
 }
 
@@ -417,22 +619,38 @@ fn ids(conn: &Connection, sql: &str, id: i64) -> Result<Vec<i64>, StoreError> {
 }
 
 /// Deletes an entity with OGC 18-088's cascades.
-fn delete_entity(conn: &Connection, entity: EntityType, id: i64, ev: &mut Vec<CommitEvent>) -> Result<(), StoreError> {
+fn delete_entity(
+    conn: &Connection,
+    entity: EntityType,
+    id: i64,
+    ev: &mut Vec<CommitEvent>,
+) -> Result<(), StoreError> {
     use EntityType::*;
     match entity {
         Thing => {
             for ds in ids(conn, "SELECT id FROM datastreams WHERE thing_id = ?1", id)? {
                 delete_entity(conn, Datastream, ds, ev)?;
             }
-            for hl in ids(conn, "SELECT id FROM historical_locations WHERE thing_id = ?1", id)? {
+            for hl in ids(
+                conn,
+                "SELECT id FROM historical_locations WHERE thing_id = ?1",
+                id,
+            )? {
                 delete_entity(conn, HistoricalLocation, hl, ev)?;
             }
             conn.execute("DELETE FROM thing_locations WHERE thing_id = ?1", [id])?;
         }
         Location => {
             conn.execute("DELETE FROM thing_locations WHERE location_id = ?1", [id])?;
-            let hls = ids(conn, "SELECT historical_location_id FROM historical_location_locations WHERE location_id = ?1", id)?;
-            conn.execute("DELETE FROM historical_location_locations WHERE location_id = ?1", [id])?;
+            let hls = ids(
+                conn,
+                "SELECT historical_location_id FROM historical_location_locations WHERE location_id = ?1",
+                id,
+            )?;
+            conn.execute(
+                "DELETE FROM historical_location_locations WHERE location_id = ?1",
+                [id],
+            )?;
             for hl in hls {
                 let left: i64 = conn.query_row("SELECT COUNT(*) FROM historical_location_locations WHERE historical_location_id = ?1", [hl], |r| r.get(0))?;
                 if left == 0 {
@@ -442,20 +660,35 @@ fn delete_entity(conn: &Connection, entity: EntityType, id: i64, ev: &mut Vec<Co
             conn.execute("UPDATE features SET generated_from_location = NULL WHERE generated_from_location = ?1", [id])?;
         }
         HistoricalLocation => {
-            conn.execute("DELETE FROM historical_location_locations WHERE historical_location_id = ?1", [id])?;
+            conn.execute(
+                "DELETE FROM historical_location_locations WHERE historical_location_id = ?1",
+                [id],
+            )?;
         }
         Datastream => {
             conn.execute("DELETE FROM observation_revisions WHERE observation_id IN (SELECT id FROM observations WHERE datastream_id = ?1)", [id])?;
             conn.execute("DELETE FROM observations WHERE datastream_id = ?1", [id])?;
         }
         Sensor | ObservedProperty => {
-            let col = if entity == Sensor { "sensor_id" } else { "observed_property_id" };
-            for ds in ids(conn, &format!("SELECT id FROM datastreams WHERE {col} = ?1"), id)? {
+            let col = if entity == Sensor {
+                "sensor_id"
+            } else {
+                "observed_property_id"
+            };
+            for ds in ids(
+                conn,
+                &format!("SELECT id FROM datastreams WHERE {col} = ?1"),
+                id,
+            )? {
                 delete_entity(conn, Datastream, ds, ev)?;
             }
         }
         FeatureOfInterest => {
-            let affected = ids(conn, "SELECT DISTINCT datastream_id FROM observations WHERE feature_id = ?1", id)?;
+            let affected = ids(
+                conn,
+                "SELECT DISTINCT datastream_id FROM observations WHERE feature_id = ?1",
+                id,
+            )?;
             conn.execute("DELETE FROM observation_revisions WHERE observation_id IN (SELECT id FROM observations WHERE feature_id = ?1)", [id])?;
             conn.execute("DELETE FROM observations WHERE feature_id = ?1", [id])?;
             for ds in affected {
@@ -463,15 +696,29 @@ fn delete_entity(conn: &Connection, entity: EntityType, id: i64, ev: &mut Vec<Co
             }
         }
         Observation => {
-            let ds: i64 = conn.query_row("SELECT datastream_id FROM observations WHERE id = ?1", [id], |r| r.get(0))?;
-            conn.execute("DELETE FROM observation_revisions WHERE observation_id = ?1", [id])?;
+            let ds: i64 = conn.query_row(
+                "SELECT datastream_id FROM observations WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )?;
+            conn.execute(
+                "DELETE FROM observation_revisions WHERE observation_id = ?1",
+                [id],
+            )?;
             conn.execute("DELETE FROM observations WHERE id = ?1", [id])?;
             recompute_datastream(conn, ds)?;
         }
     }
     if entity != Observation {
-        conn.execute(&format!("DELETE FROM {} WHERE id = ?1", mapping::table(entity)), [id])?;
+        conn.execute(
+            &format!("DELETE FROM {} WHERE id = ?1", mapping::table(entity)),
+            [id],
+        )?;
     }
-    ev.push(CommitEvent::Entity { entity, id, change: ChangeKind::Deleted });
+    ev.push(CommitEvent::Entity {
+        entity,
+        id,
+        change: ChangeKind::Deleted,
+    });
     Ok(())
 }

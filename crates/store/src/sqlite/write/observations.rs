@@ -62,7 +62,10 @@ fn max_opt(a: Option<i64>, b: i64) -> Option<i64> {
     Some(a.map_or(b, |a| a.max(b)))
 }
 
-pub fn flush_aggregates(conn: &Connection, pending: &mut HashMap<i64, Aggregate>) -> Result<(), StoreError> {
+pub fn flush_aggregates(
+    conn: &Connection,
+    pending: &mut HashMap<i64, Aggregate>,
+) -> Result<(), StoreError> {
     let mut stmt = conn.prepare_cached(
         "UPDATE datastreams SET observation_count = observation_count + ?2,
            phenomenon_time_start = MIN(COALESCE(phenomenon_time_start, ?3), ?3),
@@ -74,7 +77,9 @@ pub fn flush_aggregates(conn: &Connection, pending: &mut HashMap<i64, Aggregate>
          WHERE id = ?1",
     )?;
     for (ds, agg) in pending.drain() {
-        let Some((latest_time, latest_id)) = agg.latest else { continue };
+        let Some((latest_time, latest_id)) = agg.latest else {
+            continue;
+        };
         stmt.execute(params![
             ds,
             agg.count_delta,
@@ -124,35 +129,61 @@ fn json_text(v: &Option<Value>) -> Option<String> {
 }
 
 /// Parses an Observation body. `datastream` comes from the body's `Datastream` or the path.
-pub fn parse_observation(m: &Map<String, Value>, datastream_id: i64, feature_id: Option<i64>) -> Result<ObsInput, StoreError> {
-    let result = m.get("result").cloned().ok_or_else(|| bad_body("Observation: 'result' is required"))?;
+pub fn parse_observation(
+    m: &Map<String, Value>,
+    datastream_id: i64,
+    feature_id: Option<i64>,
+) -> Result<ObsInput, StoreError> {
+    let result = m
+        .get("result")
+        .cloned()
+        .ok_or_else(|| bad_body("Observation: 'result' is required"))?;
     let (start, end) = match m.get("phenomenonTime") {
         None | Some(Value::Null) => (sta::time::now_micros(), None),
         Some(Value::String(s)) => {
-            let t = sta::time::parse_time_value(s).map_err(|e| bad_body(format!("Observation: phenomenonTime '{s}': {e}")))?;
+            let t = sta::time::parse_time_value(s)
+                .map_err(|e| bad_body(format!("Observation: phenomenonTime '{s}': {e}")))?;
             (t.start, t.end)
         }
-        Some(other) => return Err(bad_body(format!("Observation: phenomenonTime must be an ISO 8601 string, not {other}"))),
+        Some(other) => {
+            return Err(bad_body(format!(
+                "Observation: phenomenonTime must be an ISO 8601 string, not {other}"
+            )));
+        }
     };
     let result_time = match m.get("resultTime") {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) => {
-            Some(sta::time::parse_instant(s).map_err(|e| bad_body(format!("Observation: resultTime '{s}': {e}")))?)
+        Some(Value::String(s)) => Some(
+            sta::time::parse_instant(s)
+                .map_err(|e| bad_body(format!("Observation: resultTime '{s}': {e}")))?,
+        ),
+        Some(other) => {
+            return Err(bad_body(format!(
+                "Observation: resultTime must be an ISO 8601 instant, not {other}"
+            )));
         }
-        Some(other) => return Err(bad_body(format!("Observation: resultTime must be an ISO 8601 instant, not {other}"))),
     };
     let valid = match m.get("validTime") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => {
-            let t = sta::time::parse_time_value(s).map_err(|e| bad_body(format!("Observation: validTime '{s}': {e}")))?;
+            let t = sta::time::parse_time_value(s)
+                .map_err(|e| bad_body(format!("Observation: validTime '{s}': {e}")))?;
             Some((t.start, t.end))
         }
-        Some(other) => return Err(bad_body(format!("Observation: validTime must be an ISO 8601 interval, not {other}"))),
+        Some(other) => {
+            return Err(bad_body(format!(
+                "Observation: validTime must be an ISO 8601 interval, not {other}"
+            )));
+        }
     };
     let parameters = match m.get("parameters") {
         None | Some(Value::Null) => None,
         Some(v @ Value::Object(_)) => Some(v.clone()),
-        Some(other) => return Err(bad_body(format!("Observation: parameters must be a JSON object, not {other}"))),
+        Some(other) => {
+            return Err(bad_body(format!(
+                "Observation: parameters must be a JSON object, not {other}"
+            )));
+        }
     };
     Ok(ObsInput {
         datastream_id,
@@ -227,11 +258,18 @@ pub fn store_observation(
     events: &mut Vec<CommitEvent>,
 ) -> Result<(i64, UpsertKind), StoreError> {
     if !datastream_exists(conn, st, o.datastream_id)? {
-        return Err(bad_body(format!("Datastream({}) does not exist", o.datastream_id)));
+        return Err(bad_body(format!(
+            "Datastream({}) does not exist",
+            o.datastream_id
+        )));
     }
     let feature_id = match o.feature_id {
         Some(f) => {
-            let ok = conn.prepare_cached("SELECT 1 FROM features WHERE id = ?1")?.query_row([f], |_| Ok(())).optional()?.is_some();
+            let ok = conn
+                .prepare_cached("SELECT 1 FROM features WHERE id = ?1")?
+                .query_row([f], |_| Ok(()))
+                .optional()?
+                .is_some();
             if !ok {
                 return Err(bad_body(format!("FeatureOfInterest({f}) does not exist")));
             }
@@ -242,19 +280,29 @@ pub fn store_observation(
     let (native, json) = encode_result(&o.result);
     let quality = json_text(&o.result_quality);
     let parameters = json_text(&o.parameters);
-    let existing: Option<(i64, SqlValue, Option<String>, Option<String>, Option<String>)> = conn
+    let existing: Option<(
+        i64,
+        SqlValue,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    )> = conn
         .prepare_cached(
             "SELECT id, result, result_json, result_quality, parameters FROM observations
              WHERE datastream_id = ?1 AND phenomenon_time_start = ?2",
         )?
-        .query_row(params![o.datastream_id, o.start], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .query_row(params![o.datastream_id, o.start], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
         .optional()?;
     let (valid_start, valid_end) = match o.valid {
         Some((s, e)) => (Some(s), e),
         None => (None, None),
     };
     let kind = match existing {
-        Some((id, old_native, old_json, old_quality, _)) if old_native == native && old_json == json && old_quality == quality => {
+        Some((id, old_native, old_json, old_quality, _))
+            if old_native == native && old_json == json && old_quality == quality =>
+        {
             return Ok((id, UpsertKind::Unchanged));
         }
         Some((id, old_native, old_json, old_quality, old_parameters)) => {
@@ -326,36 +374,69 @@ pub fn create_observations(
     body: &Value,
     events: &mut Vec<CommitEvent>,
 ) -> Result<Vec<Result<(i64, UpsertKind), String>>, StoreError> {
-    let groups = body.as_array().ok_or_else(|| bad_body("CreateObservations: the body must be a JSON array"))?;
+    let groups = body
+        .as_array()
+        .ok_or_else(|| bad_body("CreateObservations: the body must be a JSON array"))?;
     let mut out = Vec::new();
     for (gi, group) in groups.iter().enumerate() {
-        let g = group.as_object().ok_or_else(|| bad_body(format!("CreateObservations: item {gi} must be an object")))?;
+        let g = group
+            .as_object()
+            .ok_or_else(|| bad_body(format!("CreateObservations: item {gi} must be an object")))?;
         let ds = g
             .get("Datastream")
             .and_then(|d| d.get("@iot.id"))
-            .ok_or_else(|| bad_body(format!("CreateObservations: item {gi} needs \"Datastream\": {{\"@iot.id\": …}}")))?;
-        let ds = super::id_of(ds).map_err(|_| bad_body(format!("CreateObservations: item {gi}: bad Datastream id {ds}")))?;
+            .ok_or_else(|| {
+                bad_body(format!(
+                    "CreateObservations: item {gi} needs \"Datastream\": {{\"@iot.id\": …}}"
+                ))
+            })?;
+        let ds = super::id_of(ds).map_err(|_| {
+            bad_body(format!(
+                "CreateObservations: item {gi}: bad Datastream id {ds}"
+            ))
+        })?;
         let components: Vec<&str> = g
             .get("components")
             .and_then(Value::as_array)
-            .ok_or_else(|| bad_body(format!("CreateObservations: item {gi} needs a \"components\" array")))?
+            .ok_or_else(|| {
+                bad_body(format!(
+                    "CreateObservations: item {gi} needs a \"components\" array"
+                ))
+            })?
             .iter()
             .map(|c| c.as_str().unwrap_or(""))
             .collect();
         for required in ["phenomenonTime", "result"] {
             if !components.contains(&required) {
-                return Err(bad_body(format!("CreateObservations: item {gi}: components must include {required}")));
+                return Err(bad_body(format!(
+                    "CreateObservations: item {gi}: components must include {required}"
+                )));
             }
         }
         for c in &components {
-            if !matches!(*c, "id" | "phenomenonTime" | "resultTime" | "result" | "resultQuality" | "validTime" | "parameters" | "FeatureOfInterest/id") {
-                return Err(bad_body(format!("CreateObservations: item {gi}: unknown component '{c}'")));
+            if !matches!(
+                *c,
+                "id" | "phenomenonTime"
+                    | "resultTime"
+                    | "result"
+                    | "resultQuality"
+                    | "validTime"
+                    | "parameters"
+                    | "FeatureOfInterest/id"
+            ) {
+                return Err(bad_body(format!(
+                    "CreateObservations: item {gi}: unknown component '{c}'"
+                )));
             }
         }
         let rows = g
             .get("dataArray")
             .and_then(Value::as_array)
-            .ok_or_else(|| bad_body(format!("CreateObservations: item {gi} needs a \"dataArray\" array")))?;
+            .ok_or_else(|| {
+                bad_body(format!(
+                    "CreateObservations: item {gi} needs a \"dataArray\" array"
+                ))
+            })?;
         for row in rows {
             out.push(create_one(conn, st, ds, &components, row, events));
         }
@@ -373,7 +454,11 @@ fn create_one(
 ) -> Result<(i64, UpsertKind), String> {
     let cells = row.as_array().ok_or("a dataArray row must be an array")?;
     if cells.len() != components.len() {
-        return Err(format!("row has {} values for {} components", cells.len(), components.len()));
+        return Err(format!(
+            "row has {} values for {} components",
+            cells.len(),
+            components.len()
+        ));
     }
     let mut m = Map::new();
     let mut feature = None;

@@ -1,0 +1,471 @@
+//! The alert engine (imperative shell around the pure `alerts` crate).
+//!
+//! One task owns every open alert. It is fed by the committed-observation stream
+//! (`Store::subscribe`, never by polling), a clock tick (offline stations, digests) and requests
+//! from the API (acknowledge, clear, comment, external events such as video intrusions). It
+//! persists each change through [`store::alerts::AlertStore`] before telling anyone: live
+//! subscribers (`/api/v1/events`) and the notifier (webhooks, email). Because only this task
+//! changes alerts, an acknowledgement can never race an automatic clear.
+
+pub mod config;
+pub mod directory;
+pub mod notifier;
+
+use alerts::lifecycle::{self, Command, LifecycleError, Outcome};
+use alerts::model::{Action, Alert, AlertState, HistoryEntry, RuleKind};
+use alerts::rules::{Evaluator, Reading, Verdict};
+use anyhow::Context;
+use config::AlertsConfig;
+use directory::Directory;
+use notifier::{Notice, NotifyStats};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use store::alerts::{AlertFilter, AlertHistoryRecord, AlertRecord, AlertStore};
+use store::{CommitEvent, Store, StoreError, UpsertKind};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+/// An alert change as live subscribers receive it (`event: alert`).
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertChange {
+    pub action: Action,
+    pub alert: Value,
+    #[serde(skip)]
+    pub station: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("no alert {0}")]
+    NotFound(i64),
+    #[error(transparent)]
+    Lifecycle(#[from] LifecycleError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("alerts are disabled ([alerts] enabled = false)")]
+    Disabled,
+    #[error("the alert engine has stopped")]
+    Stopped,
+}
+
+enum Request {
+    /// A person's command on one alert (acknowledge, clear, comment).
+    Lifecycle {
+        id: i64,
+        command: Command,
+        reply: oneshot::Sender<Result<Alert, EngineError>>,
+    },
+    /// An event from outside the observation stream (video intrusion, …).
+    External {
+        verdict: Verdict,
+        reply: oneshot::Sender<Result<Option<Alert>, EngineError>>,
+    },
+}
+
+/// What the HTTP layer holds: the way into the engine, the alert reader, the live feed.
+pub struct AlertsHandle {
+    requests: Option<mpsc::Sender<Request>>,
+    changes: broadcast::Sender<Arc<AlertChange>>,
+    pub directory: Arc<Directory>,
+    pub store: Option<Arc<dyn AlertStore>>,
+    pub stats: Arc<NotifyStats>,
+    /// Ends live event streams when the server stops (graceful shutdown waits for them).
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl AlertsHandle {
+    /// Applies a person's command to alert `id`; returns the alert after it.
+    pub async fn command(&self, id: i64, command: Command) -> Result<Alert, EngineError> {
+        let tx = self.requests.as_ref().ok_or(EngineError::Disabled)?;
+        let (reply, rx) = oneshot::channel();
+        tx.send(Request::Lifecycle { id, command, reply })
+            .await
+            .map_err(|_| EngineError::Stopped)?;
+        rx.await.map_err(|_| EngineError::Stopped)?
+    }
+
+    /// Raises/updates or resolves an alert from an external source (the intrusion extension point).
+    pub async fn external(&self, verdict: Verdict) -> Result<Option<Alert>, EngineError> {
+        let tx = self.requests.as_ref().ok_or(EngineError::Disabled)?;
+        let (reply, rx) = oneshot::channel();
+        tx.send(Request::External { verdict, reply })
+            .await
+            .map_err(|_| EngineError::Stopped)?;
+        rx.await.map_err(|_| EngineError::Stopped)?
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<AlertChange>> {
+        self.changes.subscribe()
+    }
+}
+
+/// The alert as the API serves it: the stored record with ISO 8601 times.
+pub fn view(alert: &Alert) -> Value {
+    let mut v = serde_json::to_value(alert).unwrap_or(Value::Null);
+    iso_times(
+        &mut v,
+        &[
+            "created_at",
+            "updated_at",
+            "acknowledged_at",
+            "cleared_at",
+            "first_observed",
+            "last_observed",
+        ],
+    );
+    v
+}
+
+pub fn history_view(entry: &Value) -> Value {
+    let mut v = entry.clone();
+    iso_times(&mut v, &["at"]);
+    v
+}
+
+fn iso_times(v: &mut Value, keys: &[&str]) {
+    if let Some(o) = v.as_object_mut() {
+        for k in keys {
+            if let Some(t) = o.get(*k).and_then(Value::as_i64) {
+                o.insert((*k).to_owned(), Value::String(sta::time::format_instant(t)));
+            }
+        }
+    }
+}
+
+/// Resolves once the server is told to stop (without holding the watch guard across awaits).
+pub async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|s| *s).await;
+}
+
+fn record(alert: &Alert) -> AlertRecord {
+    AlertRecord {
+        id: alert.id,
+        rule: alert.rule.as_str().to_owned(),
+        source: alert.source.clone(),
+        station: alert.station.clone(),
+        severity: alert.severity.as_str().to_owned(),
+        state: alert.state.as_str().to_owned(),
+        created_at: alert.created_at,
+        updated_at: alert.updated_at,
+        body: serde_json::to_value(alert).unwrap_or(Value::Null),
+    }
+}
+
+fn history_record(h: &HistoryEntry) -> AlertHistoryRecord {
+    AlertHistoryRecord {
+        at: h.at,
+        action: h.action.as_str().to_owned(),
+        body: serde_json::to_value(h).unwrap_or(Value::Null),
+    }
+}
+
+/// Starts the engine (and the notifier). Call after the network is loaded; stops on `shutdown`.
+pub async fn start(
+    cfg: &AlertsConfig,
+    store: Arc<dyn Store>,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<(Arc<AlertsHandle>, tokio::task::JoinHandle<()>)> {
+    // Subscribe first: nothing committed from here on is missed.
+    let commits = store.subscribe();
+    let directory = Arc::new(Directory::default());
+    directory
+        .refresh(&store)
+        .await
+        .context("reading datastreams for the alert engine")?;
+    let (changes, _) = broadcast::channel(1024);
+    let stats = Arc::new(NotifyStats::default());
+    let alert_store = store.clone().alert_store();
+    let enabled = cfg.enabled && alert_store.is_some();
+    if cfg.enabled && alert_store.is_none() {
+        tracing::warn!("this store keeps no alerts; the alert engine is off");
+    }
+    let tick = Duration::from_millis(cfg.tick_ms.max(50));
+    let mut engine = Engine {
+        store: store.clone(),
+        alert_store: alert_store.clone(),
+        directory: directory.clone(),
+        evaluator: Evaluator::new(cfg.rules()),
+        open: HashMap::new(),
+        changes: changes.clone(),
+        notices: None,
+        last_refresh: Instant::now(),
+    };
+    let (requests_tx, requests_rx) = mpsc::channel(256);
+    let mut notifier_task = None;
+    if enabled {
+        let (tx, task) = notifier::start(
+            &cfg.webhooks,
+            cfg.email.as_ref(),
+            tick,
+            stats.clone(),
+            shutdown.clone(),
+        )?;
+        engine.notices = Some(tx);
+        notifier_task = Some(task);
+        engine.restore().await.context("restoring open alerts")?;
+    }
+    let handle = Arc::new(AlertsHandle {
+        requests: enabled.then_some(requests_tx),
+        changes,
+        directory,
+        store: alert_store,
+        stats,
+        shutdown: shutdown.clone(),
+    });
+    let task = tokio::spawn(async move {
+        engine
+            .run(commits, requests_rx, tick, enabled, shutdown)
+            .await;
+        if let Some(t) = notifier_task {
+            let _ = t.await;
+        }
+    });
+    Ok((handle, task))
+}
+
+struct Engine {
+    store: Arc<dyn Store>,
+    alert_store: Option<Arc<dyn AlertStore>>,
+    directory: Arc<Directory>,
+    evaluator: Evaluator,
+    /// Every alert that is not cleared, by (rule, source).
+    open: HashMap<(RuleKind, String), Alert>,
+    changes: broadcast::Sender<Arc<AlertChange>>,
+    notices: Option<mpsc::Sender<Notice>>,
+    last_refresh: Instant,
+}
+
+impl Engine {
+    async fn run(
+        &mut self,
+        mut commits: broadcast::Receiver<Arc<store::CommitBatch>>,
+        mut requests: mpsc::Receiver<Request>,
+        tick: Duration,
+        enabled: bool,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let mut ticker = tokio::time::interval(tick);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                batch = commits.recv() => match batch {
+                    Ok(batch) => self.on_batch(&batch, enabled).await,
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(missed = n, "the alert engine fell behind the commit stream; some values were not evaluated");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                },
+                request = requests.recv(), if enabled => match request {
+                    Some(r) => self.on_request(r).await,
+                    None => break,
+                },
+                _ = ticker.tick(), if enabled => {
+                    let verdicts = self.evaluator.tick(sta::time::now_micros());
+                    for v in verdicts {
+                        self.apply_verdict(v).await;
+                    }
+                }
+                _ = stopped(&mut shutdown) => break,
+            }
+        }
+    }
+
+    /// Open alerts from the store continue where they were; stations with data are watched.
+    async fn restore(&mut self) -> anyhow::Result<()> {
+        let Some(alert_store) = &self.alert_store else {
+            return Ok(());
+        };
+        let now = sta::time::now_micros();
+        for latest in self.store.latest(None).await? {
+            let (Some(info), Some(time)) = (
+                self.directory.get(latest.datastream_id),
+                latest.phenomenon_time,
+            ) else {
+                continue;
+            };
+            let start = time.split('/').next().unwrap_or_default();
+            if let (Some(interval), Ok(t)) = (info.interval_s, sta::time::parse_instant(start)) {
+                self.evaluator.watch_station(
+                    &info.station,
+                    interval,
+                    info.drinking_water,
+                    t.min(now),
+                );
+            }
+        }
+        let filter = AlertFilter {
+            states: vec!["active".into(), "acknowledged".into()],
+            limit: 1_000_000,
+            ..Default::default()
+        };
+        let (rows, _) = alert_store.alerts(filter).await?;
+        for row in rows {
+            match serde_json::from_value::<Alert>(row.body) {
+                Ok(alert) => {
+                    self.evaluator.restore_open(alert.rule, &alert.source);
+                    self.open.insert((alert.rule, alert.source.clone()), alert);
+                }
+                Err(e) => {
+                    tracing::error!(id = row.id, error = %e, "unreadable stored alert skipped")
+                }
+            }
+        }
+        tracing::info!(open = self.open.len(), "alert engine restored open alerts");
+        Ok(())
+    }
+
+    async fn on_batch(&mut self, batch: &store::CommitBatch, enabled: bool) {
+        let entities_changed = batch.events.iter().any(|e| {
+            matches!(e, CommitEvent::Entity { entity, .. } if matches!(entity, sta::EntityType::Thing | sta::EntityType::Datastream))
+        });
+        if entities_changed {
+            self.refresh().await;
+        }
+        if !enabled {
+            return;
+        }
+        let now = sta::time::now_micros();
+        for event in &batch.events {
+            let CommitEvent::Observation(o) = event else {
+                continue;
+            };
+            if o.kind == UpsertKind::Unchanged {
+                continue; // a resend carries no new information
+            }
+            let info = match self.directory.get(o.datastream_id) {
+                Some(i) => i,
+                // A datastream created outside this process's view: look once more, at most every 5 s.
+                None if self.last_refresh.elapsed() > Duration::from_secs(5) => {
+                    self.refresh().await;
+                    match self.directory.get(o.datastream_id) {
+                        Some(i) => i,
+                        None => continue,
+                    }
+                }
+                None => continue,
+            };
+            let reading =
+                Reading::from_json(o.phenomenon_time, &o.result, o.result_quality.as_ref());
+            for v in self.evaluator.observe(&info, &reading, now) {
+                self.apply_verdict(v).await;
+            }
+        }
+    }
+
+    async fn refresh(&mut self) {
+        self.last_refresh = Instant::now();
+        if let Err(e) = self.directory.refresh(&self.store).await {
+            tracing::warn!(error = %e, "cannot refresh the datastream directory");
+        }
+    }
+
+    async fn apply_verdict(&mut self, verdict: Verdict) -> Option<Alert> {
+        let now = sta::time::now_micros();
+        let outcome = match verdict {
+            Verdict::Trigger(t) => {
+                let key = (t.rule, t.source.clone());
+                lifecycle::trigger(self.open.get(&key), t, now)
+            }
+            Verdict::Resolve {
+                rule,
+                source,
+                message,
+                details,
+            } => {
+                let open = self.open.get(&(rule, source))?;
+                match lifecycle::resolve(open, message, details, now) {
+                    Ok(o) => o,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot resolve alert");
+                        return None;
+                    }
+                }
+            }
+        };
+        match self.commit(outcome).await {
+            Ok(a) => Some(a),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot store an alert change");
+                None
+            }
+        }
+    }
+
+    /// Persists a transition, then updates the open set, live subscribers and the notifier.
+    async fn commit(&mut self, out: Outcome) -> Result<Alert, EngineError> {
+        let store = self.alert_store.as_ref().ok_or(EngineError::Disabled)?;
+        let history: Vec<AlertHistoryRecord> = out.history.iter().map(history_record).collect();
+        let mut alert = out.alert;
+        alert.id = store.save_alert(record(&alert), history).await?;
+        let key = (alert.rule, alert.source.clone());
+        if alert.state == AlertState::Cleared {
+            if self.open.get(&key).is_some_and(|a| a.id == alert.id) {
+                self.open.remove(&key);
+            }
+        } else {
+            self.open.insert(key, alert.clone());
+        }
+        let action = out
+            .notify
+            .or_else(|| out.history.last().map(|h| h.action))
+            .unwrap_or(Action::Updated);
+        let v = view(&alert);
+        let _ = self.changes.send(Arc::new(AlertChange {
+            action,
+            alert: v.clone(),
+            station: alert.station.clone(),
+        }));
+        if let (Some(tx), Some(action)) = (&self.notices, out.notify)
+            && tx
+                .try_send(Notice {
+                    action,
+                    alert: alert.clone(),
+                    view: v,
+                })
+                .is_err()
+        {
+            tracing::warn!(
+                id = alert.id,
+                "notification queue full; a notification was dropped"
+            );
+        }
+        Ok(alert)
+    }
+
+    async fn on_request(&mut self, request: Request) {
+        match request {
+            Request::Lifecycle { id, command, reply } => {
+                let _ = reply.send(self.lifecycle(id, command).await);
+            }
+            Request::External { verdict, reply } => {
+                let _ = reply.send(Ok(self.apply_verdict(verdict).await));
+            }
+        }
+    }
+
+    async fn lifecycle(&mut self, id: i64, command: Command) -> Result<Alert, EngineError> {
+        let current = match self.open.values().find(|a| a.id == id) {
+            Some(a) => a.clone(),
+            None => {
+                let store = self.alert_store.as_ref().ok_or(EngineError::Disabled)?;
+                let (row, _) = store.alert(id).await?.ok_or(EngineError::NotFound(id))?;
+                serde_json::from_value::<Alert>(row.body).map_err(|e| {
+                    EngineError::Store(StoreError::Database(format!("unreadable alert {id}: {e}")))
+                })?
+            }
+        };
+        let manual_clear = matches!(command, Command::Clear { .. });
+        let now = sta::time::now_micros();
+        let out = lifecycle::apply(Some(&current), command, now)?;
+        let alert = self.commit(out).await?;
+        if manual_clear {
+            let directory = self.directory.clone();
+            self.evaluator.reset(alert.rule, &alert.source, now, |ds| {
+                directory.get(ds).map(|i| i.source())
+            });
+        }
+        Ok(alert)
+    }
+}

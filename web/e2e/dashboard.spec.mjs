@@ -1,0 +1,208 @@
+// End-to-end test of the dashboard in real headless Chromium (Debian's /usr/bin/chromium driven by
+// playwright-core; never `npx playwright install`). Starts `qingshui demo` on a temporary data
+// directory and free loopback ports, then: overview (18 station markers and 52 video points
+// really drawn), a station (its chart has data), the language switch, the assessment page, the
+// alerts page, at 1366×768 and at 1920×1080. Any browser console error fails the test.
+// Screenshots go to test-output/ at the repository root.
+//
+//   node web/e2e/dashboard.spec.mjs        (QINGSHUI_BIN or $CARGO_TARGET_DIR/debug/qingshui)
+import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '../..');
+const out = resolve(repo, 'test-output');
+mkdirSync(out, { recursive: true });
+
+const bin =
+  process.env.QINGSHUI_BIN ??
+  [process.env.CARGO_TARGET_DIR && join(process.env.CARGO_TARGET_DIR, 'debug/qingshui'), join(repo, 'target/debug/qingshui')].find((p) => p && existsSync(p));
+if (!bin || !existsSync(bin)) {
+  console.error('qingshui binary not found: set QINGSHUI_BIN or CARGO_TARGET_DIR (cargo build -p qingshui)');
+  process.exit(2);
+}
+const chromePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+let failures = 0;
+function check(ok, what) {
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
+  if (!ok) failures++;
+}
+
+const httpPort = await freePort();
+const hjPort = await freePort();
+const dataDir = mkdtempSync(join(tmpdir(), 'qingshui-e2e-'));
+const base = `http://127.0.0.1:${httpPort}`;
+const demo = spawn(bin, ['demo', '--data-dir', dataDir, '--http', `127.0.0.1:${httpPort}`, '--hj212', `127.0.0.1:${hjPort}`, '--speed', '600'], {
+  cwd: repo,
+  stdio: ['ignore', 'pipe', 'pipe'],
+  detached: true, // own process group: we stop exactly what we started
+});
+let demoLog = '';
+demo.stdout.on('data', (d) => (demoLog += d));
+demo.stderr.on('data', (d) => (demoLog += d));
+
+let browser;
+async function cleanup() {
+  await browser?.close().catch(() => {});
+  try {
+    process.kill(-demo.pid, 'SIGTERM');
+  } catch {
+    /* already gone */
+  }
+  await sleep(500);
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+try {
+  // Wait for the network API (history backfill runs first).
+  const t0 = Date.now();
+  for (;;) {
+    if (demo.exitCode !== null) throw new Error(`qingshui demo exited (${demo.exitCode}):\n${demoLog}`);
+    try {
+      // Ready once the history backfill has given every station its latest values.
+      const r = await fetch(`${base}/api/v1/network`);
+      if (r.ok) {
+        const n = await r.json();
+        if (n.stations.length && n.stations.every((s) => s.latest.some((l) => l.value !== null))) break;
+      }
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() - t0 > 180_000) throw new Error(`demo not ready after 180 s:\n${demoLog}`);
+    await sleep(500);
+  }
+  console.log(`demo ready on ${base} after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const index = await (await fetch(`${base}/`)).text();
+  check(index.includes('/assets/'), 'the binary serves the built dashboard (not the fallback page: run make web-build first)');
+
+  browser = await chromium.launch({
+    executablePath: chromePath,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+
+  const consoleErrors = [];
+  const watch = (page, label) => {
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(`[${label}] ${m.text()} ${m.location()?.url ?? ''}`);
+    });
+    page.on('pageerror', (e) => consoleErrors.push(`[${label}] page error: ${e.message}`));
+    page.on('requestfailed', (r) => {
+      // An EventSource closed by navigation is aborted on purpose.
+      if (!r.url().includes('/api/v1/events')) consoleErrors.push(`[${label}] request failed: ${r.url()} ${r.failure()?.errorText}`);
+    });
+  };
+
+  // ---- Laptop, Chinese browser --------------------------------------------------------------
+  const laptop = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
+  const page = await laptop.newPage();
+  watch(page, '1366');
+  await page.goto(`${base}/#/overview`);
+  await page.waitForFunction(() => window.qingshuiMap && window.qingshuiMap.stations > 0, null, { timeout: 30000 });
+  await page.waitForTimeout(500);
+  const drawn = await page.evaluate(() => window.qingshuiMap);
+  check(drawn.stations === 18, `overview draws 18 station markers (drew ${drawn.stations})`);
+  check(drawn.videos === 52, `overview draws 52 video points (drew ${drawn.videos})`);
+  check((await page.locator('header nav').innerText()).includes('总览'), 'Chinese by default for a zh-CN browser');
+  check((await page.locator('[data-testid="kpi-reporting"]').innerText()).includes('/18'), 'headline: stations reporting of 18');
+  await page.waitForFunction(() => !document.querySelector('[data-testid="kpi-lake"]')?.textContent?.includes('加载中'), null, { timeout: 30000 }).catch(() => {});
+  await page.screenshot({ path: join(out, 'overview-1366-zh.png') });
+
+  // Click a station (the intake) in the station list.
+  await page.locator('tr[data-station="W01"]').click();
+  await page.waitForFunction(() => window.qingshuiChart && window.qingshuiChart.points > 0, null, { timeout: 30000 });
+  const chartInfo = await page.evaluate(() => window.qingshuiChart);
+  check(chartInfo.points > 0, `station W01 chart has data (${chartInfo.points} values, datastream ${chartInfo.datastream})`);
+  check(page.url().includes('#/station/W01'), 'the station page opened');
+  const canvasDrawn = await page.evaluate(() => {
+    const c = document.querySelector('[data-testid="series-chart"] canvas');
+    if (!c) return false;
+    const ctx = c.getContext('2d');
+    const d = ctx.getImageData(0, 0, c.width, c.height).data;
+    let ink = 0;
+    for (let i = 0; i < d.length; i += 4 * 7) if (d[i + 3] > 0 && (d[i] < 200 || d[i + 1] < 200)) ink++;
+    return ink > 500;
+  });
+  check(canvasDrawn, 'the chart canvas has something drawn');
+  check((await page.locator('.values tbody tr').count()) >= 9, 'latest values table lists the parameters');
+  await page.screenshot({ path: join(out, 'station-1366-zh.png') });
+
+  // Range selector: month, then back.
+  await page.locator('[data-range="month"]').click();
+  await page.waitForFunction(() => window.qingshuiChart && window.qingshuiChart.points > 0, null, { timeout: 30000 });
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: join(out, 'station-month-1366-zh.png') });
+
+  // Switch the language.
+  await page.locator('[data-testid="lang-switch"]').click();
+  await page.waitForTimeout(300);
+  check((await page.locator('header nav').innerText()).includes('Overview'), 'language switch to English');
+  check((await page.evaluate(() => document.documentElement.lang)) === 'en', 'html lang follows the switch');
+  await page.waitForFunction(() => window.qingshuiChart && window.qingshuiChart.points > 0, null, { timeout: 30000 });
+  await page.screenshot({ path: join(out, 'station-1366-en.png') });
+
+  // Assessment page.
+  await page.locator('nav a[data-nav="assessment"]').click();
+  await page.waitForSelector('[data-testid="assessment-detail"]', { timeout: 60000 });
+  const cards = await page.locator('.acard[data-scope]').count();
+  check(cards >= 4, `assessment shows lake, basins, rivers, intake (${cards} cards)`);
+  check((await page.locator('[data-testid="assessment-detail"]').innerText()).length > 100, 'assessment detail has content');
+  await page.screenshot({ path: join(out, 'assessment-1366-en.png'), fullPage: false });
+
+  // Alerts & video points.
+  await page.locator('nav a[data-nav="alerts"]').click();
+  await page.waitForSelector('[data-testid="video-list"] tbody tr');
+  check((await page.locator('[data-testid="video-list"] tbody tr').count()) === 52, 'video-point list has 52 rows');
+  await page.screenshot({ path: join(out, 'alerts-1366-en.png') });
+
+  // ---- Wall screen ---------------------------------------------------------------------------
+  const wall = await browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN' });
+  const wp = await wall.newPage();
+  watch(wp, '1920');
+  await wp.goto(`${base}/#/overview`);
+  await wp.waitForFunction(() => window.qingshuiMap && window.qingshuiMap.stations === 18, null, { timeout: 30000 });
+  await wp.waitForTimeout(1500);
+  const overflow = await wp.evaluate(() => document.documentElement.scrollHeight - window.innerHeight);
+  check(overflow <= 2, `wall screen overview fits 1920×1080 without scrolling (${overflow}px over)`);
+  await wp.screenshot({ path: join(out, 'overview-1920-zh.png') });
+  await wp.goto(`${base}/#/assessment`);
+  await wp.waitForSelector('[data-testid="assessment-detail"]', { timeout: 60000 });
+  await wp.screenshot({ path: join(out, 'assessment-1920-zh.png') });
+  await wp.goto(`${base}/#/station/L06`);
+  await wp.waitForFunction(() => window.qingshuiChart && window.qingshuiChart.points > 0, null, { timeout: 30000 });
+  await wp.screenshot({ path: join(out, 'station-1920-zh.png') });
+
+  const laptopOverflow = await page.evaluate(async () => {
+    location.hash = '#/overview';
+    await new Promise((r) => setTimeout(r, 800));
+    return document.documentElement.scrollHeight - window.innerHeight;
+  });
+  check(laptopOverflow <= 2, `laptop overview fits 1366×768 without scrolling (${laptopOverflow}px over)`);
+
+  check(consoleErrors.length === 0, `no browser console errors${consoleErrors.length ? ':\n  ' + consoleErrors.join('\n  ') : ''}`);
+} catch (e) {
+  console.error(e);
+  failures++;
+} finally {
+  await cleanup();
+}
+console.log(failures ? `e2e: ${failures} failure(s); screenshots in ${out}` : `e2e: all checks passed; screenshots in ${out}`);
+process.exit(failures ? 1 : 0);
