@@ -117,10 +117,10 @@ fn raw_ingest(path: &std::path::Path, rows: usize) -> anyhow::Result<f64> {
 }
 
 fn check_rows(outcome: store::WriteOutcome) -> anyhow::Result<()> {
-    if let store::WriteOutcome::Rows(rows) = outcome {
-        if let Some(Err(e)) = rows.iter().find(|r| r.is_err()) {
-            anyhow::bail!("bulk insert rejected a row: {e}");
-        }
+    if let store::WriteOutcome::Rows(rows) = outcome
+        && let Some(Err(e)) = rows.iter().find(|r| r.is_err())
+    {
+        anyhow::bail!("bulk insert rejected a row: {e}");
     }
     Ok(())
 }

@@ -194,7 +194,8 @@ mod tests {
 
     #[test]
     fn paths() {
-        let cases: &[(&str, Result<(Vec<(EntityType, Option<i64>)>, Tail), &str>)] = &[
+        type Expected = Result<(Vec<(EntityType, Option<i64>)>, Tail), &'static str>;
+        let cases: &[(&str, Expected)] = &[
             ("Things", Ok((vec![(Thing, None)], Tail::None))),
             ("/Things(1)", Ok((vec![(Thing, Some(1))], Tail::None))),
             ("Things('12')", Ok((vec![(Thing, Some(12))], Tail::None))),

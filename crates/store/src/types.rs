@@ -98,6 +98,10 @@ pub enum UpsertKind {
     Replaced,
 }
 
+/// One row of a bulk write: the observation id and what the idempotency rule did, or why the
+/// row was rejected.
+pub type RowOutcome = Result<(i64, UpsertKind), String>;
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum WriteOutcome {
     Created {
@@ -110,7 +114,7 @@ pub enum WriteOutcome {
     },
     Deleted,
     /// Per row: the observation id, or the reason the row was rejected.
-    Rows(Vec<Result<(i64, UpsertKind), String>>),
+    Rows(Vec<RowOutcome>),
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

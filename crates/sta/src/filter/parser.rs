@@ -284,12 +284,11 @@ impl Parser {
             // Comparisons do not chain (`a eq b eq c` is invalid OData); arithmetic and logic are
             // left-associative.
             let right = self.expr(prec + 1)?;
-            if op.is_comparison() {
-                if let Some(Token::Ident(w)) = self.peek() {
-                    if matches!(binary_op(w), Some((_, 3))) {
-                        return Err(err("comparison operators cannot be chained"));
-                    }
-                }
+            if op.is_comparison()
+                && let Some(Token::Ident(w)) = self.peek()
+                && matches!(binary_op(w), Some((_, 3)))
+            {
+                return Err(err("comparison operators cannot be chained"));
             }
             left = Expr::Binary(op, Box::new(left), Box::new(right));
         }

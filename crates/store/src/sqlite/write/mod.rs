@@ -171,7 +171,7 @@ fn link_to_parent(
     Ok(())
 }
 
-fn as_object<'a>(entity: EntityType, v: &'a Value) -> Result<&'a Map<String, Value>, StoreError> {
+fn as_object(entity: EntityType, v: &Value) -> Result<&Map<String, Value>, StoreError> {
     let m = v
         .as_object()
         .ok_or_else(|| bad_body(format!("{entity}: expected a JSON object, got {v}")))?;

@@ -250,6 +250,15 @@ fn generated_feature(conn: &Connection, st: &mut WriterState, ds: i64) -> Result
     Ok(id)
 }
 
+/// The stored columns the idempotency rule compares: id, result, result_json, quality, parameters.
+type StoredRow = (
+    i64,
+    SqlValue,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
 /// Stores one observation under the idempotency rule.
 pub fn store_observation(
     conn: &Connection,
@@ -280,13 +289,7 @@ pub fn store_observation(
     let (native, json) = encode_result(&o.result);
     let quality = json_text(&o.result_quality);
     let parameters = json_text(&o.parameters);
-    let existing: Option<(
-        i64,
-        SqlValue,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    )> = conn
+    let existing: Option<StoredRow> = conn
         .prepare_cached(
             "SELECT id, result, result_json, result_quality, parameters FROM observations
              WHERE datastream_id = ?1 AND phenomenon_time_start = ?2",
@@ -373,7 +376,7 @@ pub fn create_observations(
     st: &mut WriterState,
     body: &Value,
     events: &mut Vec<CommitEvent>,
-) -> Result<Vec<Result<(i64, UpsertKind), String>>, StoreError> {
+) -> Result<Vec<crate::RowOutcome>, StoreError> {
     let groups = body
         .as_array()
         .ok_or_else(|| bad_body("CreateObservations: the body must be a JSON array"))?;
