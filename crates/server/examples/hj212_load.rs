@@ -6,6 +6,10 @@
 //! cargo run --release -p server --example hj212_load -- [SECONDS_PER_RUN] [N …]
 //! (default: 10 s, N = 100 and 1000)
 
+// The allocator the qingshui binary ships with, so that the server measured is the one users run.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "../tests/common/station.rs"]
 mod station;
 

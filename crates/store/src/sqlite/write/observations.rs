@@ -289,74 +289,72 @@ pub fn store_observation(
     let (native, json) = encode_result(&o.result);
     let quality = json_text(&o.result_quality);
     let parameters = json_text(&o.parameters);
-    let existing: Option<StoredRow> = conn
-        .prepare_cached(
-            "SELECT id, result, result_json, result_quality, parameters FROM observations
-             WHERE datastream_id = ?1 AND phenomenon_time_start = ?2",
-        )?
-        .query_row(params![o.datastream_id, o.start], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })
-        .optional()?;
     let (valid_start, valid_end) = match o.valid {
         Some((s, e)) => (Some(s), e),
         None => (None, None),
     };
-    let kind = match existing {
-        Some((id, old_native, old_json, old_quality, _))
-            if old_native == native && old_json == json && old_quality == quality =>
-        {
+    // Insert first: a new value (the common case) costs one B-tree descent. Only when the key is
+    // taken do we read the stored row and apply the idempotency rule.
+    let id = st.next_observation_id;
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO observations (datastream_id, phenomenon_time_start, id, phenomenon_time_end, result, result_json,
+               result_time, result_quality, valid_time_start, valid_time_end, parameters, feature_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             ON CONFLICT (datastream_id, phenomenon_time_start) DO NOTHING",
+        )?
+        .execute(params![
+            o.datastream_id,
+            o.start,
+            id,
+            o.end,
+            native,
+            json,
+            o.result_time,
+            quality,
+            valid_start,
+            valid_end,
+            parameters,
+            feature_id
+        ])?;
+    let kind = if inserted == 1 {
+        st.next_observation_id += 1;
+        let agg = st.pending.entry(o.datastream_id).or_default();
+        agg.count_delta += 1;
+        agg.min_start = min_opt(agg.min_start, o.start);
+        agg.max_end = max_opt(agg.max_end, o.end.unwrap_or(o.start));
+        if let Some(rt) = o.result_time {
+            agg.min_result_time = min_opt(agg.min_result_time, rt);
+            agg.max_result_time = max_opt(agg.max_result_time, rt);
+        }
+        if agg.latest.is_none_or(|(t, _)| o.start >= t) {
+            agg.latest = Some((o.start, id));
+        }
+        (id, UpsertKind::Inserted)
+    } else {
+        let (id, old_native, old_json, old_quality, old_parameters): StoredRow = conn
+            .prepare_cached(
+                "SELECT id, result, result_json, result_quality, parameters FROM observations
+                 WHERE datastream_id = ?1 AND phenomenon_time_start = ?2",
+            )?
+            .query_row(params![o.datastream_id, o.start], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?;
+        if old_native == native && old_json == json && old_quality == quality {
             return Ok((id, UpsertKind::Unchanged));
         }
-        Some((id, old_native, old_json, old_quality, old_parameters)) => {
-            conn.prepare_cached(
-                "INSERT INTO observation_revisions (observation_id, revised_at, old_result, old_result_json, old_result_quality, old_parameters)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![id, sta::time::now_micros(), old_native, old_json, old_quality, old_parameters])?;
-            conn.prepare_cached(
-                "UPDATE observations SET phenomenon_time_end = ?2, result = ?3, result_json = ?4, result_time = ?5,
-                   result_quality = ?6, valid_time_start = ?7, valid_time_end = ?8, parameters = ?9, feature_id = ?10
-                 WHERE id = ?1",
-            )?
-            .execute(params![id, o.end, native, json, o.result_time, quality, valid_start, valid_end, parameters, feature_id])?;
-            (id, UpsertKind::Replaced)
-        }
-        None => {
-            let id = st.next_observation_id;
-            st.next_observation_id += 1;
-            conn.prepare_cached(
-                "INSERT INTO observations (datastream_id, phenomenon_time_start, id, phenomenon_time_end, result, result_json,
-                   result_time, result_quality, valid_time_start, valid_time_end, parameters, feature_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            )?
-            .execute(params![
-                o.datastream_id,
-                o.start,
-                id,
-                o.end,
-                native,
-                json,
-                o.result_time,
-                quality,
-                valid_start,
-                valid_end,
-                parameters,
-                feature_id
-            ])?;
-            let agg = st.pending.entry(o.datastream_id).or_default();
-            agg.count_delta += 1;
-            agg.min_start = min_opt(agg.min_start, o.start);
-            agg.max_end = max_opt(agg.max_end, o.end.unwrap_or(o.start));
-            if let Some(rt) = o.result_time {
-                agg.min_result_time = min_opt(agg.min_result_time, rt);
-                agg.max_result_time = max_opt(agg.max_result_time, rt);
-            }
-            if agg.latest.is_none_or(|(t, _)| o.start >= t) {
-                agg.latest = Some((o.start, id));
-            }
-            (id, UpsertKind::Inserted)
-        }
+        conn.prepare_cached(
+            "INSERT INTO observation_revisions (observation_id, revised_at, old_result, old_result_json, old_result_quality, old_parameters)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![id, sta::time::now_micros(), old_native, old_json, old_quality, old_parameters])?;
+        conn.prepare_cached(
+            "UPDATE observations SET phenomenon_time_end = ?2, result = ?3, result_json = ?4, result_time = ?5,
+               result_quality = ?6, valid_time_start = ?7, valid_time_end = ?8, parameters = ?9, feature_id = ?10
+             WHERE id = ?1",
+        )?
+        .execute(params![id, o.end, native, json, o.result_time, quality, valid_start, valid_end, parameters, feature_id])?;
+        (id, UpsertKind::Replaced)
     };
     events.push(CommitEvent::Observation(ObservationEvent {
         id: kind.0,
