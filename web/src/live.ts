@@ -33,7 +33,8 @@ export function connectLive(url = '/api/v1/events'): () => void {
     });
     es.addEventListener('alert', (e) => {
       try {
-        emit('alert', JSON.parse((e as MessageEvent).data) as Alert);
+        const alert = alertFromEvent(JSON.parse((e as MessageEvent).data));
+        if (alert) emit('alert', alert);
       } catch {
         /* ignore */
       }
@@ -54,4 +55,13 @@ export function connectLive(url = '/api/v1/events'): () => void {
     if (timer) clearTimeout(timer);
     es?.close();
   };
+}
+
+/** The alert carried by an `alert` event: the server sends `{"action": …, "alert": {…}}`
+ *  (docs/alerts.md); a bare alert object is accepted too. */
+export function alertFromEvent(data: unknown): Alert | null {
+  if (!data || typeof data !== 'object') return null;
+  const d = data as { alert?: unknown; id?: unknown };
+  const a = (d.alert && typeof d.alert === 'object' ? d.alert : d) as Partial<Alert>;
+  return typeof a.id === 'number' && typeof a.message === 'string' ? (a as Alert) : null;
 }

@@ -32,6 +32,10 @@ pub struct ExceedanceSettings {
     pub hysteresis: f64,
     /// Raise the severity one step at drinking-water sources.
     pub drinking_water_escalation: bool,
+    /// Items the national method reports on their own line, outside the station class (TN of
+    /// lakes, fecal coliform): still watched, but raised as `warning` — a lake whose TN sits
+    /// above its class limit all year must not bury the alerts that need action.
+    pub separately_reported: Vec<String>,
 }
 
 impl Default for ExceedanceSettings {
@@ -42,6 +46,7 @@ impl Default for ExceedanceSettings {
             clear_duration_s: 900,
             hysteresis: 0.05,
             drinking_water_escalation: true,
+            separately_reported: vec!["tn".into(), "fecal_coliform".into()],
         }
     }
 }
@@ -429,17 +434,27 @@ impl ExceedanceState {
                 let class =
                     wq::classify(&info.parameter, v, &ClassifyContext::new(info.water_type))
                         .class()?;
-                let severity = exceedance_severity(
-                    class,
-                    target,
-                    s.drinking_water_escalation && info.drinking_water,
-                );
+                let separate = s.separately_reported.iter().any(|p| *p == info.parameter);
+                let severity = if separate {
+                    Severity::Warning
+                } else {
+                    exceedance_severity(
+                        class,
+                        target,
+                        s.drinking_water_escalation && info.drinking_water,
+                    )
+                };
                 let message = format!(
-                    "{} {name} {v} {unit} is {}, worse than the target {} (limit {})",
+                    "{} {name} {v} {unit} is {}, worse than the target {} (limit {}){}",
                     info.station,
                     class.label_en(),
                     target.label_en(),
-                    limit.text()
+                    limit.text(),
+                    if separate {
+                        "; reported on its own line, not in the station class"
+                    } else {
+                        ""
+                    }
                 );
                 let details = json!({
                     "value": v, "unit": unit, "class": class.roman(), "target_class": target.roman(),

@@ -415,3 +415,27 @@ fn restored_alerts_clear_on_recovery_and_manual_clear_restarts_the_rule() {
     }
     assert_eq!(again, vec![0, 0, 1]);
 }
+
+#[test]
+fn separately_reported_items_are_warnings_not_critical() {
+    // TN at a lake intake (target II, limit 0.5 mg/L): Class V (≤ 2.0) would be critical for a
+    // classed item at a drinking-water source; TN is reported on its own line, so: warning.
+    let mut info = stream("W01", "tn", "hourly", 3600, WaterClass::II);
+    info.drinking_water = true;
+    let mut ev = Evaluator::new(only(RuleKind::Exceedance));
+    let got = run(&mut ev, &info, HOUR, &[1.7, 1.7], RuleKind::Exceedance);
+    let Verdict::Trigger(t) = &got[0].1 else {
+        panic!("TN above its limit is still watched")
+    };
+    assert_eq!(t.severity, Severity::Warning);
+    assert!(t.message.contains("own line"), "{}", t.message);
+    // TP, a classed item, at the same station stays escalated.
+    let mut info = stream("W01", "tp", "hourly", 3600, WaterClass::II);
+    info.drinking_water = true;
+    let mut ev = Evaluator::new(only(RuleKind::Exceedance));
+    let got = run(&mut ev, &info, HOUR, &[0.2, 0.2], RuleKind::Exceedance);
+    let Verdict::Trigger(t) = &got[0].1 else {
+        panic!()
+    };
+    assert_eq!(t.severity, Severity::Critical);
+}
