@@ -434,7 +434,7 @@ impl ExceedanceState {
                 let class =
                     wq::classify(&info.parameter, v, &ClassifyContext::new(info.water_type))
                         .class()?;
-                let separate = s.separately_reported.iter().any(|p| *p == info.parameter);
+                let separate = s.separately_reported.contains(&info.parameter);
                 let severity = if separate {
                     Severity::Warning
                 } else {

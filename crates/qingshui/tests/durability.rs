@@ -41,30 +41,7 @@ async fn wait_ready(client: &reqwest::Client, base: &str) {
 
 /// The i-th second after 2026-03-15T00:00:00Z.
 fn t(i: i64) -> String {
-    chrono_like(1_773_532_800 + i)
-}
-
-/// RFC 3339 for a unix time, without pulling a date crate into the test.
-fn chrono_like(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    sta::time::format_instant((1_773_532_800 + i) * 1_000_000)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -208,11 +185,4 @@ async fn every_acknowledged_observation_survives_sigkill() {
     eprintln!("{total} acknowledged observations, all present after SIGKILL and restart");
     child.kill().unwrap();
     child.wait().unwrap();
-}
-
-#[test]
-fn rfc3339_helper_is_right() {
-    assert_eq!(chrono_like(0), "1970-01-01T00:00:00Z");
-    assert_eq!(chrono_like(1_773_532_800), "2026-03-15T00:00:00Z");
-    assert_eq!(chrono_like(951_782_400), "2000-02-29T00:00:00Z");
 }

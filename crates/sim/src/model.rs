@@ -337,7 +337,7 @@ impl Simulator {
 }
 
 /// The more serious of two flags (F > D > B > M > C > T > N).
-fn worse(a: DataFlag, b: DataFlag) -> DataFlag {
+pub(crate) fn worse(a: DataFlag, b: DataFlag) -> DataFlag {
     let rank = |f| match f {
         DataFlag::F => 7,
         DataFlag::D => 6,

@@ -4,11 +4,10 @@
 //! Things or Datastreams change.
 
 use alerts::rules::StreamInfo;
-use anyhow::{Context, bail};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use store::{ReadRequest, ReadResponse, Store};
+use store::Store;
 use wq::{WaterClass, WaterType};
 
 #[derive(Default)]
@@ -36,7 +35,7 @@ impl Directory {
             let query = format!(
                 "$select=id,properties&$expand=Thing($select=id,properties)&$orderby=id&$top=1000&$skip={skip}"
             );
-            let page = read(store, "Datastreams", &query).await?;
+            let page = crate::network::read_json(store, "Datastreams", &query).await?;
             let rows = page
                 .get("value")
                 .and_then(Value::as_array)
@@ -90,24 +89,6 @@ pub fn stream_info(row: &Value) -> Option<StreamInfo> {
             .and_then(Value::as_bool)
             .unwrap_or(false),
     })
-}
-
-async fn read(store: &Arc<dyn Store>, path: &str, raw_query: &str) -> anyhow::Result<Value> {
-    let path = sta::parse_path(path).with_context(|| format!("path {path}"))?;
-    let query = sta::Query::parse(path.target(), raw_query)
-        .with_context(|| format!("query {raw_query}"))?;
-    let response = store
-        .read(ReadRequest {
-            path,
-            query,
-            base_url: "http://localhost/v1.1".to_owned(),
-        })
-        .await
-        .context("reading datastreams")?;
-    match response {
-        ReadResponse::Json(v) => Ok(v),
-        other => bail!("unexpected store answer {other:?}"),
-    }
 }
 
 #[cfg(test)]

@@ -180,7 +180,7 @@ impl Feed {
             max = max.max(r.value);
             sum += r.value;
             n += 1.0;
-            flag = more_serious(flag, r.flag);
+            flag = crate::model::worse(flag, r.flag);
         }
         Hourly {
             min: round_to(min, p.decimals),
@@ -447,21 +447,6 @@ pub fn format_value(value: f64, decimals: u8) -> String {
     } else {
         text
     }
-}
-
-/// The more serious of two data flags (F > D > B > M > C > T > N), as the generator ranks them.
-fn more_serious(a: DataFlag, b: DataFlag) -> DataFlag {
-    let rank = |f| match f {
-        DataFlag::F => 7,
-        DataFlag::D => 6,
-        DataFlag::B => 5,
-        DataFlag::M => 4,
-        DataFlag::C => 3,
-        DataFlag::T => 2,
-        DataFlag::S => 1,
-        DataFlag::N => 0,
-    };
-    if rank(b) > rank(a) { b } else { a }
 }
 
 fn data_time_item(t: i64, utc_offset_s: i64) -> CpItem {
