@@ -251,14 +251,19 @@ impl Simulator {
         let mut value = self.environment(st, param, &clock);
         let mut flag = DataFlag::N;
         let automatic = param.method != Method::Manual;
-        if param.method == Method::Analyser {
-            // An analyser's repeatability is a few per cent: without it a calm low TP at the
-            // intake rounds to the same number cycle after cycle and QC (rightly) calls the
-            // instrument stuck (water-quality.md §13.4, 6 identical cycles).
-            // At least two digits of the reported resolution: near a detection limit the
-            // relative figure alone would vanish in rounding.
-            let amplitude = (value.abs() * ANALYSER_REPEATABILITY)
-                .max(2.0 * 10f64.powi(-i32::from(param.decimals)));
+        if automatic {
+            // Instruments repeat to a few per cent (analysers) or a little better (probes): without
+            // it a calm value rounds to the same number reading after reading and QC (rightly)
+            // calls the instrument stuck (water-quality.md §13.4). At least two digits of the
+            // reported resolution, since near a detection limit the relative figure alone
+            // vanishes in rounding.
+            let (relative, digits) = if param.method == Method::Analyser {
+                (ANALYSER_REPEATABILITY, 2.0)
+            } else {
+                (PROBE_REPEATABILITY, 1.5)
+            };
+            let amplitude =
+                (value.abs() * relative).max(digits * 10f64.powi(-i32::from(param.decimals)));
             let noisy = value
                 + amplitude * crate::noise::white(self.seed, st.key ^ param.key ^ 0xA11A, unix);
             let (lo, hi) = param.range;
@@ -365,6 +370,8 @@ fn drift(param: &SimParameter, value: f64, e: &ScriptedEvent, unix: i64) -> f64 
 
 /// Relative repeatability of an automatic analyser (±, triangular).
 const ANALYSER_REPEATABILITY: f64 = 0.08;
+/// Relative repeatability of a probe (±, triangular).
+const PROBE_REPEATABILITY: f64 = 0.02;
 
 fn round_to(value: f64, decimals: u8) -> f64 {
     let scale = 10f64.powi(i32::from(decimals));

@@ -451,3 +451,35 @@ fn many_samples_are_cheap() {
     }
     assert!(n > 100_000 && checksum.is_finite());
 }
+
+#[test]
+fn calm_instruments_do_not_look_stuck_to_qc() {
+    // QC calls an instrument stuck when a probe repeats one value for ≥ 6 h, or an analyser for
+    // ≥ 6 cycles (water-quality.md §13.4). Quiet simulated data must never look like that, or the
+    // demo would be full of false sensor-fault alerts.
+    let net = network();
+    let sim = Simulator::with_scenario(&net, 7, Scenario::quiet());
+    let start = local(2026, 11, 20, 0).timestamp();
+    for (si, st) in sim.stations().iter().enumerate() {
+        for (pi, p) in st.parameters.iter().enumerate() {
+            let (step, limit) = match p.method {
+                network::Method::Probe => (300, 72),
+                network::Method::Analyser => (4 * 3600, 6),
+                network::Method::Manual => continue,
+            };
+            let mut run = 1;
+            let mut previous = f64::NAN;
+            for i in 0..(3 * 86_400 / step) {
+                let v = sim.sample_at(si, pi, start + i * step).value;
+                run = if v == previous { run + 1 } else { 1 };
+                previous = v;
+                assert!(
+                    run < limit,
+                    "{} {} repeats {v} {run} times",
+                    st.code,
+                    p.code
+                );
+            }
+        }
+    }
+}
