@@ -1,0 +1,318 @@
+//! The rules, evaluated one committed observation at a time (and the offline check on a clock
+//! tick). Every rule is a small state machine per source; [`Evaluator`] holds them all and turns
+//! observations into [`Verdict`]s, which the engine applies to the alert lifecycle.
+
+use crate::SECOND;
+use crate::debounce::{Debounce, Durations, Level, Step};
+use crate::lifecycle::Trigger;
+use crate::model::{RuleKind, Severity};
+use crate::trend;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use wq::classify::{ClassLimits, ClassifyContext, class_limits};
+use wq::qc::{QcFlags, QcSettings};
+use wq::{DataFlag, Sample, WaterClass, WaterType};
+
+mod bloom;
+mod exceedance;
+mod faults;
+mod offline;
+mod projection;
+mod settings;
+
+pub use bloom::*;
+pub use exceedance::*;
+pub use faults::*;
+pub use offline::*;
+pub use projection::*;
+pub use settings::*;
+
+// ---------------------------------------------------------------------------------------------
+// Inputs and outputs
+// ---------------------------------------------------------------------------------------------
+
+/// What the rules need to know about a datastream (from its and its Thing's properties).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StreamInfo {
+    pub datastream_id: i64,
+    pub station: String,
+    /// Catalogue code (`tp`, `nh3_n`, …).
+    pub parameter: String,
+    pub data_kind: String,
+    /// Reporting interval (s), when the datastream has a cadence.
+    pub interval_s: Option<i64>,
+    pub water_type: WaterType,
+    pub target_class: Option<WaterClass>,
+    pub drinking_water: bool,
+}
+
+impl StreamInfo {
+    /// The alert source of per-datastream rules: `W01:tp:hourly`.
+    pub fn source(&self) -> String {
+        format!("{}:{}:{}", self.station, self.parameter, self.data_kind)
+    }
+
+    fn covers(&self) -> i64 {
+        self.interval_s.unwrap_or(0).max(0) * SECOND
+    }
+}
+
+/// One committed value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reading {
+    /// Phenomenon time (µs).
+    pub t: i64,
+    /// The numeric result, if it is a number.
+    pub value: Option<f64>,
+    pub flag: DataFlag,
+    /// Reported below the detection limit.
+    pub censored: bool,
+}
+
+impl Reading {
+    /// Reads a store observation: the result as a number (or numeric text), the HJ 212 flag
+    /// from `resultQuality.flag` (absent = N) and `resultQuality.censored`.
+    pub fn from_json(t: i64, result: &Value, quality: Option<&Value>) -> Reading {
+        let value = match result {
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) => s.trim().parse::<f64>().ok(),
+            _ => None,
+        }
+        .filter(|v| v.is_finite());
+        let flag = quality
+            .and_then(|q| q.get("flag"))
+            .and_then(Value::as_str)
+            .and_then(DataFlag::parse)
+            .unwrap_or(DataFlag::N);
+        let censored = quality
+            .and_then(|q| q.get("censored"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        Reading {
+            t,
+            value,
+            flag,
+            censored,
+        }
+    }
+
+    /// A value the threshold rules may use: numeric, flag N.
+    fn valid_value(&self) -> Option<f64> {
+        if self.flag == DataFlag::N {
+            self.value
+        } else {
+            None
+        }
+    }
+}
+
+/// What the rules decided about one source.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// Raise or re-trigger.
+    Trigger(Trigger),
+    /// The condition ended: clear the open alert of (rule, source).
+    Resolve {
+        rule: RuleKind,
+        source: String,
+        message: String,
+        details: Value,
+    },
+}
+
+impl Verdict {
+    pub fn key(&self) -> (RuleKind, &str) {
+        match self {
+            Verdict::Trigger(t) => (t.rule, &t.source),
+            Verdict::Resolve { rule, source, .. } => (*rule, source),
+        }
+    }
+}
+
+fn parameter_name(code: &str) -> String {
+    wq::catalogue::by_code(code)
+        .map(|p| p.name_en.to_owned())
+        .unwrap_or_else(|| code.to_owned())
+}
+
+fn unit(code: &str) -> &'static str {
+    wq::catalogue::by_code(code)
+        .map(|p| p.unit.symbol())
+        .unwrap_or("")
+}
+
+fn trigger(
+    info: &StreamInfo,
+    rule: RuleKind,
+    severity: Severity,
+    message: String,
+    details: Value,
+    t: i64,
+) -> Verdict {
+    Verdict::Trigger(Trigger {
+        rule,
+        source: info.source(),
+        station: Some(info.station.clone()),
+        parameter: Some(info.parameter.clone()),
+        datastream_id: Some(info.datastream_id),
+        severity,
+        message,
+        details,
+        observed_at: Some(t),
+    })
+}
+
+fn resolve(info: &StreamInfo, rule: RuleKind, message: String, details: Value) -> Verdict {
+    Verdict::Resolve {
+        rule,
+        source: info.source(),
+        message,
+        details,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// All rules together
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Default)]
+struct StreamState {
+    exceedance: ExceedanceState,
+    trend: TrendState,
+    fault: FaultState,
+    bloom: BloomState,
+}
+
+/// Every rule's state, fed one observation (or clock tick) at a time.
+#[derive(Debug, Default)]
+pub struct Evaluator {
+    pub settings: RuleSettings,
+    streams: HashMap<i64, StreamState>,
+    offline: OfflineTracker,
+    /// Open alerts restored at start whose sources have not been seen yet.
+    restored: BTreeSet<(RuleKind, String)>,
+}
+
+impl Evaluator {
+    pub fn new(settings: RuleSettings) -> Self {
+        Evaluator {
+            settings,
+            ..Default::default()
+        }
+    }
+
+    /// One committed observation of `info`'s datastream, arrived at wall time `now`.
+    pub fn observe(&mut self, info: &StreamInfo, r: &Reading, now: i64) -> Vec<Verdict> {
+        let s = &self.settings;
+        let mut out = Vec::new();
+        if s.offline.enabled
+            && let Some(v) =
+                self.offline
+                    .seen(&info.station, info.interval_s, info.drinking_water, now)
+        {
+            out.push(v);
+        }
+        let state = self.streams.entry(info.datastream_id).or_insert_with(|| {
+            let mut st = StreamState::default();
+            let source = info.source();
+            for rule in [
+                RuleKind::Exceedance,
+                RuleKind::Trend,
+                RuleKind::SensorFault,
+                RuleKind::Bloom,
+            ] {
+                if self.restored.remove(&(rule, source.clone())) {
+                    match rule {
+                        RuleKind::Exceedance => st.exceedance.filter.set_raised(),
+                        RuleKind::Trend => st.trend.raised = true,
+                        RuleKind::SensorFault => st.fault.raised = true,
+                        _ => st.bloom.filter.set_raised(),
+                    }
+                }
+            }
+            st
+        });
+        if s.sensor_fault.enabled {
+            out.extend(state.fault.observe(&s.sensor_fault, info, r));
+        }
+        if s.threshold_data_kinds.iter().any(|k| k == &info.data_kind) {
+            if s.exceedance.enabled {
+                out.extend(state.exceedance.observe(&s.exceedance, info, r));
+            }
+            if s.trend.enabled {
+                out.extend(state.trend.observe(&s.trend, info, r));
+            }
+            if s.bloom.enabled {
+                out.extend(state.bloom.observe(&s.bloom, info, r));
+            }
+        }
+        out
+    }
+
+    /// The clock: stations silent for too long.
+    pub fn tick(&mut self, now: i64) -> Vec<Verdict> {
+        if !self.settings.offline.enabled {
+            return Vec::new();
+        }
+        self.offline.check(&self.settings.offline, now)
+    }
+
+    /// Watch a station from its last data in the store (at start).
+    pub fn watch_station(
+        &mut self,
+        station: &str,
+        interval_s: i64,
+        drinking_water: bool,
+        last_seen: i64,
+    ) {
+        self.offline
+            .watch(station, interval_s, drinking_water, last_seen);
+    }
+
+    /// An alert of (rule, source) is open in the store (at start): the rule continues from
+    /// "raised", so recovery clears it and a persisting condition updates it.
+    pub fn restore_open(&mut self, rule: RuleKind, source: &str) {
+        match rule {
+            RuleKind::Offline => self.offline.set_offline(source),
+            RuleKind::Intrusion => {}
+            _ => {
+                self.restored.insert((rule, source.to_owned()));
+            }
+        }
+    }
+
+    /// The alert of (rule, source) was cleared by hand at wall time `now`: start its rule over
+    /// (a still-silent station gets a full silence period again). `source_of` maps a
+    /// datastream id to its source.
+    pub fn reset(
+        &mut self,
+        rule: RuleKind,
+        source: &str,
+        now: i64,
+        source_of: impl Fn(i64) -> Option<String>,
+    ) {
+        self.restored.remove(&(rule, source.to_owned()));
+        if rule == RuleKind::Offline {
+            if let Some(c) = self.offline.stations.get_mut(source) {
+                c.offline = false;
+                c.last_seen = c.last_seen.max(now);
+            }
+            return;
+        }
+        for (id, st) in self.streams.iter_mut() {
+            if source_of(*id).as_deref() == Some(source) {
+                match rule {
+                    RuleKind::Exceedance => st.exceedance.filter.reset(),
+                    RuleKind::Trend => st.trend.raised = false,
+                    RuleKind::SensorFault => {
+                        st.fault.raised = false;
+                        st.fault.healthy_run = 0;
+                    }
+                    RuleKind::Bloom => st.bloom.filter.reset(),
+                    _ => {}
+                }
+            }
+        }
+    }
+}
