@@ -119,7 +119,15 @@ fn main() -> anyhow::Result<()> {
         if let Ok(sync) = std::env::var("HJ212_LOAD_SYNC") {
             config.storage.synchronous = sync;
         }
-        println!("storage.synchronous = {}", config.storage.synchronous);
+        // HJ212_LOAD_ALERTS=off measures ingestion alone (the alert engine shares the cores).
+        if std::env::var("HJ212_LOAD_ALERTS").is_ok_and(|v| v == "off") {
+            config.alerts.enabled = false;
+        }
+        println!(
+            "storage.synchronous = {}, alerts {}",
+            config.storage.synchronous,
+            if config.alerts.enabled { "on" } else { "off" }
+        );
         let loading = Instant::now();
         let store = server::open_store(&config)?;
         let running = server::start(config, store.clone()).await?;

@@ -96,6 +96,9 @@ fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreErro
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "cache_size", -64_000i64)?;
+    // Every write command runs in a savepoint, and SQLite keeps a savepoint's undo pages in a
+    // statement sub-journal: in memory, not in a temp file written for every command.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     functions::register(&conn)?;
     Ok(conn)
 }
