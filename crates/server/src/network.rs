@@ -170,29 +170,41 @@ async fn existing_by_key(
     store: &Arc<dyn Store>,
     entity: EntityType,
 ) -> anyhow::Result<HashMap<String, Value>> {
+    let query = format!(
+        "$filter=properties/{KEY_PROPERTY} ne null{}",
+        link_expand(entity)
+    );
     let mut out = HashMap::new();
-    let mut skip = 0usize;
+    for row in read_all(store, entity.set_name(), &query).await? {
+        if let Some(key) = row
+            .pointer(&format!("/properties/{KEY_PROPERTY}"))
+            .and_then(Value::as_str)
+        {
+            out.insert(key.to_owned(), row);
+        }
+    }
+    Ok(out)
+}
+
+/// Every member of a collection matching `query` (without paging options), read in pages of
+/// 1,000 ordered by id.
+pub(crate) async fn read_all(
+    store: &Arc<dyn Store>,
+    collection: &str,
+    query: &str,
+) -> anyhow::Result<Vec<Value>> {
+    let mut out = Vec::new();
     loop {
-        let raw = format!(
-            "$filter=properties/{KEY_PROPERTY} ne null&$orderby=id&$top=1000&$skip={skip}{}",
-            link_expand(entity)
-        );
-        let page = read_json(store, entity.set_name(), &raw).await?;
+        let raw = format!("{query}&$orderby=id&$top=1000&$skip={}", out.len());
+        let page = read_json(store, collection, &raw).await?;
         let rows = page
             .get("value")
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        skip += rows.len();
-        for row in rows {
-            if let Some(key) = row
-                .pointer(&format!("/properties/{KEY_PROPERTY}"))
-                .and_then(Value::as_str)
-            {
-                out.insert(key.to_owned(), row);
-            }
-        }
-        if page.get("@iot.nextLink").is_none() {
+        let last = rows.is_empty() || page.get("@iot.nextLink").is_none();
+        out.extend(rows);
+        if last {
             return Ok(out);
         }
     }

@@ -16,6 +16,9 @@ pub struct AlertsConfig {
     pub enabled: bool,
     /// Period of the offline check and of digest flushing (ms).
     pub tick_ms: u64,
+    // The rule sections repeat `alerts::rules::RuleSettings` field by field instead of
+    // `#[serde(flatten)]`ing it: serde cannot combine `flatten` with `deny_unknown_fields`, and a
+    // misspelt key in `[alerts]` must be an error. `rules()` assembles them.
     /// Data kinds the threshold rules read (see `alerts::rules::RuleSettings`).
     pub threshold_data_kinds: Vec<String>,
     pub exceedance: ExceedanceSettings,

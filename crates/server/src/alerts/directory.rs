@@ -29,28 +29,17 @@ impl Directory {
 
     /// Re-reads every datastream with its Thing (paged STA reads through the store).
     pub async fn refresh(&self, store: &Arc<dyn Store>) -> anyhow::Result<usize> {
-        let mut map = HashMap::new();
-        let mut skip = 0usize;
-        loop {
-            let query = format!(
-                "$select=id,properties&$expand=Thing($select=id,properties)&$orderby=id&$top=1000&$skip={skip}"
-            );
-            let page = crate::network::read_json(store, "Datastreams", &query).await?;
-            let rows = page
-                .get("value")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            skip += rows.len();
-            for row in &rows {
-                if let Some(info) = stream_info(row) {
-                    map.insert(info.datastream_id, Arc::new(info));
-                }
-            }
-            if rows.is_empty() || page.get("@iot.nextLink").is_none() {
-                break;
-            }
-        }
+        let rows = crate::network::read_all(
+            store,
+            "Datastreams",
+            "$select=id,properties&$expand=Thing($select=id,properties)",
+        )
+        .await?;
+        let map: HashMap<i64, Arc<StreamInfo>> = rows
+            .iter()
+            .filter_map(stream_info)
+            .map(|info| (info.datastream_id, Arc::new(info)))
+            .collect();
         let n = map.len();
         if let Ok(mut m) = self.streams.write() {
             *m = map;

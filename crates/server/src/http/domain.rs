@@ -51,8 +51,7 @@ fn kind_rank(k: DataKind) -> u8 {
         DataKind::Hourly => 0,
         DataKind::Manual => 1,
         DataKind::Realtime => 2,
-        #[allow(unreachable_patterns)]
-        _ => 3,
+        DataKind::Minute | DataKind::Daily => 3,
     }
 }
 
