@@ -14,6 +14,8 @@ pub struct Config {
     pub sta: StaConfig,
     pub network: NetworkConfig,
     pub hj212: Hj212Config,
+    /// `[ingest]`: rules every ingest path (HJ 212, STA HTTP, …) applies before storing.
+    pub ingest: IngestConfig,
     /// `[alerts]`: rules, notifications, routing (docs/alerts.md).
     pub alerts: crate::alerts::config::AlertsConfig,
 }
@@ -75,6 +77,24 @@ pub struct Hj212Config {
     pub close_on_auth_failure: bool,
     /// Close a connection silent for this long (reference §12: at least 15 min).
     pub idle_timeout_s: u64,
+}
+
+/// `[ingest]`: sanity rules shared by every source.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestConfig {
+    /// A phenomenonTime later than now + this many seconds is refused on every ingest path: one
+    /// wrong clock must not pin a latest value or move the alert clock. The default allows the
+    /// 10 min of station clock drift the HJ 212 reference tolerates (`clock_tolerance_s`).
+    pub clock_tolerance_s: u64,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            clock_tolerance_s: 600,
+        }
+    }
 }
 
 impl Default for Hj212Config {
