@@ -98,12 +98,29 @@ impl Query {
                         "dataArray" => ResultFormat::DataArray,
                         "default" | "" => ResultFormat::Default,
                         _ => {
-                            return Err(StaError::NotImplemented(format!("$resultFormat={value}")));
+                            return Err(StaError::query(
+                                "$resultFormat",
+                                format!("must be dataArray or default, not '{value}'"),
+                            ));
                         }
                     }
                 }
                 "$skiptoken" if top_level => q.skiptoken = Some(value.to_string()),
-                other => return Err(StaError::NotImplemented(format!("query option {other}"))),
+                // OData options this server does not implement are 501; any other `$name` is
+                // not a system query option at all, so the request is wrong (400), not the server.
+                "$search" | "$apply" | "$compute" | "$levels" | "$format" | "$index"
+                | "$schemaversion" | "$deltatoken" => {
+                    return Err(StaError::NotImplemented(format!("query option {key}")));
+                }
+                "$resultFormat" | "$skiptoken" => {
+                    return Err(StaError::query(key, "is only allowed at the top level"));
+                }
+                other => {
+                    return Err(StaError::query(
+                        other,
+                        "is not a SensorThings system query option (known: $filter, $expand, $select, $orderby, $top, $skip, $count, $resultFormat)",
+                    ));
+                }
             }
         }
         if q.result_format == ResultFormat::DataArray {
@@ -345,7 +362,7 @@ mod tests {
                 "no navigation property 'Observations'",
             ),
             (Thing, "$expand=Datastreams($top=x)", "non-negative"),
-            (Thing, "$expand=Datastreams($frob=1)", "not implemented"),
+            (Thing, "$expand=Datastreams($frob=1)", "$frob"),
             (Thing, "$search=foo", "not implemented"),
             (Thing, "$expand=Datastreams(", "unbalanced"),
             (Thing, "$resultFormat=dataArray", "Observations only"),
