@@ -109,6 +109,9 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Runn
     let mut config = config;
     // Links name the address actually bound (port 0 in tests), never the client's Host header.
     if config.http.public_url.is_none() {
+        if http_addr.ip().is_unspecified() {
+            tracing::warn!(%http_addr, "listening on all interfaces without [http] public_url: links will name {http_addr}; set public_url to the address clients use");
+        }
         config.http.public_url = Some(format!("http://{http_addr}"));
     }
     let listener_settings = http::listener::ListenerSettings::from_config(&config.http);
