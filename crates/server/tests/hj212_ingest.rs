@@ -498,7 +498,10 @@ async fn loading_the_network_twice_changes_nothing_and_keeps_passwords_private()
         .text()
         .await
         .expect("text");
-    assert!(!anonymous.contains(R01_MN), "MN is hidden from anonymous readers");
+    assert!(
+        !anonymous.contains(R01_MN),
+        "MN is hidden from anonymous readers"
+    );
     assert!(
         !things.contains("\"pw\"") && !things.contains(R01_PW),
         "PW is never served"

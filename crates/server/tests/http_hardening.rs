@@ -51,8 +51,8 @@ impl Srv {
         let r = req.send().await.expect("request");
         let status = r.status();
         let text = r.text().await.expect("body");
-        let v = serde_json::from_str(&text)
-            .unwrap_or_else(|_| panic!("{status}: not JSON: {text:?}"));
+        let v =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: not JSON: {text:?}"));
         (status, v)
     }
 
@@ -168,7 +168,9 @@ async fn start_big_upload(addr: SocketAddr, path: &str) -> TcpStream {
         "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 60000000\r\n\r\n"
     );
     s.write_all(head.as_bytes()).await.expect("head");
-    s.write_all(&vec![b' '; 64 * 1024]).await.expect("some body");
+    s.write_all(&vec![b' '; 64 * 1024])
+        .await
+        .expect("some body");
     s
 }
 
@@ -256,7 +258,11 @@ async fn clients_that_do_not_read_are_dropped_after_the_write_timeout() {
         let text = String::from_utf8_lossy(&raw[..raw.len().min(300)]).to_string();
         let declared: usize = text
             .lines()
-            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string()))
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().to_string())
+            })
             .and_then(|v| v.parse().ok())
             .unwrap_or_else(|| panic!("no content-length in {text:?}"));
         assert!(declared > 6 * 1024 * 1024, "{declared}");
@@ -288,7 +294,9 @@ async fn protocol_errors_are_json() {
     let b = &srv.base;
     // 413: declared and chunked.
     let big = json!({ "name": "x", "description": "y".repeat(10_000) });
-    let (s, v) = srv.json(c.post(format!("{b}/v1.1/Things")).json(&big)).await;
+    let (s, v) = srv
+        .json(c.post(format!("{b}/v1.1/Things")).json(&big))
+        .await;
     assert_error(s, &v, 413, "max_anonymous_body_bytes");
     let chunk = serde_json::to_vec(&big).expect("json");
     let mut raw = TcpStream::connect(srv.addr).await.expect("connect");
@@ -306,7 +314,11 @@ async fn protocol_errors_are_json() {
     let (answer, _) = read_until_closed(&mut raw, Duration::from_secs(10)).await;
     let (status, v) = parse_answer(&answer);
     assert_eq!(status, 413, "{}", String::from_utf8_lossy(&answer));
-    assert!(v["message"].as_str().is_some_and(|m| m.contains("max_anonymous_body_bytes")));
+    assert!(
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("max_anonymous_body_bytes"))
+    );
     // 414.
     let long = format!("{b}/v1.1/Things?$filter=name eq '{}'", "a".repeat(10_000));
     let (s, v) = srv.json(c.get(long)).await;
@@ -334,7 +346,9 @@ async fn protocol_errors_are_json() {
     // 404 under the API prefixes, and query-string errors of the domain API.
     let (s, v) = srv.json(c.get(format!("{b}/api/v1/nope"))).await;
     assert_error(s, &v, 404, "/api/v1/nope");
-    let (s, v) = srv.json(c.post(format!("{b}/api/v1/nope")).json(&json!({}))).await;
+    let (s, v) = srv
+        .json(c.post(format!("{b}/api/v1/nope")).json(&json!({})))
+        .await;
     assert!(matches!(s.as_u16(), 404 | 405), "{s}");
     assert_eq!(v["type"], "error");
     let (s, v) = srv
@@ -352,7 +366,11 @@ async fn protocol_errors_are_json() {
     let (answer, _) = read_until_closed(&mut raw, Duration::from_secs(10)).await;
     let (status, body) = parse_answer(&answer);
     assert_eq!(status, 408, "{}", String::from_utf8_lossy(&answer));
-    assert!(body["message"].as_str().is_some_and(|m| m.contains("body_timeout_s")));
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("body_timeout_s"))
+    );
     // A response over max_response_bytes: 400 naming the limit.
     for i in 0..5 {
         let t = json!({ "name": format!("t{i}"), "description": "z".repeat(500) });
@@ -385,10 +403,19 @@ async fn cors_lets_any_origin_read_but_only_listed_origins_write() {
         .expect("preflight");
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert!(r.headers().get("access-control-allow-origin").is_none());
-    let r = preflight("http://ops.example", "POST").send().await.expect("preflight");
+    let r = preflight("http://ops.example", "POST")
+        .send()
+        .await
+        .expect("preflight");
     assert!(r.status().is_success(), "{}", r.status());
-    assert_eq!(r.headers()["access-control-allow-origin"], "http://ops.example");
-    let r = preflight("http://evil.example", "GET").send().await.expect("preflight");
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "http://ops.example"
+    );
+    let r = preflight("http://evil.example", "GET")
+        .send()
+        .await
+        .expect("preflight");
     assert!(r.status().is_success());
     assert_eq!(r.headers()["access-control-allow-origin"], "*");
     // A form POST needs no preflight: refused by origin, whatever its content type.
@@ -424,7 +451,12 @@ async fn links_come_from_the_public_url_never_from_host() {
         .await;
     assert_eq!(s, StatusCode::CREATED);
     let own = format!("http://{}/v1.1/Things(", srv.addr);
-    assert!(v["@iot.selfLink"].as_str().is_some_and(|l| l.starts_with(&own)), "{v}");
+    assert!(
+        v["@iot.selfLink"]
+            .as_str()
+            .is_some_and(|l| l.starts_with(&own)),
+        "{v}"
+    );
     srv.stop().await;
 
     let srv = serve(|c| {
@@ -440,11 +472,21 @@ async fn links_come_from_the_public_url_never_from_host() {
         .send()
         .await
         .expect("post");
-    assert_eq!(r.headers()["location"], "https://water.example.cn/v1.1/Things(1)");
+    assert_eq!(
+        r.headers()["location"],
+        "https://water.example.cn/v1.1/Things(1)"
+    );
     let (_, v) = srv
-        .json(srv.client.get(format!("{}/v1.1/Things?$top=1", srv.base)).header("host", "evil.example"))
+        .json(
+            srv.client
+                .get(format!("{}/v1.1/Things?$top=1", srv.base))
+                .header("host", "evil.example"),
+        )
         .await;
-    assert_eq!(v["value"][0]["@iot.selfLink"], "https://water.example.cn/v1.1/Things(1)");
+    assert_eq!(
+        v["value"][0]["@iot.selfLink"],
+        "https://water.example.cn/v1.1/Things(1)"
+    );
     srv.stop().await;
 }
 
@@ -475,7 +517,11 @@ async fn closed_reads_close_metrics_and_health_and_bearer_is_case_insensitive() 
             .await
             .expect("get");
         let expected = if path == "/v1.1/Things" { 401 } else { 200 };
-        assert_eq!(r.status().as_u16(), expected, "{path} with the metrics token");
+        assert_eq!(
+            r.status().as_u16(),
+            expected,
+            "{path} with the metrics token"
+        );
     }
     let r = c
         .post(format!("{}/v1.1/Things", srv.base))
@@ -518,14 +564,23 @@ async fn mns_are_shown_only_with_a_valid_token() {
     for path in urls {
         let url = format!("{}{path}", srv.base);
         let anonymous = c_text(&srv, srv.client.get(&url)).await;
-        assert!(!anonymous.contains(R01_MN), "{path} shows an MN to anonymous readers");
+        assert!(
+            !anonymous.contains(R01_MN),
+            "{path} shows an MN to anonymous readers"
+        );
         let authorised = c_text(&srv, srv.client.get(&url).bearer_auth(TOKEN)).await;
-        assert!(authorised.contains(R01_MN), "{path} hides the MN from a token");
+        assert!(
+            authorised.contains(R01_MN),
+            "{path} hides the MN from a token"
+        );
     }
     // Nor can an anonymous filter spell it out.
     let r = srv
         .client
-        .get(format!("{}/v1.1/Things?$filter=startswith(properties/mn,'0')", srv.base))
+        .get(format!(
+            "{}/v1.1/Things?$filter=startswith(properties/mn,'0')",
+            srv.base
+        ))
         .send()
         .await
         .expect("get");
@@ -564,7 +619,11 @@ async fn the_connection_cap_and_a_bounded_stop() {
     assert!(closed.is_some());
     let (status, body) = parse_answer(&raw);
     assert_eq!(status, 503, "{}", String::from_utf8_lossy(&raw));
-    assert!(body["message"].as_str().is_some_and(|m| m.contains("max_connections")));
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("max_connections"))
+    );
     let t0 = Instant::now();
     srv.stop().await;
     let took = t0.elapsed();

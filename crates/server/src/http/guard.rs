@@ -144,7 +144,8 @@ pub async fn limits(State(state): State<AppState>, req: Request, next: Next) -> 
         }
         Ok(Ok(c)) => c.to_bytes(),
     };
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// Origins listed in `[http] cors_origins`, or the server's own: the only pages that may write.
@@ -267,9 +268,7 @@ pub async fn json_errors(req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     let response = next.run(req).await;
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error())
-        || is_json(response.headers())
-    {
+    if !(status.is_client_error() || status.is_server_error()) || is_json(response.headers()) {
         return response;
     }
     let (parts, body) = response.into_parts();

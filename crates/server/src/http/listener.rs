@@ -169,9 +169,12 @@ async fn serve_connection(
         let mut router = app.clone();
         async move {
             let response = router.call(req).await?;
-            Ok::<_, std::convert::Infallible>(
-                response.map(|body| Body::new(TrackedBody { inner: body, _guard: guard })),
-            )
+            Ok::<_, std::convert::Infallible>(response.map(|body| {
+                Body::new(TrackedBody {
+                    inner: body,
+                    _guard: guard,
+                })
+            }))
         }
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -179,7 +182,11 @@ async fn serve_connection(
         .http1()
         .header_read_timeout(None)
         .max_buf_size(settings.max_buf_size);
-    builder.http2().max_concurrent_streams(64);
+    // h2c: few streams per connection, and headers bounded like HTTP/1.1 heads.
+    builder
+        .http2()
+        .max_concurrent_streams(64)
+        .max_header_list_size(u32::try_from(settings.max_buf_size).unwrap_or(u32::MAX));
     let conn = builder.serve_connection(io, service);
     tokio::pin!(conn);
     let mut stopping = false;
@@ -336,7 +343,11 @@ struct GuardedIo {
 }
 
 impl GuardedIo {
-    fn stalled<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+    fn stalled<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        poll: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
         match poll {
             Poll::Ready(r) => {
                 self.write_stall = None;
@@ -374,7 +385,11 @@ impl AsyncRead for GuardedIo {
 }
 
 impl AsyncWrite for GuardedIo {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let r = Pin::new(&mut this.inner).poll_write(cx, data);
         this.stalled(cx, r)

@@ -75,11 +75,9 @@ impl AppState {
 
     fn token_matches(&self, token: &str) -> bool {
         // Every configured token is compared in full, so timing tells nothing about any of them.
-        self.config
-            .auth
-            .tokens
-            .iter()
-            .fold(false, |found, k| found | constant_time_eq(token.as_bytes(), k.as_bytes()))
+        self.config.auth.tokens.iter().fold(false, |found, k| {
+            found | constant_time_eq(token.as_bytes(), k.as_bytes())
+        })
     }
 
     fn check_token(&self, headers: &HeaderMap) -> Result<(), ApiError> {
@@ -140,7 +138,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             guard::limits,
         ))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::cors))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::cors,
+        ))
         .layer(axum::middleware::from_fn(guard::json_errors))
         .with_state(state)
 }

@@ -28,8 +28,7 @@ pub fn strip_mns(v: &mut Value) {
                 .get("components")
                 .and_then(Value::as_array)
                 .and_then(|c| c.iter().position(|n| n == "parameters"));
-            if let (Some(i), Some(Value::Array(rows))) = (parameters_at, map.get_mut("dataArray"))
-            {
+            if let (Some(i), Some(Value::Array(rows))) = (parameters_at, map.get_mut("dataArray")) {
                 for row in rows {
                     if let Some(Value::Object(p)) = row.get_mut(i) {
                         p.remove(MN);
@@ -92,11 +91,7 @@ pub fn json_capped(v: &Value, cap: usize) -> Result<Response, ApiError> {
             ),
         ));
     }
-    Ok((
-        [(header::CONTENT_TYPE, "application/json")],
-        out.buf,
-    )
-        .into_response())
+    Ok(([(header::CONTENT_TYPE, "application/json")], out.buf).into_response())
 }
 
 #[cfg(test)]
@@ -117,7 +112,10 @@ mod tests {
         strip_mns(&mut v);
         let text = v.to_string();
         assert!(!text.contains("A1"), "{text}");
-        assert!(text.contains("\"st\":\"21\"") && text.contains("2061"), "{text}");
+        assert!(
+            text.contains("\"st\":\"21\"") && text.contains("2061"),
+            "{text}"
+        );
     }
 
     #[test]
