@@ -72,6 +72,9 @@ fn assert_error(status: StatusCode, body: &Value, code: u16, fragment: &str) {
     assert!(m.contains(fragment), "{m:?} should name {fragment:?}");
 }
 
+/// The tests of one file share a process: the two that measure RSS do not run together.
+static RSS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn rss_mb() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
     let kb: u64 = status
@@ -176,6 +179,7 @@ async fn start_big_upload(addr: SocketAddr, path: &str) -> TcpStream {
 
 #[tokio::test]
 async fn anonymous_60mb_posts_are_answered_before_their_body_is_read() {
+    let _rss = RSS.lock().await;
     let secured = serve(|_| {}).await;
     let before = rss_mb();
     let mut held = Vec::new();
@@ -222,6 +226,7 @@ async fn anonymous_60mb_posts_are_answered_before_their_body_is_read() {
 
 #[tokio::test]
 async fn clients_that_do_not_read_are_dropped_after_the_write_timeout() {
+    let _rss = RSS.lock().await;
     let srv = serve(|c| c.http.write_timeout_s = 1).await;
     // Six Things of 1 MB each: a 6 MB answer, more than the kernel buffers hold.
     for i in 0..6 {
@@ -628,4 +633,40 @@ async fn the_connection_cap_and_a_bounded_stop() {
     srv.stop().await;
     let took = t0.elapsed();
     assert!(took < Duration::from_secs(10), "stop took {took:?}");
+}
+
+#[tokio::test]
+async fn a_live_event_stream_outlives_every_connection_timeout() {
+    let srv = serve(|c| {
+        c.http.header_read_timeout_s = 1;
+        c.http.idle_timeout_s = 1;
+        c.http.write_timeout_s = 1;
+    })
+    .await;
+    let mut s = TcpStream::connect(srv.addr).await.expect("connect");
+    s.write_all(
+        b"GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n",
+    )
+    .await
+    .expect("request");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).contains("event: ready") {
+        let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf))
+            .await
+            .expect("ready event")
+            .expect("read");
+        assert!(n > 0, "stream closed: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    // Three times every timeout with nothing to send: the stream stays open.
+    let quiet = tokio::time::timeout(Duration::from_secs(3), s.read(&mut buf)).await;
+    assert!(
+        quiet.is_err()
+            || quiet
+                .as_ref()
+                .is_ok_and(|r| r.as_ref().is_ok_and(|n| *n > 0)),
+        "the event stream was closed: {quiet:?}"
+    );
+    srv.stop().await;
 }

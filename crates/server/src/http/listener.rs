@@ -73,6 +73,8 @@ pub async fn serve(
 ) {
     let settings = Arc::new(settings);
     let permits = Arc::new(Semaphore::new(settings.max_connections));
+    // Refusals are bounded too: under a flood, sockets past these are closed without an answer.
+    let refusals = Arc::new(Semaphore::new(64));
     let (conn_stop, conn_stop_rx) = watch::channel(false);
     let mut conns = JoinSet::new();
     loop {
@@ -101,7 +103,9 @@ pub async fn serve(
                         ));
                     }
                     Err(_) => {
-                        conns.spawn(refuse(stream, peer, settings.max_connections));
+                        if let Ok(slot) = refusals.clone().try_acquire_owned() {
+                            conns.spawn(refuse(stream, peer, settings.max_connections, slot));
+                        }
                     }
                 }
             }
@@ -131,7 +135,7 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
 }
 
 /// Over the connection cap: one short JSON 503, then close (never wait on the client long).
-async fn refuse(mut stream: TcpStream, peer: SocketAddr, max: usize) {
+async fn refuse(mut stream: TcpStream, peer: SocketAddr, max: usize, _slot: OwnedSemaphorePermit) {
     tracing::debug!(%peer, max, "HTTP connection refused: max_connections reached");
     let body = format!(
         r#"{{"code":503,"type":"error","message":"too many connections (max_connections = {max}); retry later"}}"#
