@@ -565,6 +565,9 @@ async fn mns_are_shown_only_with_a_valid_token() {
         "/api/v1/stations",
         "/v1.1/Things?$expand=Datastreams($expand=Observations)",
         "/v1.1/Observations",
+        "/v1.1/Observations?$resultFormat=dataArray&$select=result,parameters",
+        "/v1.1/Things(1)/properties/$value",
+        "/v1.1/Observations(1)/parameters/$value",
     ];
     for path in urls {
         let url = format!("{}{path}", srv.base);

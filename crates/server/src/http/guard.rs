@@ -284,7 +284,11 @@ pub async fn json_errors(req: Request, next: Next) -> Response {
                 .get(header::ALLOW)
                 .and_then(|a| a.to_str().ok())
                 .unwrap_or("");
-            format!("method {method} is not allowed on {path} (allowed: {allow})")
+            if allow.is_empty() {
+                format!("method {method} is not allowed on {path}")
+            } else {
+                format!("method {method} is not allowed on {path} (allowed: {allow})")
+            }
         }
         StatusCode::NOT_FOUND => format!("no such resource: {path}"),
         _ if text.is_empty() => status

@@ -44,6 +44,17 @@ pub fn strip_mns(v: &mut Value) {
     }
 }
 
+/// `properties/$value` and `parameters/$value` answer the object as text: the MN goes there too.
+pub fn strip_mn_text(text: String) -> String {
+    match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(mut map)) if map.contains_key(MN) => {
+            map.remove(MN);
+            Value::Object(map).to_string()
+        }
+        _ => text,
+    }
+}
+
 /// A query that filters or orders on an MN would read it out one character at a time
 /// (`startswith(properties/mn,'8')`), so anonymous requests may not name it.
 pub fn mentions_mn(decoded_query: &str) -> bool {

@@ -99,6 +99,11 @@ async fn read(
             redact::json_capped(&v, state.config.http.max_response_bytes)?
         }
         ReadResponse::Text(t) => {
+            let t = if authorised {
+                t
+            } else {
+                redact::strip_mn_text(t)
+            };
             ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], t).into_response()
         }
         ReadResponse::NoContent => StatusCode::NO_CONTENT.into_response(),
