@@ -106,8 +106,9 @@ pub async fn limits(State(state): State<AppState>, req: Request, next: Next) -> 
     if declared.is_some_and(|n| n > limit as u64) {
         return too_large();
     }
-    let has_body = declared.is_some_and(|n| n > 0)
-        || (declared.is_none() && req.headers().contains_key(header::TRANSFER_ENCODING));
+    // Without a Content-Length (chunked HTTP/1.1, HTTP/2 data frames) the body itself says
+    // whether anything follows the head.
+    let has_body = declared.map_or_else(|| !http_body::Body::is_end_stream(req.body()), |n| n > 0);
     if !has_body {
         return next.run(req).await;
     }
