@@ -229,6 +229,12 @@ async fn closed_reads_close_metrics_and_health_and_bearer_is_case_insensitive() 
     .await;
     let c = &srv.client;
     for path in ["/metrics", "/api/v1/health", "/v1.1/Things"] {
+        let r = c
+            .get(format!("{}{path}", srv.base))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(r.headers()["www-authenticate"], "Bearer realm=\"qingshui\"");
         let (s, v) = srv.json(c.get(format!("{}{path}", srv.base))).await;
         assert_error(s, &v, 401, "Bearer");
         for scheme in ["Bearer", "bearer", "BEARER"] {
