@@ -68,6 +68,17 @@ pub fn demo_scenario(anchor: i64) -> Scenario {
     scenario
 }
 
+/// A token known only to this process (128 random bits from the std hasher's random keys).
+fn process_token() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let half = || {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(Instant::now().elapsed().as_nanos());
+        h.finish()
+    };
+    format!("demo-{:016x}{:016x}", half(), half())
+}
+
 /// The server's offline threshold for a simulated network: 2 × the 300 s real-time interval
 /// as the stations live it at this speed (reference §12), at least 2 s of real time.
 pub fn offline_after_s(speed: f64) -> u64 {
@@ -84,12 +95,15 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let began = Instant::now();
     let network_path = resolve_network_path(&args.network);
     let network = load_network(&network_path)?;
+    // The in-process simulator writes with its own token: anonymous (`--open`) bodies are capped
+    // at [http] max_anonymous_body_bytes, smaller than a history backfill batch.
+    let sim_token = process_token();
     let mut config = Config::default().overlay(Overrides {
         http: Some(args.http),
         data_dir: Some(args.data_dir.clone()),
         // A local demo: anonymous writes, as `serve --open`.
         open: true,
-        tokens: Vec::new(),
+        tokens: vec![sim_token.clone()],
         network: Some(network_path.clone()),
         hj212: Some(args.hj212),
     });
@@ -118,7 +132,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         println!("  按 Ctrl-C 停止 · Press Ctrl-C to stop");
         println!();
 
-        let sta = StaClient::new(&format!("http://{http}"), None)?;
+        let sta = StaClient::new(&format!("http://{http}"), Some(sim_token))?;
         let fresh = !sta.has_observations().await?;
         let start = now_on_grid();
         let simulator = Simulator::with_scenario(&network, args.seed, demo_scenario(start));

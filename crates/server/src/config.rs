@@ -24,10 +24,38 @@ pub struct Config {
 #[serde(default, deny_unknown_fields)]
 pub struct HttpConfig {
     pub addr: SocketAddr,
-    /// Externally visible URL (scheme://host[:port]) used in links; derived from Host if empty.
+    /// Externally visible URL (scheme://host[:port]) used in selfLinks, nextLinks and Location.
+    /// Unset: `http://` + the bound listen address. Never taken from the client's Host header,
+    /// which anyone can set.
     pub public_url: Option<String>,
-    /// Largest accepted request body, in bytes (bulk CreateObservations).
+    /// Largest accepted request body of an authorised request, in bytes (bulk CreateObservations).
     pub max_body_bytes: usize,
+    /// Largest body of a request without a valid token (`--open` writes); a stranger cannot make
+    /// the server buffer 64 MiB per connection.
+    pub max_anonymous_body_bytes: usize,
+    /// Largest serialised JSON response; a bigger one is refused with a 400 naming this limit.
+    pub max_response_bytes: usize,
+    /// Longest request target (path + query), in bytes; longer ones get a JSON 414.
+    pub max_uri_bytes: usize,
+    /// Largest sum of header names and values, in bytes; more gets a JSON 431.
+    pub max_header_bytes: usize,
+    /// A connection must deliver a complete request head this many seconds after it opened (or
+    /// after its first byte of a later request); silent or trickling clients are closed.
+    pub header_read_timeout_s: u64,
+    /// A keep-alive connection with no request for this long is closed.
+    pub idle_timeout_s: u64,
+    /// A request body must arrive completely within this many seconds (408 otherwise).
+    pub body_timeout_s: u64,
+    /// A response write that makes no progress for this long closes the connection and frees the
+    /// response (a client that stops reading cannot hold memory).
+    pub write_timeout_s: u64,
+    /// After the stop signal, connections still open this long are dropped.
+    pub shutdown_grace_s: u64,
+    /// Most HTTP connections served at once; more are answered 503 and closed.
+    pub max_connections: usize,
+    /// Origins (`https://host[:port]`) whose web pages may send writes (POST, PATCH, PUT, DELETE)
+    /// cross-origin. Empty: none; reads are allowed from any origin.
+    pub cors_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -47,8 +75,11 @@ pub struct AuthConfig {
     pub tokens: Vec<String>,
     /// Allow anonymous writes (local demos only).
     pub open: bool,
-    /// Allow anonymous reads.
+    /// Allow anonymous reads (also of `/metrics` and `/api/v1/health`).
     pub read_public: bool,
+    /// A token that may read `/metrics` and `/api/v1/health` (only) when reads are closed, so a
+    /// Prometheus scraper need not hold a write token.
+    pub metrics_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -114,6 +145,17 @@ impl Default for HttpConfig {
             addr: ([127, 0, 0, 1], 8080).into(),
             public_url: None,
             max_body_bytes: 64 * 1024 * 1024,
+            max_anonymous_body_bytes: 1024 * 1024,
+            max_response_bytes: 64 * 1024 * 1024,
+            max_uri_bytes: 8 * 1024,
+            max_header_bytes: 16 * 1024,
+            header_read_timeout_s: 10,
+            idle_timeout_s: 60,
+            body_timeout_s: 30,
+            write_timeout_s: 30,
+            shutdown_grace_s: 10,
+            max_connections: 1024,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -135,6 +177,7 @@ impl Default for AuthConfig {
             tokens: Vec::new(),
             open: false,
             read_public: true,
+            metrics_token: None,
         }
     }
 }

@@ -77,7 +77,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Runn
         .await
         .with_context(|| format!("cannot listen on {}", config.http.addr))?;
     let http_addr = listener.local_addr()?;
-    let (shutdown, mut rx) = tokio::sync::watch::channel(false);
+    let (shutdown, rx) = tokio::sync::watch::channel(false);
     let (hj212_addr, hj212_task) = match (config.hj212.addr, &registry) {
         (Some(addr), Some(registry)) => {
             let settings = sources::hj212::ListenerSettings {
@@ -106,6 +106,15 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Runn
     let (alerts, alerts_task) = alerts::start(&config.alerts, store.clone(), rx.clone())
         .await
         .context("starting the alert engine")?;
+    let mut config = config;
+    // Links name the address actually bound (port 0 in tests), never the client's Host header.
+    if config.http.public_url.is_none() {
+        if http_addr.ip().is_unspecified() {
+            tracing::warn!(%http_addr, "listening on all interfaces without [http] public_url: links will name {http_addr}; set public_url to the address clients use");
+        }
+        config.http.public_url = Some(format!("http://{http_addr}"));
+    }
+    let listener_settings = http::listener::ListenerSettings::from_config(&config.http);
     let state = http::AppState {
         alerts: Some(alerts),
         store: store.clone(),
@@ -116,11 +125,8 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Runn
     let app = http::router(state);
     let task_store = store.clone();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.wait_for(|stop| *stop).await;
-            })
-            .await?;
+        // Returns once in-flight requests finished, or the grace period dropped them.
+        http::listener::serve(listener, app, listener_settings, rx).await;
         // Stop HJ 212 after HTTP: connections finish the frame they hold (write + answer).
         if let Some(task) = hj212_task {
             let _ = task.await;

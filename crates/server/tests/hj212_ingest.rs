@@ -17,6 +17,8 @@ const R01_MN: &str = "010000520181000000000001";
 const R01_PW: &str = "520001";
 const L01_MN: &str = "01000052018100000000000B";
 const L01_PW: &str = "52000B";
+/// The tests read as an operator: MNs are shown only to requests with a token (issue #10).
+const OPERATOR_TOKEN: &str = "operator-token";
 
 fn hongfeng() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config/hongfeng.toml")
@@ -38,6 +40,7 @@ async fn start(tweak: impl FnOnce(&mut Config)) -> TestServer {
     config.auth.open = true;
     config.network.file = Some(hongfeng());
     config.hj212.addr = Some("127.0.0.1:0".parse().expect("addr"));
+    config.auth.tokens = vec![OPERATOR_TOKEN.into()];
     tweak(&mut config);
     let store = server::open_store(&config).expect("store");
     let running = server::start(config, store).await.expect("server starts");
@@ -55,6 +58,7 @@ impl TestServer {
         let r = self
             .client
             .get(format!("{}{path}", self.http))
+            .bearer_auth(OPERATOR_TOKEN)
             .send()
             .await
             .expect("GET");
@@ -65,6 +69,7 @@ impl TestServer {
     async fn text(&self, path: &str) -> String {
         self.client
             .get(format!("{}{path}", self.http))
+            .bearer_auth(OPERATOR_TOKEN)
             .send()
             .await
             .expect("GET")
@@ -483,7 +488,20 @@ async fn loading_the_network_twice_changes_nothing_and_keeps_passwords_private()
     assert_eq!((fourth.created, fourth.updated), (0, 0));
 
     let things = srv.text("/v1.1/Things?$top=1000").await;
-    assert!(things.contains(R01_MN), "MN is public");
+    assert!(things.contains(R01_MN), "MN is shown to a token");
+    let anonymous = srv
+        .client
+        .get(format!("{}/v1.1/Things?$top=1000", srv.http))
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        !anonymous.contains(R01_MN),
+        "MN is hidden from anonymous readers"
+    );
     assert!(
         !things.contains("\"pw\"") && !things.contains(R01_PW),
         "PW is never served"

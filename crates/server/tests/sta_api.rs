@@ -437,10 +437,11 @@ async fn bad_requests_get_json_errors_with_the_right_status() {
             "{q}: {body}"
         );
     }
-    // Bodies too.
+    // Bodies too (declared JSON: bodies of other types are refused with 415, issue #10).
     let r = s
         .client
         .post(format!("{}/Things", s.base))
+        .header("content-type", "application/json")
         .body("{not json")
         .send()
         .await

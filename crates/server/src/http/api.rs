@@ -17,9 +17,17 @@ pub fn routes() -> Router<AppState> {
         .route("/metrics", get(metrics))
 }
 
-async fn health(State(state): State<AppState>) -> Json<Value> {
+/// Health and metrics follow the read policy (or `[auth] metrics_token`): store counters and
+/// station names are not for strangers when reads are closed.
+async fn health(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    state.authorize_metrics(&headers)?;
     let stats = state.store.stats();
-    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION"), "store": stats }))
+    Ok(Json(
+        json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION"), "store": stats }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -51,7 +59,11 @@ async fn latest(
     Ok(Json(json!({ "value": values })))
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+async fn metrics(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    state.authorize_metrics(&headers)?;
     let body = state.metrics.render(&state.store.stats());
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body))
 }

@@ -5,6 +5,9 @@ pub mod api;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod guard;
+pub mod listener;
+pub mod redact;
 pub mod sta;
 pub mod stations;
 pub mod web;
@@ -29,17 +32,14 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// `scheme://host[:port]` as the client sees this server.
-    pub fn public_url(&self, headers: &HeaderMap) -> String {
-        if let Some(u) = &self.config.http.public_url {
-            return u.trim_end_matches('/').to_string();
+    /// `scheme://host[:port]` of this server in links: `[http] public_url`, which `start` sets
+    /// to the bound listen address when it is not configured. Never the client's Host header: a
+    /// forged Host would otherwise end up in every selfLink, nextLink and Location.
+    pub fn public_url(&self) -> String {
+        match &self.config.http.public_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.config.http.addr),
         }
-        let host = headers
-            .get(axum::http::header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .map(str::to_string)
-            .unwrap_or_else(|| self.config.http.addr.to_string());
-        format!("http://{host}")
     }
 
     /// Writes need a bearer token from the configuration unless the server runs `--open`.
@@ -57,14 +57,32 @@ impl AppState {
         self.check_token(headers)
     }
 
+    /// `/metrics` and `/api/v1/health`: the read policy, or the separate `[auth] metrics_token`.
+    pub fn authorize_metrics(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        if let Some(expected) = &self.config.auth.metrics_token
+            && bearer(headers).is_some_and(|t| constant_time_eq(t.as_bytes(), expected.as_bytes()))
+        {
+            return Ok(());
+        }
+        self.authorize_read(headers)
+    }
+
+    /// The request carries one of the configured tokens. Only such requests see station MNs
+    /// (`--open` does not count: MNs are what an HJ 212 password guesser needs).
+    pub fn has_valid_token(&self, headers: &HeaderMap) -> bool {
+        bearer(headers).is_some_and(|t| self.token_matches(t))
+    }
+
+    fn token_matches(&self, token: &str) -> bool {
+        // Every configured token is compared in full, so timing tells nothing about any of them.
+        self.config.auth.tokens.iter().fold(false, |found, k| {
+            found | constant_time_eq(token.as_bytes(), k.as_bytes())
+        })
+    }
+
     fn check_token(&self, headers: &HeaderMap) -> Result<(), ApiError> {
-        let token = headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|h| h.to_str().ok())
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim);
-        match token {
-            Some(t) if self.config.auth.tokens.iter().any(|k| k == t) => Ok(()),
+        match bearer(headers) {
+            Some(t) if self.token_matches(t) => Ok(()),
             Some(_) => Err(ApiError::new(
                 axum::http::StatusCode::UNAUTHORIZED,
                 "the bearer token is not valid",
@@ -77,6 +95,32 @@ impl AppState {
     }
 }
 
+/// The token of an `Authorization: Bearer <token>` header; the scheme is case-insensitive
+/// (RFC 7235 §2.1), so `bearer` and `BEARER` work too.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .trim();
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// Equality whose time depends on the lengths only, not on where the bytes differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = a.len() ^ b.len();
+    for i in 0..a.len().max(b.len()) {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        diff |= usize::from(x ^ y);
+    }
+    std::hint::black_box(diff) == 0
+}
+
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.http.max_body_bytes;
     Router::new()
@@ -86,8 +130,25 @@ pub fn router(state: AppState) -> Router {
         .merge(stations::routes())
         .merge(alerts::routes().merge(events::routes()))
         .merge(web::routes())
+        .fallback(unknown_route)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::trace::TraceLayer::new_for_http())
-        .layer(tower_http::cors::CorsLayer::permissive())
+        // Outermost last: errors of every layer below (and of the guards) become JSON.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::limits,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::cors,
+        ))
+        .layer(axum::middleware::from_fn(guard::json_errors))
         .with_state(state)
+}
+
+async fn unknown_route(uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        format!("no such resource: {}", uri.path()),
+    )
 }

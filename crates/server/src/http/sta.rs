@@ -2,6 +2,7 @@
 
 use super::AppState;
 use super::error::ApiError;
+use super::redact;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -24,12 +25,12 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    format!("{}{PREFIX}", state.public_url(headers))
+fn base_url(state: &AppState) -> String {
+    format!("{}{PREFIX}", state.public_url())
 }
 
-async fn service_root(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
-    let base = base_url(&state, &headers);
+async fn service_root(State(state): State<AppState>) -> Json<Value> {
+    let base = base_url(&state);
     let value: Vec<Value> = EntityType::ALL
         .iter()
         .map(|e| json!({ "name": e.set_name(), "url": format!("{base}/{}", e.set_name()) }))
@@ -64,8 +65,18 @@ async fn read(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     state.authorize_read(&headers)?;
+    let authorised = state.has_valid_token(&headers);
+    let raw = raw.unwrap_or_default();
+    if !authorised
+        && redact::mentions_mn(&percent_encoding::percent_decode_str(&raw).decode_utf8_lossy())
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "filtering or ordering on station MNs (properties/mn, parameters/mn) needs a valid token",
+        ));
+    }
     let path = decode_path(&path)?;
-    let query = Query::parse(path.target(), raw.as_deref().unwrap_or(""))?;
+    let query = Query::parse(path.target(), &raw)?;
     if path.tail != Tail::None && !matches!(path.tail, Tail::Ref) && !query.raw.is_empty() {
         // Query options on a single property are meaningless; OGC 18-088 does not define them.
         return Err(ApiError::bad_request(
@@ -77,12 +88,22 @@ async fn read(
         .read(ReadRequest {
             path,
             query,
-            base_url: base_url(&state, &headers),
+            base_url: base_url(&state),
         })
         .await?;
     Ok(match response {
-        ReadResponse::Json(v) => Json(v).into_response(),
+        ReadResponse::Json(mut v) => {
+            if !authorised {
+                redact::strip_mns(&mut v);
+            }
+            redact::json_capped(&v, state.config.http.max_response_bytes)?
+        }
         ReadResponse::Text(t) => {
+            let t = if authorised {
+                t
+            } else {
+                redact::strip_mn_text(t)
+            };
             ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], t).into_response()
         }
         ReadResponse::NoContent => StatusCode::NO_CONTENT.into_response(),
@@ -118,7 +139,7 @@ async fn create(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     state.authorize_write(&headers)?;
-    let base = base_url(&state, &headers);
+    let base = base_url(&state);
     let body = parse_body(&body)?;
     if path.trim_matches('/') == "CreateObservations" {
         let outcome = state
@@ -171,7 +192,7 @@ async fn update(
     replace: bool,
 ) -> Result<Response, ApiError> {
     state.authorize_write(&headers)?;
-    let base = base_url(&state, &headers);
+    let base = base_url(&state);
     let body = parse_body(&body)?;
     let path = decode_path(&path)?;
     match state

@@ -1,5 +1,5 @@
 //! `GET /api/v1/stations`: HJ 212 station status (online/offline, last frame, counters, rejects).
-//! Never includes passwords.
+//! Never includes passwords; MNs (station login names) only for requests with a valid token.
 
 use super::AppState;
 use super::error::ApiError;
@@ -19,8 +19,16 @@ async fn stations(
 ) -> Result<Json<Value>, ApiError> {
     state.authorize_read(&headers)?;
     let board = &state.metrics.stations;
+    let mut stations = json!(board.snapshot(sta::time::now_micros()));
+    if !state.has_valid_token(&headers)
+        && let Some(list) = stations.as_array_mut()
+    {
+        for s in list.iter_mut().filter_map(Value::as_object_mut) {
+            s.remove("mn");
+        }
+    }
     Ok(Json(json!({
-        "value": board.snapshot(sta::time::now_micros()),
+        "value": stations,
         "offline_after_s": state.config.hj212.offline_after_s,
         "unattributed_rejects": board.unattributed_rejects(),
     })))

@@ -1,0 +1,148 @@
+//! What anonymous readers must not see, and responses that cannot grow without bound.
+//!
+//! An HJ 212 station's MN is its login name: with it, a guesser only needs the password. The
+//! store keeps it (Thing `properties.mn`, Observation `parameters.mn`, shared with other callers),
+//! so the HTTP layer removes it from what requests without a valid token get.
+
+use super::error::ApiError;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use std::io::Write;
+
+/// The key the network plan and the HJ 212 source use for a station's MN.
+const MN: &str = "mn";
+
+/// Removes `mn` from every `properties` and `parameters` object in `v`, expanded entities and
+/// `dataArray` rows included.
+pub fn strip_mns(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            for key in ["properties", "parameters"] {
+                if let Some(Value::Object(inner)) = map.get_mut(key) {
+                    inner.remove(MN);
+                }
+            }
+            // dataArray: rows are arrays in the order of `components`.
+            let parameters_at = map
+                .get("components")
+                .and_then(Value::as_array)
+                .and_then(|c| c.iter().position(|n| n == "parameters"));
+            if let (Some(i), Some(Value::Array(rows))) = (parameters_at, map.get_mut("dataArray")) {
+                for row in rows {
+                    if let Some(Value::Object(p)) = row.get_mut(i) {
+                        p.remove(MN);
+                    }
+                }
+            }
+            for (_, child) in map.iter_mut() {
+                strip_mns(child);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_mns),
+        _ => {}
+    }
+}
+
+/// `properties/$value` and `parameters/$value` answer the object as text: the MN goes there too.
+pub fn strip_mn_text(text: String) -> String {
+    match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(mut map)) if map.contains_key(MN) => {
+            map.remove(MN);
+            Value::Object(map).to_string()
+        }
+        _ => text,
+    }
+}
+
+/// A query that filters or orders on an MN would read it out one character at a time
+/// (`startswith(properties/mn,'8')`), so anonymous requests may not name it.
+pub fn mentions_mn(decoded_query: &str) -> bool {
+    ["properties/mn", "parameters/mn"].iter().any(|p| {
+        decoded_query.match_indices(p).any(|(at, _)| {
+            !decoded_query[at + p.len()..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_alphanumeric() || c == '_')
+        })
+    })
+}
+
+/// A writer that fails once more than `cap` bytes were written, so an oversized response is
+/// refused after at most `cap` bytes of buffer instead of after all of it.
+struct Capped {
+    buf: Vec<u8>,
+    cap: usize,
+}
+
+impl Write for Capped {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.buf.len() + data.len() > self.cap {
+            return Err(std::io::Error::other("response over max_response_bytes"));
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `v` as an `application/json` response, or a 400 naming `[http] max_response_bytes`.
+pub fn json_capped(v: &Value, cap: usize) -> Result<Response, ApiError> {
+    let mut out = Capped {
+        buf: Vec::new(),
+        cap,
+    };
+    if serde_json::to_writer(&mut out, v).is_err() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "the response would be larger than {cap} bytes ([http] max_response_bytes); ask for less ($top, $select, fewer $expand levels)"
+            ),
+        ));
+    }
+    Ok(([(header::CONTENT_TYPE, "application/json")], out.buf).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn mns_go_from_properties_parameters_and_data_arrays() {
+        let mut v = json!({
+            "value": [{
+                "properties": { "mn": "A1", "st": "21", "kind": "station" },
+                "Datastreams": [{ "Observations": [{ "parameters": { "mn": "A1", "qn": "1" } }] }],
+            }],
+            "dataArray@iot.count": 1,
+            "x": { "components": ["id", "parameters"], "dataArray": [[1, { "mn": "A1", "cn": "2061" }]] },
+        });
+        strip_mns(&mut v);
+        let text = v.to_string();
+        assert!(!text.contains("A1"), "{text}");
+        assert!(
+            text.contains("\"st\":\"21\"") && text.contains("2061"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn filters_naming_the_mn_are_recognised() {
+        assert!(mentions_mn("$filter=startswith(properties/mn,'8')"));
+        assert!(mentions_mn("$orderby=parameters/mn"));
+        assert!(!mentions_mn("$filter=properties/mnemonic eq 'x'"));
+        assert!(!mentions_mn("$filter=name eq 'mn'"));
+    }
+
+    #[test]
+    fn oversized_responses_are_refused_naming_the_limit() {
+        let v = json!({ "value": "x".repeat(100) });
+        assert!(json_capped(&v, 1000).is_ok());
+        let e = json_capped(&v, 50).unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        assert!(e.message.contains("max_response_bytes"));
+    }
+}
