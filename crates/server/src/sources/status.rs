@@ -57,6 +57,7 @@ impl RejectReason {
             E::BadLengthField(_)
             | E::ShortLengthField(_)
             | E::LengthMismatch { .. }
+            | E::Truncated { .. }
             | E::MissingLineEnd
             | E::SegmentTooLong { .. } => RejectReason::BadFraming,
             E::BadTime { .. } => RejectReason::BadDataTime,
