@@ -80,9 +80,26 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Runn
     let (shutdown, mut rx) = tokio::sync::watch::channel(false);
     let (hj212_addr, hj212_task) = match (config.hj212.addr, &registry) {
         (Some(addr), Some(registry)) => {
+            let h = &config.hj212;
+            let secs = |s: u64| std::time::Duration::from_secs(s.max(1));
             let settings = sources::hj212::ListenerSettings {
-                close_on_auth_failure: config.hj212.close_on_auth_failure,
-                idle_timeout: std::time::Duration::from_secs(config.hj212.idle_timeout_s.max(1)),
+                close_on_auth_failure: h.close_on_auth_failure,
+                idle_timeout: secs(h.idle_timeout_s),
+                max_connections: h.max_connections,
+                max_connections_per_ip: h.max_connections_per_ip,
+                partial_frame_timeout: secs(h.partial_frame_timeout_s),
+                first_frame_timeout: secs(h.first_frame_timeout_s),
+                reject_log_lines: h.reject_log_lines,
+                reject_log_interval: secs(h.reject_log_interval_s),
+                auth: sources::hj212_guard::AuthSettings {
+                    backoff_after: h.auth_backoff_after,
+                    backoff_base: std::time::Duration::from_millis(h.auth_backoff_base_ms),
+                    backoff_max: secs(h.auth_backoff_max_s),
+                    lockout_after: h.auth_fail_lockout_after,
+                    lockout: secs(h.auth_lockout_s),
+                    window: secs(h.auth_fail_window_s),
+                },
+                clock_tolerance_s: config.ingest.clock_tolerance_s,
             };
             let (bound, task) = sources::hj212::start_listener(
                 addr,

@@ -8,14 +8,23 @@
 //! answered, so the station resends it; it is logged with its MN when readable and counted by
 //! reason. Such failures never close the connection; an authentication failure does when
 //! `close_on_auth_failure` is set.
+//!
+//! Defences (docs/hj212.md, "Hardening"): connection caps at accept, idle / partial-frame /
+//! first-frame timeouts, rate-limited rejection logs, the password guard of
+//! [`super::hj212_guard`], and refusal of frames dated beyond now + `clock_tolerance_s` (the
+//! station then gets a 1012 set-time request).
 
-use super::hj212_values::{ValuesError, data_kind, frame_values};
+use super::hj212_guard::{
+    AuthGuard, AuthSettings, AuthVerdict, ConnectionCaps, ConnectionSlot, LogLimiter, Lockout,
+    Suppressed,
+};
+use super::hj212_values::{TimeRefusal, ValuesError, check_times, data_kind, frame_values};
 use super::status::{RejectReason, StationBoard};
 use crate::network::{RegisteredStation, StationRegistry};
 use hj212::{DataSegment, FrameError, Hj212Decoder, Hj212Frame, Reassembly, SplitReassembler};
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use store::{NewObservation, Store, WriteCommand, WriteOutcome};
@@ -32,7 +41,25 @@ pub struct ListenerSettings {
     /// Close a connection that sent nothing for this long (reference §12: 3 × the upload
     /// interval, at least 15 min).
     pub idle_timeout: Duration,
+    /// Connections open at once, in total and from one IP address.
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+    /// Close a connection holding an incomplete frame for this long.
+    pub partial_frame_timeout: Duration,
+    /// Close a connection without a valid, authenticated frame this long after it opened.
+    pub first_frame_timeout: Duration,
+    /// Rejection log lines per connection per interval (the rest summed up in one line).
+    pub reject_log_lines: u32,
+    pub reject_log_interval: Duration,
+    /// Password backoff and lockout.
+    pub auth: AuthSettings,
+    /// `[ingest] clock_tolerance_s`: value times beyond now + this are refused.
+    pub clock_tolerance_s: u64,
 }
+
+/// A station with a clock in the future resends its frame; one 1012 per connection per this
+/// long is enough to correct it.
+const SET_TIME_EVERY: Duration = Duration::from_secs(60);
 
 /// Everything a connection task needs, shared by all of them.
 struct Shared {
@@ -41,6 +68,10 @@ struct Shared {
     board: Arc<StationBoard>,
     settings: ListenerSettings,
     started: Instant,
+    caps: Arc<ConnectionCaps>,
+    guard: Mutex<AuthGuard>,
+    /// Refused connections are logged through one limiter for the whole listener.
+    refusals: Mutex<LogLimiter>,
 }
 
 /// Binds `addr` and serves until `shutdown` turns true; then stops accepting, lets every
@@ -59,6 +90,12 @@ pub async fn start_listener(
         registry,
         store,
         board,
+        caps: ConnectionCaps::new(settings.max_connections, settings.max_connections_per_ip),
+        guard: Mutex::new(AuthGuard::new(settings.auth.clone())),
+        refusals: Mutex::new(LogLimiter::new(
+            settings.reject_log_lines,
+            settings.reject_log_interval,
+        )),
         settings,
         started: Instant::now(),
     });
@@ -74,6 +111,15 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, shutdown: watch
             _ = stopped(&mut stop) => break,
             accepted = listener.accept() => match accepted {
                 Ok((socket, peer)) => {
+                    let slot = match shared.caps.admit(peer.ip()) {
+                        Ok(slot) => slot,
+                        Err(refusal) => {
+                            // Dropping the socket closes it at once: a flood holds no descriptor.
+                            drop(socket);
+                            refused(&shared, peer, refusal);
+                            continue;
+                        }
+                    };
                     let _ = socket.set_nodelay(true);
                     shared.board.connections_total.fetch_add(1, Ordering::Relaxed);
                     shared.board.connections_open.fetch_add(1, Ordering::Relaxed);
@@ -81,6 +127,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, shutdown: watch
                     let shutdown = shutdown.clone();
                     connections.spawn(async move {
                         Connection::new(peer, &shared).run(socket, shutdown).await;
+                        drop::<ConnectionSlot>(slot);
                         shared.board.connections_open.fetch_sub(1, Ordering::Relaxed);
                     });
                 }
@@ -98,6 +145,29 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, shutdown: watch
     tracing::info!("HJ 212 listener stopped");
 }
 
+/// Counts and logs (rate-limited) a connection refused at accept.
+fn refused(shared: &Shared, peer: SocketAddr, refusal: super::hj212_guard::Refusal) {
+    let counter = match refusal {
+        super::hj212_guard::Refusal::Total => &shared.board.refused_total,
+        super::hj212_guard::Refusal::PerIp => &shared.board.refused_per_ip,
+    };
+    counter.fetch_add(1, Ordering::Relaxed);
+    let Ok(mut limiter) = shared.refusals.lock() else {
+        return;
+    };
+    let (log, summary) = limiter.event(refusal.as_str(), Instant::now());
+    if let Some(s) = summary {
+        tracing::warn!(
+            "{} more HJ 212 connections refused in the last {} s by cap: {s}",
+            s.total,
+            s.interval.as_secs()
+        );
+    }
+    if log {
+        tracing::warn!(%peer, cap = refusal.as_str(), "HJ 212 connection refused: over the cap");
+    }
+}
+
 /// Resolves once shutdown is signalled (or its sender is gone).
 async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
@@ -109,6 +179,14 @@ enum Flow {
     Close,
 }
 
+/// Which timeout closes a connection that stays quiet.
+#[derive(Clone, Copy)]
+enum Quiet {
+    Idle,
+    PartialFrame,
+    FirstFrame,
+}
+
 struct Connection<'a> {
     peer: SocketAddr,
     shared: &'a Shared,
@@ -116,6 +194,11 @@ struct Connection<'a> {
     reassembler: SplitReassembler,
     /// Stations seen on this connection (for the `connected` status).
     stations: HashSet<usize>,
+    opened: Instant,
+    /// A frame passed authentication (the first-frame timeout no longer applies).
+    authenticated: bool,
+    limiter: LogLimiter,
+    last_set_time: Option<Instant>,
 }
 
 impl<'a> Connection<'a> {
@@ -126,20 +209,87 @@ impl<'a> Connection<'a> {
             decoder: Hj212Decoder::new(shared.registry.decoder_options()),
             reassembler: SplitReassembler::default(),
             stations: HashSet::new(),
+            opened: Instant::now(),
+            authenticated: false,
+            limiter: LogLimiter::new(
+                shared.settings.reject_log_lines,
+                shared.settings.reject_log_interval,
+            ),
+            last_set_time: None,
         }
+    }
+
+    /// The next quiet deadline: idle from now, the partial frame held since `partial_since`,
+    /// or the first valid frame that has not come.
+    fn deadline(&self, partial_since: Option<Instant>) -> (Instant, Quiet) {
+        let settings = &self.shared.settings;
+        let mut deadline = (Instant::now() + settings.idle_timeout, Quiet::Idle);
+        if let Some(since) = partial_since {
+            deadline = deadline.min_by(since + settings.partial_frame_timeout, Quiet::PartialFrame);
+        }
+        if !self.authenticated {
+            deadline = deadline.min_by(self.opened + settings.first_frame_timeout, Quiet::FirstFrame);
+        }
+        deadline
+    }
+
+    /// Closes the connection for a quiet deadline; counted by kind.
+    fn quiet(&self, why: Quiet) {
+        let board = &self.shared.board;
+        let (counter, what) = match why {
+            Quiet::Idle => (&board.closed_idle, "idle"),
+            Quiet::PartialFrame => (&board.closed_partial_frame, "holding an incomplete frame"),
+            Quiet::FirstFrame => (&board.closed_first_frame, "without a valid frame"),
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(peer = %self.peer, "closing HJ 212 connection: {what} past its timeout");
+    }
+
+    /// Whether to log a rejection of `reason`; logs the summary of a finished interval first.
+    /// Counters count every rejection either way.
+    fn may_log(&mut self, reason: RejectReason) -> bool {
+        let (log, summary) = self.limiter.event(reason.as_str(), Instant::now());
+        if let Some(s) = summary {
+            self.summary(&s);
+        }
+        let board = &self.shared.board;
+        if log {
+            board.reject_log_lines.fetch_add(1, Ordering::Relaxed);
+        } else {
+            board.reject_log_suppressed.fetch_add(1, Ordering::Relaxed);
+        }
+        log
+    }
+
+    fn summary(&self, s: &Suppressed) {
+        self.shared
+            .board
+            .reject_log_lines
+            .fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(
+            peer = %self.peer,
+            "{} more HJ 212 frames dropped from {} in the last {} s by reason: {s}",
+            s.total,
+            self.peer,
+            s.interval.as_secs().max(1)
+        );
     }
 
     async fn run(mut self, mut socket: TcpStream, mut shutdown: watch::Receiver<bool>) {
         tracing::debug!(peer = %self.peer, "HJ 212 connection opened");
         let mut buf = vec![0u8; 16 * 1024];
+        // Since when the decoder holds bytes of a frame that has not completed.
+        let mut partial_since: Option<Instant> = None;
         'connection: loop {
+            let (deadline, why) = self.deadline(partial_since);
+            let deadline = tokio::time::Instant::from_std(deadline);
             let read = tokio::select! {
                 _ = stopped(&mut shutdown) => break,
-                read = tokio::time::timeout(self.shared.settings.idle_timeout, socket.read(&mut buf)) => read,
+                read = tokio::time::timeout_at(deadline, socket.read(&mut buf)) => read,
             };
             let n = match read {
                 Err(_) => {
-                    tracing::info!(peer = %self.peer, "closing idle HJ 212 connection");
+                    self.quiet(why);
                     break;
                 }
                 Ok(Ok(0)) => break,
@@ -150,7 +300,9 @@ impl<'a> Connection<'a> {
                 }
             };
             self.decoder.push(&buf[..n]);
+            let mut judged = false;
             while let Some(item) = self.decoder.next_item() {
+                judged = true;
                 let flow = match item {
                     Ok(frame) => self.frame(frame, &mut socket).await,
                     Err(error) => self.dropped(&error),
@@ -159,6 +311,16 @@ impl<'a> Connection<'a> {
                     break 'connection;
                 }
             }
+            // A judged frame is progress; bytes that complete nothing are not.
+            partial_since = match (self.decoder.buffered(), partial_since) {
+                (0, _) => None,
+                (_, None) => Some(Instant::now()),
+                (_, Some(_)) if judged => Some(Instant::now()),
+                (_, since) => since,
+            };
+        }
+        if let Some(s) = self.limiter.flush(Instant::now()) {
+            self.summary(&s);
         }
         for &index in &self.stations {
             self.shared.board.connection(index, false);
@@ -168,19 +330,21 @@ impl<'a> Connection<'a> {
     }
 
     /// A candidate frame the decoder dropped (bad CRC, framing, malformed segment): no answer.
-    fn dropped(&self, error: &FrameError) -> Flow {
+    fn dropped(&mut self, error: &FrameError) -> Flow {
         let reason = RejectReason::of(&error.error);
         let station = error
             .mn
             .as_deref()
             .and_then(|mn| self.shared.registry.by_mn(mn));
-        tracing::warn!(
-            peer = %self.peer,
-            mn = error.mn.as_deref().unwrap_or("?"),
-            reason = reason.as_str(),
-            error = %error.error,
-            "HJ 212 frame dropped, not answered"
-        );
+        if self.may_log(reason) {
+            tracing::warn!(
+                peer = %self.peer,
+                mn = error.mn.as_deref().unwrap_or("?"),
+                reason = reason.as_str(),
+                error = %error.error,
+                "HJ 212 frame dropped, not answered"
+            );
+        }
         self.shared.board.reject(station.map(|s| s.index), reason);
         Flow::Continue
     }
@@ -213,18 +377,10 @@ impl<'a> Connection<'a> {
 
     async fn segment(&mut self, segment: DataSegment, socket: &mut TcpStream) -> Flow {
         let shared = self.shared;
-        let Some(station) = shared.registry.by_mn(&segment.mn) else {
-            tracing::warn!(peer = %self.peer, mn = %segment.mn, cn = %segment.cn, "HJ 212 frame from an unknown MN; nothing stored");
-            shared.board.reject(None, RejectReason::UnknownMn);
+        let Some(station) = self.authenticate(&segment) else {
             return self.auth_failed();
         };
-        if segment.pw != station.pw {
-            tracing::warn!(peer = %self.peer, mn = %segment.mn, station = %station.code, "HJ 212 frame with a wrong PW; nothing stored");
-            shared
-                .board
-                .reject(Some(station.index), RejectReason::WrongPassword);
-            return self.auth_failed();
-        }
+        self.authenticated = true;
         if self.stations.insert(station.index) {
             shared.board.connection(station.index, true);
         }
@@ -233,6 +389,9 @@ impl<'a> Connection<'a> {
                 Ok(values) => values,
                 Err(reason) => {
                     shared.board.reject(Some(station.index), reason);
+                    if reason == RejectReason::FutureTime {
+                        return self.set_time(&segment, station, socket).await;
+                    }
                     return Flow::Continue; // not answered: the station resends
                 }
             },
@@ -253,6 +412,109 @@ impl<'a> Connection<'a> {
         Flow::Continue
     }
 
+    /// Checks MN and PW through the guard. Unknown MN, wrong PW and a throttled or locked
+    /// source all end the same way for the peer (no answer; closed when
+    /// `close_on_auth_failure`); only the log and the counters tell them apart.
+    fn authenticate(&mut self, segment: &DataSegment) -> Option<&'a RegisteredStation> {
+        let shared = self.shared;
+        let station = shared.registry.by_mn(&segment.mn);
+        let pw_ok = station.is_some_and(|s| same_secret(&s.pw, &segment.pw));
+        let ip = self.peer.ip();
+        let (verdict, lockout) = match shared.guard.lock() {
+            Ok(mut guard) => guard.check(ip, station.map(|s| s.mn.as_str()), pw_ok, Instant::now()),
+            // A poisoned guard must not open the door.
+            Err(_) => (AuthVerdict::Throttled, None),
+        };
+        if let Some(lockout) = lockout {
+            self.locked_out(&lockout, station);
+        }
+        let board = &shared.board;
+        let index = station.map(|s| s.index);
+        if let Some(i) = index
+            && !pw_ok
+        {
+            board.auth_failure(i);
+        }
+        let reason = match verdict {
+            AuthVerdict::Accept => return station,
+            AuthVerdict::Fail => {
+                board.auth_failures_total.fetch_add(1, Ordering::Relaxed);
+                if station.is_some() {
+                    RejectReason::WrongPassword
+                } else {
+                    RejectReason::UnknownMn
+                }
+            }
+            AuthVerdict::Throttled | AuthVerdict::Locked => {
+                board.auth_ignored_total.fetch_add(1, Ordering::Relaxed);
+                RejectReason::AuthThrottled
+            }
+        };
+        board.reject(index, reason);
+        if self.may_log(reason) {
+            tracing::warn!(peer = %self.peer, mn = %segment.mn, cn = %segment.cn, reason = reason.as_str(), "HJ 212 frame refused for its credentials; nothing stored, not answered");
+        }
+        None
+    }
+
+    /// A lockout began: one WARN per lockout (a possible attack), counted, on the board.
+    fn locked_out(&self, lockout: &Lockout, station: Option<&RegisteredStation>) {
+        let board = &self.shared.board;
+        board.auth_lockouts_total.fetch_add(1, Ordering::Relaxed);
+        let code = station.map_or("?", |s| s.code.as_str());
+        tracing::warn!(
+            peer = %self.peer,
+            mn = %lockout.mn,
+            station = code,
+            failures = lockout.failures,
+            lockout_s = lockout.duration.as_secs(),
+            "possible password guessing on HJ 212 station {code} from {}: MN locked for this address",
+            lockout.ip
+        );
+        if let Some(s) = station {
+            let micros = i64::try_from(lockout.duration.as_micros()).unwrap_or(i64::MAX);
+            let until = sta::time::now_micros().saturating_add(micros);
+            board.lockout(s.index, lockout.ip.to_string(), until);
+        }
+    }
+
+    /// Sends the station a 1012 set-time request (reference §15) after a frame dated in the
+    /// future, at most once per `SET_TIME_EVERY` on this connection.
+    async fn set_time(
+        &mut self,
+        segment: &DataSegment,
+        station: &RegisteredStation,
+        socket: &mut TcpStream,
+    ) -> Flow {
+        let now = Instant::now();
+        if self
+            .last_set_time
+            .is_some_and(|t| now.duration_since(t) < SET_TIME_EVERY)
+        {
+            return Flow::Continue;
+        }
+        self.last_set_time = Some(now);
+        let target = hj212::CommandTarget {
+            st: station.st.clone(),
+            pw: station.pw.clone(),
+            mn: station.mn.clone(),
+            version: segment.flag.map_or(1, |f| f.version()),
+        };
+        let utc = chrono::Utc::now();
+        let request =
+            hj212::set_time_request(&target, utc, utc, station.options.utc_offset_seconds);
+        if let Err(e) = socket.write_all(&request).await {
+            tracing::debug!(peer = %self.peer, error = %e, "cannot send the HJ 212 set-time request");
+            return Flow::Close;
+        }
+        self.shared
+            .board
+            .set_time_sent
+            .fetch_add(1, Ordering::Relaxed);
+        tracing::info!(peer = %self.peer, station = %station.code, "sent a 1012 set-time request: the station's clock is ahead");
+        Flow::Continue
+    }
+
     fn auth_failed(&self) -> Flow {
         if self.shared.settings.close_on_auth_failure {
             Flow::Close
@@ -263,7 +525,7 @@ impl<'a> Connection<'a> {
 
     /// Stores the frame's values; returns how many, once they are durable.
     async fn store_values(
-        &self,
+        &mut self,
         segment: &DataSegment,
         kind: network::DataKind,
         station: &RegisteredStation,
@@ -272,10 +534,25 @@ impl<'a> Connection<'a> {
         let values = match frame_values(segment, kind, station) {
             Ok(values) => values,
             Err(ValuesError::BadDataTime(why)) => {
-                tracing::warn!(peer = %self.peer, mn = %segment.mn, cn = %segment.cn, qn = segment.qn.as_deref().unwrap_or("-"), "HJ 212 data frame without a usable DataTime ({why}); not answered");
+                if self.may_log(RejectReason::BadDataTime) {
+                    tracing::warn!(peer = %self.peer, mn = %segment.mn, cn = %segment.cn, qn = segment.qn.as_deref().unwrap_or("-"), "HJ 212 data frame without a usable DataTime ({why}); not answered");
+                }
                 return Err(RejectReason::BadDataTime);
             }
         };
+        // Checked before anything is created or stored: the store refuses such rows too, but
+        // here the refusal is early, counted by its own reason, and the station is told.
+        let tolerance = shared.settings.clock_tolerance_s;
+        if let Err(refusal) = check_times(&values, sta::time::now_micros(), tolerance) {
+            let (reason, micros) = match refusal {
+                TimeRefusal::Future { micros } => (RejectReason::FutureTime, micros),
+                TimeRefusal::TooEarly { micros } => (RejectReason::BadDataTime, micros),
+            };
+            if self.may_log(reason) {
+                tracing::warn!(peer = %self.peer, mn = %segment.mn, cn = %segment.cn, time = %sta::time::format_instant(micros), tolerance_s = tolerance, "HJ 212 data frame dated beyond now + clock_tolerance_s or outside 1900–2200; not stored, not answered");
+            }
+            return Err(reason);
+        }
         for skipped in &values.skipped {
             tracing::debug!(mn = %segment.mn, cn = %segment.cn, "HJ 212 value skipped: {skipped}");
         }
@@ -338,5 +615,29 @@ impl<'a> Connection<'a> {
                 Err(RejectReason::StoreFailed)
             }
         }
+    }
+}
+
+/// Compares a received PW with the station's in time independent of where they differ, so the
+/// answer time tells a guesser nothing about a prefix.
+fn same_secret(expected: &str, given: &str) -> bool {
+    let (a, b) = (expected.as_bytes(), given.as_bytes());
+    let mut diff = a.len() ^ b.len();
+    for i in 0..a.len().max(b.len()) {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        diff |= usize::from(x ^ y);
+    }
+    diff == 0
+}
+
+/// The earlier of two deadlines, with what it stands for.
+trait MinBy {
+    fn min_by(self, at: Instant, why: Quiet) -> Self;
+}
+
+impl MinBy for (Instant, Quiet) {
+    fn min_by(self, at: Instant, why: Quiet) -> Self {
+        if at < self.0 { (at, why) } else { self }
     }
 }
