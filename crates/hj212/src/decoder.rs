@@ -187,14 +187,20 @@ mod tests {
     fn a_truncated_frame_does_not_hold_back_the_next() {
         let mut decoder = Hj212Decoder::default();
         decoder.push(b"##9999QN=20160801085857223;ST=32;CN=2011;PW=100000;MN=M1;Flag=5;CP=&&w01");
-        assert!(decoder.next_item().is_none(), "waits while nothing tells it is cut off");
+        assert!(
+            decoder.next_item().is_none(),
+            "waits while nothing tells it is cut off"
+        );
         decoder.push(&encode_frame(SEGMENT));
         let items: Vec<_> = decoder.drain().collect();
         assert!(
             matches!(&items[0], Err(e) if matches!(e.error, Hj212Error::Truncated { declared: 9999, .. }) && e.mn.as_deref() == Some("M1")),
             "{items:?}"
         );
-        assert!(matches!(items.last(), Some(Ok(f)) if f.segment.mn == "010000A8900016F000169DC0"), "{items:?}");
+        assert!(
+            matches!(items.last(), Some(Ok(f)) if f.segment.mn == "010000A8900016F000169DC0"),
+            "{items:?}"
+        );
         assert_eq!(decoder.buffered(), 0);
     }
 
@@ -206,7 +212,9 @@ mod tests {
         assert!(decoder.next_item().is_none());
         // A 2005 frame starting with ST= does.
         decoder.push(b"##0101ST=21;");
-        assert!(matches!(decoder.next_item(), Some(Err(e)) if matches!(e.error, Hj212Error::Truncated { .. })));
+        assert!(
+            matches!(decoder.next_item(), Some(Err(e)) if matches!(e.error, Hj212Error::Truncated { .. }))
+        );
     }
 
     #[test]
@@ -218,7 +226,11 @@ mod tests {
         }
         decoder.push(&encode_frame(SEGMENT));
         let items: Vec<_> = decoder.drain().collect();
-        assert_eq!(items.len(), 1001, "each fragment judged by the next header, then the frame");
+        assert_eq!(
+            items.len(),
+            1001,
+            "each fragment judged by the next header, then the frame"
+        );
         assert!(items.last().is_some_and(Result::is_ok));
         assert_eq!(decoder.buffered(), 0);
     }

@@ -178,7 +178,11 @@ fn next_plausible_header(buf: &[u8], from: usize, before: usize) -> Option<usize
     while let Some(k) = find(&region[at..], b"##") {
         let pos = at + k;
         let rest = &buf[pos + 2..];
-        let digits = rest.iter().take(4).take_while(|b| b.is_ascii_digit()).count();
+        let digits = rest
+            .iter()
+            .take(4)
+            .take_while(|b| b.is_ascii_digit())
+            .count();
         let field = rest.get(digits..digits + 3);
         if digits >= 3 && matches!(field, Some(b"QN=") | Some(b"ST=")) {
             return Some(pos);

@@ -15,7 +15,7 @@
 //! station then gets a 1012 set-time request).
 
 use super::hj212_guard::{
-    AuthGuard, AuthSettings, AuthVerdict, ConnectionCaps, ConnectionSlot, LogLimiter, Lockout,
+    AuthGuard, AuthSettings, AuthVerdict, ConnectionCaps, ConnectionSlot, Lockout, LogLimiter,
     Suppressed,
 };
 use super::hj212_values::{TimeRefusal, ValuesError, check_times, data_kind, frame_values};
@@ -24,8 +24,8 @@ use crate::network::{RegisteredStation, StationRegistry};
 use hj212::{DataSegment, FrameError, Hj212Decoder, Hj212Frame, Reassembly, SplitReassembler};
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use store::{NewObservation, Store, WriteCommand, WriteOutcome};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -228,7 +228,10 @@ impl<'a> Connection<'a> {
             deadline = deadline.min_by(since + settings.partial_frame_timeout, Quiet::PartialFrame);
         }
         if !self.authenticated {
-            deadline = deadline.min_by(self.opened + settings.first_frame_timeout, Quiet::FirstFrame);
+            deadline = deadline.min_by(
+                self.opened + settings.first_frame_timeout,
+                Quiet::FirstFrame,
+            );
         }
         deadline
     }

@@ -417,7 +417,10 @@ mod tests {
         let _c = caps.admit(ip(2)).expect("other ip");
         assert_eq!(caps.admit(ip(3)).unwrap_err(), Refusal::Total);
         drop(a);
-        assert!(caps.admit(ip(1)).is_ok(), "a closed connection gives its slot back");
+        assert!(
+            caps.admit(ip(1)).is_ok(),
+            "a closed connection gives its slot back"
+        );
     }
 
     #[test]
@@ -437,7 +440,10 @@ mod tests {
         // An unknown MN looks the same, and is the 4th failure: it doubles the delay to 2 s.
         assert_eq!(g.check(ip(1), None, true, t0).0, AuthVerdict::Throttled);
         let t = t0 + Duration::from_millis(1500);
-        assert_eq!(g.check(ip(1), Some("MN"), true, t).0, AuthVerdict::Throttled);
+        assert_eq!(
+            g.check(ip(1), Some("MN"), true, t).0,
+            AuthVerdict::Throttled
+        );
         let t = t0 + Duration::from_millis(2100);
         assert_eq!(g.check(ip(1), Some("MN"), true, t).0, AuthVerdict::Accept);
         // Another IP was never affected.
@@ -453,12 +459,19 @@ mod tests {
             let (_, l) = g.check(ip(1), Some("MN"), false, t0);
             lockouts.extend(l);
         }
-        assert_eq!(lockouts.len(), 1, "one lockout (one WARN), not one per guess");
+        assert_eq!(
+            lockouts.len(),
+            1,
+            "one lockout (one WARN), not one per guess"
+        );
         assert_eq!(lockouts[0].failures, 10);
         // The guesser's backoff is at its maximum (60 s); the pair stays locked for 600 s.
         let t = t0 + Duration::from_secs(120);
         assert_eq!(g.check(ip(1), Some("MN"), true, t).0, AuthVerdict::Locked);
-        assert_eq!(g.check(ip(1), Some("OTHER"), true, t).0, AuthVerdict::Accept);
+        assert_eq!(
+            g.check(ip(1), Some("OTHER"), true, t).0,
+            AuthVerdict::Accept
+        );
         // The real station on its own address is not locked out by the guesser.
         assert_eq!(g.check(ip(9), Some("MN"), true, t0).0, AuthVerdict::Accept);
         let t = t0 + Duration::from_secs(601);

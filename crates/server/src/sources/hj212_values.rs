@@ -62,7 +62,9 @@ pub fn check_times(
     tolerance_s: u64,
 ) -> Result<(), TimeRefusal> {
     let tolerance = i64::try_from(tolerance_s.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
-    let latest = now_micros.saturating_add(tolerance).min(AFTER_LATEST_MICROS - 1);
+    let latest = now_micros
+        .saturating_add(tolerance)
+        .min(AFTER_LATEST_MICROS - 1);
     for v in &values.values {
         for t in std::iter::once(v.phenomenon_time).chain(v.result_time) {
             if t > latest {
