@@ -78,6 +78,8 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Runn
         .with_context(|| format!("cannot listen on {}", config.http.addr))?;
     let http_addr = listener.local_addr()?;
     let (shutdown, mut rx) = tokio::sync::watch::channel(false);
+    // HJ 212 lockouts become alerts once the engine runs (it starts after the listener).
+    let (lockout_tx, lockout_rx) = sources::hj212_alerts::channel();
     let (hj212_addr, hj212_task) = match (config.hj212.addr, &registry) {
         (Some(addr), Some(registry)) => {
             let h = &config.hj212;
@@ -100,6 +102,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Runn
                     window: secs(h.auth_fail_window_s),
                 },
                 clock_tolerance_s: config.ingest.clock_tolerance_s,
+                lockouts: Some(lockout_tx),
             };
             let (bound, task) = sources::hj212::start_listener(
                 addr,
@@ -123,6 +126,11 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Runn
     let (alerts, alerts_task) = alerts::start(&config.alerts, store.clone(), rx.clone())
         .await
         .context("starting the alert engine")?;
+    tokio::spawn(sources::hj212_alerts::forward(
+        lockout_rx,
+        alerts.clone(),
+        rx.clone(),
+    ));
     let state = http::AppState {
         alerts: Some(alerts),
         store: store.clone(),

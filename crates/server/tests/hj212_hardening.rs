@@ -361,6 +361,15 @@ async fn wrong_passwords_are_throttled_then_locked_and_the_lock_expires() {
     assert_eq!(status["auth_lockout"]["peer"], "127.0.0.1", "{status}");
     assert_eq!(status["auth_lockout"]["active"], true, "{status}");
     assert!(status["auth_failures"].as_u64() >= Some(10), "{status}");
+    // Raised as an alert (the engine's external path), once for the lockout.
+    let alerts = srv.get("/api/v1/alerts").await;
+    assert_eq!(
+        alerts
+            .matches("possible password guessing on station R01 from 127.0.0.1")
+            .count(),
+        1,
+        "{alerts}"
+    );
 
     // The backoff (1 s at most) is over, the lock (5 s) is not: R01 from this address stays
     // ignored even with the right PW, while another station from the same address is served.

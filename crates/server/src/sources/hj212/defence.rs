@@ -4,6 +4,7 @@
 
 use super::{Connection, Flow, Quiet, SET_TIME_EVERY};
 use crate::network::RegisteredStation;
+use crate::sources::hj212_alerts::LockoutNotice;
 use crate::sources::hj212_guard::{AuthVerdict, Lockout, Suppressed};
 use crate::sources::status::RejectReason;
 use hj212::DataSegment;
@@ -131,6 +132,16 @@ impl<'a> Connection<'a> {
             "possible password guessing on HJ 212 station {code} from {}: MN locked for this address",
             lockout.ip
         );
+        if let (Some(tx), Some(s)) = (&self.shared.settings.lockouts, station) {
+            // Never wait for the engine here; a dropped notice still leaves log, counter, board.
+            let _ = tx.try_send(LockoutNotice {
+                station: s.code.clone(),
+                mn: lockout.mn.clone(),
+                ip: lockout.ip,
+                failures: lockout.failures,
+                lockout_s: lockout.duration.as_secs(),
+            });
+        }
         if let Some(s) = station {
             let micros = i64::try_from(lockout.duration.as_micros()).unwrap_or(i64::MAX);
             let until = sta::time::now_micros().saturating_add(micros);
