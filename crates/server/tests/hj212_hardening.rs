@@ -427,3 +427,21 @@ async fn a_frame_from_2099_is_refused_and_the_station_gets_a_1012() {
     uploaded(&mut st, 1).await;
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_mn_and_a_wrong_password_look_the_same() {
+    let srv = serve(|c| c.hj212.close_on_auth_failure = false).await;
+    let (qn, cp) = now_upload(1);
+    let mut st = srv.connect(R01_MN, R01_PW).await;
+    for (mn, pw) in [("010000520181999999999999", R01_PW), (R01_MN, "000000")] {
+        let frame = encode_frame(&format!(
+            "QN={qn};ST=21;CN=2011;PW={pw};MN={mn};Flag=5;CP=&&{cp}&&"
+        ));
+        st.send(&frame).await.expect("send");
+        // Neither is answered, neither closes (with close_on_auth_failure off).
+        assert_eq!(st.answer(SILENCE).await.expect("open"), None, "{mn}/{pw}");
+    }
+    uploaded(&mut st, 2).await;
+    assert_eq!(srv.metric("qingshui_hj212_auth_failures_total").await, 2);
+    srv.stop().await;
+}
