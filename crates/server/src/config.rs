@@ -81,6 +81,9 @@ pub struct Hj212Config {
     pub max_connections: usize,
     /// Most connections open at once from one IP address (a data logger needs one or two).
     pub max_connections_per_ip: usize,
+    /// Addresses without the per-IP cap: loopback by default, where the simulator, benchmarks
+    /// and a local TCP proxy connect from (stations on the network never do).
+    pub per_ip_exempt: Vec<std::net::IpAddr>,
     /// Close a connection that holds an incomplete frame for this long.
     pub partial_frame_timeout_s: u64,
     /// Close a connection that sent no valid, authenticated frame within this long of opening.
@@ -130,6 +133,10 @@ impl Default for Hj212Config {
             idle_timeout_s: 900,
             max_connections: 1024,
             max_connections_per_ip: 32,
+            per_ip_exempt: vec![
+                std::net::Ipv4Addr::LOCALHOST.into(),
+                std::net::Ipv6Addr::LOCALHOST.into(),
+            ],
             partial_frame_timeout_s: 30,
             first_frame_timeout_s: 60,
             reject_log_lines: 5,

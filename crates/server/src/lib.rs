@@ -89,6 +89,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Runn
                 idle_timeout: secs(h.idle_timeout_s),
                 max_connections: h.max_connections,
                 max_connections_per_ip: h.max_connections_per_ip,
+                per_ip_exempt: h.per_ip_exempt.clone(),
                 partial_frame_timeout: secs(h.partial_frame_timeout_s),
                 first_frame_timeout: secs(h.first_frame_timeout_s),
                 reject_log_lines: h.reject_log_lines,

@@ -25,6 +25,7 @@ fn example_config_parses_and_matches_the_defaults() {
     let (e, d) = (&example.hj212, &defaults.hj212);
     assert_eq!(e.max_connections, d.max_connections);
     assert_eq!(e.max_connections_per_ip, d.max_connections_per_ip);
+    assert_eq!(e.per_ip_exempt, d.per_ip_exempt);
     assert_eq!(e.partial_frame_timeout_s, d.partial_frame_timeout_s);
     assert_eq!(e.first_frame_timeout_s, d.first_frame_timeout_s);
     assert_eq!(e.reject_log_lines, d.reject_log_lines);

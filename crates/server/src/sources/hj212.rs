@@ -43,6 +43,8 @@ pub struct ListenerSettings {
     /// Connections open at once, in total and from one IP address.
     pub max_connections: usize,
     pub max_connections_per_ip: usize,
+    /// Addresses exempt from `max_connections_per_ip` (still counted in `max_connections`).
+    pub per_ip_exempt: Vec<std::net::IpAddr>,
     /// Close a connection holding an incomplete frame for this long.
     pub partial_frame_timeout: Duration,
     /// Close a connection without a valid, authenticated frame this long after it opened.
@@ -91,7 +93,11 @@ pub async fn start_listener(
         registry,
         store,
         board,
-        caps: ConnectionCaps::new(settings.max_connections, settings.max_connections_per_ip),
+        caps: ConnectionCaps::new(
+            settings.max_connections,
+            settings.max_connections_per_ip,
+            settings.per_ip_exempt.clone(),
+        ),
         guard: Mutex::new(AuthGuard::new(settings.auth.clone())),
         refusals: Mutex::new(LogLimiter::new(
             settings.reject_log_lines,

@@ -34,6 +34,8 @@ impl Refusal {
 pub struct ConnectionCaps {
     max_total: usize,
     max_per_ip: usize,
+    /// Addresses without a per-IP cap (local tools: simulator, benchmarks, a local TCP proxy).
+    exempt: Vec<IpAddr>,
     open: Mutex<(usize, HashMap<IpAddr, usize>)>,
 }
 
@@ -45,10 +47,11 @@ pub struct ConnectionSlot {
 }
 
 impl ConnectionCaps {
-    pub fn new(max_total: usize, max_per_ip: usize) -> Arc<ConnectionCaps> {
+    pub fn new(max_total: usize, max_per_ip: usize, exempt: Vec<IpAddr>) -> Arc<ConnectionCaps> {
         Arc::new(ConnectionCaps {
             max_total,
             max_per_ip,
+            exempt,
             open: Mutex::new((0, HashMap::new())),
         })
     }
@@ -61,7 +64,7 @@ impl ConnectionCaps {
             return Err(Refusal::Total);
         }
         let from_ip = per_ip.entry(ip).or_default();
-        if *from_ip >= self.max_per_ip {
+        if *from_ip >= self.max_per_ip && !self.exempt.contains(&ip) {
             return Err(Refusal::PerIp);
         }
         *from_ip += 1;
@@ -410,7 +413,7 @@ mod tests {
 
     #[test]
     fn caps_per_ip_and_total() {
-        let caps = ConnectionCaps::new(3, 2);
+        let caps = ConnectionCaps::new(3, 2, vec![ip(7)]);
         let a = caps.admit(ip(1)).expect("1st");
         let _b = caps.admit(ip(1)).expect("2nd");
         assert_eq!(caps.admit(ip(1)).unwrap_err(), Refusal::PerIp);
@@ -420,6 +423,13 @@ mod tests {
         assert!(
             caps.admit(ip(1)).is_ok(),
             "a closed connection gives its slot back"
+        );
+        let caps = ConnectionCaps::new(10, 1, vec![ip(7)]);
+        let _held: Vec<_> = (0..5).map(|_| caps.admit(ip(7)).expect("exempt")).collect();
+        assert_eq!(
+            caps.admit(ip(8)).map(|_| ()),
+            Ok(()),
+            "others keep their own cap"
         );
     }
 
