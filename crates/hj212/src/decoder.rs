@@ -3,7 +3,9 @@
 //! `push` bytes as they arrive, then take decoded items with [`Hj212Decoder::next_item`] or
 //! [`Hj212Decoder::drain`]. Frames may be split across reads or share one read; bytes outside
 //! frames are skipped and counted; a frame that fails is reported and the decoder resynchronises
-//! at the next `##`, so one bad frame never costs the following ones.
+//! at the next `##`, so one bad frame never costs the following ones. A candidate still waiting
+//! for its declared length is abandoned as soon as a plausible frame header shows up inside the
+//! bytes it claims (a truncated `##9999…`), so it cannot hold back the frame behind it.
 
 use std::collections::VecDeque;
 
