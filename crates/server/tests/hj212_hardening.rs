@@ -450,3 +450,33 @@ async fn an_unknown_mn_and_a_wrong_password_look_the_same() {
     assert_eq!(srv.metric("qingshui_hj212_auth_failures_total").await, 2);
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sockets_that_never_send_a_frame_do_not_starve_stations() {
+    let srv = serve(|c| {
+        c.hj212.max_connections = 5;
+        c.hj212.first_frame_timeout_s = 1;
+    })
+    .await;
+    // Every slot taken by a socket that never sends anything.
+    let mut squatters = Vec::new();
+    for _ in 0..5 {
+        squatters.push(TcpStream::connect(srv.hj212).await.expect("connect"));
+    }
+    let mut refused = TcpStream::connect(srv.hj212).await.expect("connect");
+    closed_within(&mut refused, WAIT).await;
+    assert_eq!(
+        srv.metric("qingshui_hj212_connections_refused_total{cap=\"max_connections\"}")
+            .await,
+        1
+    );
+    // Within the first-frame timeout the squatters are gone and a station is served again.
+    for s in &mut squatters {
+        closed_within(s, WAIT).await;
+    }
+    // The slot is given back just after the close the client saw.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut st = srv.connect(R01_MN, R01_PW).await;
+    uploaded(&mut st, 1).await;
+    srv.stop().await;
+}
