@@ -56,8 +56,9 @@ pub struct ListenerSettings {
     pub auth: AuthSettings,
     /// `[ingest] clock_tolerance_s`: value times beyond now + this are refused.
     pub clock_tolerance_s: u64,
-    /// Where lockouts go to become alerts ([`super::hj212_alerts`]); `None`: no alerts.
-    pub lockouts: Option<tokio::sync::mpsc::Sender<super::hj212_alerts::LockoutNotice>>,
+    /// Where possible password guessing goes to become an alert ([`super::hj212_alerts`]);
+    /// `None`: no alerts.
+    pub lockouts: Option<tokio::sync::mpsc::Sender<super::hj212_alerts::GuessingNotice>>,
 }
 
 /// A station with a clock in the future resends its frame; one 1012 per connection per this

@@ -130,6 +130,29 @@ pub struct Lockout {
     pub duration: Duration,
 }
 
+/// Enough failures for one MN (from any addresses) within the window to call it a possible
+/// attack: raised once per MN per window, as a WARN and an alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suspicion {
+    pub mn: String,
+    pub failures: u32,
+    /// The address of the failure that crossed the threshold.
+    pub ip: IpAddr,
+    /// Distinct addresses seen failing for this MN in the window (counted up to 16).
+    pub sources: usize,
+}
+
+#[derive(Debug, Clone)]
+struct MnState {
+    failures: u32,
+    first_failure: Instant,
+    alerted: bool,
+    ips: Vec<IpAddr>,
+}
+
+/// Distinct addresses remembered per MN (for the alert text only).
+const MN_IPS: usize = 16;
+
 #[derive(Debug, Clone, Copy)]
 struct IpState {
     failures: u32,
@@ -161,6 +184,9 @@ pub struct AuthGuard {
     settings: AuthSettings,
     ips: HashMap<IpAddr, IpState>,
     pairs: HashMap<(String, IpAddr), PairState>,
+    /// Per registered MN, whatever the address (bounded by the registry: unknown MNs are not
+    /// keyed).
+    mns: HashMap<String, MnState>,
 }
 
 /// Entries kept before expired ones are swept (memory stays bounded whatever peers send).
@@ -172,18 +198,20 @@ impl AuthGuard {
             settings,
             ips: HashMap::new(),
             pairs: HashMap::new(),
+            mns: HashMap::new(),
         }
     }
 
     /// Judges one frame's credentials: `known_mn` is the MN when it is registered, `pw_ok`
-    /// whether its PW matched. Returns the verdict and a lockout that began with this frame.
+    /// whether its PW matched. Returns the verdict, a lockout that began with this frame, and
+    /// the MN's suspicion when this frame crossed its threshold.
     pub fn check(
         &mut self,
         ip: IpAddr,
         known_mn: Option<&str>,
         pw_ok: bool,
         now: Instant,
-    ) -> (AuthVerdict, Option<Lockout>) {
+    ) -> (AuthVerdict, Option<Lockout>, Option<Suspicion>) {
         let throttled = self
             .ips
             .get(&ip)
@@ -195,13 +223,14 @@ impl AuthGuard {
             .is_some_and(|t| now < t);
         let ok = known_mn.is_some() && pw_ok;
         let mut lockout = None;
+        let mut suspicion = None;
         if ok {
             if !throttled && !locked {
                 // A station that mistyped its PW and then got it right starts afresh.
                 if let Some(mn) = known_mn {
                     self.pairs.remove(&(mn.to_owned(), ip));
                 }
-                return (AuthVerdict::Accept, None);
+                return (AuthVerdict::Accept, None, None);
             }
         } else {
             self.sweep(now);
@@ -210,6 +239,7 @@ impl AuthGuard {
             // the table with invented MNs.
             if let Some(mn) = known_mn {
                 lockout = self.pair_failure(mn, ip, now);
+                suspicion = self.mn_failure(mn, ip, now);
             }
         }
         let verdict = if locked || lockout.is_some() {
@@ -221,7 +251,39 @@ impl AuthGuard {
         } else {
             AuthVerdict::Fail
         };
-        (verdict, lockout)
+        (verdict, lockout, suspicion)
+    }
+
+    fn mn_failure(&mut self, mn: &str, ip: IpAddr, now: Instant) -> Option<Suspicion> {
+        let s = &self.settings;
+        let state = self.mns.entry(mn.to_owned()).or_insert(MnState {
+            failures: 0,
+            first_failure: now,
+            alerted: false,
+            ips: Vec::new(),
+        });
+        if now.duration_since(state.first_failure) > s.window {
+            *state = MnState {
+                failures: 0,
+                first_failure: now,
+                alerted: false,
+                ips: Vec::new(),
+            };
+        }
+        state.failures = state.failures.saturating_add(1);
+        if state.ips.len() < MN_IPS && !state.ips.contains(&ip) {
+            state.ips.push(ip);
+        }
+        if state.alerted || s.lockout_after == 0 || state.failures < s.lockout_after {
+            return None;
+        }
+        state.alerted = true;
+        Some(Suspicion {
+            mn: mn.to_owned(),
+            failures: state.failures,
+            ip,
+            sources: state.ips.len(),
+        })
     }
 
     fn ip_failure(&mut self, ip: IpAddr, now: Instant) {
@@ -465,10 +527,13 @@ mod tests {
         let mut g = AuthGuard::new(settings());
         let t0 = Instant::now();
         let mut lockouts = Vec::new();
+        let mut suspicions = Vec::new();
         for _ in 0..100 {
-            let (_, l) = g.check(ip(1), Some("MN"), false, t0);
+            let (_, l, s) = g.check(ip(1), Some("MN"), false, t0);
             lockouts.extend(l);
+            suspicions.extend(s);
         }
+        assert_eq!(suspicions.len(), 1, "one alert per MN per window");
         assert_eq!(
             lockouts.len(),
             1,
@@ -486,6 +551,23 @@ mod tests {
         assert_eq!(g.check(ip(9), Some("MN"), true, t0).0, AuthVerdict::Accept);
         let t = t0 + Duration::from_secs(601);
         assert_eq!(g.check(ip(1), Some("MN"), true, t).0, AuthVerdict::Accept);
+    }
+
+    #[test]
+    fn guessing_from_many_addresses_is_suspected_without_a_lockout() {
+        let mut g = AuthGuard::new(settings());
+        let t0 = Instant::now();
+        let mut suspicions = Vec::new();
+        for i in 0..20u8 {
+            let (verdict, lockout, s) = g.check(ip(i), Some("MN"), false, t0);
+            assert_eq!(verdict, AuthVerdict::Fail, "each address guesses once");
+            assert!(lockout.is_none());
+            suspicions.extend(s);
+        }
+        assert_eq!(suspicions.len(), 1, "{suspicions:?}");
+        assert_eq!(suspicions[0].failures, 10);
+        assert_eq!(suspicions[0].sources, 10);
+        assert_eq!(g.check(ip(99), Some("MN"), true, t0).0, AuthVerdict::Accept);
     }
 
     #[test]

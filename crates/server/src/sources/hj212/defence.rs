@@ -4,8 +4,8 @@
 
 use super::{Connection, Flow, Quiet, SET_TIME_EVERY};
 use crate::network::RegisteredStation;
-use crate::sources::hj212_alerts::LockoutNotice;
-use crate::sources::hj212_guard::{AuthVerdict, Lockout, Suppressed};
+use crate::sources::hj212_alerts::GuessingNotice;
+use crate::sources::hj212_guard::{AuthVerdict, Lockout, Suppressed, Suspicion};
 use crate::sources::status::RejectReason;
 use hj212::DataSegment;
 use std::sync::atomic::Ordering;
@@ -81,13 +81,16 @@ impl<'a> Connection<'a> {
         let station = shared.registry.by_mn(&segment.mn);
         let pw_ok = station.is_some_and(|s| same_secret(&s.pw, &segment.pw));
         let ip = self.peer.ip();
-        let (verdict, lockout) = match shared.guard.lock() {
+        let (verdict, lockout, suspicion) = match shared.guard.lock() {
             Ok(mut guard) => guard.check(ip, station.map(|s| s.mn.as_str()), pw_ok, Instant::now()),
             // A poisoned guard must not open the door.
-            Err(_) => (AuthVerdict::Throttled, None),
+            Err(_) => (AuthVerdict::Throttled, None, None),
         };
         if let Some(lockout) = lockout {
             self.locked_out(&lockout, station);
+        }
+        if let (Some(suspicion), Some(station)) = (suspicion, station) {
+            self.suspected(&suspicion, station);
         }
         let board = &shared.board;
         let index = station.map(|s| s.index);
@@ -118,6 +121,32 @@ impl<'a> Connection<'a> {
         None
     }
 
+    /// The MN's failures (from any addresses) crossed the threshold: one WARN and one alert per
+    /// MN per window, also when the guesses come from many addresses and none is locked.
+    fn suspected(&self, suspicion: &Suspicion, station: &RegisteredStation) {
+        tracing::warn!(
+            mn = %suspicion.mn,
+            station = %station.code,
+            failures = suspicion.failures,
+            sources = suspicion.sources,
+            "possible password guessing on HJ 212 station {} from {} ({} wrong passwords from {} address(es) in the window)",
+            station.code,
+            suspicion.ip,
+            suspicion.failures,
+            suspicion.sources
+        );
+        if let Some(tx) = &self.shared.settings.lockouts {
+            // Never wait for the engine here; a dropped notice still leaves log, counter, board.
+            let _ = tx.try_send(GuessingNotice {
+                station: station.code.clone(),
+                mn: suspicion.mn.clone(),
+                ip: suspicion.ip,
+                failures: suspicion.failures,
+                sources: suspicion.sources,
+            });
+        }
+    }
+
     /// A lockout began: one WARN per lockout (a possible attack), counted, on the board.
     pub(super) fn locked_out(&self, lockout: &Lockout, station: Option<&RegisteredStation>) {
         let board = &self.shared.board;
@@ -129,19 +158,9 @@ impl<'a> Connection<'a> {
             station = code,
             failures = lockout.failures,
             lockout_s = lockout.duration.as_secs(),
-            "possible password guessing on HJ 212 station {code} from {}: MN locked for this address",
+            "HJ 212 station {code}: MN locked for {} after repeated wrong passwords",
             lockout.ip
         );
-        if let (Some(tx), Some(s)) = (&self.shared.settings.lockouts, station) {
-            // Never wait for the engine here; a dropped notice still leaves log, counter, board.
-            let _ = tx.try_send(LockoutNotice {
-                station: s.code.clone(),
-                mn: lockout.mn.clone(),
-                ip: lockout.ip,
-                failures: lockout.failures,
-                lockout_s: lockout.duration.as_secs(),
-            });
-        }
         if let Some(s) = station {
             let micros = i64::try_from(lockout.duration.as_micros()).unwrap_or(i64::MAX);
             let until = sta::time::now_micros().saturating_add(micros);
