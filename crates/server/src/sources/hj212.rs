@@ -16,7 +16,8 @@
 
 mod defence;
 
-use super::hj212_guard::{AuthGuard, AuthSettings, ConnectionCaps, ConnectionSlot, LogLimiter};
+use super::hj212_guard::{AuthGuard, AuthSettings, ConnectionCaps, ConnectionSlot};
+use super::hj212_log::LogLimiter;
 use super::hj212_values::{TimeRefusal, ValuesError, check_times, data_kind, frame_values};
 use super::status::{RejectReason, StationBoard};
 use crate::network::{RegisteredStation, StationRegistry};

@@ -5,7 +5,8 @@
 use super::{Connection, Flow, Quiet, SET_TIME_EVERY};
 use crate::network::RegisteredStation;
 use crate::sources::hj212_alerts::GuessingNotice;
-use crate::sources::hj212_guard::{AuthVerdict, Lockout, Suppressed, Suspicion};
+use crate::sources::hj212_guard::{AuthVerdict, Lockout, Suspicion};
+use crate::sources::hj212_log::Suppressed;
 use crate::sources::status::RejectReason;
 use hj212::DataSegment;
 use std::sync::atomic::Ordering;
