@@ -384,7 +384,7 @@ async fn wrong_passwords_are_throttled_then_locked_and_the_lock_expires() {
     uploaded(&mut l01, 1).await;
 
     // After the lockout the right PW works again.
-    let expired = Duration::from_secs(5) + Duration::from_millis(300);
+    let expired = Duration::from_secs(6);
     tokio::time::sleep(expired.saturating_sub(began.elapsed())).await;
     let mut r01 = srv.connect(R01_MN, R01_PW).await;
     uploaded(&mut r01, 2).await;
@@ -412,11 +412,11 @@ async fn a_frame_from_2099_is_refused_and_the_station_gets_a_1012() {
         .nth(1)
         .and_then(|t| t.get(..14))
         .unwrap_or_else(|| panic!("no SystemTime: {answer}"));
-    let now = beijing_time(chrono::Utc::now().timestamp());
-    assert_eq!(
-        &system_time[..10],
-        &now[..10],
-        "the platform's time: {answer}"
+    let now = chrono::Utc::now().timestamp();
+    let (earliest, latest) = (beijing_time(now - 60), beijing_time(now + 60));
+    assert!(
+        (earliest.as_str()..=latest.as_str()).contains(&system_time),
+        "the platform's time, not {system_time}: {answer}"
     );
     // No 9014: the frame is not stored.
     assert_eq!(st.answer(SILENCE).await.expect("io"), None);
