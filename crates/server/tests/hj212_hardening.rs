@@ -394,6 +394,7 @@ async fn wrong_passwords_are_throttled_then_locked_and_the_lock_expires() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frame_from_2099_is_refused_and_the_station_gets_a_1012() {
     let srv = serve(|_| {}).await;
+    let inserted = srv.metric("qingshui_observations_inserted_total").await;
     let mut st = srv.connect(R01_MN, R01_PW).await;
     let answer = st
         .upload(
@@ -418,8 +419,12 @@ async fn a_frame_from_2099_is_refused_and_the_station_gets_a_1012() {
         (earliest.as_str()..=latest.as_str()).contains(&system_time),
         "the platform's time, not {system_time}: {answer}"
     );
-    // No 9014: the frame is not stored.
+    // No 9014: the frame is not stored (so it can move neither a latest value nor the alert clock).
     assert_eq!(st.answer(SILENCE).await.expect("io"), None);
+    assert_eq!(
+        srv.metric("qingshui_observations_inserted_total").await,
+        inserted
+    );
     assert_eq!(
         srv.station("R01").await["frames_rejected"]["future_time"],
         1
