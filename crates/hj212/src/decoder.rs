@@ -3,7 +3,9 @@
 //! `push` bytes as they arrive, then take decoded items with [`Hj212Decoder::next_item`] or
 //! [`Hj212Decoder::drain`]. Frames may be split across reads or share one read; bytes outside
 //! frames are skipped and counted; a frame that fails is reported and the decoder resynchronises
-//! at the next `##`, so one bad frame never costs the following ones.
+//! at the next `##`, so one bad frame never costs the following ones. A candidate still waiting
+//! for its declared length is abandoned as soon as a plausible frame header shows up inside the
+//! bytes it claims (a truncated `##9999…`), so it cannot hold back the frame behind it.
 
 use std::collections::VecDeque;
 
@@ -173,4 +175,65 @@ pub fn decode_all(bytes: &[u8]) -> Vec<DecodeResult> {
     let mut decoder = Hj212Decoder::default();
     decoder.push(bytes);
     decoder.drain().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Hj212Error;
+    use crate::frame::encode_frame;
+
+    const SEGMENT: &str = "QN=20160801085857223;ST=32;CN=1062;PW=100000;MN=010000A8900016F000169DC0;Flag=5;CP=&&RtdInterval=30&&";
+
+    #[test]
+    fn a_truncated_frame_does_not_hold_back_the_next() {
+        let mut decoder = Hj212Decoder::default();
+        decoder.push(b"##9999QN=20160801085857223;ST=32;CN=2011;PW=100000;MN=M1;Flag=5;CP=&&w01");
+        assert!(
+            decoder.next_item().is_none(),
+            "waits while nothing tells it is cut off"
+        );
+        decoder.push(&encode_frame(SEGMENT));
+        let items: Vec<_> = decoder.drain().collect();
+        assert!(
+            matches!(&items[0], Err(e) if matches!(e.error, Hj212Error::Truncated { declared: 9999, .. }) && e.mn.as_deref() == Some("M1")),
+            "{items:?}"
+        );
+        assert!(
+            matches!(items.last(), Some(Ok(f)) if f.segment.mn == "010000A8900016F000169DC0"),
+            "{items:?}"
+        );
+        assert_eq!(decoder.buffered(), 0);
+    }
+
+    #[test]
+    fn a_header_without_a_first_field_is_not_a_frame_start() {
+        // `##0101` followed by something other than QN=/ST= does not abandon the candidate.
+        let mut decoder = Hj212Decoder::default();
+        decoder.push(b"##9999QN=1;ST=21;CN=2011;PW=1;MN=M;CP=&&a=##0101xx");
+        assert!(decoder.next_item().is_none());
+        // A 2005 frame starting with ST= does.
+        decoder.push(b"##0101ST=21;");
+        assert!(
+            matches!(decoder.next_item(), Some(Err(e)) if matches!(e.error, Hj212Error::Truncated { .. }))
+        );
+    }
+
+    #[test]
+    fn many_truncated_fragments_cost_one_rejection_each() {
+        let mut decoder = Hj212Decoder::default();
+        let fragment = b"##9999QN=20260101000000000;ST=21;CN=2011;PW=x;MN=M;CP=&&w01010-Rtd=1";
+        for _ in 0..1000 {
+            decoder.push(fragment);
+        }
+        decoder.push(&encode_frame(SEGMENT));
+        let items: Vec<_> = decoder.drain().collect();
+        assert_eq!(
+            items.len(),
+            1001,
+            "each fragment judged by the next header, then the frame"
+        );
+        assert!(items.last().is_some_and(Result::is_ok));
+        assert_eq!(decoder.buffered(), 0);
+    }
 }

@@ -14,6 +14,10 @@ pub enum Hj212Error {
     /// The declared length does not end where the frame ends.
     #[error("length field says {declared} but the data segment is {actual} long")]
     LengthMismatch { declared: usize, actual: usize },
+    /// A new frame header arrived before the declared length was reached: the frame was cut
+    /// off (its `received` bytes are dropped so the following frame is judged at once).
+    #[error("length field says {declared} but a new frame header follows after {received}")]
+    Truncated { declared: usize, received: usize },
     /// The frame does not end with the station's line end where the length says it should, and
     /// no plausible end was found either.
     #[error("frame does not end with the expected line end")]

@@ -169,6 +169,29 @@ fn plausible_segment_end(buf: &[u8], from: usize) -> (Option<usize>, bool) {
     (None, next_frame.is_some())
 }
 
+/// The first plausible frame header in `buf[from..before]`: `##`, a 3- or 4-digit length and
+/// the first header field (`QN=` or, for frames without QN, `ST=`). Only the bytes up to
+/// `before` (the end the current candidate claims) are searched.
+fn next_plausible_header(buf: &[u8], from: usize, before: usize) -> Option<usize> {
+    let region = &buf[..before.min(buf.len())];
+    let mut at = from;
+    while let Some(k) = find(&region[at..], b"##") {
+        let pos = at + k;
+        let rest = &buf[pos + 2..];
+        let digits = rest
+            .iter()
+            .take(4)
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        let field = rest.get(digits..digits + 3);
+        if digits >= 3 && matches!(field, Some(b"QN=") | Some(b"ST=")) {
+            return Some(pos);
+        }
+        at = pos + 1;
+    }
+    None
+}
+
 /// Judges the candidate frame at the start of `buf` (which starts with `##`).
 pub(crate) fn evaluate(buf: &[u8], options: &DecoderOptions) -> Candidate {
     let reject = |error: Hj212Error, mn: Option<String>, upto: usize| {
@@ -199,6 +222,17 @@ pub(crate) fn evaluate(buf: &[u8], options: &DecoderOptions) -> Candidate {
                 actual: end - start,
             };
             return reject(error, mn, end + 6);
+        }
+        // A truncated frame (`##9999…` cut off, the real frame behind it) would otherwise hold
+        // back every later frame until the declared length arrived. A data segment never holds
+        // a frame header, so one inside the bytes this candidate claims means it cannot be right.
+        if let Some(header) = next_plausible_header(buf, start, min_end) {
+            let mn = mn_hint(&buf[start..header]);
+            let error = Hj212Error::Truncated {
+                declared: field.declared,
+                received: header - start,
+            };
+            return reject(error, mn, header);
         }
         return Candidate::NeedMore;
     }

@@ -79,6 +79,9 @@ fn process_token() -> String {
     format!("demo-{:016x}{:016x}", half(), half())
 }
 
+/// `[ingest] clock_tolerance_s` of an accelerated demo: 100 years, far more than any run.
+const DEMO_CLOCK_TOLERANCE_S: u64 = 100 * 365 * 86_400;
+
 /// The server's offline threshold for a simulated network: 2 × the 300 s real-time interval
 /// as the stations live it at this speed (reference §12), at least 2 s of real time.
 pub fn offline_after_s(speed: f64) -> u64 {
@@ -108,6 +111,12 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         hj212: Some(args.hj212),
     });
     config.hj212.offline_after_s = offline_after_s(args.speed);
+    // An accelerated demo lives ahead of the wall clock (speed × the time since it started): its
+    // data are "in the future" by design, so the time-sanity tolerance must cover the run. The
+    // 1900–2200 year bounds still hold.
+    if args.speed > 1.0 {
+        config.ingest.clock_tolerance_s = DEMO_CLOCK_TOLERANCE_S;
+    }
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating {}", args.data_dir.display()))?;
 

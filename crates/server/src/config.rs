@@ -108,6 +108,33 @@ pub struct Hj212Config {
     pub close_on_auth_failure: bool,
     /// Close a connection silent for this long (reference §12: at least 15 min).
     pub idle_timeout_s: u64,
+    /// Most HJ 212 connections open at once; more are closed at accept.
+    pub max_connections: usize,
+    /// Most connections open at once from one IP address (a data logger needs one or two).
+    pub max_connections_per_ip: usize,
+    /// Addresses without the per-IP cap: loopback by default, where the simulator, benchmarks
+    /// and a local TCP proxy connect from (stations on the network never do).
+    pub per_ip_exempt: Vec<std::net::IpAddr>,
+    /// Close a connection that holds an incomplete frame for this long.
+    pub partial_frame_timeout_s: u64,
+    /// Close a connection that sent no valid, authenticated frame within this long of opening.
+    pub first_frame_timeout_s: u64,
+    /// Rejection log lines per connection per `reject_log_interval_s`; the rest is summed up.
+    pub reject_log_lines: u32,
+    pub reject_log_interval_s: u64,
+    /// Credential failures from one IP before its frames are ignored for a growing delay
+    /// (0: never).
+    pub auth_backoff_after: u32,
+    /// The first backoff delay; it doubles with every further failure.
+    pub auth_backoff_base_ms: u64,
+    /// The longest backoff delay.
+    pub auth_backoff_max_s: u64,
+    /// Failures for one MN from one IP within `auth_fail_window_s` that lock that pair (0: never).
+    pub auth_fail_lockout_after: u32,
+    /// Failures older than this are forgotten.
+    pub auth_fail_window_s: u64,
+    /// How long a locked (MN, IP) pair is ignored, even with the right PW.
+    pub auth_lockout_s: u64,
 }
 
 /// `[ingest]`: sanity rules shared by every source.
@@ -135,6 +162,22 @@ impl Default for Hj212Config {
             offline_after_s: 600,
             close_on_auth_failure: true,
             idle_timeout_s: 900,
+            max_connections: 1024,
+            max_connections_per_ip: 32,
+            per_ip_exempt: vec![
+                std::net::Ipv4Addr::LOCALHOST.into(),
+                std::net::Ipv6Addr::LOCALHOST.into(),
+            ],
+            partial_frame_timeout_s: 30,
+            first_frame_timeout_s: 60,
+            reject_log_lines: 5,
+            reject_log_interval_s: 10,
+            auth_backoff_after: 3,
+            auth_backoff_base_ms: 1000,
+            auth_backoff_max_s: 300,
+            auth_fail_lockout_after: 10,
+            auth_fail_window_s: 900,
+            auth_lockout_s: 1800,
         }
     }
 }

@@ -78,11 +78,32 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Runn
         .with_context(|| format!("cannot listen on {}", config.http.addr))?;
     let http_addr = listener.local_addr()?;
     let (shutdown, rx) = tokio::sync::watch::channel(false);
+    // HJ 212 lockouts become alerts once the engine runs (it starts after the listener).
+    let (lockout_tx, lockout_rx) = sources::hj212_alerts::channel();
     let (hj212_addr, hj212_task) = match (config.hj212.addr, &registry) {
         (Some(addr), Some(registry)) => {
+            let h = &config.hj212;
+            let secs = |s: u64| std::time::Duration::from_secs(s.max(1));
             let settings = sources::hj212::ListenerSettings {
-                close_on_auth_failure: config.hj212.close_on_auth_failure,
-                idle_timeout: std::time::Duration::from_secs(config.hj212.idle_timeout_s.max(1)),
+                close_on_auth_failure: h.close_on_auth_failure,
+                idle_timeout: secs(h.idle_timeout_s),
+                max_connections: h.max_connections,
+                max_connections_per_ip: h.max_connections_per_ip,
+                per_ip_exempt: h.per_ip_exempt.clone(),
+                partial_frame_timeout: secs(h.partial_frame_timeout_s),
+                first_frame_timeout: secs(h.first_frame_timeout_s),
+                reject_log_lines: h.reject_log_lines,
+                reject_log_interval: secs(h.reject_log_interval_s),
+                auth: sources::hj212_guard::AuthSettings {
+                    backoff_after: h.auth_backoff_after,
+                    backoff_base: std::time::Duration::from_millis(h.auth_backoff_base_ms),
+                    backoff_max: secs(h.auth_backoff_max_s),
+                    lockout_after: h.auth_fail_lockout_after,
+                    lockout: secs(h.auth_lockout_s),
+                    window: secs(h.auth_fail_window_s),
+                },
+                clock_tolerance_s: config.ingest.clock_tolerance_s,
+                lockouts: Some(lockout_tx),
             };
             let (bound, task) = sources::hj212::start_listener(
                 addr,
@@ -106,6 +127,11 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Runn
     let (alerts, alerts_task) = alerts::start(&config.alerts, store.clone(), rx.clone())
         .await
         .context("starting the alert engine")?;
+    tokio::spawn(sources::hj212_alerts::forward(
+        lockout_rx,
+        alerts.clone(),
+        rx.clone(),
+    ));
     let mut config = config;
     // Links name the address actually bound (port 0 in tests), never the client's Host header.
     if config.http.public_url.is_none() {

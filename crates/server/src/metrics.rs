@@ -81,6 +81,42 @@ impl Metrics {
                 load(&board.answers_total),
             ),
             (
+                "qingshui_hj212_auth_failures_total",
+                "counter",
+                "HJ 212 frames refused for an unknown MN or a wrong PW.",
+                load(&board.auth_failures_total),
+            ),
+            (
+                "qingshui_hj212_auth_ignored_total",
+                "counter",
+                "HJ 212 frames ignored while their IP was in password backoff or their (MN, IP) locked.",
+                load(&board.auth_ignored_total),
+            ),
+            (
+                "qingshui_hj212_auth_lockouts_total",
+                "counter",
+                "HJ 212 (MN, IP) pairs locked for password guessing.",
+                load(&board.auth_lockouts_total),
+            ),
+            (
+                "qingshui_hj212_set_time_requests_total",
+                "counter",
+                "HJ 212 1012 set-time requests sent to stations whose clock is ahead.",
+                load(&board.set_time_sent),
+            ),
+            (
+                "qingshui_hj212_reject_log_lines_total",
+                "counter",
+                "HJ 212 rejection log lines written (summaries included).",
+                load(&board.reject_log_lines),
+            ),
+            (
+                "qingshui_hj212_reject_log_suppressed_total",
+                "counter",
+                "HJ 212 rejections left out of the log by the rate limit (still counted).",
+                load(&board.reject_log_suppressed),
+            ),
+            (
                 "qingshui_hj212_values_unmapped_total",
                 "counter",
                 "HJ 212 values of factors the station does not measure, or not numeric.",
@@ -90,6 +126,36 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
+        }
+
+        let _ = writeln!(
+            out,
+            "# HELP qingshui_hj212_connections_refused_total HJ 212 connections closed at accept, by cap.\n# TYPE qingshui_hj212_connections_refused_total counter"
+        );
+        for (cap, counter) in [
+            ("max_connections", &board.refused_total),
+            ("max_connections_per_ip", &board.refused_per_ip),
+        ] {
+            let _ = writeln!(
+                out,
+                "qingshui_hj212_connections_refused_total{{cap=\"{cap}\"}} {}",
+                load(counter)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP qingshui_hj212_connections_timed_out_total HJ 212 connections closed by a timeout.\n# TYPE qingshui_hj212_connections_timed_out_total counter"
+        );
+        for (timeout, counter) in [
+            ("idle", &board.closed_idle),
+            ("partial_frame", &board.closed_partial_frame),
+            ("first_frame", &board.closed_first_frame),
+        ] {
+            let _ = writeln!(
+                out,
+                "qingshui_hj212_connections_timed_out_total{{timeout=\"{timeout}\"}} {}",
+                load(counter)
             );
         }
 

@@ -38,6 +38,20 @@ fn example_config_parses_and_matches_the_defaults() {
         defaults.hj212.offline_after_s
     );
     assert_eq!(example.hj212.idle_timeout_s, defaults.hj212.idle_timeout_s);
+    let (e, d) = (&example.hj212, &defaults.hj212);
+    assert_eq!(e.max_connections, d.max_connections);
+    assert_eq!(e.max_connections_per_ip, d.max_connections_per_ip);
+    assert_eq!(e.per_ip_exempt, d.per_ip_exempt);
+    assert_eq!(e.partial_frame_timeout_s, d.partial_frame_timeout_s);
+    assert_eq!(e.first_frame_timeout_s, d.first_frame_timeout_s);
+    assert_eq!(e.reject_log_lines, d.reject_log_lines);
+    assert_eq!(e.reject_log_interval_s, d.reject_log_interval_s);
+    assert_eq!(e.auth_backoff_after, d.auth_backoff_after);
+    assert_eq!(e.auth_backoff_base_ms, d.auth_backoff_base_ms);
+    assert_eq!(e.auth_backoff_max_s, d.auth_backoff_max_s);
+    assert_eq!(e.auth_fail_lockout_after, d.auth_fail_lockout_after);
+    assert_eq!(e.auth_fail_window_s, d.auth_fail_window_s);
+    assert_eq!(e.auth_lockout_s, d.auth_lockout_s);
 }
 
 #[test]

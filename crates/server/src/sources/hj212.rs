@@ -8,15 +8,24 @@
 //! answered, so the station resends it; it is logged with its MN when readable and counted by
 //! reason. Such failures never close the connection; an authentication failure does when
 //! `close_on_auth_failure` is set.
+//!
+//! Defences (docs/hj212.md, "Hardening"): connection caps at accept, idle / partial-frame /
+//! first-frame timeouts, rate-limited rejection logs, the password guard of
+//! [`super::hj212_guard`], and refusal of frames dated beyond now + `clock_tolerance_s` (the
+//! station then gets a 1012 set-time request).
 
-use super::hj212_values::{ValuesError, data_kind, frame_values};
+mod defence;
+
+use super::hj212_guard::{AuthGuard, AuthSettings, ConnectionCaps, ConnectionSlot};
+use super::hj212_log::LogLimiter;
+use super::hj212_values::{TimeRefusal, ValuesError, check_times, data_kind, frame_values};
 use super::status::{RejectReason, StationBoard};
 use crate::network::{RegisteredStation, StationRegistry};
 use hj212::{DataSegment, FrameError, Hj212Decoder, Hj212Frame, Reassembly, SplitReassembler};
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use store::{NewObservation, Store, WriteCommand, WriteOutcome};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -32,7 +41,30 @@ pub struct ListenerSettings {
     /// Close a connection that sent nothing for this long (reference §12: 3 × the upload
     /// interval, at least 15 min).
     pub idle_timeout: Duration,
+    /// Connections open at once, in total and from one IP address.
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+    /// Addresses exempt from `max_connections_per_ip` (still counted in `max_connections`).
+    pub per_ip_exempt: Vec<std::net::IpAddr>,
+    /// Close a connection holding an incomplete frame for this long.
+    pub partial_frame_timeout: Duration,
+    /// Close a connection without a valid, authenticated frame this long after it opened.
+    pub first_frame_timeout: Duration,
+    /// Rejection log lines per connection per interval (the rest summed up in one line).
+    pub reject_log_lines: u32,
+    pub reject_log_interval: Duration,
+    /// Password backoff and lockout.
+    pub auth: AuthSettings,
+    /// `[ingest] clock_tolerance_s`: value times beyond now + this are refused.
+    pub clock_tolerance_s: u64,
+    /// Where possible password guessing goes to become an alert ([`super::hj212_alerts`]);
+    /// `None`: no alerts.
+    pub lockouts: Option<tokio::sync::mpsc::Sender<super::hj212_alerts::GuessingNotice>>,
 }
+
+/// A station with a clock in the future resends its frame; one 1012 per connection per this
+/// long is enough to correct it.
+const SET_TIME_EVERY: Duration = Duration::from_secs(60);
 
 /// Everything a connection task needs, shared by all of them.
 struct Shared {
@@ -41,6 +73,10 @@ struct Shared {
     board: Arc<StationBoard>,
     settings: ListenerSettings,
     started: Instant,
+    caps: Arc<ConnectionCaps>,
+    guard: Mutex<AuthGuard>,
+    /// Refused connections are logged through one limiter for the whole listener.
+    refusals: Mutex<LogLimiter>,
 }
 
 /// Binds `addr` and serves until `shutdown` turns true; then stops accepting, lets every
@@ -59,6 +95,16 @@ pub async fn start_listener(
         registry,
         store,
         board,
+        caps: ConnectionCaps::new(
+            settings.max_connections,
+            settings.max_connections_per_ip,
+            settings.per_ip_exempt.clone(),
+        ),
+        guard: Mutex::new(AuthGuard::new(settings.auth.clone())),
+        refusals: Mutex::new(LogLimiter::new(
+            settings.reject_log_lines,
+            settings.reject_log_interval,
+        )),
         settings,
         started: Instant::now(),
     });
@@ -74,6 +120,15 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, shutdown: watch
             _ = stopped(&mut stop) => break,
             accepted = listener.accept() => match accepted {
                 Ok((socket, peer)) => {
+                    let slot = match shared.caps.admit(peer.ip()) {
+                        Ok(slot) => slot,
+                        Err(refusal) => {
+                            // Dropping the socket closes it at once: a flood holds no descriptor.
+                            drop(socket);
+                            refused(&shared, peer, refusal);
+                            continue;
+                        }
+                    };
                     let _ = socket.set_nodelay(true);
                     shared.board.connections_total.fetch_add(1, Ordering::Relaxed);
                     shared.board.connections_open.fetch_add(1, Ordering::Relaxed);
@@ -81,6 +136,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, shutdown: watch
                     let shutdown = shutdown.clone();
                     connections.spawn(async move {
                         Connection::new(peer, &shared).run(socket, shutdown).await;
+                        drop::<ConnectionSlot>(slot);
                         shared.board.connections_open.fetch_sub(1, Ordering::Relaxed);
                     });
                 }
@@ -98,6 +154,29 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, shutdown: watch
     tracing::info!("HJ 212 listener stopped");
 }
 
+/// Counts and logs (rate-limited) a connection refused at accept.
+fn refused(shared: &Shared, peer: SocketAddr, refusal: super::hj212_guard::Refusal) {
+    let counter = match refusal {
+        super::hj212_guard::Refusal::Total => &shared.board.refused_total,
+        super::hj212_guard::Refusal::PerIp => &shared.board.refused_per_ip,
+    };
+    counter.fetch_add(1, Ordering::Relaxed);
+    let Ok(mut limiter) = shared.refusals.lock() else {
+        return;
+    };
+    let (log, summary) = limiter.event(refusal.as_str(), Instant::now());
+    if let Some(s) = summary {
+        tracing::warn!(
+            "{} more HJ 212 connections refused in the last {} s by cap: {s}",
+            s.total,
+            s.interval.as_secs()
+        );
+    }
+    if log {
+        tracing::warn!(%peer, cap = refusal.as_str(), "HJ 212 connection refused: over the cap");
+    }
+}
+
 /// Resolves once shutdown is signalled (or its sender is gone).
 async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
@@ -109,6 +188,14 @@ enum Flow {
     Close,
 }
 
+/// Which timeout closes a connection that stays quiet.
+#[derive(Clone, Copy)]
+enum Quiet {
+    Idle,
+    PartialFrame,
+    FirstFrame,
+}
+
 struct Connection<'a> {
     peer: SocketAddr,
     shared: &'a Shared,
@@ -116,6 +203,11 @@ struct Connection<'a> {
     reassembler: SplitReassembler,
     /// Stations seen on this connection (for the `connected` status).
     stations: HashSet<usize>,
+    opened: Instant,
+    /// A frame passed authentication (the first-frame timeout no longer applies).
+    authenticated: bool,
+    limiter: LogLimiter,
+    last_set_time: Option<Instant>,
 }
 
 impl<'a> Connection<'a> {
@@ -126,20 +218,31 @@ impl<'a> Connection<'a> {
             decoder: Hj212Decoder::new(shared.registry.decoder_options()),
             reassembler: SplitReassembler::default(),
             stations: HashSet::new(),
+            opened: Instant::now(),
+            authenticated: false,
+            limiter: LogLimiter::new(
+                shared.settings.reject_log_lines,
+                shared.settings.reject_log_interval,
+            ),
+            last_set_time: None,
         }
     }
 
     async fn run(mut self, mut socket: TcpStream, mut shutdown: watch::Receiver<bool>) {
         tracing::debug!(peer = %self.peer, "HJ 212 connection opened");
         let mut buf = vec![0u8; 16 * 1024];
+        // Since when the decoder holds bytes of a frame that has not completed.
+        let mut partial_since: Option<Instant> = None;
         'connection: loop {
+            let (deadline, why) = self.deadline(partial_since);
+            let deadline = tokio::time::Instant::from_std(deadline);
             let read = tokio::select! {
                 _ = stopped(&mut shutdown) => break,
-                read = tokio::time::timeout(self.shared.settings.idle_timeout, socket.read(&mut buf)) => read,
+                read = tokio::time::timeout_at(deadline, socket.read(&mut buf)) => read,
             };
             let n = match read {
                 Err(_) => {
-                    tracing::info!(peer = %self.peer, "closing idle HJ 212 connection");
+                    self.quiet(why);
                     break;
                 }
                 Ok(Ok(0)) => break,
@@ -150,7 +253,9 @@ impl<'a> Connection<'a> {
                 }
             };
             self.decoder.push(&buf[..n]);
+            let mut judged = false;
             while let Some(item) = self.decoder.next_item() {
+                judged = true;
                 let flow = match item {
                     Ok(frame) => self.frame(frame, &mut socket).await,
                     Err(error) => self.dropped(&error),
@@ -159,6 +264,16 @@ impl<'a> Connection<'a> {
                     break 'connection;
                 }
             }
+            // A judged frame is progress; bytes that complete nothing are not.
+            partial_since = match (self.decoder.buffered(), partial_since) {
+                (0, _) => None,
+                (_, None) => Some(Instant::now()),
+                (_, Some(_)) if judged => Some(Instant::now()),
+                (_, since) => since,
+            };
+        }
+        if let Some(s) = self.limiter.flush(Instant::now()) {
+            self.summary(&s);
         }
         for &index in &self.stations {
             self.shared.board.connection(index, false);
@@ -168,19 +283,21 @@ impl<'a> Connection<'a> {
     }
 
     /// A candidate frame the decoder dropped (bad CRC, framing, malformed segment): no answer.
-    fn dropped(&self, error: &FrameError) -> Flow {
+    fn dropped(&mut self, error: &FrameError) -> Flow {
         let reason = RejectReason::of(&error.error);
         let station = error
             .mn
             .as_deref()
             .and_then(|mn| self.shared.registry.by_mn(mn));
-        tracing::warn!(
-            peer = %self.peer,
-            mn = error.mn.as_deref().unwrap_or("?"),
-            reason = reason.as_str(),
-            error = %error.error,
-            "HJ 212 frame dropped, not answered"
-        );
+        if self.may_log(reason) {
+            tracing::warn!(
+                peer = %self.peer,
+                mn = error.mn.as_deref().unwrap_or("?"),
+                reason = reason.as_str(),
+                error = %error.error,
+                "HJ 212 frame dropped, not answered"
+            );
+        }
         self.shared.board.reject(station.map(|s| s.index), reason);
         Flow::Continue
     }
@@ -213,18 +330,10 @@ impl<'a> Connection<'a> {
 
     async fn segment(&mut self, segment: DataSegment, socket: &mut TcpStream) -> Flow {
         let shared = self.shared;
-        let Some(station) = shared.registry.by_mn(&segment.mn) else {
-            tracing::warn!(peer = %self.peer, mn = %segment.mn, cn = %segment.cn, "HJ 212 frame from an unknown MN; nothing stored");
-            shared.board.reject(None, RejectReason::UnknownMn);
+        let Some(station) = self.authenticate(&segment) else {
             return self.auth_failed();
         };
-        if segment.pw != station.pw {
-            tracing::warn!(peer = %self.peer, mn = %segment.mn, station = %station.code, "HJ 212 frame with a wrong PW; nothing stored");
-            shared
-                .board
-                .reject(Some(station.index), RejectReason::WrongPassword);
-            return self.auth_failed();
-        }
+        self.authenticated = true;
         if self.stations.insert(station.index) {
             shared.board.connection(station.index, true);
         }
@@ -233,6 +342,9 @@ impl<'a> Connection<'a> {
                 Ok(values) => values,
                 Err(reason) => {
                     shared.board.reject(Some(station.index), reason);
+                    if reason == RejectReason::FutureTime {
+                        return self.set_time(&segment, station, socket).await;
+                    }
                     return Flow::Continue; // not answered: the station resends
                 }
             },
@@ -263,7 +375,7 @@ impl<'a> Connection<'a> {
 
     /// Stores the frame's values; returns how many, once they are durable.
     async fn store_values(
-        &self,
+        &mut self,
         segment: &DataSegment,
         kind: network::DataKind,
         station: &RegisteredStation,
@@ -272,10 +384,25 @@ impl<'a> Connection<'a> {
         let values = match frame_values(segment, kind, station) {
             Ok(values) => values,
             Err(ValuesError::BadDataTime(why)) => {
-                tracing::warn!(peer = %self.peer, mn = %segment.mn, cn = %segment.cn, qn = segment.qn.as_deref().unwrap_or("-"), "HJ 212 data frame without a usable DataTime ({why}); not answered");
+                if self.may_log(RejectReason::BadDataTime) {
+                    tracing::warn!(peer = %self.peer, mn = %segment.mn, cn = %segment.cn, qn = segment.qn.as_deref().unwrap_or("-"), "HJ 212 data frame without a usable DataTime ({why}); not answered");
+                }
                 return Err(RejectReason::BadDataTime);
             }
         };
+        // Checked before anything is created or stored: the store refuses such rows too, but
+        // here the refusal is early, counted by its own reason, and the station is told.
+        let tolerance = shared.settings.clock_tolerance_s;
+        if let Err(refusal) = check_times(&values, sta::time::now_micros(), tolerance) {
+            let (reason, micros) = match refusal {
+                TimeRefusal::Future { micros } => (RejectReason::FutureTime, micros),
+                TimeRefusal::TooEarly { micros } => (RejectReason::BadDataTime, micros),
+            };
+            if self.may_log(reason) {
+                tracing::warn!(peer = %self.peer, mn = %segment.mn, cn = %segment.cn, time = %sta::time::format_instant(micros), tolerance_s = tolerance, "HJ 212 data frame dated beyond now + clock_tolerance_s or outside 1900–2200; not stored, not answered");
+            }
+            return Err(reason);
+        }
         for skipped in &values.skipped {
             tracing::debug!(mn = %segment.mn, cn = %segment.cn, "HJ 212 value skipped: {skipped}");
         }

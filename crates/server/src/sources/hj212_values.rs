@@ -41,6 +41,43 @@ pub enum ValuesError {
     BadDataTime(String),
 }
 
+/// Why a frame's times cannot be believed (docs/hj212.md, "Time sanity").
+#[derive(Debug, Clone, PartialEq)]
+pub enum TimeRefusal {
+    /// A value time later than now + the tolerance, or after 2200: the station's clock is ahead.
+    Future { micros: i64 },
+    /// A value time before 1900.
+    TooEarly { micros: i64 },
+}
+
+/// 1900-01-01T00:00:00Z and 2201-01-01T00:00:00Z in µs: years outside 1900–2200 are refused.
+const EARLIEST_MICROS: i64 = -2_208_988_800_000_000;
+const AFTER_LATEST_MICROS: i64 = 7_289_654_400_000_000;
+
+/// Checks every value time of a frame (DataTime and the QN time) against `now_micros`: one
+/// wrong clock must not pin a latest value or move the alert clock.
+pub fn check_times(
+    values: &FrameValues,
+    now_micros: i64,
+    tolerance_s: u64,
+) -> Result<(), TimeRefusal> {
+    let tolerance = i64::try_from(tolerance_s.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
+    let latest = now_micros
+        .saturating_add(tolerance)
+        .min(AFTER_LATEST_MICROS - 1);
+    for v in &values.values {
+        for t in std::iter::once(v.phenomenon_time).chain(v.result_time) {
+            if t > latest {
+                return Err(TimeRefusal::Future { micros: t });
+            }
+            if t < EARLIEST_MICROS {
+                return Err(TimeRefusal::TooEarly { micros: t });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The data kind a CN uploads into, for the measurement CNs we store.
 pub fn data_kind(cn: Cn) -> Option<DataKind> {
     match cn {
@@ -201,6 +238,38 @@ mod tests {
             tp.phenomenon_time_end,
             Some(tp.phenomenon_time + 3_600_000_000)
         );
+    }
+
+    #[test]
+    fn future_and_ancient_times_are_refused() {
+        let seg = |data_time: &str| {
+            DataSegment::parse(&format!(
+                "ST=21;CN=2061;PW=p;MN=MN1;Flag=5;CP=&&DataTime={data_time};w21011-Avg=0.024&&"
+            ))
+            .expect("parses")
+        };
+        let now = sta::time::parse_instant("2026-03-15T01:00:00Z").expect("instant");
+        let values = |t: &str| frame_values(&seg(t), DataKind::Hourly, &station()).expect("values");
+        // 09:00 Beijing = now; 09:09 is within 600 s; 09:11 is not.
+        assert_eq!(check_times(&values("20260315090000"), now, 600), Ok(()));
+        assert_eq!(check_times(&values("20260315090900"), now, 600), Ok(()));
+        assert!(matches!(
+            check_times(&values("20260315091100"), now, 600),
+            Err(TimeRefusal::Future { .. })
+        ));
+        assert!(matches!(
+            check_times(&values("20990101000000"), now, 600),
+            Err(TimeRefusal::Future { .. })
+        ));
+        // However large the tolerance, the year 2201 stays out.
+        assert!(matches!(
+            check_times(&values("22010101090000"), now, u64::MAX),
+            Err(TimeRefusal::Future { .. })
+        ));
+        assert!(matches!(
+            check_times(&values("18991231000000"), now, 600),
+            Err(TimeRefusal::TooEarly { .. })
+        ));
     }
 
     #[test]

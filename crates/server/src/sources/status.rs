@@ -20,20 +20,27 @@ pub enum RejectReason {
     UnknownMn,
     /// The PW does not match the station's.
     WrongPassword,
-    /// A measurement upload without a usable DataTime.
+    /// A measurement upload without a usable DataTime (or dated before 1900).
     BadDataTime,
+    /// A value time later than now + `[ingest] clock_tolerance_s` (or after 2200): the station's
+    /// clock is wrong; it is sent a 1012 set-time request.
+    FutureTime,
+    /// Ignored while the source IP is in password backoff or the (MN, IP) pair is locked.
+    AuthThrottled,
     /// The store refused or failed the write (no answer, so the station resends).
     StoreFailed,
 }
 
 impl RejectReason {
-    pub const ALL: [RejectReason; 7] = [
+    pub const ALL: [RejectReason; 9] = [
         RejectReason::BadCrc,
         RejectReason::BadFraming,
         RejectReason::MalformedSegment,
         RejectReason::UnknownMn,
         RejectReason::WrongPassword,
         RejectReason::BadDataTime,
+        RejectReason::FutureTime,
+        RejectReason::AuthThrottled,
         RejectReason::StoreFailed,
     ];
 
@@ -45,6 +52,8 @@ impl RejectReason {
             RejectReason::UnknownMn => "unknown_mn",
             RejectReason::WrongPassword => "wrong_password",
             RejectReason::BadDataTime => "bad_data_time",
+            RejectReason::FutureTime => "future_time",
+            RejectReason::AuthThrottled => "auth_throttled",
             RejectReason::StoreFailed => "store_failed",
         }
     }
@@ -57,6 +66,7 @@ impl RejectReason {
             E::BadLengthField(_)
             | E::ShortLengthField(_)
             | E::LengthMismatch { .. }
+            | E::Truncated { .. }
             | E::MissingLineEnd
             | E::SegmentTooLong { .. } => RejectReason::BadFraming,
             E::BadTime { .. } => RejectReason::BadDataTime,
@@ -72,6 +82,20 @@ struct StationState {
     values: u64,
     open_connections: u64,
     rejects: BTreeMap<RejectReason, u64>,
+    /// Unknown-credential failures for this MN, from any address.
+    auth_failures: u64,
+    /// The latest lockout of this MN from one address: (peer IP, locked until, µs).
+    lockout: Option<(String, i64)>,
+}
+
+/// A possible password-guessing attack on a station, as `/api/v1/stations` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LockoutView {
+    /// The address the guesses came from; frames for this MN from it are ignored until `until`.
+    pub peer: String,
+    pub until: String,
+    /// True while the lockout lasts.
+    pub active: bool,
 }
 
 /// One station's status as served by `/api/v1/stations`.
@@ -86,6 +110,10 @@ pub struct StationStatus {
     pub frames_received: u64,
     pub values_received: u64,
     pub frames_rejected: BTreeMap<&'static str, u64>,
+    /// Wrong-PW frames for this station's MN, from any address (a possible attack when high).
+    pub auth_failures: u64,
+    /// The latest lockout (possible password guessing), when there was one.
+    pub auth_lockout: Option<LockoutView>,
 }
 
 /// Status of every registered station plus listener-wide counters.
@@ -100,6 +128,24 @@ pub struct StationBoard {
     pub answers_total: AtomicU64,
     /// Values dropped because the station does not measure the factor (no datastream).
     pub values_unmapped: AtomicU64,
+    /// Frames refused for their credentials (unknown MN or wrong PW), judged.
+    pub auth_failures_total: AtomicU64,
+    /// Frames ignored because their IP was in backoff or their (MN, IP) pair locked.
+    pub auth_ignored_total: AtomicU64,
+    /// (MN, IP) lockouts begun.
+    pub auth_lockouts_total: AtomicU64,
+    /// Connections closed at accept: over `max_connections` / over `max_connections_per_ip`.
+    pub refused_total: AtomicU64,
+    pub refused_per_ip: AtomicU64,
+    /// Connections closed by a timeout: idle, partial frame, no valid first frame.
+    pub closed_idle: AtomicU64,
+    pub closed_partial_frame: AtomicU64,
+    pub closed_first_frame: AtomicU64,
+    /// 1012 set-time requests sent to stations with a clock in the future.
+    pub set_time_sent: AtomicU64,
+    /// Rejection log lines written, and rejections left out of the log (summed up instead).
+    pub reject_log_lines: AtomicU64,
+    pub reject_log_suppressed: AtomicU64,
 }
 
 impl StationBoard {
@@ -151,6 +197,16 @@ impl StationBoard {
         }
     }
 
+    /// A frame for the station failed its credentials (counted per MN, whatever the address).
+    pub fn auth_failure(&self, index: usize) {
+        self.with(index, |s| s.auth_failures += 1);
+    }
+
+    /// Frames for the station from `peer` are locked out until `until_micros`.
+    pub fn lockout(&self, index: usize, peer: String, until_micros: i64) {
+        self.with(index, |s| s.lockout = Some((peer, until_micros)));
+    }
+
     /// A connection started (`+1`) or stopped (`-1`) carrying frames of the station.
     pub fn connection(&self, index: usize, opened: bool) {
         self.with(index, |s| {
@@ -179,6 +235,12 @@ impl StationBoard {
                     frames_received: s.frames,
                     values_received: s.values,
                     frames_rejected: s.rejects.iter().map(|(r, n)| (r.as_str(), *n)).collect(),
+                    auth_failures: s.auth_failures,
+                    auth_lockout: s.lockout.as_ref().map(|(peer, until)| LockoutView {
+                        peer: peer.clone(),
+                        until: sta::time::format_instant(*until),
+                        active: now_micros < *until,
+                    }),
                 })
             })
             .collect()
