@@ -4,4 +4,4 @@ mod ast;
 mod parser;
 
 pub use ast::{BinaryOp, Expr, Function, Literal};
-pub use parser::parse_filter;
+pub use parser::{parse_filter, parse_filter_with};

@@ -3,6 +3,7 @@
 
 use super::ast::{BinaryOp, Expr, Function, Literal};
 use crate::error::StaError;
+use crate::limits::QueryLimits;
 use crate::time::parse_instant;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -28,7 +29,7 @@ fn err(message: impl Into<String>) -> StaError {
     StaError::query("$filter", message)
 }
 
-fn lex(input: &str) -> Result<Vec<(usize, Token)>, StaError> {
+fn lex(input: &str, limits: &QueryLimits) -> Result<Vec<(usize, Token)>, StaError> {
     let chars: Vec<char> = input.chars().collect();
     let mut out = Vec::new();
     let mut i = 0;
@@ -100,6 +101,15 @@ fn lex(input: &str) -> Result<Vec<(usize, Token)>, StaError> {
                 let word: String = chars[i..j].iter().collect();
                 if (word == "geography" || word == "geometry") && chars.get(j) == Some(&'\'') {
                     let (wkt_text, next) = lex_string(&chars, j)?;
+                    // Spatial predicates cost (vertices × vertices of each location): bound the
+                    // literal before anything parses or evaluates it. Vertices are separated by ','.
+                    let vertices = wkt_text.matches(',').count() + 1;
+                    if vertices > limits.max_geometry_vertices {
+                        return Err(err(format!(
+                            "the {word} literal has {vertices} vertices, more than {} (limit max_geometry_vertices in [sta])",
+                            limits.max_geometry_vertices
+                        )));
+                    }
                     crate::geo::parse_wkt(&wkt_text)
                         .map_err(|e| err(format!("bad {word} literal: {e}")))?;
                     out.push((start, Token::Geography(wkt_text)));
@@ -179,11 +189,19 @@ struct Parser {
     tokens: Vec<(usize, Token)>,
     pos: usize,
     depth: usize,
+    /// Nodes built so far, against `limits.max_filter_nodes`.
+    nodes: usize,
+    limits: QueryLimits,
 }
 
-/// Parses a `$filter` value (already percent-decoded).
+/// Parses a `$filter` value (already percent-decoded) under the default [`QueryLimits`].
 pub fn parse_filter(input: &str) -> Result<Expr, StaError> {
-    let tokens = lex(input)?;
+    parse_filter_with(input, &QueryLimits::default())
+}
+
+/// Parses a `$filter` value, refusing it as soon as it goes over one of `limits`.
+pub fn parse_filter_with(input: &str, limits: &QueryLimits) -> Result<Expr, StaError> {
+    let tokens = lex(input, limits)?;
     if tokens.is_empty() {
         return Err(err("empty expression"));
     }
@@ -191,6 +209,8 @@ pub fn parse_filter(input: &str) -> Result<Expr, StaError> {
         tokens,
         pos: 0,
         depth: 0,
+        nodes: 0,
+        limits: *limits,
     };
     let expr = p.expr(0)?;
     if let Some((at, tok)) = p.tokens.get(p.pos) {
@@ -264,6 +284,18 @@ impl Parser {
         }
     }
 
+    /// Counts one node of the tree; a `$filter` of 1,000 `or` terms stops here, not in SQLite.
+    fn node(&mut self) -> Result<(), StaError> {
+        self.nodes += 1;
+        if self.nodes > self.limits.max_filter_nodes {
+            return Err(err(format!(
+                "the expression has more than {} nodes (limit max_filter_nodes in [sta])",
+                self.limits.max_filter_nodes
+            )));
+        }
+        Ok(())
+    }
+
     fn expr(&mut self, min_prec: u8) -> Result<Expr, StaError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
@@ -281,6 +313,7 @@ impl Parser {
                 break;
             }
             self.pos += 1;
+            self.node()?;
             // Comparisons do not chain (`a eq b eq c` is invalid OData); arithmetic and logic are
             // left-associative.
             let right = self.expr(prec + 1)?;
@@ -297,6 +330,7 @@ impl Parser {
     }
 
     fn unary(&mut self) -> Result<Expr, StaError> {
+        self.node()?;
         match self.peek() {
             Some(Token::Ident(w)) if w == "not" => {
                 self.pos += 1;
@@ -414,6 +448,19 @@ impl Parser {
                 }
                 None => return Err(err("expected a property name after '/'")),
             }
+        }
+        // Navigation segments are capitalised entity names (`Datastream`, `Thing`); the first
+        // lower-case segment is a property, after which segments are JSON keys.
+        let steps = path
+            .iter()
+            .take_while(|seg| seg.starts_with(|c: char| c.is_ascii_uppercase()))
+            .count();
+        if steps > self.limits.max_filter_nav_depth {
+            return Err(err(format!(
+                "'{}' navigates {steps} steps, more than {} (limit max_filter_nav_depth in [sta])",
+                path.join("/"),
+                self.limits.max_filter_nav_depth
+            )));
         }
         Ok(Expr::Property(path))
     }
