@@ -14,6 +14,22 @@ pub struct TimeValue {
 /// arithmetic can hold), never a measurement.
 pub const MIN_YEAR: i32 = 1900;
 pub const MAX_YEAR: i32 = 2200;
+/// 1900-01-01T00:00:00Z and 2201-01-01T00:00:00Z in microseconds: the same range for times that
+/// arrive already converted (HJ 212, the bulk path).
+pub const MIN_TIME: i64 = -2_208_988_800_000_000;
+pub const END_TIME: i64 = 7_289_654_400_000_000;
+
+/// Refuses an instant outside the years [`MIN_YEAR`]–[`MAX_YEAR`].
+pub fn check_year_range(time: i64) -> Result<(), String> {
+    if (MIN_TIME..END_TIME).contains(&time) {
+        Ok(())
+    } else {
+        Err(format!(
+            "time {} is outside the years {MIN_YEAR}–{MAX_YEAR}",
+            format_instant(time)
+        ))
+    }
+}
 
 pub fn parse_instant(text: &str) -> Result<i64, String> {
     let t = DateTime::parse_from_rfc3339(text)
@@ -131,6 +147,10 @@ mod tests {
             "{e}"
         );
         assert!(check_not_future(i64::MAX, now, u64::MAX).is_ok());
+        assert!(check_year_range(parse_instant("1900-01-01T00:00:00Z").unwrap()).is_ok());
+        assert!(check_year_range(parse_instant("2200-12-31T23:59:59Z").unwrap()).is_ok());
+        assert!(check_year_range(MIN_TIME - 1).is_err());
+        assert!(check_year_range(END_TIME).is_err());
     }
 
     #[test]

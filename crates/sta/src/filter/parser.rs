@@ -219,7 +219,37 @@ pub fn parse_filter_with(input: &str, limits: &QueryLimits) -> Result<Expr, StaE
             describe(tok)
         )));
     }
+    // `a or b or c …` is built by a loop, not by recursion, so the parser's nesting limit does
+    // not see it; but the SQL compiler recurses once per level. Measured without recursion.
+    if tree_depth(&expr) > MAX_TREE_DEPTH {
+        return Err(err(format!(
+            "the expression is more than {MAX_TREE_DEPTH} operators deep; use in-lists or fewer terms"
+        )));
+    }
     Ok(expr)
+}
+
+/// Deepest chain of operators the compiler may recurse through (each level costs a few stack
+/// frames on a 2 MiB worker stack).
+const MAX_TREE_DEPTH: usize = 256;
+
+/// Depth of the tree, walked with an explicit stack.
+fn tree_depth(root: &Expr) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(root, 1usize)];
+    while let Some((e, d)) = stack.pop() {
+        deepest = deepest.max(d);
+        match e {
+            Expr::Binary(_, a, b) => {
+                stack.push((a, d + 1));
+                stack.push((b, d + 1));
+            }
+            Expr::Not(a) | Expr::Negate(a) => stack.push((a, d + 1)),
+            Expr::Call(_, args) => stack.extend(args.iter().map(|a| (a, d + 1))),
+            Expr::Literal(_) | Expr::Property(_) => {}
+        }
+    }
+    deepest
 }
 
 fn describe(t: &Token) -> String {

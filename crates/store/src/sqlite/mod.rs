@@ -22,8 +22,9 @@ use crate::{
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, broadcast, oneshot};
 
 #[derive(Debug, Clone)]
@@ -36,6 +37,11 @@ pub struct SqliteConfig {
     /// Most commands in one group commit.
     pub max_batch: usize,
     pub page: PageLimits,
+    /// A read running longer than this is interrupted (503); `None` lets reads run unbounded.
+    pub statement_timeout: Option<Duration>,
+    /// Observations with a phenomenonTime later than now + this many seconds are refused;
+    /// `None` accepts any time.
+    pub clock_tolerance_s: Option<u64>,
 }
 
 impl SqliteConfig {
@@ -46,6 +52,8 @@ impl SqliteConfig {
             synchronous_full: true,
             max_batch: 512,
             page: PageLimits::default(),
+            statement_timeout: Some(Duration::from_secs(10)),
+            clock_tolerance_s: Some(600),
         }
     }
 }
@@ -72,6 +80,8 @@ struct Counters {
     observations_unchanged: AtomicU64,
     observations_replaced: AtomicU64,
     pending_writes: AtomicU64,
+    reads_timed_out: AtomicU64,
+    reads_cancelled: AtomicU64,
 }
 
 pub struct SqliteStore {
@@ -83,7 +93,33 @@ pub struct SqliteStore {
     events: broadcast::Sender<Arc<CommitBatch>>,
     counters: Arc<Counters>,
     page: PageLimits,
+    statement_timeout: Option<Duration>,
+    /// Set by `close`: running reads are interrupted, new ones refused.
+    closing: Arc<AtomicBool>,
+    future_refused: Arc<AtomicU64>,
 }
+
+/// Sets the read's cancel flag when the request future is dropped before the read finished
+/// (the client went away): the progress handler then interrupts the query.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Why a read's progress handler stopped it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Cancelled,
+    Closing,
+    Deadline,
+}
+
+/// SQLite VM steps between two looks at the cancel flags and the clock: cheap (a few atomic
+/// loads and one clock read per thousand steps) and well under a millisecond apart.
+const PROGRESS_STEPS: i32 = 1_000;
 
 fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
     let flags = if read_only {
@@ -128,7 +164,12 @@ impl SqliteStore {
         // instead, PASSIVE so that it never blocks the writer or readers.
         conn.pragma_update(None, "wal_autocheckpoint", 0i64)?;
         let checkpointer = start_checkpointer(&config.path)?;
-        let state = write::WriterState::load(&conn)?;
+        let mut state = write::WriterState::load(&conn)?;
+        let future_refused = Arc::new(AtomicU64::new(0));
+        state.time = write::TimePolicy {
+            tolerance_s: config.clock_tolerance_s,
+            refused: future_refused.clone(),
+        };
         let mut readers = Vec::new();
         for _ in 0..config.readers.max(1) {
             readers.push(open_connection(&config.path, true)?);
@@ -154,31 +195,93 @@ impl SqliteStore {
             events,
             counters,
             page: config.page,
+            statement_timeout: config.statement_timeout,
+            closing: Arc::new(AtomicBool::new(false)),
+            future_refused,
         })
     }
 
+    /// Runs `f` on a read connection. The permit is held for as long as the connection is out of
+    /// the pool, so the pool is never empty while a permit is free; a read whose client leaves,
+    /// that runs past the statement timeout, or that is running when the store closes is
+    /// interrupted by SQLite's progress handler, so no abandoned query keeps a connection.
     pub(crate) async fn with_reader<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let _permit = self
+        if self.closing.load(Ordering::Relaxed) {
+            return Err(StoreError::Closed);
+        }
+        let permit = self
             .reader_permits
             .clone()
             .acquire_owned()
             .await
             .map_err(|_| StoreError::Closed)?;
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let _cancel_on_drop = CancelOnDrop(cancelled.clone());
         let pool = self.readers.clone();
+        let closing = self.closing.clone();
+        let timeout = self.statement_timeout;
+        let counters = self.counters.clone();
         tokio::task::spawn_blocking(move || {
-            let conn = pool
+            let _permit = permit;
+            let mut conn = pool
                 .lock()
                 .map_err(|_| StoreError::Closed)?
                 .pop()
                 .ok_or(StoreError::Closed)?;
+            let deadline = timeout.map(|t| Instant::now() + t);
+            let stop: Arc<Mutex<Option<Stop>>> = Arc::new(Mutex::new(None));
+            {
+                let stop = stop.clone();
+                conn.progress_handler(
+                    PROGRESS_STEPS,
+                    Some(move || {
+                        let why = if cancelled.load(Ordering::Relaxed) {
+                            Some(Stop::Cancelled)
+                        } else if closing.load(Ordering::Relaxed) {
+                            Some(Stop::Closing)
+                        } else if deadline.is_some_and(|d| Instant::now() >= d) {
+                            Some(Stop::Deadline)
+                        } else {
+                            None
+                        };
+                        match why {
+                            Some(w) => {
+                                if let Ok(mut s) = stop.lock() {
+                                    *s = Some(w);
+                                }
+                                true
+                            }
+                            None => false,
+                        }
+                    }),
+                )?;
+            }
             let result = f(&conn);
+            let _ = conn.progress_handler(0, None::<fn() -> bool>);
             if let Ok(mut p) = pool.lock() {
                 p.push(conn);
             }
-            result
+            let why = stop.lock().ok().and_then(|s| *s);
+            match (result, why) {
+                (Err(StoreError::Interrupted(_)), Some(Stop::Deadline)) => {
+                    counters.reads_timed_out.fetch_add(1, Ordering::Relaxed);
+                    let ms = timeout.map_or(0, |t| t.as_millis());
+                    Err(StoreError::Interrupted(format!(
+                        "the query took longer than {ms} ms and was stopped (statement_timeout_ms in [storage]); narrow $filter, $expand or $top"
+                    )))
+                }
+                (Err(StoreError::Interrupted(_)), Some(Stop::Cancelled)) => {
+                    counters.reads_cancelled.fetch_add(1, Ordering::Relaxed);
+                    Err(StoreError::Interrupted(
+                        "the client went away; the query was stopped".into(),
+                    ))
+                }
+                (Err(StoreError::Interrupted(_)), Some(Stop::Closing)) => Err(StoreError::Closed),
+                (r, _) => r,
+            }
         })
         .await
         .map_err(|e| StoreError::Database(format!("reader task failed: {e}")))?
@@ -320,7 +423,10 @@ fn writer_loop(
                 tracing::error!(error = %e, "group commit failed; the batch is rolled back");
                 // The in-memory id counter and caches may be ahead of the database now.
                 match write::WriterState::load(&conn) {
-                    Ok(s) => state = s,
+                    Ok(mut s) => {
+                        s.time = state.time.clone();
+                        state = s
+                    }
                     Err(e2) => tracing::error!(error = %e2, "cannot reload writer state"),
                 }
                 for reply in replies {
@@ -383,6 +489,9 @@ impl Store for SqliteStore {
             observations_unchanged: c.observations_unchanged.load(Ordering::Relaxed),
             observations_replaced: c.observations_replaced.load(Ordering::Relaxed),
             pending_writes: c.pending_writes.load(Ordering::Relaxed),
+            observations_future_refused: self.future_refused.load(Ordering::Relaxed),
+            reads_timed_out: c.reads_timed_out.load(Ordering::Relaxed),
+            reads_cancelled: c.reads_cancelled.load(Ordering::Relaxed),
         }
     }
 
@@ -391,6 +500,10 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
+        // Interrupt running reads (their progress handlers see the flag within a few thousand
+        // VM steps) and refuse new ones, so that a slow query cannot hold the process up.
+        self.closing.store(true, Ordering::Relaxed);
+        self.reader_permits.close();
         if let Some((stop, handle)) = self.checkpointer.lock().ok().and_then(|mut c| c.take()) {
             drop(stop);
             let _ = tokio::task::spawn_blocking(move || handle.join()).await;
