@@ -41,6 +41,8 @@ const LIMIT_MESSAGES: &[&str] = &[
     "statement too long",
     "string or blob too big",
     "too many FROM clause terms",
+    // rusqlite's text for SQLITE_ERROR raised by the parser's recursion guard.
+    "Recursion limit",
 ];
 
 impl From<rusqlite::Error> for StoreError {
