@@ -41,6 +41,9 @@ pub struct StorageConfig {
     /// A read (one STA GET, latest values, a series) running longer than this is interrupted and
     /// answered 503 naming this setting; 0 disables the timeout.
     pub statement_timeout_ms: u64,
+    /// On SIGTERM/Ctrl-C reads are interrupted at once and writes flushed; a process still
+    /// running this long after the signal exits anyway (acknowledged writes are already durable).
+    pub stop_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -151,6 +154,7 @@ impl Default for StorageConfig {
             readers: 4,
             max_batch: 512,
             statement_timeout_ms: 10_000,
+            stop_timeout_ms: 8_000,
         }
     }
 }

@@ -33,6 +33,10 @@ fn example_config_parses_and_matches_the_defaults() {
     );
     assert_eq!(example.storage.readers, defaults.storage.readers);
     assert_eq!(
+        example.storage.stop_timeout_ms,
+        defaults.storage.stop_timeout_ms
+    );
+    assert_eq!(
         example.hj212.offline_after_s,
         defaults.hj212.offline_after_s
     );

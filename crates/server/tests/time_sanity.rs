@@ -86,9 +86,7 @@ impl TestServer {
     }
 
     async fn latest(&self, ds: i64) -> Value {
-        let v = self
-            .get(&format!("/api/v1/latest?datastreams={ds}"))
-            .await;
+        let v = self.get(&format!("/api/v1/latest?datastreams={ds}")).await;
         v["value"][0].clone()
     }
 

@@ -96,7 +96,9 @@ fn sqlite_limits_become_a_client_error_in_our_words() {
         other => panic!("not a client error: {other:?}"),
     }
     let e = conn
-        .query_row("SELECT abs(-9223372036854775808)", [], |r| r.get::<_, i64>(0))
+        .query_row("SELECT abs(-9223372036854775808)", [], |r| {
+            r.get::<_, i64>(0)
+        })
         .expect_err("integer overflow");
     assert!(matches!(StoreError::from(e), StoreError::TooComplex(_)));
 }

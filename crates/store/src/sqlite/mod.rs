@@ -499,11 +499,14 @@ impl Store for SqliteStore {
         Some(self)
     }
 
-    async fn close(&self) {
-        // Interrupt running reads (their progress handlers see the flag within a few thousand
-        // VM steps) and refuse new ones, so that a slow query cannot hold the process up.
+    fn interrupt_reads(&self) {
+        // Running reads' progress handlers see the flag within a few thousand VM steps.
         self.closing.store(true, Ordering::Relaxed);
         self.reader_permits.close();
+    }
+
+    async fn close(&self) {
+        self.interrupt_reads();
         if let Some((stop, handle)) = self.checkpointer.lock().ok().and_then(|mut c| c.take()) {
             drop(stop);
             let _ = tokio::task::spawn_blocking(move || handle.join()).await;
