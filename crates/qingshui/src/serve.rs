@@ -76,8 +76,9 @@ pub async fn shutdown_signal() {
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging();
     let config = args.to_config()?;
+    let stop_timeout = std::time::Duration::from_millis(config.storage.stop_timeout_ms.max(1));
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(async move {
+    let code = runtime.block_on(async move {
         if config.auth.tokens.is_empty() && !config.auth.open {
             tracing::warn!("no write tokens configured and not --open: the server is read-only");
         }
@@ -91,12 +92,29 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             println!("HJ 212 listener at {addr}");
         }
         let stop = running.shutdown_handle();
+        let store = running.store.clone();
         tokio::spawn(async move {
             shutdown_signal().await;
-            tracing::info!("shutting down: finishing requests and flushing writes");
+            tracing::info!("shutting down: interrupting reads, finishing writes");
+            // A slow query must not hold the stop up: interrupt reads now (they answer 503),
+            // let in-flight writes finish and the writer flush.
+            store.interrupt_reads();
             let _ = stop.send(true);
+            // The bound: whatever still runs after stop_timeout_ms, the process exits. Every
+            // acknowledged write is committed already (ack after commit), so nothing is lost.
+            std::thread::spawn(move || {
+                std::thread::sleep(stop_timeout);
+                tracing::error!(
+                    timeout_ms = stop_timeout.as_millis() as u64,
+                    "still running after stop_timeout_ms; exiting"
+                );
+                std::process::exit(1);
+            });
         });
         running.wait().await?;
-        Ok(ExitCode::SUCCESS)
-    })
+        anyhow::Ok(ExitCode::SUCCESS)
+    })?;
+    // Blocking threads still busy must not keep the process alive (they were interrupted).
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    Ok(code)
 }

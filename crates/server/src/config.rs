@@ -66,6 +66,12 @@ pub struct StorageConfig {
     pub synchronous: String,
     pub readers: usize,
     pub max_batch: usize,
+    /// A read (one STA GET, latest values, a series) running longer than this is interrupted and
+    /// answered 503 naming this setting; 0 disables the timeout.
+    pub statement_timeout_ms: u64,
+    /// On SIGTERM/Ctrl-C reads are interrupted at once and writes flushed; a process still
+    /// running this long after the signal exits anyway (acknowledged writes are already durable).
+    pub stop_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -87,6 +93,28 @@ pub struct AuthConfig {
 pub struct StaConfig {
     pub default_top: u64,
     pub max_top: u64,
+    /// Deepest `$expand` (path segments and nested `$expand` options both count).
+    pub max_expand_depth: usize,
+    /// Most navigation steps in one `$filter`/`$orderby` path (`Datastream/Thing/name` is 2).
+    pub max_filter_nav_depth: usize,
+    /// Most nodes (operators, operands, calls) in one `$filter`.
+    pub max_filter_nodes: usize,
+    /// Most vertices in one geometry literal of `$filter`.
+    pub max_geometry_vertices: usize,
+    /// Most entities `$expand` may embed in one response, over all levels.
+    pub max_expanded_rows: u64,
+}
+
+impl StaConfig {
+    /// The parse-time budgets for `sta::Query::parse_with`.
+    pub fn query_limits(&self) -> sta::QueryLimits {
+        sta::QueryLimits {
+            max_expand_depth: self.max_expand_depth,
+            max_filter_nav_depth: self.max_filter_nav_depth,
+            max_filter_nodes: self.max_filter_nodes,
+            max_geometry_vertices: self.max_geometry_vertices,
+        }
+    }
 }
 
 /// `[network]`: the monitoring-network file loaded into the store at start (docs/network.md).
@@ -210,6 +238,8 @@ impl Default for StorageConfig {
             synchronous: "full".into(),
             readers: 4,
             max_batch: 512,
+            statement_timeout_ms: 10_000,
+            stop_timeout_ms: 8_000,
         }
     }
 }
@@ -227,9 +257,15 @@ impl Default for AuthConfig {
 
 impl Default for StaConfig {
     fn default() -> Self {
+        let limits = sta::QueryLimits::default();
         StaConfig {
             default_top: 100,
             max_top: 10_000,
+            max_expand_depth: limits.max_expand_depth,
+            max_filter_nav_depth: limits.max_filter_nav_depth,
+            max_filter_nodes: limits.max_filter_nodes,
+            max_geometry_vertices: limits.max_geometry_vertices,
+            max_expanded_rows: 100_000,
         }
     }
 }

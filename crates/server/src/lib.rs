@@ -24,7 +24,14 @@ pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     sc.page = PageLimits {
         default_top: config.sta.default_top,
         max_top: config.sta.max_top,
+        max_expanded_rows: config.sta.max_expanded_rows,
     };
+    sc.statement_timeout = match config.storage.statement_timeout_ms {
+        0 => None,
+        ms => Some(std::time::Duration::from_millis(ms)),
+    };
+    // The shared ingest rule: the store refuses future phenomenon times on every write path.
+    sc.clock_tolerance_s = Some(config.ingest.clock_tolerance_s);
     let store = SqliteStore::open(sc)
         .with_context(|| format!("opening {}", config.database_path().display()))?;
     Ok(Arc::new(store))

@@ -46,6 +46,21 @@ impl Metrics {
             "Observations replaced by a resend with a different value.",
             s.observations_replaced,
         );
+        counter(
+            "qingshui_observations_future_refused_total",
+            "Observations refused: phenomenonTime later than now + clock_tolerance_s.",
+            s.observations_future_refused,
+        );
+        counter(
+            "qingshui_store_reads_timed_out_total",
+            "Reads stopped by statement_timeout_ms.",
+            s.reads_timed_out,
+        );
+        counter(
+            "qingshui_store_reads_cancelled_total",
+            "Reads stopped because their client went away.",
+            s.reads_cancelled,
+        );
         let _ = writeln!(
             out,
             "# HELP qingshui_store_pending_writes Writes waiting for the writer.\n# TYPE qingshui_store_pending_writes gauge\nqingshui_store_pending_writes {}",

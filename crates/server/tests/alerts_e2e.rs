@@ -292,7 +292,8 @@ async fn exceedance_at_the_intake_lifecycle_notifications_and_restart() {
     };
     let s = start(dir.path(), configure.clone()).await;
     let tp = s.datastream("datastream:W01:tp:hourly").await;
-    let t0 = sta::time::now_micros() - 8 * HOUR_US;
+    // Every value lies in the past: later than now + clock_tolerance_s is refused.
+    let t0 = sta::time::now_micros() - 13 * HOUR_US;
 
     // live events for W01
     let mut sse = s
@@ -470,7 +471,8 @@ async fn open_alert_survives_restart_and_clears_after_it() {
     };
     let s = start(dir.path(), configure).await;
     let tp = s.datastream("datastream:W01:tp:hourly").await;
-    let t0 = sta::time::now_micros() - 8 * HOUR_US;
+    // Every value lies in the past: later than now + clock_tolerance_s is refused.
+    let t0 = sta::time::now_micros() - 13 * HOUR_US;
     s.observe(tp, t0, 0.06).await;
     let a = s
         .wait_alert("state=active", Duration::from_secs(2), |a| {

@@ -33,6 +33,25 @@ fn example_config_parses_and_matches_the_defaults() {
     assert_eq!(example.storage.max_batch, defaults.storage.max_batch);
     assert_eq!(example.auth.open, defaults.auth.open);
     assert_eq!(example.sta.max_top, defaults.sta.max_top);
+    assert_eq!(example.sta.default_top, defaults.sta.default_top);
+    assert_eq!(
+        example.sta.query_limits(),
+        defaults.sta.query_limits(),
+        "[sta] budgets"
+    );
+    assert_eq!(
+        example.sta.max_expanded_rows,
+        defaults.sta.max_expanded_rows
+    );
+    assert_eq!(
+        example.storage.statement_timeout_ms,
+        defaults.storage.statement_timeout_ms
+    );
+    assert_eq!(example.storage.readers, defaults.storage.readers);
+    assert_eq!(
+        example.storage.stop_timeout_ms,
+        defaults.storage.stop_timeout_ms
+    );
     assert_eq!(
         example.hj212.offline_after_s,
         defaults.hj212.offline_after_s

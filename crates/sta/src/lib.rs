@@ -5,12 +5,14 @@ pub mod entity;
 pub mod error;
 pub mod filter;
 pub mod geo;
+pub mod limits;
 pub mod path;
 pub mod query;
 pub mod time;
 
 pub use entity::{EntityType, Navigation, Property, PropertyKind};
 pub use error::StaError;
+pub use limits::QueryLimits;
 pub use path::{ResourcePath, Step, Tail, parse_path};
 pub use query::{Expand, OrderBy, Query, ResultFormat};
 

@@ -3,7 +3,8 @@
 
 use crate::entity::EntityType;
 use crate::error::StaError;
-use crate::filter::{Expr, parse_filter};
+use crate::filter::{Expr, parse_filter_with};
+use crate::limits::{MAX_COUNT_VALUE, QueryLimits};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ResultFormat {
@@ -45,23 +46,35 @@ pub struct Query {
 }
 
 impl Query {
-    /// Parses a raw (still percent-encoded) URL query string for `entity`.
+    /// Parses a raw (still percent-encoded) URL query string for `entity` under the default
+    /// [`QueryLimits`].
     pub fn parse(entity: EntityType, raw: &str) -> Result<Query, StaError> {
+        Self::parse_with(entity, raw, &QueryLimits::default())
+    }
+
+    /// Parses a raw (still percent-encoded) URL query string for `entity`, refusing it as soon as
+    /// it goes over one of `limits`.
+    pub fn parse_with(
+        entity: EntityType,
+        raw: &str,
+        limits: &QueryLimits,
+    ) -> Result<Query, StaError> {
         let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
         Self::from_pairs(
             entity,
             pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            true,
+            &Ctx { limits, depth: 0 },
         )
     }
 
     fn from_pairs<'a>(
         entity: EntityType,
         pairs: impl Iterator<Item = (&'a str, &'a str)>,
-        top_level: bool,
+        ctx: &Ctx<'_>,
     ) -> Result<Query, StaError> {
+        let top_level = ctx.depth == 0;
         let mut q = Query::default();
         let mut seen = Vec::new();
         for (key, value) in pairs {
@@ -75,10 +88,10 @@ impl Query {
             seen.push(key);
             q.raw.push((key.to_string(), value.to_string()));
             match key {
-                "$filter" => q.filter = Some(parse_filter(value)?),
-                "$expand" => q.expand = parse_expand(entity, value)?,
+                "$filter" => q.filter = Some(parse_filter_with(value, ctx.limits)?),
+                "$expand" => q.expand = parse_expand(entity, value, ctx)?,
                 "$select" => q.select = Some(parse_select(entity, value)?),
-                "$orderby" => q.orderby = parse_orderby(value)?,
+                "$orderby" => q.orderby = parse_orderby(value, ctx.limits)?,
                 "$top" => q.top = Some(parse_count_value("$top", value)?),
                 "$skip" => q.skip = parse_count_value("$skip", value)?,
                 "$count" => {
@@ -141,13 +154,26 @@ impl Query {
     }
 }
 
+/// Where a nested `$expand` is while parsing: the limits, and how many levels are above it.
+struct Ctx<'l> {
+    limits: &'l QueryLimits,
+    depth: usize,
+}
+
 fn parse_count_value(option: &str, value: &str) -> Result<u64, StaError> {
-    value.trim().parse::<u64>().map_err(|_| {
+    let n = value.trim().parse::<u64>().map_err(|_| {
         StaError::query(
             option,
             format!("must be a non-negative integer, not '{value}'"),
         )
-    })
+    })?;
+    if n > MAX_COUNT_VALUE {
+        return Err(StaError::query(
+            option,
+            format!("must be at most {MAX_COUNT_VALUE}, not {n}"),
+        ));
+    }
+    Ok(n)
 }
 
 fn parse_select(entity: EntityType, value: &str) -> Result<Vec<String>, StaError> {
@@ -166,7 +192,7 @@ fn parse_select(entity: EntityType, value: &str) -> Result<Vec<String>, StaError
     Ok(out)
 }
 
-fn parse_orderby(value: &str) -> Result<Vec<OrderBy>, StaError> {
+fn parse_orderby(value: &str, limits: &QueryLimits) -> Result<Vec<OrderBy>, StaError> {
     let mut out = Vec::new();
     for item in split_top_level(value, ',')? {
         let item = item.trim();
@@ -182,7 +208,7 @@ fn parse_orderby(value: &str) -> Result<Vec<OrderBy>, StaError> {
         if expr_text.trim().is_empty() {
             return Err(StaError::query("$orderby", "empty sort key"));
         }
-        let expr = parse_filter(expr_text).map_err(|e| match e {
+        let expr = parse_filter_with(expr_text, limits).map_err(|e| match e {
             StaError::BadQuery { message, .. } => StaError::query("$orderby", message),
             other => other,
         })?;
@@ -224,7 +250,7 @@ fn split_top_level(value: &str, sep: char) -> Result<Vec<&str>, StaError> {
     Ok(out)
 }
 
-fn parse_expand(entity: EntityType, value: &str) -> Result<Vec<Expand>, StaError> {
+fn parse_expand(entity: EntityType, value: &str, ctx: &Ctx<'_>) -> Result<Vec<Expand>, StaError> {
     let mut out: Vec<Expand> = Vec::new();
     for item in split_top_level(value, ',')? {
         let item = item.trim();
@@ -244,16 +270,35 @@ fn parse_expand(entity: EntityType, value: &str) -> Result<Vec<Expand>, StaError
             None => (item, None),
         };
         let segments: Vec<&str> = path.split('/').map(str::trim).collect();
-        let expand = build_expand(entity, &segments, options)?;
+        // Checked before any recursion: a 1,400-level `$expand` stops here, at no cost.
+        let depth = ctx.depth + segments.len();
+        let max = ctx.limits.max_expand_depth;
+        if depth > max {
+            return Err(StaError::query(
+                "$expand",
+                format!("nested more than {max} levels deep (limit max_expand_depth in [sta])"),
+            ));
+        }
+        let expand = build_expand(
+            entity,
+            &segments,
+            options,
+            &Ctx {
+                limits: ctx.limits,
+                depth,
+            },
+        )?;
         merge_expand(&mut out, expand);
     }
     Ok(out)
 }
 
+/// `ctx.depth` is the depth of the last segment: nested `$expand` options start below it.
 fn build_expand(
     entity: EntityType,
     segments: &[&str],
     options: Option<&str>,
+    ctx: &Ctx<'_>,
 ) -> Result<Expand, StaError> {
     let name = segments[0];
     let nav = entity.navigation(name).ok_or_else(|| {
@@ -264,7 +309,7 @@ fn build_expand(
     })?;
     let query = if segments.len() > 1 {
         Query {
-            expand: vec![build_expand(nav.target, &segments[1..], options)?],
+            expand: vec![build_expand(nav.target, &segments[1..], options, ctx)?],
             ..Query::default()
         }
     } else if let Some(opts) = options {
@@ -279,7 +324,7 @@ fn build_expand(
             })?;
             pairs.push((k.trim(), v));
         }
-        Query::from_pairs(nav.target, pairs.into_iter(), false)?
+        Query::from_pairs(nav.target, pairs.into_iter(), ctx)?
     } else {
         Query::default()
     };
@@ -393,6 +438,86 @@ mod tests {
         assert!(q.orderby[0].descending && !q.orderby[1].descending);
         assert_eq!(q.select, Some(vec!["id".to_string(), "result".to_string()]));
         assert_eq!((q.top, q.skip), (Some(5), 10));
+    }
+
+    #[test]
+    fn expand_depth_is_limited_while_parsing() {
+        // The crash: ~1,400 levels, 36 KB; refused without recursing (no stack overflow).
+        let path = vec!["Datastreams/Thing"; 700].join("/");
+        let e = Query::parse(Thing, &format!("$expand={path}")).unwrap_err();
+        assert!(e.to_string().contains("max_expand_depth"), "{e}");
+        let mut nested = String::from("Datastreams");
+        for _ in 0..1_400 {
+            nested = format!("Datastreams($expand=Thing($expand={nested}))");
+        }
+        let e = Query::parse(Thing, &format!("$expand={nested}")).unwrap_err();
+        assert!(e.to_string().contains("max_expand_depth"), "{e}");
+        // Path segments and nested options add up.
+        let e = Query::parse(
+            Thing,
+            "$expand=Datastreams/Thing($expand=Datastreams/Thing($expand=Locations))",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("4 levels"), "{e}");
+        assert!(
+            Query::parse(
+                Thing,
+                "$expand=Datastreams/Thing($expand=Datastreams/Thing)"
+            )
+            .is_ok()
+        );
+        let wide = QueryLimits {
+            max_expand_depth: 6,
+            ..QueryLimits::default()
+        };
+        assert!(
+            Query::parse_with(
+                Thing,
+                "$expand=Datastreams/Thing/Datastreams/Thing/Datastreams/Thing",
+                &wide
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn filter_budgets() {
+        let terms: Vec<String> = (0..1_000).map(|i| format!("result eq {i}")).collect();
+        let e = Query::parse(Observation, &format!("$filter={}", terms.join(" or "))).unwrap_err();
+        assert!(e.to_string().contains("max_filter_nodes"), "{e}");
+        let e = Query::parse(
+            Observation,
+            "$filter=Datastream/Thing/Datastreams/Observations/result gt 5",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("max_filter_nav_depth"), "{e}");
+        assert!(Query::parse(Observation, "$filter=Datastream/Thing/name eq 'a'").is_ok());
+        assert!(Query::parse(Thing, "$filter=properties/A/B/C/D eq 1").is_ok());
+        let e = Query::parse(
+            Observation,
+            "$orderby=Datastream/Thing/Datastreams/Observations/result",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("max_filter_nav_depth"), "{e}");
+        let ring: Vec<String> = (0..2_000).map(|i| format!("{i} 0")).collect();
+        let poly = format!("POLYGON (({}, 0 0))", ring.join(", "));
+        let e = Query::parse(
+            Thing,
+            &format!("$filter=st_within(Locations/location, geography'{poly}')"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("max_geometry_vertices"), "{e}");
+    }
+
+    #[test]
+    fn skip_and_top_fit_in_i64() {
+        let e = Query::parse(Thing, "$skip=9223372036854775808").unwrap_err();
+        assert!(e.to_string().contains("at most"), "{e}");
+        let e = Query::parse(Thing, "$top=18446744073709551615").unwrap_err();
+        assert!(e.to_string().contains("at most"), "{e}");
+        let e = Query::parse(Thing, "$skip=99999999999999999999999").unwrap_err();
+        assert!(e.to_string().contains("non-negative integer"), "{e}");
+        assert!(Query::parse(Thing, "$skip=9223372036854775807").is_ok());
     }
 
     proptest::proptest! {

@@ -1,6 +1,6 @@
 //! ISO 8601 instants and intervals, stored as UTC microseconds since the Unix epoch.
 
-use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, TimeZone, Utc};
 
 /// A phenomenon/valid time: an instant (`end == None`) or an interval `start/end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -9,10 +9,56 @@ pub struct TimeValue {
     pub end: Option<i64>,
 }
 
+/// Years a time may have (UTC). Water-quality data from before 1900 or after 2200 is a wrong
+/// clock or a crafted value (years 0000 and 9999 with offsets sit at the edge of what the
+/// arithmetic can hold), never a measurement.
+pub const MIN_YEAR: i32 = 1900;
+pub const MAX_YEAR: i32 = 2200;
+/// 1900-01-01T00:00:00Z and 2201-01-01T00:00:00Z in microseconds: the same range for times that
+/// arrive already converted (HJ 212, the bulk path).
+pub const MIN_TIME: i64 = -2_208_988_800_000_000;
+pub const END_TIME: i64 = 7_289_654_400_000_000;
+
+/// Refuses an instant outside the years [`MIN_YEAR`]–[`MAX_YEAR`].
+pub fn check_year_range(time: i64) -> Result<(), String> {
+    if (MIN_TIME..END_TIME).contains(&time) {
+        Ok(())
+    } else {
+        Err(format!(
+            "time {} is outside the years {MIN_YEAR}–{MAX_YEAR}",
+            format_instant(time)
+        ))
+    }
+}
+
 pub fn parse_instant(text: &str) -> Result<i64, String> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc).timestamp_micros())
-        .map_err(|e| e.to_string())
+    let t = DateTime::parse_from_rfc3339(text)
+        .map_err(|e| e.to_string())?
+        .with_timezone(&Utc);
+    if !(MIN_YEAR..=MAX_YEAR).contains(&t.year()) {
+        return Err(format!(
+            "year {} is outside {MIN_YEAR}–{MAX_YEAR}",
+            t.year()
+        ));
+    }
+    Ok(t.timestamp_micros())
+}
+
+/// Refuses `time` (UTC microseconds) later than `now` + `tolerance_s`. Pure: the caller passes
+/// the clock in.
+pub fn check_not_future(time: i64, now: i64, tolerance_s: u64) -> Result<(), String> {
+    let tolerance = i64::try_from(tolerance_s)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(1_000_000);
+    let limit = now.saturating_add(tolerance);
+    if time > limit {
+        return Err(format!(
+            "phenomenonTime {} is in the future: later than now ({}) plus the clock tolerance of {tolerance_s} s (clock_tolerance_s in [ingest])",
+            format_instant(time),
+            format_instant(now)
+        ));
+    }
+    Ok(())
 }
 
 /// Parses `instant` or `start/end` (ISO 8601 interval of two instants).
@@ -92,10 +138,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn future_times_beyond_the_tolerance_are_refused() {
+        let now = 1_773_567_000_000_000;
+        assert!(check_not_future(now + 600_000_000, now, 600).is_ok());
+        let e = check_not_future(now + 600_000_001, now, 600).unwrap_err();
+        assert!(
+            e.contains("600 s") && e.contains("clock_tolerance_s"),
+            "{e}"
+        );
+        assert!(check_not_future(i64::MAX, now, u64::MAX).is_ok());
+        assert!(check_year_range(parse_instant("1900-01-01T00:00:00Z").unwrap()).is_ok());
+        assert!(check_year_range(parse_instant("2200-12-31T23:59:59Z").unwrap()).is_ok());
+        assert!(check_year_range(MIN_TIME - 1).is_err());
+        assert!(check_year_range(END_TIME).is_err());
+    }
+
+    #[test]
     fn instants_and_intervals() {
         assert_eq!(parse_instant("1970-01-01T00:00:01Z"), Ok(1_000_000));
         assert_eq!(parse_instant("1970-01-01T08:00:01+08:00"), Ok(1_000_000));
         assert!(parse_instant("yesterday").is_err());
+        for bad in [
+            "0000-01-01T00:00:00Z",
+            "9999-12-31T23:59:59+14:00",
+            "9999-01-01T00:00:00-12:00",
+            "1899-12-31T23:59:59Z",
+            "2201-01-01T00:00:00Z",
+        ] {
+            let e = parse_instant(bad).unwrap_err();
+            assert!(e.contains("outside 1900–2200"), "{bad}: {e}");
+        }
+        assert!(parse_instant("1900-01-01T00:00:00Z").is_ok());
+        assert!(parse_instant("2200-12-31T23:59:59Z").is_ok());
+        assert!(parse_time_value("2026-01-01T00:00:00Z/9999-01-01T00:00:00Z").is_err());
         let iv = parse_time_value("2026-01-01T00:00:00Z/2026-01-01T01:00:00Z").unwrap();
         assert_eq!(iv.end.unwrap() - iv.start, 3_600_000_000);
         assert!(parse_time_value("2026-01-02T00:00:00Z/2026-01-01T00:00:00Z").is_err());

@@ -34,7 +34,11 @@ pub trait Store: Send + Sync + 'static {
     /// Counters for `/metrics`.
     fn stats(&self) -> StoreStats;
     /// Flushes pending writes and stops the writer. Writes after this fail with `Closed`.
+    /// Running reads are interrupted first (see [`Store::interrupt_reads`]).
     async fn close(&self);
+    /// The first step of a stop: running reads are interrupted and new ones refused (`Closed`),
+    /// so a slow query cannot hold the process up; writes go on until [`Store::close`].
+    fn interrupt_reads(&self) {}
     /// Alert persistence ([`alerts`]), when the backend has it.
     fn alert_store(self: Arc<Self>) -> Option<Arc<dyn alerts::AlertStore>> {
         None

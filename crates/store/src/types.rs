@@ -17,12 +17,58 @@ pub enum StoreError {
     /// The store is shutting down.
     #[error("the store is closed")]
     Closed,
+    /// The request is within our budgets but over one of SQLite's own limits (expression depth,
+    /// compound terms, SQL length, variables, integer overflow) (400): the client's request, not
+    /// the engine, is at fault.
+    #[error("{0}")]
+    TooComplex(String),
+    /// A read ran longer than the statement timeout, or its client left, and was interrupted
+    /// (503). The message names the timeout and its setting.
+    #[error("{0}")]
+    Interrupted(String),
 }
+
+/// SQLite's texts for the limits a crafted request can reach (sqlite3.c).
+const LIMIT_MESSAGES: &[&str] = &[
+    "Expression tree is too large",
+    "too many terms in compound SELECT",
+    "too many SQL variables",
+    "integer overflow",
+    "parser stack overflow",
+    "too many arguments on function",
+    "too many columns",
+    "at most 64 tables in a join",
+    "statement too long",
+    "string or blob too big",
+    "too many FROM clause terms",
+    // rusqlite's text for SQLITE_ERROR raised by the parser's recursion guard.
+    "Recursion limit",
+];
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        StoreError::Database(e.to_string())
+        use rusqlite::ErrorCode;
+        if let rusqlite::Error::SqliteFailure(f, _) = &e {
+            match f.code {
+                ErrorCode::OperationInterrupted => {
+                    return StoreError::Interrupted("the query was interrupted".into());
+                }
+                ErrorCode::TooBig => return too_complex(&e),
+                _ => {}
+            }
+        }
+        let text = e.to_string();
+        if LIMIT_MESSAGES.iter().any(|m| text.contains(m)) {
+            return too_complex(&e);
+        }
+        StoreError::Database(text)
     }
+}
+
+fn too_complex(e: &rusqlite::Error) -> StoreError {
+    StoreError::TooComplex(format!(
+        "the request is too large or complex for the database ({e}); use fewer $filter terms, a shorter $expand or smaller numbers"
+    ))
 }
 
 pub fn bad_body(message: impl Into<String>) -> StoreError {
@@ -178,6 +224,12 @@ pub struct StoreStats {
     pub observations_unchanged: u64,
     pub observations_replaced: u64,
     pub pending_writes: u64,
+    /// Observations refused because their phenomenonTime is later than now + the clock tolerance.
+    pub observations_future_refused: u64,
+    /// Reads interrupted by the statement timeout.
+    pub reads_timed_out: u64,
+    /// Reads interrupted because their client went away.
+    pub reads_cancelled: u64,
 }
 
 /// A numeric time series request for the domain API (charts, assessment): raw values, or

@@ -47,6 +47,10 @@ impl From<StoreError> for ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the server is shutting down",
             ),
+            // Over one of SQLite's own limits: the request's fault, said in our words.
+            StoreError::TooComplex(m) => ApiError::new(StatusCode::BAD_REQUEST, m),
+            // Statement timeout (or a client that left): the server stopped the query on purpose.
+            StoreError::Interrupted(m) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, m),
             StoreError::Database(m) => {
                 tracing::error!(error = %m, "database error");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, m)

@@ -76,7 +76,8 @@ async fn read(
         ));
     }
     let path = decode_path(&path)?;
-    let query = Query::parse(path.target(), &raw)?;
+    let limits = state.config.sta.query_limits();
+    let query = Query::parse_with(path.target(), &raw, &limits)?;
     if path.tail != Tail::None && !matches!(path.tail, Tail::Ref) && !query.raw.is_empty() {
         // Query options on a single property are meaningless; OGC 18-088 does not define them.
         return Err(ApiError::bad_request(

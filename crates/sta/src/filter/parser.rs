@@ -2,188 +2,34 @@
 //! `or` < `and` < `eq ne gt ge lt le` < `add sub` < `mul div mod` < `not`, unary `-` < primary.
 
 use super::ast::{BinaryOp, Expr, Function, Literal};
+use super::lexer::{Token, lex};
 use crate::error::StaError;
-use crate::time::parse_instant;
-
-#[derive(Debug, Clone, PartialEq)]
-enum Token {
-    Ident(String),
-    Str(String),
-    Int(i64),
-    Float(f64),
-    DateTime(i64),
-    Date(String),
-    Geography(String),
-    LParen,
-    RParen,
-    Comma,
-    Slash,
-    Minus,
-}
+use crate::limits::QueryLimits;
 
 /// Nesting limit so that a hostile `((((…` cannot exhaust the stack.
 const MAX_DEPTH: usize = 64;
 
-fn err(message: impl Into<String>) -> StaError {
+pub(super) fn err(message: impl Into<String>) -> StaError {
     StaError::query("$filter", message)
-}
-
-fn lex(input: &str) -> Result<Vec<(usize, Token)>, StaError> {
-    let chars: Vec<char> = input.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let start = i;
-        match c {
-            ' ' | '\t' | '\n' | '\r' => {
-                i += 1;
-                continue;
-            }
-            '(' => out.push((start, Token::LParen)),
-            ')' => out.push((start, Token::RParen)),
-            ',' => out.push((start, Token::Comma)),
-            '/' => out.push((start, Token::Slash)),
-            '-' => out.push((start, Token::Minus)),
-            '\'' => {
-                let (s, next) = lex_string(&chars, i)?;
-                out.push((start, Token::Str(s)));
-                i = next;
-                continue;
-            }
-            c if c.is_ascii_digit() => {
-                let mut j = i;
-                while j < chars.len()
-                    && (chars[j].is_ascii_alphanumeric()
-                        || matches!(chars[j], '.' | ':' | '-' | '+'))
-                {
-                    // A '-' or '+' only continues a date/time literal, never a number: `3-1` is not
-                    // OData, but `2026-01-01T00:00:00+08:00` is.
-                    if matches!(chars[j], '-' | '+' | ':') && !looks_temporal(&chars[i..j]) {
-                        break;
-                    }
-                    j += 1;
-                }
-                let mut text: String = chars[i..j].iter().collect();
-                // `+08:00` arrives as ` 08:00` when a client did not percent-encode the '+' of a
-                // UTC offset (form decoding turns '+' into a space): take it back.
-                if text.contains('T')
-                    && !text.ends_with('Z')
-                    && text.get(10..).is_some_and(|t| !t.contains(['+', '-']))
-                {
-                    let rest: String = chars[j..chars.len().min(j + 6)].iter().collect();
-                    let r = rest.as_bytes();
-                    if r.len() == 6
-                        && r[0] == b' '
-                        && r[1].is_ascii_digit()
-                        && r[2].is_ascii_digit()
-                        && r[3] == b':'
-                        && r[4].is_ascii_digit()
-                        && r[5].is_ascii_digit()
-                    {
-                        text.push('+');
-                        text.push_str(&rest[1..]);
-                        j += 6;
-                    }
-                }
-                out.push((start, number_or_time(&text)?));
-                i = j;
-                continue;
-            }
-            c if c.is_alphabetic() || c == '_' || c == '$' || c == '@' => {
-                let mut j = i;
-                while j < chars.len()
-                    && (chars[j].is_alphanumeric() || matches!(chars[j], '_' | '.' | '$' | '@'))
-                {
-                    j += 1;
-                }
-                let word: String = chars[i..j].iter().collect();
-                if (word == "geography" || word == "geometry") && chars.get(j) == Some(&'\'') {
-                    let (wkt_text, next) = lex_string(&chars, j)?;
-                    crate::geo::parse_wkt(&wkt_text)
-                        .map_err(|e| err(format!("bad {word} literal: {e}")))?;
-                    out.push((start, Token::Geography(wkt_text)));
-                    i = next;
-                    continue;
-                }
-                out.push((start, Token::Ident(word)));
-                i = j;
-                continue;
-            }
-            other => {
-                return Err(err(format!(
-                    "unexpected character '{other}' at position {start}"
-                )));
-            }
-        }
-        i += 1;
-    }
-    Ok(out)
-}
-
-fn looks_temporal(prefix: &[char]) -> bool {
-    // Four digits then '-' starts a date; anything longer that already has a '-' continues one.
-    prefix.len() >= 4
-        && prefix[..4].iter().all(|c| c.is_ascii_digit())
-        && (prefix.len() == 4 || prefix.contains(&'-'))
-}
-
-fn lex_string(chars: &[char], open: usize) -> Result<(String, usize), StaError> {
-    let mut s = String::new();
-    let mut j = open + 1;
-    loop {
-        match chars.get(j) {
-            None => {
-                return Err(err(format!(
-                    "unterminated string starting at position {open}"
-                )));
-            }
-            Some('\'') if chars.get(j + 1) == Some(&'\'') => {
-                s.push('\'');
-                j += 2;
-            }
-            Some('\'') => return Ok((s, j + 1)),
-            Some(c) => {
-                s.push(*c);
-                j += 1;
-            }
-        }
-    }
-}
-
-fn number_or_time(text: &str) -> Result<Token, StaError> {
-    if text.contains('-') || text.contains(':') {
-        if text.len() == 10 && !text.contains('T') {
-            if chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok() {
-                return Ok(Token::Date(text.to_string()));
-            }
-            return Err(err(format!("bad date literal '{text}'")));
-        }
-        return parse_instant(text)
-            .map(Token::DateTime)
-            .map_err(|e| err(format!("bad date/time literal '{text}': {e}")));
-    }
-    if let Ok(i) = text.parse::<i64>() {
-        return Ok(Token::Int(i));
-    }
-    let trimmed = text.trim_end_matches(['d', 'D', 'f', 'F', 'm', 'M']);
-    trimmed
-        .parse::<f64>()
-        .ok()
-        .filter(|f| f.is_finite())
-        .map(Token::Float)
-        .ok_or_else(|| err(format!("bad number '{text}'")))
 }
 
 struct Parser {
     tokens: Vec<(usize, Token)>,
     pos: usize,
     depth: usize,
+    /// Nodes built so far, against `limits.max_filter_nodes`.
+    nodes: usize,
+    limits: QueryLimits,
 }
 
-/// Parses a `$filter` value (already percent-decoded).
+/// Parses a `$filter` value (already percent-decoded) under the default [`QueryLimits`].
 pub fn parse_filter(input: &str) -> Result<Expr, StaError> {
-    let tokens = lex(input)?;
+    parse_filter_with(input, &QueryLimits::default())
+}
+
+/// Parses a `$filter` value, refusing it as soon as it goes over one of `limits`.
+pub fn parse_filter_with(input: &str, limits: &QueryLimits) -> Result<Expr, StaError> {
+    let tokens = lex(input, limits)?;
     if tokens.is_empty() {
         return Err(err("empty expression"));
     }
@@ -191,6 +37,8 @@ pub fn parse_filter(input: &str) -> Result<Expr, StaError> {
         tokens,
         pos: 0,
         depth: 0,
+        nodes: 0,
+        limits: *limits,
     };
     let expr = p.expr(0)?;
     if let Some((at, tok)) = p.tokens.get(p.pos) {
@@ -199,7 +47,37 @@ pub fn parse_filter(input: &str) -> Result<Expr, StaError> {
             describe(tok)
         )));
     }
+    // `a or b or c …` is built by a loop, not by recursion, so the parser's nesting limit does
+    // not see it; but the SQL compiler recurses once per level. Measured without recursion.
+    if tree_depth(&expr) > MAX_TREE_DEPTH {
+        return Err(err(format!(
+            "the expression is more than {MAX_TREE_DEPTH} operators deep; use in-lists or fewer terms"
+        )));
+    }
     Ok(expr)
+}
+
+/// Deepest chain of operators the compiler may recurse through (each level costs a few stack
+/// frames on a 2 MiB worker stack).
+const MAX_TREE_DEPTH: usize = 256;
+
+/// Depth of the tree, walked with an explicit stack.
+fn tree_depth(root: &Expr) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(root, 1usize)];
+    while let Some((e, d)) = stack.pop() {
+        deepest = deepest.max(d);
+        match e {
+            Expr::Binary(_, a, b) => {
+                stack.push((a, d + 1));
+                stack.push((b, d + 1));
+            }
+            Expr::Not(a) | Expr::Negate(a) => stack.push((a, d + 1)),
+            Expr::Call(_, args) => stack.extend(args.iter().map(|a| (a, d + 1))),
+            Expr::Literal(_) | Expr::Property(_) => {}
+        }
+    }
+    deepest
 }
 
 fn describe(t: &Token) -> String {
@@ -264,6 +142,18 @@ impl Parser {
         }
     }
 
+    /// Counts one node of the tree; a `$filter` of 1,000 `or` terms stops here, not in SQLite.
+    fn node(&mut self) -> Result<(), StaError> {
+        self.nodes += 1;
+        if self.nodes > self.limits.max_filter_nodes {
+            return Err(err(format!(
+                "the expression has more than {} nodes (limit max_filter_nodes in [sta])",
+                self.limits.max_filter_nodes
+            )));
+        }
+        Ok(())
+    }
+
     fn expr(&mut self, min_prec: u8) -> Result<Expr, StaError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
@@ -281,6 +171,7 @@ impl Parser {
                 break;
             }
             self.pos += 1;
+            self.node()?;
             // Comparisons do not chain (`a eq b eq c` is invalid OData); arithmetic and logic are
             // left-associative.
             let right = self.expr(prec + 1)?;
@@ -297,6 +188,7 @@ impl Parser {
     }
 
     fn unary(&mut self) -> Result<Expr, StaError> {
+        self.node()?;
         match self.peek() {
             Some(Token::Ident(w)) if w == "not" => {
                 self.pos += 1;
@@ -414,6 +306,19 @@ impl Parser {
                 }
                 None => return Err(err("expected a property name after '/'")),
             }
+        }
+        // Navigation segments are capitalised entity names (`Datastream`, `Thing`); the first
+        // lower-case segment is a property, after which segments are JSON keys.
+        let steps = path
+            .iter()
+            .take_while(|seg| seg.starts_with(|c: char| c.is_ascii_uppercase()))
+            .count();
+        if steps > self.limits.max_filter_nav_depth {
+            return Err(err(format!(
+                "'{}' navigates {steps} steps, more than {} (limit max_filter_nav_depth in [sta])",
+                path.join("/"),
+                self.limits.max_filter_nav_depth
+            )));
         }
         Ok(Expr::Property(path))
     }

@@ -15,6 +15,30 @@ use std::collections::HashMap;
 /// SQLite's default limit on compound SELECT terms is 500; stay below it.
 const CHUNK: usize = 400;
 
+/// The 400 for a response that would embed more than `max_expanded_rows` entities. A 6-level
+/// `Things?$expand=Datastreams/Thing/…` multiplies at every to-one level (each parent gets its own
+/// copy of the child's subtree): this stops it before those copies are allocated.
+fn over_budget(limits: PageLimits) -> StoreError {
+    StoreError::Sta(sta::StaError::query(
+        "$expand",
+        format!(
+            "the response would embed more than {} expanded entities (limit max_expanded_rows in [sta]); expand fewer levels or lower $top",
+            limits.max_expanded_rows
+        ),
+    ))
+}
+
+/// Sum of what the rows embed, checked against the budget.
+fn check_budget(rows: &[Row], limits: PageLimits) -> Result<(), StoreError> {
+    let total = rows
+        .iter()
+        .fold(0u64, |acc, r| acc.saturating_add(r.embedded));
+    if total > limits.max_expanded_rows {
+        return Err(over_budget(limits));
+    }
+    Ok(())
+}
+
 pub fn expand_rows(
     conn: &Connection,
     entity: EntityType,
@@ -69,6 +93,9 @@ fn expand_to_one(
             );
         }
         children.extend(fetch_rows(conn, ex.target, &cond, &b.params)?);
+        if children.len() as u64 > limits.max_expanded_rows {
+            return Err(over_budget(limits));
+        }
     }
     expand_rows(
         conn,
@@ -78,6 +105,17 @@ fn expand_to_one(
         base,
         limits,
     )?;
+    // What each parent will hold (a copy of its child's subtree), counted before copying.
+    let weight: HashMap<i64, u64> = children
+        .iter()
+        .map(|c| (c.id, c.embedded.saturating_add(1)))
+        .collect();
+    for row in rows.iter_mut() {
+        if let Some(w) = row.fk(ex.nav).and_then(|id| weight.get(&id)) {
+            row.embedded = row.embedded.saturating_add(*w);
+        }
+    }
+    check_budget(rows, limits)?;
     let by_id: HashMap<i64, Value> = children
         .into_iter()
         .map(|c| {
@@ -195,6 +233,9 @@ fn expand_to_many(
         })?;
         for item in fetched {
             children.push(item?);
+            if children.len() as u64 > limits.max_expanded_rows {
+                return Err(over_budget(limits));
+            }
         }
         if q.count || is_latest_request(parent, ex) {
             count_children(conn, child, rel, chunk, q, unfiltered_obs, &mut counts)?;
@@ -208,6 +249,15 @@ fn expand_to_many(
     for (p, row) in owners.into_iter().zip(members) {
         grouped.entry(p).or_default().push(row);
     }
+    for row in rows.iter_mut() {
+        if let Some(members) = grouped.get(&row.id) {
+            let w = members.iter().take(top as usize).fold(0u64, |acc, m| {
+                acc.saturating_add(m.embedded).saturating_add(1)
+            });
+            row.embedded = row.embedded.saturating_add(w);
+        }
+    }
+    check_budget(rows, limits)?;
     for row in rows.iter_mut() {
         let mut members = grouped.remove(&row.id).unwrap_or_default();
         let more = match counts.get(&row.id) {

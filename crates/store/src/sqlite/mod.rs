@@ -9,6 +9,7 @@
 mod expand;
 mod functions;
 mod read;
+mod reader;
 pub mod schema;
 mod shape;
 mod write;
@@ -22,8 +23,9 @@ use crate::{
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
 use tokio::sync::{Semaphore, broadcast, oneshot};
 
 #[derive(Debug, Clone)]
@@ -36,6 +38,11 @@ pub struct SqliteConfig {
     /// Most commands in one group commit.
     pub max_batch: usize,
     pub page: PageLimits,
+    /// A read running longer than this is interrupted (503); `None` lets reads run unbounded.
+    pub statement_timeout: Option<Duration>,
+    /// Observations with a phenomenonTime later than now + this many seconds are refused;
+    /// `None` accepts any time.
+    pub clock_tolerance_s: Option<u64>,
 }
 
 impl SqliteConfig {
@@ -46,6 +53,8 @@ impl SqliteConfig {
             synchronous_full: true,
             max_batch: 512,
             page: PageLimits::default(),
+            statement_timeout: Some(Duration::from_secs(10)),
+            clock_tolerance_s: Some(600),
         }
     }
 }
@@ -72,6 +81,8 @@ struct Counters {
     observations_unchanged: AtomicU64,
     observations_replaced: AtomicU64,
     pending_writes: AtomicU64,
+    reads_timed_out: AtomicU64,
+    reads_cancelled: AtomicU64,
 }
 
 pub struct SqliteStore {
@@ -83,6 +94,10 @@ pub struct SqliteStore {
     events: broadcast::Sender<Arc<CommitBatch>>,
     counters: Arc<Counters>,
     page: PageLimits,
+    statement_timeout: Option<Duration>,
+    /// Set by `close`: running reads are interrupted, new ones refused.
+    closing: Arc<AtomicBool>,
+    future_refused: Arc<AtomicU64>,
 }
 
 fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
@@ -128,7 +143,12 @@ impl SqliteStore {
         // instead, PASSIVE so that it never blocks the writer or readers.
         conn.pragma_update(None, "wal_autocheckpoint", 0i64)?;
         let checkpointer = start_checkpointer(&config.path)?;
-        let state = write::WriterState::load(&conn)?;
+        let mut state = write::WriterState::load(&conn)?;
+        let future_refused = Arc::new(AtomicU64::new(0));
+        state.time = write::TimePolicy {
+            tolerance_s: config.clock_tolerance_s,
+            refused: future_refused.clone(),
+        };
         let mut readers = Vec::new();
         for _ in 0..config.readers.max(1) {
             readers.push(open_connection(&config.path, true)?);
@@ -154,34 +174,10 @@ impl SqliteStore {
             events,
             counters,
             page: config.page,
+            statement_timeout: config.statement_timeout,
+            closing: Arc::new(AtomicBool::new(false)),
+            future_refused,
         })
-    }
-
-    pub(crate) async fn with_reader<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let _permit = self
-            .reader_permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| StoreError::Closed)?;
-        let pool = self.readers.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = pool
-                .lock()
-                .map_err(|_| StoreError::Closed)?
-                .pop()
-                .ok_or(StoreError::Closed)?;
-            let result = f(&conn);
-            if let Ok(mut p) = pool.lock() {
-                p.push(conn);
-            }
-            result
-        })
-        .await
-        .map_err(|e| StoreError::Database(format!("reader task failed: {e}")))?
     }
 }
 
@@ -320,7 +316,10 @@ fn writer_loop(
                 tracing::error!(error = %e, "group commit failed; the batch is rolled back");
                 // The in-memory id counter and caches may be ahead of the database now.
                 match write::WriterState::load(&conn) {
-                    Ok(s) => state = s,
+                    Ok(mut s) => {
+                        s.time = state.time.clone();
+                        state = s
+                    }
                     Err(e2) => tracing::error!(error = %e2, "cannot reload writer state"),
                 }
                 for reply in replies {
@@ -383,6 +382,9 @@ impl Store for SqliteStore {
             observations_unchanged: c.observations_unchanged.load(Ordering::Relaxed),
             observations_replaced: c.observations_replaced.load(Ordering::Relaxed),
             pending_writes: c.pending_writes.load(Ordering::Relaxed),
+            observations_future_refused: self.future_refused.load(Ordering::Relaxed),
+            reads_timed_out: c.reads_timed_out.load(Ordering::Relaxed),
+            reads_cancelled: c.reads_cancelled.load(Ordering::Relaxed),
         }
     }
 
@@ -390,7 +392,14 @@ impl Store for SqliteStore {
         Some(self)
     }
 
+    fn interrupt_reads(&self) {
+        // Running reads' progress handlers see the flag within a few thousand VM steps.
+        self.closing.store(true, Ordering::Relaxed);
+        self.reader_permits.close();
+    }
+
     async fn close(&self) {
+        self.interrupt_reads();
         if let Some((stop, handle)) = self.checkpointer.lock().ok().and_then(|mut c| c.take()) {
             drop(stop);
             let _ = tokio::task::spawn_blocking(move || handle.join()).await;

@@ -15,6 +15,9 @@ use sta::{EntityType, Query, ResourcePath, ResultFormat, StaError, Tail};
 pub struct PageLimits {
     pub default_top: u64,
     pub max_top: u64,
+    /// Most entities `$expand` may embed in one response, over all levels: a request that would
+    /// build more is refused (400) before the copies are made.
+    pub max_expanded_rows: u64,
 }
 
 impl Default for PageLimits {
@@ -22,6 +25,7 @@ impl Default for PageLimits {
         PageLimits {
             default_top: 100,
             max_top: 10_000,
+            max_expanded_rows: 100_000,
         }
     }
 }

@@ -15,6 +15,9 @@ pub struct Row {
     pub fks: Vec<(&'static str, Option<i64>)>,
     /// Expanded navigation members (`Datastreams`, `Datastreams@iot.count`, …), in order.
     pub expanded: Vec<(String, Value)>,
+    /// Entities embedded under this row by `$expand`, at every level (the budget
+    /// `max_expanded_rows` is checked against their sum before anything is copied).
+    pub embedded: u64,
 }
 
 impl Row {
@@ -188,6 +191,7 @@ pub fn decode(
         fields,
         fks,
         expanded: Vec::new(),
+        embedded: 0,
     })
 }
 

@@ -17,10 +17,36 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use serde_json::{Map, Value, json};
 use sta::{EntityType, PropertyKind, Tail};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The store's rule for future phenomenon times, and the count of what it refused.
+#[derive(Debug, Clone, Default)]
+pub struct TimePolicy {
+    /// `None`: any time is accepted.
+    pub tolerance_s: Option<u64>,
+    pub refused: Arc<AtomicU64>,
+}
+
+impl TimePolicy {
+    /// A phenomenonTime later than now + the tolerance would pin the latest value and move the
+    /// alert clock: refuse it (400) and count it. Checked on every observation write path.
+    pub fn check(&self, start: i64) -> Result<(), StoreError> {
+        sta::time::check_year_range(start).map_err(|e| bad_body(format!("Observation: {e}")))?;
+        let Some(tolerance) = self.tolerance_s else {
+            return Ok(());
+        };
+        sta::time::check_not_future(start, sta::time::now_micros(), tolerance).map_err(|e| {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+            bad_body(format!("Observation: {e}"))
+        })
+    }
+}
 
 /// State the writer keeps between commands.
 pub struct WriterState {
     pub next_observation_id: i64,
+    pub time: TimePolicy,
     known_datastreams: HashSet<i64>,
     feature_for_datastream: HashMap<i64, i64>,
     pending: HashMap<i64, Aggregate>,
@@ -32,6 +58,7 @@ impl WriterState {
             conn.query_row("SELECT MAX(id) FROM observations", [], |r| r.get(0))?;
         Ok(WriterState {
             next_observation_id: max.unwrap_or(0) + 1,
+            time: TimePolicy::default(),
             known_datastreams: HashSet::new(),
             feature_for_datastream: HashMap::new(),
             pending: HashMap::new(),
@@ -536,6 +563,12 @@ fn update_entity(
     ev: &mut Vec<CommitEvent>,
 ) -> Result<(), StoreError> {
     let m = as_object(entity, body)?;
+    if entity == EntityType::Observation
+        && let Some(Value::String(text)) = m.get("phenomenonTime")
+        && let Ok(t) = sta::time::parse_time_value(text)
+    {
+        st.time.check(t.start)?;
+    }
     let mut cols: Vec<(&'static str, SqlValue)> = Vec::new();
     for p in entity.properties().iter().filter(|p| !p.read_only) {
         match m.get(p.name) {

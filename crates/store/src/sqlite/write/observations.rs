@@ -266,6 +266,7 @@ pub fn store_observation(
     o: ObsInput,
     events: &mut Vec<CommitEvent>,
 ) -> Result<(i64, UpsertKind), StoreError> {
+    st.time.check(o.start)?;
     if !datastream_exists(conn, st, o.datastream_id)? {
         return Err(bad_body(format!(
             "Datastream({}) does not exist",
