@@ -20,6 +20,11 @@ async fn start(tweak: impl FnOnce(&mut Config)) -> TestServer {
     config.http.addr = "127.0.0.1:0".parse().expect("addr");
     config.storage.data_dir = dir.path().to_path_buf();
     config.auth.open = true;
+    // The HTTP layer refuses targets over 8 KiB ([http] max_uri_bytes) before any parser runs;
+    // these tests lift that so they show the query budgets hold on their own, as they must for a
+    // deployment that raises the URI limit.
+    config.http.max_uri_bytes = 1 << 20;
+    config.http.max_header_bytes = 1 << 20;
     tweak(&mut config);
     let store = server::open_store(&config).expect("store");
     let running = server::start(config, store).await.expect("server starts");

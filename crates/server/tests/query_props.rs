@@ -31,6 +31,10 @@ fn fixture() -> &'static Fixture {
         config.http.addr = "127.0.0.1:0".parse().expect("addr");
         config.storage.data_dir = dir.path().to_path_buf();
         config.auth.tokens = vec!["props-token".into()];
+        // Past the HTTP layer's 8 KiB target limit, so the long cases reach the parsers and the
+        // store, whose own budgets must hold for a deployment that raises it.
+        config.http.max_uri_bytes = 1 << 20;
+        config.http.max_header_bytes = 1 << 20;
         let running = runtime.block_on(async {
             let store = server::open_store(&config).expect("store");
             server::start(config, store).await.expect("server starts")
