@@ -28,21 +28,36 @@ function route(): { page: string; arg: string | undefined } {
   return { page: page in PAGES ? page : 'overview', arg: arg ? decodeURIComponent(arg) : undefined };
 }
 
+/** The page and language the header was last built for: only they change its buttons. */
+let headerBuiltFor = '';
+
 function renderHeader(): void {
   const { page } = route();
-  const n = activeAlerts(state.alerts).length;
-  const nav = (['overview', 'station', 'assessment', 'alerts'] as const)
-    .map((p) => `<a href="#/${p}" class="${p === page ? 'active' : ''}" data-nav="${p}">${esc(t(`nav_${p}`))}${p === 'alerts' && n ? ` <span class="badge" data-testid="alert-badge">${n}</span>` : ''}</a>`)
-    .join('');
   const header = document.getElementById('header')!;
-  header.innerHTML = `
+  const key = `${lang()}|${page}`;
+  // Alerts and live events arrive many times a second in a burst: they update the badge and the
+  // live indicator in place, so the buttons under the user's pointer are never replaced.
+  if (key !== headerBuiltFor) {
+    headerBuiltFor = key;
+    const nav = (['overview', 'station', 'assessment', 'alerts'] as const)
+      .map((p) => `<a href="#/${p}" class="${p === page ? 'active' : ''}" data-nav="${p}">${esc(t(`nav_${p}`))}${p === 'alerts' ? ' <span class="badge" data-testid="alert-badge"></span>' : ''}</a>`)
+      .join('');
+    header.innerHTML = `
     <div class="brand"><span class="logo">清水</span><span class="title">${esc(t('app_title'))}</span></div>
     <nav>${nav}</nav>
     <div class="header-right">
-      <span class="live ${state.live ? 'on' : 'off'}" data-testid="live">${esc(state.live ? t('live_connected') : t('live_reconnecting'))}</span>
+      <span class="live" data-testid="live"></span>
       <button class="lang" data-testid="lang-switch" title="${esc(t('lang_switch_title'))}">${esc(t('lang_switch'))}</button>
     </div>`;
-  header.querySelector<HTMLButtonElement>('.lang')!.onclick = () => setLang(lang() === 'zh' ? 'en' : 'zh');
+    header.querySelector<HTMLButtonElement>('.lang')!.onclick = () => setLang(lang() === 'zh' ? 'en' : 'zh');
+  }
+  const n = activeAlerts(state.alerts).length;
+  const badge = header.querySelector<HTMLElement>('[data-testid="alert-badge"]')!;
+  badge.textContent = n ? String(n) : '';
+  badge.hidden = n === 0;
+  const live = header.querySelector<HTMLElement>('[data-testid="live"]')!;
+  live.className = `live ${state.live ? 'on' : 'off'}`;
+  live.textContent = state.live ? t('live_connected') : t('live_reconnecting');
 }
 
 function renderPage(): void {
@@ -56,14 +71,40 @@ function renderPage(): void {
   cleanup = PAGES[page]!(app, arg);
 }
 
+/** Toasts shown at once; more would cover the page (a burst of alerts at start-up or during a
+ * bloom). The oldest make room and are counted in one "N more" line that opens the alert list. */
+const MAX_TOASTS = 3;
+let hiddenToasts = 0;
+
 function toast(text: string, severity: string): void {
   const box = document.getElementById('toasts')!;
   const el = document.createElement('div');
   el.className = `toast sev-${severity}`;
   el.textContent = text;
   el.onclick = () => (location.hash = '#/alerts');
+  const shown = () => Array.from(box.querySelectorAll<HTMLElement>('.toast:not(.toast-more)'));
+  while (shown().length >= MAX_TOASTS) {
+    shown()[0]!.remove();
+    hiddenToasts += 1;
+  }
   box.appendChild(el);
-  setTimeout(() => el.remove(), 12000);
+  let more = box.querySelector<HTMLElement>('.toast-more');
+  if (hiddenToasts > 0) {
+    if (!more) {
+      more = document.createElement('div');
+      more.className = 'toast toast-more';
+      more.onclick = () => (location.hash = '#/alerts');
+    }
+    more.textContent = `+${hiddenToasts} ${t('more_new_alerts')}`;
+    box.prepend(more);
+  }
+  setTimeout(() => {
+    el.remove();
+    if (!box.querySelector('.toast:not(.toast-more)')) {
+      hiddenToasts = 0;
+      box.querySelector('.toast-more')?.remove();
+    }
+  }, 12000);
 }
 
 async function boot(): Promise<void> {
