@@ -41,29 +41,10 @@ impl From<EngineError> for ApiError {
             EngineError::NotFound(_) => StatusCode::NOT_FOUND,
             EngineError::Lifecycle(LifecycleError::Empty(_)) => StatusCode::BAD_REQUEST,
             EngineError::Lifecycle(_) => StatusCode::CONFLICT,
-            EngineError::Store(s) => return ApiError::from(StoreErrorRef(s)),
+            EngineError::Store(s) => return ApiError::from(s),
             EngineError::Disabled | EngineError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
         };
         ApiError::new(status, e.to_string())
-    }
-}
-
-/// Borrowed store error → API error (the owned conversion lives in `error.rs`).
-struct StoreErrorRef<'a>(&'a store::StoreError);
-
-impl From<StoreErrorRef<'_>> for ApiError {
-    fn from(e: StoreErrorRef<'_>) -> Self {
-        match e.0 {
-            store::StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m.clone()),
-            store::StoreError::Closed => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the server is shutting down",
-            ),
-            other => {
-                tracing::error!(error = %other, "alert store error");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, other.to_string())
-            }
-        }
     }
 }
 

@@ -40,20 +40,27 @@ impl From<StaError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
+        ApiError::from(&e)
+    }
+}
+
+/// One mapping for every caller, owned or borrowed (the alert engine hands out `&StoreError`).
+impl From<&StoreError> for ApiError {
+    fn from(e: &StoreError) -> Self {
         match e {
-            StoreError::Sta(s) => s.into(),
-            StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
+            StoreError::Sta(s) => s.clone().into(),
+            StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m.clone()),
             StoreError::Closed => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the server is shutting down",
             ),
             // Over one of SQLite's own limits: the request's fault, said in our words.
-            StoreError::TooComplex(m) => ApiError::new(StatusCode::BAD_REQUEST, m),
+            StoreError::TooComplex(m) => ApiError::new(StatusCode::BAD_REQUEST, m.clone()),
             // Statement timeout (or a client that left): the server stopped the query on purpose.
-            StoreError::Interrupted(m) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, m),
+            StoreError::Interrupted(m) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, m.clone()),
             StoreError::Database(m) => {
                 tracing::error!(error = %m, "database error");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, m)
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, m.clone())
             }
         }
     }
