@@ -435,6 +435,39 @@ async fn a_frame_from_2099_is_refused_and_the_station_gets_a_1012() {
     );
     // The station, its clock set, uploads again and is answered.
     uploaded(&mut st, 1).await;
+    // The refused frame moved no rule clock: a real hourly exceedance (TP 0.5 mg/L at a river
+    // inlet whose target is Class III, limit 0.2) raises its alert at once.
+    let hour = beijing_time(now - 3_600);
+    let hour = format!("{}0000", &hour[..10]);
+    let answer = st
+        .upload(
+            &format!("{hour}002"),
+            "2061",
+            &format!("DataTime={hour};w21011-Avg=0.5,w21011-Flag=N"),
+            WAIT,
+        )
+        .await
+        .expect("io")
+        .expect("the hourly frame is answered");
+    assert_eq!(field(&answer, "CN"), Some("9014"), "{answer}");
+    let started = Instant::now();
+    loop {
+        let alerts: serde_json::Value =
+            serde_json::from_str(&srv.get("/api/v1/alerts?state=active&station=R01").await)
+                .expect("alerts JSON");
+        let raised = alerts["value"].as_array().is_some_and(|a| {
+            a.iter()
+                .any(|a| a["rule"] == "exceedance" && a["parameter"] == "tp")
+        });
+        if raised {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "no exceedance alert after the refused 2099 frame: {alerts}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
     srv.stop().await;
 }
 
