@@ -111,6 +111,9 @@ pub(crate) struct RawStation {
     pub pw: Option<Spanned<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub st: Option<Spanned<String>>,
+    /// `[[stations.links]]`; `mn`/`pw`/`st` above are the short form of one HJ 212 link.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<Spanned<RawLink>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub realtime_interval_s: Option<Spanned<i64>>,
     #[serde(default)]
@@ -123,6 +126,20 @@ pub(crate) struct RawStation {
     pub sim: Option<Spanned<SimHints>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+/// One `[[stations.links]]` table: `protocol` and the fields of every protocol (each
+/// protocol checks that it got its own and no other's).
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLink {
+    pub protocol: Spanned<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mn: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pw: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub st: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
