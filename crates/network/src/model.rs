@@ -295,6 +295,8 @@ impl Station {
     }
 
     /// The station's HJ 212 link, when it sends HJ 212 data.
+    // `find_map` stays right once a second protocol makes the match refutable.
+    #[allow(clippy::unnecessary_find_map)]
     pub fn hj212(&self) -> Option<&Hj212Link> {
         self.links.iter().find_map(|l| match l {
             DeviceLink::Hj212(h) => Some(h),

@@ -111,8 +111,9 @@ pub(crate) struct RawStation {
     pub pw: Option<Spanned<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub st: Option<Spanned<String>>,
-    /// `[[stations.links]]`; `mn`/`pw`/`st` above are the short form of one HJ 212 link.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// `[[stations.links]]`; `mn`/`pw`/`st` above are the short form of one HJ 212 link, the
+    /// form [`crate::Network::to_toml`] writes (so links are read, never written).
+    #[serde(default, skip_serializing)]
     pub links: Vec<Spanned<RawLink>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub realtime_interval_s: Option<Spanned<i64>>,
@@ -128,17 +129,14 @@ pub(crate) struct RawStation {
     pub note: Option<String>,
 }
 
-/// One `[[stations.links]]` table: `protocol` and the fields of every protocol (each
-/// protocol checks that it got its own and no other's).
-#[derive(Debug, Deserialize, Serialize)]
+/// One `[[stations.links]]` table: `protocol` and the fields of every protocol; each protocol
+/// takes its own (HJ 212: `mn`, `pw`, optional `st`).
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawLink {
     pub protocol: Spanned<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mn: Option<Spanned<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pw: Option<Spanned<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub st: Option<Spanned<String>>,
 }
 
