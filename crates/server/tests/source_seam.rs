@@ -215,3 +215,46 @@ async fn a_second_source_is_started_reported_and_stopped_like_hj212() {
         .expect("stops in time")
         .expect("stops cleanly");
 }
+
+#[tokio::test]
+async fn hj212_reports_through_the_same_shape() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = Config::default();
+    config.http.addr = "127.0.0.1:0".parse().expect("addr");
+    config.storage.data_dir = dir.path().to_path_buf();
+    config.network.file = Some(
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config/hongfeng.toml"),
+    );
+    let store = server::open_store(&config).expect("store");
+    // No `[hj212] addr`: the source listens nowhere but still reports its stations.
+    let running = server::start(config, store).await.expect("server starts");
+    assert_eq!(running.hj212_addr, None);
+    assert!(running.source_addrs.is_empty());
+    let http = format!("http://{}", running.http_addr);
+    let stations: Value = reqwest::get(format!("{http}/api/v1/stations"))
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON");
+    let list = stations["value"].as_array().expect("list");
+    assert_eq!(list.len(), 18, "{stations}");
+    assert!(
+        list.iter()
+            .all(|s| s["source"] == "hj212" && s["status"] == "offline" && s.get("mn").is_none()),
+        "{stations}"
+    );
+    let metrics = reqwest::get(format!("{http}/metrics"))
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("body");
+    for line in [
+        "qingshui_source_device_online{source=\"hj212\",station=\"R01\"} 0",
+        "qingshui_hj212_station_online{station=\"R01\"} 0",
+    ] {
+        assert!(metrics.contains(line), "missing {line} in\n{metrics}");
+    }
+    running.stop().await.expect("stops");
+}
