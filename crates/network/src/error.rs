@@ -40,6 +40,19 @@ pub enum Problem {
     },
     #[error("station `{station}` has automatic instruments but no `mn`/`pw` for HJ 212")]
     MissingHj212 { station: String },
+    #[error("station `{station}`: unknown link protocol `{protocol}` (known: hj212)")]
+    UnknownProtocol { station: String, protocol: String },
+    #[error("station `{station}`: the {protocol} link has no `{field}`")]
+    MissingLinkField {
+        station: String,
+        protocol: &'static str,
+        field: &'static str,
+    },
+    #[error("station `{station}` has two {protocol} links (one per protocol)")]
+    DuplicateLink {
+        station: String,
+        protocol: &'static str,
+    },
     #[error("unknown basin `{0}` (not declared in [[basins]])")]
     UnknownBasin(String),
     #[error("unknown zone `{0}` (not declared in [[zones]])")]

@@ -213,6 +213,23 @@ pub struct Hj212Link {
     pub st: String,
 }
 
+/// How one source reaches a device: a protocol and that protocol's identity of it. A station
+/// has at most one link per protocol.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "protocol", rename_all = "snake_case")]
+pub enum DeviceLink {
+    Hj212(Hj212Link),
+}
+
+impl DeviceLink {
+    /// The `protocol` name of the network file.
+    pub fn protocol(&self) -> &'static str {
+        match self {
+            DeviceLink::Hj212(_) => "hj212",
+        }
+    }
+}
+
 /// Simulator hints of a station (see docs/network.md); all optional in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -258,8 +275,8 @@ pub struct Station {
     pub position: Position,
     /// Sampling depth below the surface, metres.
     pub depth_m: Option<f64>,
-    /// Present for stations that send HJ 212 data.
-    pub hj212: Option<Hj212Link>,
+    /// The protocol links that reach the station (HJ 212 for stations that send data).
+    pub links: Vec<DeviceLink>,
     /// Real-time interval of this station's probes, seconds.
     pub realtime_interval_s: u32,
     pub parameters: Vec<StationParameter>,
@@ -275,6 +292,21 @@ impl Station {
 
     pub fn parameter(&self, code: &str) -> Option<&StationParameter> {
         self.parameters.iter().find(|p| p.code == code)
+    }
+
+    /// The station's HJ 212 link, when it sends HJ 212 data.
+    // `find_map` stays right once a second protocol makes the match refutable.
+    #[allow(clippy::unnecessary_find_map)]
+    pub fn hj212(&self) -> Option<&Hj212Link> {
+        self.links.iter().find_map(|l| match l {
+            DeviceLink::Hj212(h) => Some(h),
+        })
+    }
+
+    /// Replaces the station's HJ 212 link (or adds it), keeping its other links.
+    pub fn set_hj212(&mut self, link: Hj212Link) {
+        self.links.retain(|l| !matches!(l, DeviceLink::Hj212(_)));
+        self.links.push(DeviceLink::Hj212(link));
     }
 }
 
@@ -372,7 +404,7 @@ impl Network {
     pub fn station_by_mn(&self, mn: &str) -> Option<&Station> {
         self.stations
             .iter()
-            .find(|s| s.hj212.as_ref().is_some_and(|h| h.mn == mn))
+            .find(|s| s.hj212().is_some_and(|h| h.mn == mn))
     }
 
     /// The zones as a GeoJSON FeatureCollection (properties: id, names, kind, schematic).

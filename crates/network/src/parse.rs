@@ -10,6 +10,8 @@ use std::collections::HashMap;
 use std::ops::Range;
 use toml::Spanned;
 
+mod links;
+
 /// The file format version this build reads (`schema_version` at the top of the file).
 pub const SCHEMA_VERSION: i64 = 1;
 
@@ -39,14 +41,6 @@ fn is_identifier(id: &str) -> bool {
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
-
-/// Characters that would break an HJ 212 frame if they appeared in MN, PW or ST.
-fn is_frame_safe(value: &str) -> bool {
-    !value.is_empty()
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && !matches!(b, b';' | b'&' | b',' | b'=' | b'#'))
 }
 
 type Check<T> = Result<T, NetworkError>;
@@ -221,33 +215,6 @@ impl Checker<'_> {
                     range: "1..=3600 seconds",
                 },
             ))
-        }
-    }
-
-    fn hj212_field(
-        &self,
-        what: &'static str,
-        raw: &Spanned<String>,
-        max_len: usize,
-    ) -> Check<String> {
-        let value = raw.get_ref();
-        let reason = if !is_frame_safe(value) {
-            Some("must be printable ASCII without ; & , = #")
-        } else if value.len() > max_len {
-            Some("too long")
-        } else {
-            None
-        };
-        match reason {
-            Some(reason) => Err(self.error(
-                raw.span(),
-                Problem::BadHj212Field {
-                    what,
-                    value: value.clone(),
-                    reason,
-                },
-            )),
-            None => Ok(value.clone()),
         }
     }
 
@@ -520,35 +487,7 @@ impl Checker<'_> {
         }
 
         let automatic = parameters.iter().any(|p| p.method != Method::Manual);
-        let hj212 = match (&s.mn, &s.pw) {
-            (Some(mn), Some(pw)) => {
-                let mn_value = self.hj212_field("MN", mn, 24)?;
-                let pw_value = self.hj212_field("PW", pw, 32)?;
-                let st = match &s.st {
-                    Some(st) => self.hj212_field("ST", st, 2)?,
-                    None => default_st.to_owned(),
-                };
-                if let Some(other) = mn_owner.get(&mn_value) {
-                    return Err(self.error(
-                        mn.span(),
-                        Problem::DuplicateMn {
-                            mn: mn_value,
-                            other_station: other.clone(),
-                        },
-                    ));
-                }
-                mn_owner.insert(mn_value.clone(), code.clone());
-                Some(Hj212Link {
-                    mn: mn_value,
-                    pw: pw_value,
-                    st,
-                })
-            }
-            (None, None) if !automatic => None,
-            (Some(_), None) | (None, Some(_)) | (None, None) => {
-                return Err(self.error(s.code.span(), Problem::MissingHj212 { station: code }));
-            }
-        };
+        let links = self.links(s, &code, automatic, mn_owner, default_st)?;
 
         let realtime_interval_s = s
             .realtime_interval_s
@@ -591,7 +530,7 @@ impl Checker<'_> {
             target_class,
             position,
             depth_m,
-            hj212,
+            links,
             realtime_interval_s,
             parameters,
             sim,

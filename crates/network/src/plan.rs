@@ -253,7 +253,7 @@ impl Network {
             "drinking_water_source": st.is_drinking_water_source(),
             "schematic": self.schematic,
         }));
-        if let Some(h) = &st.hj212 {
+        if let Some(h) = st.hj212() {
             properties.insert("mn".to_owned(), json!(h.mn));
             properties.insert("st".to_owned(), json!(h.st));
         }

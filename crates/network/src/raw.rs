@@ -111,6 +111,10 @@ pub(crate) struct RawStation {
     pub pw: Option<Spanned<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub st: Option<Spanned<String>>,
+    /// `[[stations.links]]`; `mn`/`pw`/`st` above are the short form of one HJ 212 link, the
+    /// form [`crate::Network::to_toml`] writes (so links are read, never written).
+    #[serde(default, skip_serializing)]
+    pub links: Vec<Spanned<RawLink>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub realtime_interval_s: Option<Spanned<i64>>,
     #[serde(default)]
@@ -123,6 +127,17 @@ pub(crate) struct RawStation {
     pub sim: Option<Spanned<SimHints>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+/// One `[[stations.links]]` table: `protocol` and the fields of every protocol; each protocol
+/// takes its own (HJ 212: `mn`, `pw`, optional `st`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLink {
+    pub protocol: Spanned<String>,
+    pub mn: Option<Spanned<String>>,
+    pub pw: Option<Spanned<String>>,
+    pub st: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]

@@ -54,7 +54,7 @@ fn every_station_is_automatic_with_unique_mn() {
     let mut mns: Vec<&str> = net
         .stations
         .iter()
-        .map(|s| s.hj212.as_ref().expect("automatic").mn.as_str())
+        .map(|s| s.hj212().expect("automatic").mn.as_str())
         .collect();
     assert!(
         mns.iter()

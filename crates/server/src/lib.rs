@@ -42,6 +42,8 @@ pub struct Running {
     pub http_addr: std::net::SocketAddr,
     /// The HJ 212 listener's address, when `[hj212] addr` is configured.
     pub hj212_addr: Option<std::net::SocketAddr>,
+    /// The address of every source that listens, by source name.
+    pub source_addrs: std::collections::BTreeMap<&'static str, std::net::SocketAddr>,
     /// The stations of the loaded network (empty without `[network] file`).
     pub registry: Option<Arc<network::StationRegistry>>,
     pub store: Arc<dyn Store>,
@@ -69,6 +71,16 @@ impl Running {
 
 /// Binds the listeners and starts serving on the current tokio runtime.
 pub async fn start(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Running> {
+    start_with_sources(config, store, Vec::new()).await
+}
+
+/// [`start`], with sources beyond those the configuration names (started after them, through
+/// the same path: a test's own source, an embedding program's).
+pub async fn start_with_sources(
+    config: Config,
+    store: Arc<dyn Store>,
+    extra_sources: Vec<Box<dyn sources::Source>>,
+) -> anyhow::Result<Running> {
     let (registry, domain) = match &config.network.file {
         Some(path) => {
             let (registry, domain) = load_network_file(path, &store).await?;
@@ -76,65 +88,26 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Runn
         }
         None => (None, None),
     };
-    let board = Arc::new(match &registry {
-        Some(r) => sources::status::StationBoard::new(r, config.hj212.offline_after_s),
-        None => sources::status::StationBoard::default(),
-    });
     let listener = tokio::net::TcpListener::bind(config.http.addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.http.addr))?;
     let http_addr = listener.local_addr()?;
     let (shutdown, rx) = tokio::sync::watch::channel(false);
-    // HJ 212 lockouts become alerts once the engine runs (it starts after the listener).
-    let (lockout_tx, lockout_rx) = sources::hj212_alerts::channel();
-    let (hj212_addr, hj212_task) = match (config.hj212.addr, &registry) {
-        (Some(addr), Some(registry)) => {
-            let h = &config.hj212;
-            let secs = |s: u64| std::time::Duration::from_secs(s.max(1));
-            let settings = sources::hj212::ListenerSettings {
-                close_on_auth_failure: h.close_on_auth_failure,
-                idle_timeout: secs(h.idle_timeout_s),
-                max_connections: h.max_connections,
-                max_connections_per_ip: h.max_connections_per_ip,
-                per_ip_exempt: h.per_ip_exempt.clone(),
-                partial_frame_timeout: secs(h.partial_frame_timeout_s),
-                first_frame_timeout: secs(h.first_frame_timeout_s),
-                reject_log_lines: h.reject_log_lines,
-                reject_log_interval: secs(h.reject_log_interval_s),
-                auth: sources::hj212_guard::AuthSettings {
-                    backoff_after: h.auth_backoff_after,
-                    backoff_base: std::time::Duration::from_millis(h.auth_backoff_base_ms),
-                    backoff_max: secs(h.auth_backoff_max_s),
-                    lockout_after: h.auth_fail_lockout_after,
-                    lockout: secs(h.auth_lockout_s),
-                    window: secs(h.auth_fail_window_s),
-                },
-                clock_tolerance_s: config.ingest.clock_tolerance_s,
-                lockouts: Some(lockout_tx),
-            };
-            let (bound, task) = sources::hj212::start_listener(
-                addr,
-                registry.clone(),
-                store.clone(),
-                board.clone(),
-                settings,
-                rx.clone(),
-            )
-            .await
-            .with_context(|| format!("cannot listen for HJ 212 on {addr}"))?;
-            tracing::info!(%bound, stations = registry.stations().len(), "HJ 212 listener ready");
-            (Some(bound), Some(task))
-        }
-        (Some(_), None) => anyhow::bail!(
-            "[hj212] addr is set but no [network] file names the stations (use --network FILE)"
-        ),
-        (None, _) => (None, None),
-    };
+    // HJ 212 lockouts become alerts once the engine runs (it starts after the sources).
+    let (lockout_tx, lockout_rx) = sources::hj212::lockout_alerts::channel();
+    let mut configured = sources::configured(&config, registry.as_ref(), lockout_tx)?;
+    configured.extend(extra_sources);
+    let ingest = sources::ingest::Ingest::new(store.clone(), config.ingest.clock_tolerance_s);
+    let sources::StartedSources {
+        board: source_board,
+        addrs: source_addrs,
+        tasks: source_tasks,
+    } = sources::start_all(configured, &ingest, &rx).await?;
     // Alerts read the commit stream from here on (after the network load, so its entities are known).
     let (alerts, alerts_task) = alerts::start(&config.alerts, store.clone(), rx.clone())
         .await
         .context("starting the alert engine")?;
-    tokio::spawn(sources::hj212_alerts::forward(
+    tokio::spawn(sources::hj212::lockout_alerts::forward(
         lockout_rx,
         alerts.clone(),
         rx.clone(),
@@ -152,7 +125,9 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Runn
         alerts: Some(alerts),
         store: store.clone(),
         config: Arc::new(config),
-        metrics: Arc::new(metrics::Metrics { stations: board }),
+        metrics: Arc::new(metrics::Metrics {
+            sources: Arc::new(source_board),
+        }),
         domain,
     };
     let app = http::router(state);
@@ -160,10 +135,8 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Runn
     let task = tokio::spawn(async move {
         // Returns once in-flight requests finished, or the grace period dropped them.
         http::listener::serve(listener, app, listener_settings, rx).await;
-        // Stop HJ 212 after HTTP: connections finish the frame they hold (write + answer).
-        if let Some(task) = hj212_task {
-            let _ = task.await;
-        }
+        // Stop the sources after HTTP: each finishes the frame it holds (write + answer).
+        sources::stopped(source_tasks).await;
         // The engine stops on the same signal; let it finish the change it is storing.
         let _ = alerts_task.await;
         // In-flight requests are done; flush what the writer still holds.
@@ -173,7 +146,8 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Runn
     tracing::info!(%http_addr, "serving SensorThings API at http://{http_addr}/v1.1");
     Ok(Running {
         http_addr,
-        hj212_addr,
+        hj212_addr: source_addrs.get("hj212").copied(),
+        source_addrs,
         registry,
         store,
         shutdown,

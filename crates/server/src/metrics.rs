@@ -1,14 +1,16 @@
-//! Prometheus text exposition of the store's and the listeners' counters.
+//! Prometheus text exposition of the store's and the sources' counters: the `qingshui_source_*`
+//! lines every source has (from the one status shape), then each source's own lines.
 
-use crate::sources::status::{RejectReason, StationBoard};
+use crate::sources::status::SourceBoard;
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Arc;
 use store::StoreStats;
 
 #[derive(Default)]
 pub struct Metrics {
-    /// HJ 212 station status and listener counters (empty without a network).
-    pub stations: Arc<StationBoard>,
+    /// The status of every started source (empty without sources).
+    pub sources: Arc<SourceBoard>,
 }
 
 impl Metrics {
@@ -66,188 +68,80 @@ impl Metrics {
             "# HELP qingshui_store_pending_writes Writes waiting for the writer.\n# TYPE qingshui_store_pending_writes gauge\nqingshui_store_pending_writes {}",
             s.pending_writes
         );
-        self.render_hj212(&mut out);
+        let now = sta::time::now_micros();
+        self.render_sources(&mut out, now);
+        for source in self.sources.sources() {
+            source.render_metrics(&mut out, now);
+        }
         out
     }
 
-    fn render_hj212(&self, out: &mut String) {
-        let board = &self.stations;
-        if board.is_empty() {
+    /// Per device and per source, labelled `source` and `station`.
+    fn render_sources(&self, out: &mut String, now: i64) {
+        let sources = self.sources.sources();
+        if sources.is_empty() {
             return;
         }
-        let load = StationBoard::load;
-        for (name, kind, help, value) in [
+        let mut online = Vec::new();
+        let mut last_seen = Vec::new();
+        let mut frames = Vec::new();
+        let mut values = Vec::new();
+        let mut rejects = Vec::new();
+        for source in sources {
+            let name = source.source();
+            let mut by_reason: BTreeMap<&str, u64> = source.unattributed_rejects();
+            for d in source.devices(now) {
+                let label = format!("{{source=\"{name}\",station=\"{}\"}}", d.station);
+                online.push(format!("{label} {}", u8::from(d.online())));
+                if let Some(t) = d.last_frame_micros {
+                    last_seen.push(format!("{label} {}", t.div_euclid(1_000_000)));
+                }
+                frames.push(format!("{label} {}", d.frames_received));
+                values.push(format!("{label} {}", d.values_received));
+                for (reason, n) in &d.frames_rejected {
+                    *by_reason.entry(reason).or_default() += n;
+                }
+            }
+            for (reason, n) in by_reason {
+                rejects.push(format!("{{source=\"{name}\",reason=\"{reason}\"}} {n}"));
+            }
+        }
+        for (name, kind, help, rows) in [
             (
-                "qingshui_hj212_connections_total",
-                "counter",
-                "HJ 212 connections accepted.",
-                load(&board.connections_total),
-            ),
-            (
-                "qingshui_hj212_connections_open",
+                "qingshui_source_device_online",
                 "gauge",
-                "HJ 212 connections open.",
-                load(&board.connections_open),
+                "1 when the device sent a valid frame within its source's offline delay.",
+                online,
             ),
             (
-                "qingshui_hj212_answers_total",
-                "counter",
-                "HJ 212 answers sent (9014 after commit, 9013).",
-                load(&board.answers_total),
+                "qingshui_source_device_last_frame_seconds",
+                "gauge",
+                "Unix time of the device's last valid frame.",
+                last_seen,
             ),
             (
-                "qingshui_hj212_auth_failures_total",
+                "qingshui_source_frames_received_total",
                 "counter",
-                "HJ 212 frames refused for an unknown MN or a wrong PW.",
-                load(&board.auth_failures_total),
+                "Valid frames per device.",
+                frames,
             ),
             (
-                "qingshui_hj212_auth_ignored_total",
+                "qingshui_source_values_received_total",
                 "counter",
-                "HJ 212 frames ignored while their IP was in password backoff or their (MN, IP) locked.",
-                load(&board.auth_ignored_total),
+                "Values stored per device (resends included).",
+                values,
             ),
             (
-                "qingshui_hj212_auth_lockouts_total",
+                "qingshui_source_rejects_total",
                 "counter",
-                "HJ 212 (MN, IP) pairs locked for password guessing.",
-                load(&board.auth_lockouts_total),
-            ),
-            (
-                "qingshui_hj212_set_time_requests_total",
-                "counter",
-                "HJ 212 1012 set-time requests sent to stations whose clock is ahead.",
-                load(&board.set_time_sent),
-            ),
-            (
-                "qingshui_hj212_reject_log_lines_total",
-                "counter",
-                "HJ 212 rejection log lines written (summaries included).",
-                load(&board.reject_log_lines),
-            ),
-            (
-                "qingshui_hj212_reject_log_suppressed_total",
-                "counter",
-                "HJ 212 rejections left out of the log by the rate limit (still counted).",
-                load(&board.reject_log_suppressed),
-            ),
-            (
-                "qingshui_hj212_values_unmapped_total",
-                "counter",
-                "HJ 212 values of factors the station does not measure, or not numeric.",
-                load(&board.values_unmapped),
+                "Frames not stored, per source and reason (devices and unattributed summed).",
+                rejects,
             ),
         ] {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
-            );
-        }
-
-        let _ = writeln!(
-            out,
-            "# HELP qingshui_hj212_connections_refused_total HJ 212 connections closed at accept, by cap.\n# TYPE qingshui_hj212_connections_refused_total counter"
-        );
-        for (cap, counter) in [
-            ("max_connections", &board.refused_total),
-            ("max_connections_per_ip", &board.refused_per_ip),
-        ] {
-            let _ = writeln!(
-                out,
-                "qingshui_hj212_connections_refused_total{{cap=\"{cap}\"}} {}",
-                load(counter)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP qingshui_hj212_connections_timed_out_total HJ 212 connections closed by a timeout.\n# TYPE qingshui_hj212_connections_timed_out_total counter"
-        );
-        for (timeout, counter) in [
-            ("idle", &board.closed_idle),
-            ("partial_frame", &board.closed_partial_frame),
-            ("first_frame", &board.closed_first_frame),
-        ] {
-            let _ = writeln!(
-                out,
-                "qingshui_hj212_connections_timed_out_total{{timeout=\"{timeout}\"}} {}",
-                load(counter)
-            );
-        }
-
-        let now = sta::time::now_micros();
-        let stations = board.snapshot(now);
-        let unattributed = board.unattributed_rejects();
-        let mut lines = |name: &str, kind: &str, help: &str, rows: Vec<String>| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
             for row in rows {
                 let _ = writeln!(out, "{name}{row}");
             }
-        };
-        let label = |code: &str| format!("{{station=\"{code}\"}}");
-        lines(
-            "qingshui_hj212_station_online",
-            "gauge",
-            "1 when the station sent a valid frame within offline_after_s.",
-            stations
-                .iter()
-                .map(|s| format!("{} {}", label(&s.station), u8::from(s.status == "online")))
-                .collect(),
-        );
-        lines(
-            "qingshui_hj212_station_last_frame_seconds",
-            "gauge",
-            "Unix time of the station's last valid frame.",
-            stations
-                .iter()
-                .filter_map(|s| {
-                    let t = s
-                        .last_frame_at
-                        .as_deref()
-                        .and_then(|t| sta::time::parse_instant(t).ok())?;
-                    Some(format!("{} {}", label(&s.station), t / 1_000_000))
-                })
-                .collect(),
-        );
-        lines(
-            "qingshui_hj212_frames_received_total",
-            "counter",
-            "Valid, authenticated HJ 212 frames per station.",
-            stations
-                .iter()
-                .map(|s| format!("{} {}", label(&s.station), s.frames_received))
-                .collect(),
-        );
-        lines(
-            "qingshui_hj212_values_received_total",
-            "counter",
-            "HJ 212 values stored per station (resends included).",
-            stations
-                .iter()
-                .map(|s| format!("{} {}", label(&s.station), s.values_received))
-                .collect(),
-        );
-        let mut rejected = Vec::new();
-        for s in &stations {
-            for (reason, n) in &s.frames_rejected {
-                rejected.push(format!(
-                    "{{station=\"{}\",reason=\"{reason}\"}} {n}",
-                    s.station
-                ));
-            }
         }
-        for reason in RejectReason::ALL {
-            if let Some(n) = unattributed.get(reason.as_str()) {
-                rejected.push(format!(
-                    "{{station=\"\",reason=\"{}\"}} {n}",
-                    reason.as_str()
-                ));
-            }
-        }
-        lines(
-            "qingshui_hj212_frames_rejected_total",
-            "counter",
-            "HJ 212 frames not stored nor answered, by station (empty when unknown) and reason.",
-            rejected,
-        );
     }
 }

@@ -408,7 +408,7 @@ impl StationRegistry {
         let mut stations = Vec::new();
         let mut by_mn = HashMap::new();
         for st in &network.stations {
-            let Some(link) = &st.hj212 else { continue };
+            let Some(link) = st.hj212() else { continue };
             let factors = st
                 .parameters
                 .iter()

@@ -72,8 +72,8 @@ async fn network(
     let now = sta::time::now_micros();
     let status: HashMap<String, Value> = state
         .metrics
-        .stations
-        .snapshot(now)
+        .sources
+        .devices(now)
         .into_iter()
         .map(|s| {
             (

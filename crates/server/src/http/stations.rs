@@ -1,4 +1,4 @@
-//! `GET /api/v1/stations`: HJ 212 station status (online/offline, last frame, counters, rejects).
+//! `GET /api/v1/stations`: the status of every source's devices (online/offline, last frame, counters, rejects).
 //! Never includes passwords; MNs (station login names) only for requests with a valid token.
 
 use super::AppState;
@@ -18,8 +18,8 @@ async fn stations(
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     state.authorize_read(&headers)?;
-    let board = &state.metrics.stations;
-    let mut stations = json!(board.snapshot(sta::time::now_micros()));
+    let board = &state.metrics.sources;
+    let mut stations = json!(board.devices(sta::time::now_micros()));
     if !state.has_valid_token(&headers)
         && let Some(list) = stations.as_array_mut()
     {

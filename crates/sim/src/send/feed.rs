@@ -110,7 +110,7 @@ impl Feed {
                 FeedStation {
                     sim_index,
                     code: st.code.clone(),
-                    link: station.and_then(|s| s.hj212.clone()),
+                    link: station.and_then(|s| s.hj212().cloned()),
                     realtime_interval_s: station
                         .map_or(i64::from(network.cadence.realtime_interval_s), |s| {
                             i64::from(s.realtime_interval_s)

@@ -14,7 +14,7 @@ pub fn scale_network(network: &Network, extra: usize) -> Network {
     let templates: Vec<_> = network
         .stations
         .iter()
-        .filter(|s| s.hj212.is_some())
+        .filter(|s| s.hj212().is_some())
         .cloned()
         .collect();
     if templates.is_empty() {
@@ -34,10 +34,9 @@ pub fn scale_network(network: &Network, extra: usize) -> Network {
             template.code
         ));
         let st = template
-            .hj212
-            .as_ref()
+            .hj212()
             .map_or_else(|| network.hj212_st.clone(), |h| h.st.clone());
-        station.hj212 = Some(Hj212Link {
+        station.set_hj212(Hj212Link {
             mn: format!("0100005201810F{n:010X}"),
             pw: format!("S{:05}", n % 100_000),
             st,

@@ -2,12 +2,12 @@
 //! password guard, and the 1012 answer to a clock in the future. A child module of the
 //! listener, so it works on the connection's own state.
 
+use super::board::RejectReason;
+use super::guard::{AuthVerdict, Lockout, Suspicion};
+use super::lockout_alerts::GuessingNotice;
+use super::log_limit::Suppressed;
 use super::{Connection, Flow, Quiet, SET_TIME_EVERY};
 use crate::network::RegisteredStation;
-use crate::sources::hj212_alerts::GuessingNotice;
-use crate::sources::hj212_guard::{AuthVerdict, Lockout, Suspicion};
-use crate::sources::hj212_log::Suppressed;
-use crate::sources::status::RejectReason;
 use hj212::DataSegment;
 use std::sync::atomic::Ordering;
 use std::time::Instant;

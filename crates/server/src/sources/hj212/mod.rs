@@ -2,7 +2,7 @@
 //! by the MN they carry (one connection may carry several stations, reference §12).
 //!
 //! Per data frame: authenticate (MN known, PW matches), turn the CP into observations
-//! ([`super::hj212_values`]), store them with one `InsertObservations` write, and only when that
+//! ([`values`]), store them with one `InsertObservations` write, and only when that
 //! write returned (the batch is durable) send the answer — and only if the frame asks for one.
 //! A frame that fails (CRC, framing, malformed segment, bad DataTime, store error) is not
 //! answered, so the station resends it; it is logged with its MN when readable and counted by
@@ -11,27 +11,37 @@
 //!
 //! Defences (docs/hj212.md, "Hardening"): connection caps at accept, idle / partial-frame /
 //! first-frame timeouts, rate-limited rejection logs, the password guard of
-//! [`super::hj212_guard`], and refusal of frames dated beyond now + `clock_tolerance_s` (the
+//! [`guard`], and refusal of frames dated beyond now + `clock_tolerance_s` (the
 //! station then gets a 1012 set-time request).
 
+pub mod board;
 mod defence;
+pub mod guard;
+pub mod lockout_alerts;
+pub mod log_limit;
+mod metrics;
+mod source;
+pub mod values;
 
-use super::hj212_guard::{AuthGuard, AuthSettings, ConnectionCaps, ConnectionSlot};
-use super::hj212_log::LogLimiter;
-use super::hj212_values::{TimeRefusal, ValuesError, check_times, data_kind, frame_values};
-use super::status::{RejectReason, StationBoard};
+pub use source::Hj212Source;
+
+use super::ingest::{Ingest, IngestError, TimeRefusal};
 use crate::network::{RegisteredStation, StationRegistry};
+use board::{RejectReason, StationBoard};
+use guard::{AuthGuard, AuthSettings, ConnectionCaps, ConnectionSlot};
 use hj212::{DataSegment, FrameError, Hj212Decoder, Hj212Frame, Reassembly, SplitReassembler};
+use log_limit::LogLimiter;
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use store::{NewObservation, Store, WriteCommand, WriteOutcome};
+use store::NewObservation;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use values::{ValuesError, check_times, data_kind, frame_values};
 
 /// Listener settings (from `[hj212]` in the configuration).
 #[derive(Debug, Clone)]
@@ -55,11 +65,9 @@ pub struct ListenerSettings {
     pub reject_log_interval: Duration,
     /// Password backoff and lockout.
     pub auth: AuthSettings,
-    /// `[ingest] clock_tolerance_s`: value times beyond now + this are refused.
-    pub clock_tolerance_s: u64,
     /// Where possible password guessing goes to become an alert ([`super::hj212_alerts`]);
     /// `None`: no alerts.
-    pub lockouts: Option<tokio::sync::mpsc::Sender<super::hj212_alerts::GuessingNotice>>,
+    pub lockouts: Option<lockout_alerts::NoticeSender>,
 }
 
 /// A station with a clock in the future resends its frame; one 1012 per connection per this
@@ -69,7 +77,7 @@ const SET_TIME_EVERY: Duration = Duration::from_secs(60);
 /// Everything a connection task needs, shared by all of them.
 struct Shared {
     registry: Arc<StationRegistry>,
-    store: Arc<dyn Store>,
+    ingest: Ingest,
     board: Arc<StationBoard>,
     settings: ListenerSettings,
     started: Instant,
@@ -84,7 +92,7 @@ struct Shared {
 pub async fn start_listener(
     addr: SocketAddr,
     registry: Arc<StationRegistry>,
-    store: Arc<dyn Store>,
+    ingest: Ingest,
     board: Arc<StationBoard>,
     settings: ListenerSettings,
     shutdown: watch::Receiver<bool>,
@@ -93,7 +101,7 @@ pub async fn start_listener(
     let local = listener.local_addr()?;
     let shared = Arc::new(Shared {
         registry,
-        store,
+        ingest,
         board,
         caps: ConnectionCaps::new(
             settings.max_connections,
@@ -155,10 +163,10 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, shutdown: watch
 }
 
 /// Counts and logs (rate-limited) a connection refused at accept.
-fn refused(shared: &Shared, peer: SocketAddr, refusal: super::hj212_guard::Refusal) {
+fn refused(shared: &Shared, peer: SocketAddr, refusal: guard::Refusal) {
     let counter = match refusal {
-        super::hj212_guard::Refusal::Total => &shared.board.refused_total,
-        super::hj212_guard::Refusal::PerIp => &shared.board.refused_per_ip,
+        guard::Refusal::Total => &shared.board.refused_total,
+        guard::Refusal::PerIp => &shared.board.refused_per_ip,
     };
     counter.fetch_add(1, Ordering::Relaxed);
     let Ok(mut limiter) = shared.refusals.lock() else {
@@ -392,7 +400,7 @@ impl<'a> Connection<'a> {
         };
         // Checked before anything is created or stored: the store refuses such rows too, but
         // here the refusal is early, counted by its own reason, and the station is told.
-        let tolerance = shared.settings.clock_tolerance_s;
+        let tolerance = shared.ingest.clock_tolerance_s();
         if let Err(refusal) = check_times(&values, sta::time::now_micros(), tolerance) {
             let (reason, micros) = match refusal {
                 TimeRefusal::Future { micros } => (RejectReason::FutureTime, micros),
@@ -412,7 +420,7 @@ impl<'a> Connection<'a> {
                 Some(id) => Some(id),
                 None => shared
                     .registry
-                    .datastream_or_create(&shared.store, &station.code, &v.parameter, v.kind)
+                    .datastream_or_create(shared.ingest.store(), &station.code, &v.parameter, v.kind)
                     .await
                     .map_err(|e| {
                         tracing::warn!(station = %station.code, parameter = %v.parameter, kind = v.kind.as_str(), error = %format!("{e:#}"), "cannot create the datastream; frame not answered");
@@ -438,26 +446,10 @@ impl<'a> Connection<'a> {
             .board
             .values_unmapped
             .fetch_add(values.skipped.len() as u64, Ordering::Relaxed);
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        let count = rows.len() as u64;
-        match shared
-            .store
-            .write(WriteCommand::InsertObservations(rows))
-            .await
-        {
-            Ok(WriteOutcome::Rows(results)) => {
-                let failed: Vec<&String> =
-                    results.iter().filter_map(|r| r.as_ref().err()).collect();
-                if let Some(first) = failed.first() {
-                    tracing::warn!(mn = %segment.mn, qn = segment.qn.as_deref().unwrap_or("-"), failed = failed.len(), "store rejected HJ 212 values ({first}); frame not answered");
-                    return Err(RejectReason::StoreFailed);
-                }
-                Ok(count)
-            }
-            Ok(other) => {
-                tracing::error!(?other, "unexpected store outcome for InsertObservations");
+        match shared.ingest.observations(rows).await {
+            Ok(count) => Ok(count),
+            Err(IngestError::Rejected { failed, first }) => {
+                tracing::warn!(mn = %segment.mn, qn = segment.qn.as_deref().unwrap_or("-"), failed, "store rejected HJ 212 values ({first}); frame not answered");
                 Err(RejectReason::StoreFailed)
             }
             Err(e) => {

@@ -9,6 +9,7 @@
 //! starting at DataTime (the start of the interval, reference §8.2): 1 h for hourly, 1 d for daily.
 
 use crate::network::RegisteredStation;
+use crate::sources::ingest::{TimeRefusal, check_instants};
 use hj212::{Cn, DataSegment, FactorValue};
 use network::DataKind;
 use serde_json::{Map, Value, json};
@@ -41,41 +42,18 @@ pub enum ValuesError {
     BadDataTime(String),
 }
 
-/// Why a frame's times cannot be believed (docs/hj212.md, "Time sanity").
-#[derive(Debug, Clone, PartialEq)]
-pub enum TimeRefusal {
-    /// A value time later than now + the tolerance, or after 2200: the station's clock is ahead.
-    Future { micros: i64 },
-    /// A value time before 1900.
-    TooEarly { micros: i64 },
-}
-
-/// 1900-01-01T00:00:00Z and 2201-01-01T00:00:00Z in µs: years outside 1900–2200 are refused.
-const EARLIEST_MICROS: i64 = -2_208_988_800_000_000;
-const AFTER_LATEST_MICROS: i64 = 7_289_654_400_000_000;
-
-/// Checks every value time of a frame (DataTime and the QN time) against `now_micros`: one
-/// wrong clock must not pin a latest value or move the alert clock.
+/// Checks every value time of a frame (DataTime and the QN time) with the shared ingest rule
+/// ([`crate::sources::ingest::check_instants`]): one wrong clock must not pin a latest value or move the alert clock.
 pub fn check_times(
     values: &FrameValues,
     now_micros: i64,
     tolerance_s: u64,
 ) -> Result<(), TimeRefusal> {
-    let tolerance = i64::try_from(tolerance_s.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
-    let latest = now_micros
-        .saturating_add(tolerance)
-        .min(AFTER_LATEST_MICROS - 1);
-    for v in &values.values {
-        for t in std::iter::once(v.phenomenon_time).chain(v.result_time) {
-            if t > latest {
-                return Err(TimeRefusal::Future { micros: t });
-            }
-            if t < EARLIEST_MICROS {
-                return Err(TimeRefusal::TooEarly { micros: t });
-            }
-        }
-    }
-    Ok(())
+    let times = values
+        .values
+        .iter()
+        .flat_map(|v| std::iter::once(v.phenomenon_time).chain(v.result_time));
+    check_instants(times, now_micros, tolerance_s)
 }
 
 /// The data kind a CN uploads into, for the measurement CNs we store.

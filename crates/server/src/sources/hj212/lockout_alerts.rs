@@ -25,9 +25,12 @@ pub struct GuessingNotice {
     pub sources: usize,
 }
 
+/// Where the listener hands its notices.
+pub type NoticeSender = mpsc::Sender<GuessingNotice>;
+
 /// Notices waiting for the engine; the listener never waits on it (a full channel drops the
 /// notice: the lockout is still logged, counted and on the station board).
-pub fn channel() -> (mpsc::Sender<GuessingNotice>, mpsc::Receiver<GuessingNotice>) {
+pub fn channel() -> (NoticeSender, mpsc::Receiver<GuessingNotice>) {
     mpsc::channel(64)
 }
 

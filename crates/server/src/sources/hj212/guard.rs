@@ -1,6 +1,6 @@
 //! Defences of the HJ 212 listener against peers that are not stations, or not honest ones:
 //! connection caps (total and per IP) and a password-guessing guard (backoff per IP, lockout
-//! per (MN, IP), suspicion per MN). The log limiter is in [`super::hj212_log`].
+//! per (MN, IP), suspicion per MN). The log limiter is in [`super::log_limit`].
 //!
 //! The logic takes the time as an argument (no clock here), so the unit tests below drive it
 //! with made-up instants and addresses, which the integration tests on 127.0.0.1 cannot.
