@@ -3,12 +3,15 @@
 use crate::sources::status::{RejectReason, StationBoard};
 use std::fmt::Write;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use store::StoreStats;
 
 #[derive(Default)]
 pub struct Metrics {
     /// HJ 212 station status and listener counters (empty without a network).
     pub stations: Arc<StationBoard>,
+    /// How often the alert engine fell behind the commit stream and what it re-read.
+    pub commit_lag: Arc<crate::alerts::CommitLagStats>,
 }
 
 impl Metrics {
@@ -60,6 +63,17 @@ impl Metrics {
             "qingshui_store_reads_cancelled_total",
             "Reads stopped because their client went away.",
             s.reads_cancelled,
+        );
+        let lag = &self.commit_lag;
+        counter(
+            "qingshui_alert_commit_lag_events_total",
+            "Times the alert engine fell behind the commit stream and re-read the store.",
+            lag.events.load(Ordering::Relaxed),
+        );
+        counter(
+            "qingshui_alert_commit_lag_recovered_observations_total",
+            "Observations the alert engine re-read from the store after falling behind.",
+            lag.recovered_observations.load(Ordering::Relaxed),
         );
         let _ = writeln!(
             out,
