@@ -398,14 +398,16 @@ impl Engine {
                     break;
                 }
             };
-            let now = sta::time::now_micros();
-            for o in &page.events {
-                self.observe(o, now).await;
-            }
+            // Counted before they are evaluated: an alert raised from a re-read value is never
+            // visible before the counter that explains it.
             recovered += page.events.len() as u64;
             self.commit_lag
                 .recovered_observations
                 .fetch_add(page.events.len() as u64, Ordering::Relaxed);
+            let now = sta::time::now_micros();
+            for o in &page.events {
+                self.observe(o, now).await;
+            }
             self.cursor = page.cursor;
             if page.complete {
                 break;
