@@ -2,7 +2,8 @@
 //! and the GB 3838 judgements made on stored data. The judging itself is `wq`'s (pure); this
 //! module only gathers the right series for it.
 
-use ::network::{DataKind, datastream_key, station_key};
+use crate::directory::DatastreamDirectory;
+use ::network::{DataKind, station_key};
 use ::network::{Network, StationKind};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,10 +15,12 @@ use wq::{
 /// The network as loaded into the store, with the store ids of its entities.
 pub struct Domain {
     pub network: Network,
-    /// Store id of every planned entity by plan key (`station:R01`, `datastream:R01:tp:hourly`, …).
+    /// Store id of every planned entity by plan key (`station:R01`, `datastream:R01:tp:hourly`, …)
+    /// as the load left them; datastreams are looked up in `directory`, which also holds those
+    /// created later.
     pub ids: BTreeMap<String, i64>,
-    /// Datastream id → (station code, parameter code, data kind).
-    by_datastream: BTreeMap<i64, (String, String, DataKind)>,
+    /// The shared datastream directory (also the alert engine's and the sources').
+    pub directory: Arc<DatastreamDirectory>,
 }
 
 /// Which stations an assessment covers.
@@ -60,24 +63,16 @@ pub fn target_class(t: ::network::TargetClass) -> WaterClass {
     }
 }
 
-const KINDS: [DataKind; 3] = [DataKind::Realtime, DataKind::Hourly, DataKind::Manual];
-
 impl Domain {
-    pub fn new(network: Network, ids: BTreeMap<String, i64>) -> Domain {
-        let mut by_datastream = BTreeMap::new();
-        for s in &network.stations {
-            for p in &s.parameters {
-                for kind in KINDS {
-                    if let Some(id) = ids.get(&datastream_key(&s.code, &p.code, kind)) {
-                        by_datastream.insert(*id, (s.code.clone(), p.code.clone(), kind));
-                    }
-                }
-            }
-        }
+    pub fn new(
+        network: Network,
+        ids: BTreeMap<String, i64>,
+        directory: Arc<DatastreamDirectory>,
+    ) -> Domain {
         Domain {
             network,
             ids,
-            by_datastream,
+            directory,
         }
     }
 
@@ -86,31 +81,31 @@ impl Domain {
     }
 
     pub fn datastream(&self, station: &str, parameter: &str, kind: DataKind) -> Option<i64> {
-        self.ids
-            .get(&datastream_key(station, parameter, kind))
-            .copied()
+        self.directory.datastream(station, parameter, kind)
     }
 
-    pub fn describe_datastream(&self, id: i64) -> Option<&(String, String, DataKind)> {
-        self.by_datastream.get(&id)
+    /// (station code, parameter code, data kind) of a datastream of the network.
+    pub fn describe_datastream(&self, id: i64) -> Option<(String, String, DataKind)> {
+        let e = self.directory.entry(id)?;
+        self.network.station(&e.info.station)?;
+        Some((
+            e.info.station.clone(),
+            e.info.parameter.clone(),
+            e.data_kind?,
+        ))
     }
 
     /// The datastreams of a station: (parameter, kind, id).
     pub fn station_datastreams(&self, station: &str) -> Vec<(String, DataKind, i64)> {
-        self.by_datastream
-            .iter()
-            .filter(|(_, (s, _, _))| s == station)
-            .map(|(id, (_, p, k))| (p.clone(), *k, *id))
-            .collect()
+        self.directory.station_datastreams(station)
     }
 
-    /// The datastream used for judging a parameter: hourly values where the station has them
-    /// (the national method works on hourly and daily means), else manual samples, else
-    /// real-time values.
-    fn judged_datastream(&self, station: &str, parameter: &str) -> Option<i64> {
-        [DataKind::Hourly, DataKind::Manual, DataKind::Realtime]
-            .into_iter()
-            .find_map(|k| self.datastream(station, parameter, k))
+    /// The datastream that speaks for a parameter (judging, the station page's value and chart):
+    /// see [`crate::directory::speaking_rank`].
+    pub fn speaking_datastream(&self, station: &str, parameter: &str) -> Option<i64> {
+        self.directory
+            .speaking_datastream(station, parameter)
+            .map(|(_, id)| id)
     }
 
     /// The stations a scope covers.
@@ -158,7 +153,7 @@ impl Domain {
     ) -> Result<SeriesByParameter, store::StoreError> {
         let mut wanted: Vec<(String, i64)> = Vec::new();
         for p in &station.parameters {
-            if let Some(id) = self.judged_datastream(&station.code, &p.code) {
+            if let Some(id) = self.speaking_datastream(&station.code, &p.code) {
                 wanted.push((p.code.clone(), id));
             }
         }

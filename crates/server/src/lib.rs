@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod config;
+pub mod directory;
 pub mod domain;
 pub mod http;
 pub mod metrics;
@@ -81,9 +82,11 @@ pub async fn start_with_sources(
     store: Arc<dyn Store>,
     extra_sources: Vec<Box<dyn sources::Source>>,
 ) -> anyhow::Result<Running> {
+    // One datastream directory for the domain API, the alert engine and the sources.
+    let directory = Arc::new(directory::DatastreamDirectory::default());
     let (registry, domain) = match &config.network.file {
         Some(path) => {
-            let (registry, domain) = load_network_file(path, &store).await?;
+            let (registry, domain) = load_network_file(path, &store, &directory).await?;
             (Some(Arc::new(registry)), Some(Arc::new(domain)))
         }
         None => (None, None),
@@ -104,7 +107,7 @@ pub async fn start_with_sources(
         tasks: source_tasks,
     } = sources::start_all(configured, &ingest, &rx).await?;
     // Alerts read the commit stream from here on (after the network load, so its entities are known).
-    let (alerts, alerts_task) = alerts::start(&config.alerts, store.clone(), rx.clone())
+    let (alerts, alerts_task) = alerts::start(&config.alerts, store.clone(), directory, rx.clone())
         .await
         .context("starting the alert engine")?;
     tokio::spawn(sources::hj212::lockout_alerts::forward(
@@ -121,12 +124,14 @@ pub async fn start_with_sources(
         config.http.public_url = Some(format!("http://{http_addr}"));
     }
     let listener_settings = http::listener::ListenerSettings::from_config(&config.http);
+    let commit_lag = alerts.commit_lag.clone();
     let state = http::AppState {
         alerts: Some(alerts),
         store: store.clone(),
         config: Arc::new(config),
         metrics: Arc::new(metrics::Metrics {
             sources: Arc::new(source_board),
+            commit_lag,
         }),
         domain,
     };
@@ -159,6 +164,7 @@ pub async fn start_with_sources(
 async fn load_network_file(
     path: &std::path::Path,
     store: &Arc<dyn Store>,
+    directory: &Arc<directory::DatastreamDirectory>,
 ) -> anyhow::Result<(network::StationRegistry, domain::Domain)> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read network file {}", path.display()))?;
@@ -168,6 +174,13 @@ async fn load_network_file(
         .await
         .with_context(|| format!("loading network {}", path.display()))?;
     tracing::info!(file = %path.display(), created = load.created, updated = load.updated, unchanged = load.unchanged, "network loaded");
-    let registry = network::StationRegistry::new(&net, &load)?;
-    Ok((registry, domain::Domain::new(net, load.ids)))
+    directory
+        .refresh(store)
+        .await
+        .context("reading the network's datastreams")?;
+    let registry = network::StationRegistry::new(&net, &load, directory.clone())?;
+    Ok((
+        registry,
+        domain::Domain::new(net, load.ids, directory.clone()),
+    ))
 }

@@ -5,12 +5,15 @@ use crate::sources::status::SourceBoard;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use store::StoreStats;
 
 #[derive(Default)]
 pub struct Metrics {
     /// The status of every started source (empty without sources).
     pub sources: Arc<SourceBoard>,
+    /// How often the alert engine fell behind the commit stream and what it re-read.
+    pub commit_lag: Arc<crate::alerts::CommitLagStats>,
 }
 
 impl Metrics {
@@ -62,6 +65,17 @@ impl Metrics {
             "qingshui_store_reads_cancelled_total",
             "Reads stopped because their client went away.",
             s.reads_cancelled,
+        );
+        let lag = &self.commit_lag;
+        counter(
+            "qingshui_alert_commit_lag_events_total",
+            "Times the alert engine fell behind the commit stream and re-read the store.",
+            lag.events.load(Ordering::Relaxed),
+        );
+        counter(
+            "qingshui_alert_commit_lag_recovered_observations_total",
+            "Observations the alert engine re-read from the store after falling behind.",
+            lag.recovered_observations.load(Ordering::Relaxed),
         );
         let _ = writeln!(
             out,

@@ -1,6 +1,7 @@
 //! Loading a monitoring network into the store, and the HJ 212 station registry built from it.
 //!
-//! The loader upserts `Network::plan()` through the `Store` trait only (STA reads and writes):
+//! The loader upserts `Network::plan()` through the `Store` trait only (typed reads by plan key,
+//! STA writes):
 //! every entity carries `properties.key` = its plan key; existing entities are found by that key,
 //! missing ones are created, changed ones are PATCHed and equal ones are left alone, so a second
 //! load of the same file changes nothing.
@@ -8,14 +9,15 @@
 //! HJ 212 passwords never reach the store: the plan puts `mn` and `st` in Thing properties but no
 //! `pw`, and the registry keeps passwords in memory only.
 
+use crate::directory::DatastreamDirectory;
 use anyhow::{Context, anyhow, bail};
 use hj212::{DecoderOptions, StationOptions};
 use network::{DataKind, DatastreamPlan, Method, Network};
 use serde_json::{Map, Value, json};
 use sta::EntityType;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, RwLock};
-use store::{ReadRequest, ReadResponse, Store, WriteCommand, WriteOutcome};
+use std::sync::Arc;
+use store::{KeyedEntity, Store, WriteCommand, WriteOutcome};
 
 /// Property that carries an entity's plan key (`station:R01`, `datastream:R01:tp:hourly`, …).
 pub const KEY_PROPERTY: &str = "key";
@@ -153,119 +155,42 @@ fn datastream_desired(d: &DatastreamPlan, ids: &BTreeMap<String, i64>) -> anyhow
     })
 }
 
-/// The `$expand` that returns an entity's links in the shape the desired body uses.
-fn link_expand(entity: EntityType) -> &'static str {
-    match entity {
-        EntityType::Thing => "&$expand=Locations($select=id)",
-        EntityType::Datastream => {
-            "&$expand=Thing($select=id),Sensor($select=id),ObservedProperty($select=id)"
-        }
-        _ => "",
-    }
-}
-
-/// Reads every keyed entity of a collection (one paged `$filter` listing, not one read per key:
-/// a JSON property filter scans the table, so per-key reads would be quadratic).
+/// Every keyed entity of a collection, by key (one typed read per collection, not one per key).
 async fn existing_by_key(
     store: &Arc<dyn Store>,
     entity: EntityType,
-) -> anyhow::Result<HashMap<String, Value>> {
-    let query = format!(
-        "$filter=properties/{KEY_PROPERTY} ne null{}",
-        link_expand(entity)
-    );
-    let mut out = HashMap::new();
-    for row in read_all(store, entity.set_name(), &query).await? {
-        if let Some(key) = row
-            .pointer(&format!("/properties/{KEY_PROPERTY}"))
-            .and_then(Value::as_str)
-        {
-            out.insert(key.to_owned(), row);
-        }
-    }
-    Ok(out)
-}
-
-/// Every member of a collection matching `query` (without paging options), read in pages of
-/// 1,000 ordered by id.
-pub(crate) async fn read_all(
-    store: &Arc<dyn Store>,
-    collection: &str,
-    query: &str,
-) -> anyhow::Result<Vec<Value>> {
-    let mut out = Vec::new();
-    loop {
-        let raw = format!("{query}&$orderby=id&$top=1000&$skip={}", out.len());
-        let page = read_json(store, collection, &raw).await?;
-        let rows = page
-            .get("value")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let last = rows.is_empty() || page.get("@iot.nextLink").is_none();
-        out.extend(rows);
-        if last {
-            return Ok(out);
-        }
-    }
-}
-
-/// A STA GET through the store (the loader speaks to the store as any client would).
-pub(crate) async fn read_json(
-    store: &Arc<dyn Store>,
-    path: &str,
-    raw_query: &str,
-) -> anyhow::Result<Value> {
-    let path = sta::parse_path(path).with_context(|| format!("path {path}"))?;
-    let query = sta::Query::parse(path.target(), &encode_query(raw_query))
-        .with_context(|| format!("query {raw_query}"))?;
-    let response = store
-        .read(ReadRequest {
-            path,
-            query,
-            base_url: "http://localhost/v1.1".to_owned(),
-        })
+) -> anyhow::Result<HashMap<String, KeyedEntity>> {
+    let rows = store
+        .keyed_entities(entity, None)
         .await
-        .context("reading the store")?;
-    match response {
-        ReadResponse::Json(v) => Ok(v),
-        other => bail!("unexpected store answer {other:?}"),
-    }
+        .with_context(|| format!("reading the keyed {}", entity.set_name()))?;
+    Ok(rows.into_iter().map(|e| (e.key.clone(), e)).collect())
 }
 
-/// `Query::parse` takes a URL query; percent-encode what form decoding would alter.
-fn encode_query(raw: &str) -> String {
-    raw.replace('%', "%25")
-        .replace('+', "%2B")
-        .replace(' ', "%20")
-}
-
-/// True when the stored entity already has every member of the desired body.
-fn equal(desired: &Value, stored: &Value) -> bool {
+/// True when the stored entity already has every member and link of the desired body.
+fn equal(desired: &Value, stored: &KeyedEntity) -> bool {
     let Some(fields) = desired.as_object() else {
         return false;
     };
-    fields
-        .iter()
-        .all(|(name, want)| match (want, stored.get(name)) {
-            // Links: compare ids only.
-            (Value::Object(link), Some(have)) if link.contains_key("@iot.id") => {
-                have.get("@iot.id") == link.get("@iot.id")
-            }
-            (Value::Array(links), Some(Value::Array(have))) => {
-                let ids = |v: &Vec<Value>| {
-                    let mut ids: Vec<Option<i64>> = v
-                        .iter()
-                        .map(|l| l.get("@iot.id").and_then(Value::as_i64))
-                        .collect();
-                    ids.sort();
-                    ids
-                };
-                ids(links) == ids(have)
-            }
-            (want, Some(have)) => want == have,
-            (_, None) => false,
-        })
+    let link_id = |l: &Value| l.get("@iot.id").and_then(Value::as_i64);
+    fields.iter().all(|(name, want)| match want {
+        // Links: compare ids only.
+        Value::Object(link) if link.contains_key("@iot.id") => {
+            stored.links.get(name).map(Vec::as_slice) == link_id(want).map(|id| vec![id]).as_deref()
+        }
+        Value::Array(links) if links.iter().all(|l| l.get("@iot.id").is_some()) => {
+            let mut want: Vec<Option<i64>> = links.iter().map(link_id).collect();
+            want.sort();
+            let mut have: Vec<Option<i64>> = stored
+                .links
+                .get(name)
+                .map(|ids| ids.iter().copied().map(Some).collect())
+                .unwrap_or_default();
+            have.sort();
+            want == have
+        }
+        want => stored.members.get(name) == Some(want),
+    })
 }
 
 async fn upsert_all(
@@ -273,7 +198,7 @@ async fn upsert_all(
     desired: Vec<Desired>,
     load: &mut NetworkLoad,
 ) -> anyhow::Result<()> {
-    let mut existing: HashMap<EntityType, HashMap<String, Value>> = HashMap::new();
+    let mut existing: HashMap<EntityType, HashMap<String, KeyedEntity>> = HashMap::new();
     for d in &desired {
         if let std::collections::hash_map::Entry::Vacant(slot) = existing.entry(d.entity) {
             slot.insert(existing_by_key(store, d.entity).await?);
@@ -301,15 +226,12 @@ async fn upsert_all(
 async fn upsert_one(
     store: &Arc<dyn Store>,
     d: Desired,
-    current: Option<Value>,
+    current: Option<KeyedEntity>,
 ) -> anyhow::Result<(String, i64, Change)> {
     let set = d.entity.set_name();
     match current {
         Some(stored) => {
-            let id = stored
-                .get("@iot.id")
-                .and_then(Value::as_i64)
-                .ok_or_else(|| anyhow!("{set} '{}' has no @iot.id", d.key))?;
+            let id = stored.id;
             if equal(&d.body, &stored) {
                 return Ok((d.key, id, Change::Unchanged));
             }
@@ -378,8 +300,8 @@ pub struct StationRegistry {
     stations: Vec<RegisteredStation>,
     by_mn: HashMap<String, usize>,
     decoder_options: DecoderOptions,
-    /// Plan key → datastream id; grows as datastreams are created on demand.
-    datastreams: RwLock<HashMap<String, i64>>,
+    /// Datastream ids by plan key: the shared directory, refreshed when one is created on demand.
+    directory: Arc<DatastreamDirectory>,
     /// Hourly plan of each (station, parameter): the template of on-demand datastreams.
     templates: HashMap<(String, String), DatastreamPlan>,
     /// Thing / Sensor / ObservedProperty ids the templates link to.
@@ -397,8 +319,13 @@ impl std::fmt::Debug for StationRegistry {
 }
 
 impl StationRegistry {
-    /// Builds the registry from the network and the ids a [`load_network`] returned.
-    pub fn new(network: &Network, load: &NetworkLoad) -> anyhow::Result<StationRegistry> {
+    /// Builds the registry from the network, the ids a [`load_network`] returned and the shared
+    /// datastream directory (refreshed after the load).
+    pub fn new(
+        network: &Network,
+        load: &NetworkLoad,
+        directory: Arc<DatastreamDirectory>,
+    ) -> anyhow::Result<StationRegistry> {
         let utc_offset_seconds = parse_utc_offset(&network.utc_offset)
             .ok_or_else(|| anyhow!("network utc_offset '{}' is not ±HH:MM", network.utc_offset))?;
         let default_station = StationOptions {
@@ -429,12 +356,8 @@ impl StationRegistry {
             });
         }
         let plan = network.plan();
-        let mut datastreams = HashMap::new();
         let mut templates = HashMap::new();
         for d in plan.datastreams {
-            if let Some(id) = load.ids.get(&d.key) {
-                datastreams.insert(d.key.clone(), *id);
-            }
             if d.data_kind == DataKind::Hourly {
                 templates.insert((d.station_code.clone(), d.parameter_code.clone()), d);
             }
@@ -448,7 +371,7 @@ impl StationRegistry {
                 default_station,
                 ..DecoderOptions::default()
             },
-            datastreams: RwLock::new(datastreams),
+            directory,
             templates,
             entity_ids: load.ids.clone(),
             creating: tokio::sync::Mutex::new(()),
@@ -470,11 +393,7 @@ impl StationRegistry {
 
     /// The datastream id of a station's parameter and data kind, if it exists already.
     pub fn datastream(&self, station: &str, parameter: &str, kind: DataKind) -> Option<i64> {
-        let key = network::datastream_key(station, parameter, kind);
-        self.datastreams
-            .read()
-            .ok()
-            .and_then(|m| m.get(&key).copied())
+        self.directory.datastream(station, parameter, kind)
     }
 
     /// The datastream id, creating the datastream if the station measures the parameter but the
@@ -502,22 +421,19 @@ impl StationRegistry {
         let plan = on_demand_plan(template, kind);
         let desired = datastream_desired(&plan, &self.entity_ids)?;
         // Another process (or an earlier run) may have created it: upsert by key.
-        let raw = format!(
-            "$filter=properties/{KEY_PROPERTY} eq '{}'{}",
-            plan.key,
-            link_expand(EntityType::Datastream)
-        );
-        let found = read_json(store, "Datastreams", &raw).await?;
-        let current = found
-            .get("value")
-            .and_then(Value::as_array)
-            .and_then(|v| v.first())
-            .cloned();
+        let current = store
+            .keyed_entities(EntityType::Datastream, Some(plan.key.clone()))
+            .await
+            .context("reading the datastream by key")?
+            .into_iter()
+            .next();
         let (key, id, _) = upsert_one(store, desired, current).await?;
         tracing::info!(datastream = %key, id, "created on demand for HJ 212 data");
-        if let Ok(mut m) = self.datastreams.write() {
-            m.insert(key, id);
-        }
+        // Visible to the domain API and alerts right away, not only once the commit stream is read.
+        self.directory
+            .refresh(store)
+            .await
+            .context("refreshing the datastream directory")?;
         Ok(Some(id))
     }
 }
@@ -558,12 +474,25 @@ mod tests {
     }
 
     #[test]
-    fn equality_ignores_link_shape_and_extra_members() {
-        let desired = json!({"name": "a", "Thing": {"@iot.id": 3}, "Locations": [{"@iot.id": 1}]});
-        let stored = json!({"@iot.id": 9, "name": "a", "Thing": {"@iot.id": 3, "@iot.selfLink": "x"},
-            "Locations": [{"@iot.id": 1}], "Thing@iot.navigationLink": "y"});
+    fn equality_compares_link_ids_and_desired_members_only() {
+        let desired = json!({"name": "a", "Thing": {"@iot.id": 3}, "Locations": [{"@iot.id": 1}, {"@iot.id": 2}]});
+        let mut members = Map::new();
+        members.insert("name".into(), json!("a"));
+        members.insert("description".into(), json!("extra"));
+        let stored = KeyedEntity {
+            id: 9,
+            key: "k".into(),
+            members,
+            links: [
+                ("Thing".to_owned(), vec![3]),
+                ("Locations".to_owned(), vec![2, 1]),
+            ]
+            .into(),
+        };
         assert!(equal(&desired, &stored));
         assert!(!equal(&json!({"name": "b"}), &stored));
         assert!(!equal(&json!({"Thing": {"@iot.id": 4}}), &stored));
+        assert!(!equal(&json!({"Locations": [{"@iot.id": 1}]}), &stored));
+        assert!(!equal(&json!({"missing": 1}), &stored));
     }
 }

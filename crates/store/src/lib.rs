@@ -8,7 +8,10 @@
 pub mod alerts;
 pub mod sql;
 pub mod sqlite;
+mod typed;
 mod types;
+
+pub use typed::*;
 
 pub use types::*;
 
@@ -29,6 +32,24 @@ pub trait Store: Send + Sync + 'static {
     /// Numeric series of datastreams over a time range, raw or aggregated per bucket in the
     /// database (one range scan on the (datastream, time) key per datastream).
     async fn series(&self, req: SeriesRequest) -> Result<Vec<Series>, StoreError>;
+    /// Every entity of `entity` that carries `properties.key` (or only the one with `key`),
+    /// with its stored members and link ids (the network loader's upsert by plan key).
+    async fn keyed_entities(
+        &self,
+        entity: sta::EntityType,
+        key: Option<String>,
+    ) -> Result<Vec<KeyedEntity>, StoreError>;
+    /// Every datastream with its Thing's properties, ordered by id.
+    async fn datastreams_with_things(&self) -> Result<Vec<DatastreamRow>, StoreError>;
+    /// Where the committed observations stand now (see [`ObservationCursor`]).
+    async fn observation_cursor(&self) -> Result<ObservationCursor, StoreError>;
+    /// Observations committed after `since`, at most `limit` of each kind (inserted,
+    /// replaced): how a subscriber that lagged behind [`Store::subscribe`] catches up.
+    async fn observations_since(
+        &self,
+        since: ObservationCursor,
+        limit: usize,
+    ) -> Result<CommittedObservations, StoreError>;
     /// Committed changes, one message per committed batch, in commit order.
     fn subscribe(&self) -> broadcast::Receiver<Arc<CommitBatch>>;
     /// Counters for `/metrics`.

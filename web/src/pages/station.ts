@@ -19,27 +19,29 @@ declare global {
 }
 
 const RANGES: RangeKey[] = ['day', 'week', 'month', 'year'];
-const KIND_ORDER: Record<string, number> = { hourly: 0, manual: 1, realtime: 2 };
+/** A datastream as `/api/v1/network` serves it: `speaks` marks the one the server's rule
+ * (hourly, then manual, then real-time) picks for its parameter, and the server lists that one
+ * first among the parameter's datastreams. */
+type ServedDatastream = Station['datastreams'][number] & { speaks?: boolean };
 
-/** The datastream a chart shows: real-time for the day view of probes, hourly otherwise. */
-export function pickDatastream(st: Station, parameter: string, range: RangeKey): number | null {
-  const ds = st.datastreams.filter((d) => d.parameter === parameter);
-  if (!ds.length) return null;
-  if (range === 'day') {
-    const rt = ds.find((d) => d.data_kind === 'realtime');
-    if (rt) return rt.id;
-  }
-  return ds.slice().sort((a, b) => (KIND_ORDER[a.data_kind] ?? 9) - (KIND_ORDER[b.data_kind] ?? 9))[0]!.id;
+/** The datastream that speaks for a parameter, as the server chose it. */
+function speakingDatastream(st: Station, parameter: string): number | null {
+  const ds: ServedDatastream[] = st.datastreams.filter((d) => d.parameter === parameter);
+  return (ds.find((d) => d.speaks) ?? ds[0])?.id ?? null;
 }
 
-/** One row per parameter: the hourly (judged) value, else manual, else real-time. */
-export function latestRows(st: Station) {
-  const by = new Map<string, Station['latest'][number]>();
-  for (const l of st.latest) {
-    const cur = by.get(l.parameter);
-    if (!cur || (KIND_ORDER[l.data_kind] ?? 9) < (KIND_ORDER[cur.data_kind] ?? 9)) by.set(l.parameter, l);
+/** The datastream a chart shows: real-time for the day view of probes, else the speaking one. */
+export function pickDatastream(st: Station, parameter: string, range: RangeKey): number | null {
+  if (range === 'day') {
+    const rt = st.datastreams.find((d) => d.parameter === parameter && d.data_kind === 'realtime');
+    if (rt) return rt.id;
   }
-  return [...by.values()];
+  return speakingDatastream(st, parameter);
+}
+
+/** One row per parameter: the latest value of the datastream that speaks for it. */
+export function latestRows(st: Station) {
+  return st.latest.filter((l) => speakingDatastream(st, l.parameter) === l.datastream_id);
 }
 
 export function renderStation(root: HTMLElement, code: string | undefined): () => void {

@@ -2,29 +2,44 @@
 //!
 //! One task owns every open alert. It is fed by the committed-observation stream
 //! (`Store::subscribe`, never by polling), a clock tick (offline stations, digests) and requests
-//! from the API (acknowledge, clear, comment, external events such as video intrusions). It
+//! from the API (acknowledge, clear, comment, external events such as video intrusions). When it
+//! falls behind the commit stream (the broadcast channel lags), it re-reads what it missed from
+//! the store ([`store::Store::observations_since`]) and evaluates it in commit order, so no
+//! committed value goes unjudged; [`CommitLagStats`] counts it for `/metrics`. It
 //! persists each change through [`store::alerts::AlertStore`] before telling anyone: live
 //! subscribers (`/api/v1/events`) and the notifier (webhooks, email). Because only this task
 //! changes alerts, an acknowledgement can never race an automatic clear.
 
 pub mod config;
-pub mod directory;
 pub mod notifier;
 
+use crate::directory::DatastreamDirectory;
 use alerts::lifecycle::{self, Command, LifecycleError, Outcome};
 use alerts::model::{Action, Alert, AlertState, HistoryEntry, RuleKind};
 use alerts::rules::{Evaluator, Reading, Verdict};
 use anyhow::Context;
 use config::AlertsConfig;
-use directory::Directory;
 use notifier::{Notice, NotifyStats};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use store::alerts::{AlertFilter, AlertHistoryRecord, AlertRecord, AlertStore};
-use store::{CommitEvent, Store, StoreError, UpsertKind};
+use store::{CommitEvent, ObservationCursor, ObservationEvent, Store, StoreError, UpsertKind};
+
+/// Observations re-read per store call while catching up after a lag.
+const CATCH_UP_PAGE: usize = 5_000;
+
+/// The engine falling behind the commit stream, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct CommitLagStats {
+    /// Times the broadcast channel dropped batches before the engine read them.
+    pub events: AtomicU64,
+    /// Observations re-read from the store to make up for them.
+    pub recovered_observations: AtomicU64,
+}
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 /// An alert change as live subscribers receive it (`event: alert`).
@@ -68,9 +83,10 @@ enum Request {
 pub struct AlertsHandle {
     requests: Option<mpsc::Sender<Request>>,
     changes: broadcast::Sender<Arc<AlertChange>>,
-    pub directory: Arc<Directory>,
+    pub directory: Arc<DatastreamDirectory>,
     pub store: Option<Arc<dyn AlertStore>>,
     pub stats: Arc<NotifyStats>,
+    pub commit_lag: Arc<CommitLagStats>,
     /// Ends live event streams when the server stops (graceful shutdown waits for them).
     pub shutdown: watch::Receiver<bool>,
 }
@@ -162,14 +178,22 @@ fn history_record(h: &HistoryEntry) -> AlertHistoryRecord {
 }
 
 /// Starts the engine (and the notifier). Call after the network is loaded; stops on `shutdown`.
+/// The engine keeps the shared `directory` fresh: it refreshes it whenever a committed batch
+/// creates or changes Things or Datastreams.
 pub async fn start(
     cfg: &AlertsConfig,
     store: Arc<dyn Store>,
+    directory: Arc<DatastreamDirectory>,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<(Arc<AlertsHandle>, tokio::task::JoinHandle<()>)> {
-    // Subscribe first: nothing committed from here on is missed.
+    // Subscribe first: nothing committed from here on is missed. The cursor is read after, so a
+    // batch committed in between is both in the stream and at or before the cursor.
     let commits = store.subscribe();
-    let directory = Arc::new(Directory::default());
+    let cursor = store
+        .observation_cursor()
+        .await
+        .context("reading the commit position")?;
+    let commit_lag = Arc::new(CommitLagStats::default());
     directory
         .refresh(&store)
         .await
@@ -191,6 +215,8 @@ pub async fn start(
         changes: changes.clone(),
         notices: None,
         last_refresh: Instant::now(),
+        cursor,
+        commit_lag: commit_lag.clone(),
     };
     let (requests_tx, requests_rx) = mpsc::channel(256);
     let mut notifier_task = None;
@@ -212,6 +238,7 @@ pub async fn start(
         directory,
         store: alert_store,
         stats,
+        commit_lag,
         shutdown: shutdown.clone(),
     });
     let task = tokio::spawn(async move {
@@ -228,13 +255,17 @@ pub async fn start(
 struct Engine {
     store: Arc<dyn Store>,
     alert_store: Option<Arc<dyn AlertStore>>,
-    directory: Arc<Directory>,
+    directory: Arc<DatastreamDirectory>,
     evaluator: Evaluator,
     /// Every alert that is not cleared, by (rule, source).
     open: HashMap<(RuleKind, String), Alert>,
     changes: broadcast::Sender<Arc<AlertChange>>,
     notices: Option<mpsc::Sender<Notice>>,
     last_refresh: Instant,
+    /// The last committed observation this engine has evaluated: a lag is made up from here,
+    /// and a streamed insert at or before it was already evaluated by the catch-up.
+    cursor: ObservationCursor,
+    commit_lag: Arc<CommitLagStats>,
 }
 
 impl Engine {
@@ -252,9 +283,7 @@ impl Engine {
             tokio::select! {
                 batch = commits.recv() => match batch {
                     Ok(batch) => self.on_batch(&batch, enabled).await,
-                    Err(broadcast::error::RecvError::Lagged(n)) => {
-                        tracing::warn!(missed = n, "the alert engine fell behind the commit stream; some values were not evaluated");
-                    }
+                    Err(broadcast::error::RecvError::Lagged(n)) => self.catch_up(n, enabled).await,
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
                 request = requests.recv(), if enabled => match request {
@@ -331,26 +360,82 @@ impl Engine {
             let CommitEvent::Observation(o) = event else {
                 continue;
             };
-            if o.kind == UpsertKind::Unchanged {
-                continue; // a resend carries no new information
-            }
-            let info = match self.directory.get(o.datastream_id) {
-                Some(i) => i,
-                // A datastream created outside this process's view: look once more, at most every 5 s.
-                None if self.last_refresh.elapsed() > Duration::from_secs(5) => {
-                    self.refresh().await;
-                    match self.directory.get(o.datastream_id) {
-                        Some(i) => i,
-                        None => continue,
-                    }
+            if o.kind == UpsertKind::Inserted {
+                if o.id <= self.cursor.last_id {
+                    continue; // evaluated already, by the catch-up after a lag
                 }
-                None => continue,
-            };
-            let reading =
-                Reading::from_json(o.phenomenon_time, &o.result, o.result_quality.as_ref());
-            for v in self.evaluator.observe(&info, &reading, now) {
-                self.apply_verdict(v).await;
+                self.cursor.last_id = o.id;
             }
+            self.observe(o, now).await;
+        }
+    }
+
+    /// The commit stream dropped `missed` batches: re-read every observation committed after the
+    /// cursor from the store, in commit order, and evaluate it as if it had been streamed.
+    /// Replaced values re-read here may also still arrive in the stream and are then evaluated
+    /// twice, which repeats a judgement but changes no alert (one open alert per rule and source).
+    async fn catch_up(&mut self, missed: u64, enabled: bool) {
+        self.commit_lag.events.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(
+            missed,
+            "the alert engine fell behind the commit stream; re-reading what it missed from the store"
+        );
+        // The missed batches may have created datastreams.
+        self.refresh().await;
+        if !enabled {
+            return;
+        }
+        let mut recovered = 0u64;
+        loop {
+            let page = match self
+                .store
+                .observations_since(self.cursor, CATCH_UP_PAGE)
+                .await
+            {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot re-read missed observations; they are not evaluated");
+                    break;
+                }
+            };
+            // Counted before they are evaluated: an alert raised from a re-read value is never
+            // visible before the counter that explains it.
+            recovered += page.events.len() as u64;
+            self.commit_lag
+                .recovered_observations
+                .fetch_add(page.events.len() as u64, Ordering::Relaxed);
+            let now = sta::time::now_micros();
+            for o in &page.events {
+                self.observe(o, now).await;
+            }
+            self.cursor = page.cursor;
+            if page.complete {
+                break;
+            }
+        }
+        tracing::info!(recovered, "the alert engine caught up with the store");
+    }
+
+    /// Evaluates one committed observation.
+    async fn observe(&mut self, o: &ObservationEvent, now: i64) {
+        if o.kind == UpsertKind::Unchanged {
+            return; // a resend carries no new information
+        }
+        let info = match self.directory.get(o.datastream_id) {
+            Some(i) => i,
+            // A datastream created outside this process's view: look once more, at most every 5 s.
+            None if self.last_refresh.elapsed() > Duration::from_secs(5) => {
+                self.refresh().await;
+                match self.directory.get(o.datastream_id) {
+                    Some(i) => i,
+                    None => return,
+                }
+            }
+            None => return,
+        };
+        let reading = Reading::from_json(o.phenomenon_time, &o.result, o.result_quality.as_ref());
+        for v in self.evaluator.observe(&info, &reading, now) {
+            self.apply_verdict(v).await;
         }
     }
 

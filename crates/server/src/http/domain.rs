@@ -3,6 +3,7 @@
 
 use super::AppState;
 use super::error::ApiError;
+use crate::directory::speaking_rank;
 use crate::domain::{Domain, Scope, water_type};
 use ::network::DataKind;
 use axum::extract::{Query, State};
@@ -45,16 +46,6 @@ fn class_name(c: WaterClass) -> &'static str {
     }
 }
 
-fn kind_rank(k: DataKind) -> u8 {
-    // Hourly values are what the national method judges; manual samples next; real-time last.
-    match k {
-        DataKind::Hourly => 0,
-        DataKind::Manual => 1,
-        DataKind::Realtime => 2,
-        DataKind::Minute | DataKind::Daily => 3,
-    }
-}
-
 async fn network(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -86,7 +77,13 @@ async fn network(
     for s in &net.stations {
         let ctx = ClassifyContext::new(water_type(s.kind));
         let mut streams = d.station_datastreams(&s.code);
-        streams.sort_by_key(|(p, k, _)| (p.clone(), kind_rank(*k)));
+        // Per parameter, the datastream that speaks for it comes first (the dashboard relies on it).
+        streams.sort_by_key(|(p, k, _)| (p.clone(), speaking_rank(*k).unwrap_or(u8::MAX)));
+        let speaks: HashMap<&str, i64> = s
+            .parameters
+            .iter()
+            .filter_map(|p| Some((p.code.as_str(), d.speaking_datastream(&s.code, &p.code)?)))
+            .collect();
         let mut latest_values = Vec::new();
         let mut judged: HashMap<String, Option<WaterClass>> = HashMap::new();
         for (parameter, kind, id) in &streams {
@@ -103,8 +100,12 @@ async fn network(
                 Some(v) if valid => classify(parameter, v, &ctx).class(),
                 _ => None,
             };
-            // The first (best-ranked) datastream with a value speaks for the parameter.
-            if l.observation_id.is_some() && !judged.contains_key(parameter) {
+            // The station's class: per parameter, the speaking datastream among those with a value
+            // (`streams` is in speaking order, so the first with a value).
+            if l.observation_id.is_some()
+                && speaking_rank(*kind).is_some()
+                && !judged.contains_key(parameter)
+            {
                 let routine = wq::catalogue::by_code(parameter).is_some_and(|p| p.is_routine());
                 judged.insert(parameter.clone(), if routine { class } else { None });
             }
@@ -126,7 +127,8 @@ async fn network(
             "latest": latest_values,
             "class": class.map(class_name),
             "meets_target": class.map(|c| c <= target),
-            "datastreams": streams.iter().map(|(p, k, id)| json!({ "id": id, "parameter": p, "data_kind": k.as_str() })).collect::<Vec<_>>(),
+            "datastreams": streams.iter().map(|(p, k, id)| json!({ "id": id, "parameter": p, "data_kind": k.as_str(),
+                "speaks": speaks.get(p.as_str()) == Some(id) })).collect::<Vec<_>>(),
         }));
     }
     let parameters: Vec<Value> = net
@@ -190,15 +192,12 @@ async fn series(
 ) -> Result<Json<Value>, ApiError> {
     state.authorize_read(&headers)?;
     let d = domain(&state)?;
-    let (station_code, parameter, kind) =
-        d.describe_datastream(p.datastream)
-            .cloned()
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    format!("datastream {} is not part of the network", p.datastream),
-                )
-            })?;
+    let (station_code, parameter, kind) = d.describe_datastream(p.datastream).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("datastream {} is not part of the network", p.datastream),
+        )
+    })?;
     let station = d
         .network
         .station(&station_code)

@@ -12,6 +12,7 @@ mod read;
 mod reader;
 pub mod schema;
 mod shape;
+mod typed;
 mod write;
 
 pub use read::PageLimits;
@@ -43,6 +44,9 @@ pub struct SqliteConfig {
     /// Observations with a phenomenonTime later than now + this many seconds are refused;
     /// `None` accepts any time.
     pub clock_tolerance_s: Option<u64>,
+    /// Committed batches `subscribe` buffers for a slow subscriber before it lags (and catches
+    /// up with `observations_since`).
+    pub commit_stream_capacity: usize,
 }
 
 impl SqliteConfig {
@@ -55,6 +59,7 @@ impl SqliteConfig {
             page: PageLimits::default(),
             statement_timeout: Some(Duration::from_secs(10)),
             clock_tolerance_s: Some(600),
+            commit_stream_capacity: 1024,
         }
     }
 }
@@ -154,7 +159,7 @@ impl SqliteStore {
             readers.push(open_connection(&config.path, true)?);
         }
         let (tx, rx) = mpsc::channel::<Work>();
-        let (events, _) = broadcast::channel(1024);
+        let (events, _) = broadcast::channel(config.commit_stream_capacity.max(1));
         let counters = Arc::new(Counters::default());
         let thread = {
             let events = events.clone();
@@ -366,6 +371,32 @@ impl Store for SqliteStore {
 
     async fn series(&self, req: SeriesRequest) -> Result<Vec<Series>, StoreError> {
         self.with_reader(move |conn| series(conn, &req)).await
+    }
+
+    async fn keyed_entities(
+        &self,
+        entity: sta::EntityType,
+        key: Option<String>,
+    ) -> Result<Vec<crate::KeyedEntity>, StoreError> {
+        self.with_reader(move |conn| typed::keyed_entities(conn, entity, key.as_deref()))
+            .await
+    }
+
+    async fn datastreams_with_things(&self) -> Result<Vec<crate::DatastreamRow>, StoreError> {
+        self.with_reader(typed::datastreams_with_things).await
+    }
+
+    async fn observation_cursor(&self) -> Result<crate::ObservationCursor, StoreError> {
+        self.with_reader(typed::observation_cursor).await
+    }
+
+    async fn observations_since(
+        &self,
+        since: crate::ObservationCursor,
+        limit: usize,
+    ) -> Result<crate::CommittedObservations, StoreError> {
+        self.with_reader(move |conn| typed::observations_since(conn, since, limit))
+            .await
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Arc<CommitBatch>> {

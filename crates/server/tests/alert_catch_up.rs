@@ -1,0 +1,142 @@
+//! The alert engine under a burst larger than its commit stream: the broadcast channel holds 4
+//! batches here, the burst commits 60 (one exceedance at each of 60 stations, one commit each)
+//! while the engine cannot run, so the channel lags — and still every exceedance raises its
+//! alert, because the engine re-reads what it missed from the store. `/metrics`' counters (the
+//! handle's `commit_lag`) show the lag and the recovered observations.
+
+use serde_json::{Value, json};
+use server::alerts::config::AlertsConfig;
+use server::directory::DatastreamDirectory;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use store::alerts::AlertFilter;
+use store::sqlite::{SqliteConfig, SqliteStore};
+use store::{NewObservation, Store, WriteCommand, WriteOutcome};
+
+const STATIONS: usize = 60;
+const HOUR_US: i64 = 3_600_000_000;
+
+fn datastream(i: usize) -> Value {
+    json!({
+        "name": format!("S{i:02} TP hourly"), "description": "tp",
+        "unitOfMeasurement": { "name": "mg/L", "symbol": "mg/L", "definition": "mg/L" },
+        "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
+        "properties": { "key": format!("datastream:S{i:02}:tp:hourly"), "station_code": format!("S{i:02}"),
+                        "parameter": "tp", "data_kind": "hourly", "interval_s": 3600 },
+        "Sensor": { "name": "analyser", "description": "tp", "encodingType": "text/plain", "metadata": "none" },
+        "ObservedProperty": { "name": "TP", "definition": "tp", "description": "total phosphorus" },
+    })
+}
+
+#[tokio::test]
+async fn a_burst_larger_than_the_channel_raises_every_exceedance() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = SqliteConfig::new(dir.path().join("burst.sqlite"));
+    config.commit_stream_capacity = 4;
+    config.clock_tolerance_s = None;
+    let sqlite = Arc::new(SqliteStore::open(config).expect("open"));
+    let store: Arc<dyn Store> = sqlite.clone();
+    let thing = json!({
+        "name": "lake", "description": "stations",
+        "properties": { "water_type": "lake", "target_class": "II" },
+        "Locations": [{ "name": "lake", "description": "centre", "encodingType": "application/geo+json",
+                        "location": { "type": "Point", "coordinates": [106.4, 26.5] } }],
+        "Datastreams": (0..STATIONS).map(datastream).collect::<Vec<_>>(),
+    });
+    store
+        .write(WriteCommand::Create {
+            path: sta::parse_path("Things").expect("path"),
+            body: thing,
+        })
+        .await
+        .expect("create the stations");
+
+    let directory = Arc::new(DatastreamDirectory::default());
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    let (handle, _task) = server::alerts::start(
+        &AlertsConfig::default(),
+        store.clone(),
+        directory.clone(),
+        shutdown,
+    )
+    .await
+    .expect("start the engine");
+    assert_eq!(directory.len(), STATIONS);
+    let ids: Vec<i64> = (0..STATIONS)
+        .map(|i| {
+            directory
+                .by_key(&format!("datastream:S{i:02}:tp:hourly"))
+                .expect("planned datastream")
+        })
+        .collect();
+
+    // This test runs on one thread: while it blocks on the writer thread below, the engine cannot
+    // take a single batch from the channel.
+    let burst_store = store.clone();
+    let writer = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let t = sta::time::now_micros() / HOUR_US * HOUR_US - HOUR_US;
+            for id in ids {
+                let done = burst_store
+                    .write(WriteCommand::InsertObservations(vec![NewObservation {
+                        datastream_id: id,
+                        phenomenon_time: t,
+                        phenomenon_time_end: None,
+                        // Far above the lake class II limit of total phosphorus (0.025 mg/L).
+                        result: json!(0.5),
+                        result_time: None,
+                        result_quality: None,
+                        parameters: None,
+                        feature_id: None,
+                    }]))
+                    .await
+                    .expect("insert");
+                assert!(
+                    matches!(&done, WriteOutcome::Rows(rows) if rows.iter().all(Result::is_ok)),
+                    "{done:?}"
+                );
+            }
+        })
+    });
+    writer.join().expect("burst writer");
+
+    let alerts = handle.store.clone().expect("alert store");
+    let start = Instant::now();
+    loop {
+        let (open, _) = alerts
+            .alerts(AlertFilter {
+                states: vec!["active".into()],
+                limit: 1000,
+                ..Default::default()
+            })
+            .await
+            .expect("alerts");
+        if open.len() == STATIONS {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{} of {STATIONS} exceedances raised an alert",
+            open.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let lag = &handle.commit_lag;
+    let lags = lag.events.load(Ordering::Relaxed);
+    assert!(lags >= 1, "the channel lagged");
+    let recovered = lag.recovered_observations.load(Ordering::Relaxed);
+    eprintln!(
+        "{STATIONS} commits into a channel of 4 batches: {lags} lag event(s), {recovered} observations re-read, all {STATIONS} alerts raised {:?} after the burst",
+        start.elapsed()
+    );
+    assert!(
+        recovered as usize >= STATIONS - 4,
+        "recovered {recovered} observations from the store"
+    );
+    store.close().await;
+}
