@@ -80,7 +80,10 @@ impl Feed {
     }
 }
 
-async fn events(
+/// Server-sent events: `ready`, `observation`, `alert` and `lagged` messages (docs/api.md).
+#[utoipa::path(get, path = "/api/v1/events", tag = "domain",
+    responses((status = 200, content_type = "text/event-stream", body = String)))]
+pub(super) async fn events(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
