@@ -174,7 +174,7 @@ impl Metrics {
             );
         }
 
-        let now = sta::time::now_micros();
+        let now = store::clock::now_micros();
         let stations = board.snapshot(now);
         let unattributed = board.unattributed_rejects();
         let mut lines = |name: &str, kind: &str, help: &str, rows: Vec<String>| {

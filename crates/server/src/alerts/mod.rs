@@ -262,7 +262,7 @@ impl Engine {
                     None => break,
                 },
                 _ = ticker.tick(), if enabled => {
-                    let verdicts = self.evaluator.tick(sta::time::now_micros());
+                    let verdicts = self.evaluator.tick(store::clock::now_micros());
                     for v in verdicts {
                         self.apply_verdict(v).await;
                     }
@@ -277,7 +277,7 @@ impl Engine {
         let Some(alert_store) = &self.alert_store else {
             return Ok(());
         };
-        let now = sta::time::now_micros();
+        let now = store::clock::now_micros();
         for latest in self.store.latest(None).await? {
             let (Some(info), Some(time)) = (
                 self.directory.get(latest.datastream_id),
@@ -326,7 +326,7 @@ impl Engine {
         if !enabled {
             return;
         }
-        let now = sta::time::now_micros();
+        let now = store::clock::now_micros();
         for event in &batch.events {
             let CommitEvent::Observation(o) = event else {
                 continue;
@@ -362,7 +362,7 @@ impl Engine {
     }
 
     async fn apply_verdict(&mut self, verdict: Verdict) -> Option<Alert> {
-        let now = sta::time::now_micros();
+        let now = store::clock::now_micros();
         let outcome = match verdict {
             Verdict::Trigger(t) => {
                 let key = (t.rule, t.source.clone());
@@ -457,7 +457,7 @@ impl Engine {
             }
         };
         let manual_clear = matches!(command, Command::Clear { .. });
-        let now = sta::time::now_micros();
+        let now = store::clock::now_micros();
         let out = lifecycle::apply(Some(&current), command, now)?;
         let alert = self.commit(out).await?;
         if manual_clear {

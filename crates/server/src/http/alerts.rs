@@ -382,7 +382,7 @@ pub(super) async fn external(
             severity: b.severity,
             message,
             details: b.details,
-            observed_at: Some(sta::time::now_micros()),
+            observed_at: Some(store::clock::now_micros()),
         })
     } else {
         Verdict::Resolve {

@@ -65,7 +65,7 @@ pub(super) async fn network(
         .into_iter()
         .map(|l| (l.datastream_id, l))
         .collect();
-    let now = sta::time::now_micros();
+    let now = store::clock::now_micros();
     let status: HashMap<String, StationLinkStatus> = state
         .metrics
         .stations
@@ -243,7 +243,7 @@ pub(super) async fn series(
         .network
         .station(&station_code)
         .ok_or_else(|| ApiError::bad_request("station vanished"))?;
-    let to = parse_time("to", &p.to)?.unwrap_or_else(sta::time::now_micros);
+    let to = parse_time("to", &p.to)?.unwrap_or_else(store::clock::now_micros);
     let from = parse_time("from", &p.from)?.unwrap_or(to - 7 * 86_400_000_000);
     if from >= to {
         return Err(ApiError::bad_request("from must be before to"));
@@ -425,7 +425,8 @@ pub(super) async fn assessment(
     let scope = Scope::parse(&p.scope).map_err(ApiError::bad_request)?;
     let offset = crate::network::parse_utc_offset(&d.network.utc_offset).unwrap_or(8 * 3600);
     let period = p.period.as_deref().unwrap_or("month");
-    let (mut from, mut to) = calendar_period(period, sta::time::now_micros() / 1_000_000, offset)?;
+    let (mut from, mut to) =
+        calendar_period(period, store::clock::now_micros() / 1_000_000, offset)?;
     if let Some(f) = parse_time("from", &p.from)? {
         from = f / 1_000_000;
     }

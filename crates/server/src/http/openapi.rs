@@ -8,6 +8,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use utoipa::OpenApi;
+use utoipa::openapi::{RefOr, Schema};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -36,12 +37,26 @@ use utoipa::OpenApi;
 )]
 pub struct ApiDoc;
 
+/// The document: the derived paths and schemas, plus `wq`'s default class palette as the
+/// `default` of the `Palette` schema, so the dashboard's first paint and the server's judgement
+/// use one palette (the web build reads it from the committed copy).
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    let palette = schema::Palette::from(&wq::class::Palette::default());
+    if let Some(RefOr::T(Schema::Object(o))) = doc
+        .components
+        .as_mut()
+        .and_then(|c| c.schemas.get_mut("Palette"))
+    {
+        o.default = serde_json::to_value(palette).ok();
+    }
+    doc
+}
+
 /// The document as pretty JSON, as served and as committed for the web build.
 pub fn document_json() -> String {
     // Serialising a document built from our own types cannot fail; an empty object would show it.
-    ApiDoc::openapi()
-        .to_pretty_json()
-        .unwrap_or_else(|_| "{}".into())
+    document().to_pretty_json().unwrap_or_else(|_| "{}".into())
 }
 
 pub fn routes() -> Router<AppState> {
@@ -52,5 +67,5 @@ pub fn routes() -> Router<AppState> {
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "service",
     responses((status = 200, description = "this document", content_type = "application/json")))]
 async fn openapi_json() -> impl IntoResponse {
-    Json(ApiDoc::openapi())
+    Json(document())
 }

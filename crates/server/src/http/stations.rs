@@ -23,7 +23,7 @@ pub(super) async fn stations(
     state.authorize_read(&headers)?;
     let board = &state.metrics.stations;
     let mut stations: Vec<Value> = board
-        .snapshot(sta::time::now_micros())
+        .snapshot(store::clock::now_micros())
         .iter()
         .map(|s| serde_json::to_value(s).unwrap_or_default())
         .collect();
