@@ -33,7 +33,11 @@ use utoipa::openapi::{RefOr, Schema};
         events::events,
         openapi_json,
     ),
-    components(schemas(schema::ClassKey, schema::ErrorBody))
+    // Not reachable from a path (the SSE messages, named in `events`' description) or shared.
+    components(schemas(
+        schema::ClassKey, schema::ErrorBody,
+        schema::ObservationEvent, schema::ReadyEvent, schema::LaggedEvent,
+    ))
 )]
 pub struct ApiDoc;
 

@@ -269,6 +269,43 @@ pub struct AssessmentBody {
     pub result: serde_json::Map<String, Value>,
 }
 
+/// `event: observation` of `/api/v1/events`: a committed new or changed value.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ObservationEvent {
+    pub id: i64,
+    pub datastream_id: i64,
+    #[schema(required = true)]
+    pub station: Option<String>,
+    #[schema(required = true)]
+    pub parameter: Option<String>,
+    #[schema(required = true)]
+    pub data_kind: Option<String>,
+    pub time: String,
+    #[schema(required = true, value_type = Option<f64>)]
+    pub value: Value,
+    #[schema(required = true, value_type = Option<String>)]
+    pub flag: Value,
+    /// What the idempotency rule did: `inserted` or `replaced`.
+    #[schema(value_type = String)]
+    pub change: store::UpsertKind,
+}
+
+/// `event: ready`, the first message of `/api/v1/events`: the stations subscribed to (all when
+/// empty).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadyEvent {
+    pub stations: Vec<String>,
+}
+
+/// `event: lagged`: this client fell behind and missed events; reload what it shows.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LaggedEvent {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missed_batches: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missed_alerts: Option<u64>,
+}
+
 /// `GET /api/v1/stations`: status of every station an ingestion source knows.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StationsBody {
