@@ -1,5 +1,7 @@
 # Dashboard targets (web/): include from the root Makefile with `include web/web.mk`.
-#   web-build  npm ci + type check + vite build (web/dist, embedded by crates/server/src/http/web.rs)
+#   web-build  npm ci + API types from web/openapi.json + type check + vite build (web/dist, embedded
+#              by crates/server/src/http/web.rs). web/openapi.json is the committed copy of
+#              /api/v1/openapi.json; `cargo test -p server --test openapi` fails when it is stale.
 #   web-test   Vitest (formatting, class colours, bands, i18n completeness, export)
 #   web-e2e    headless Chromium against `qingshui demo` (needs a built binary and web-build)
 

@@ -1,104 +1,40 @@
 // Typed client of the domain API (docs/api.md). Every request is same-origin: the dashboard is
 // served by qingshui itself, and in dev mode Vite proxies /api to it.
+import type { components } from './api-schema';
 import type { ClassKey } from './classes';
+
+/** The bodies the server sends, generated from its OpenAPI document (web/openapi.json). */
+type Schemas = components['schemas'];
 
 export interface Named {
   name_zh: string;
   name_en: string;
 }
 
-export interface Parameter extends Named {
-  code: string;
-  unit: string;
-  decimals: number;
-  hj212?: string;
-}
+export type Parameter = Schemas['ParameterBody'];
+export type LatestValue = Schemas['StationLatest'];
+export type Station = Schemas['StationBody'];
+export type VideoPoint = Schemas['VideoPointBody'];
+export type Palette = Schemas['Palette'];
 
-export interface LatestValue {
-  parameter: string;
-  datastream_id: number;
-  data_kind: string;
-  time: string;
-  value: number | null;
-  flag: string | null;
-  class: ClassKey | null;
-}
-
-export interface Station extends Named {
-  code: string;
-  kind: 'river' | 'lake' | 'intake';
-  water_type: 'river' | 'lake';
-  basin: string;
-  target_class: ClassKey;
-  lon: number;
-  lat: number;
-  thing_id?: number;
-  status: { online: boolean; last_seen: string | null } | null;
-  latest: LatestValue[];
-  class: ClassKey | null;
-  meets_target: boolean | null;
-  datastreams: { id: number; parameter: string; data_kind: string }[];
-}
-
-export interface VideoPoint extends Named {
-  id: string;
-  kind: string;
-  zone: string;
-  lon: number;
-  lat: number;
-  online: boolean | null;
-}
-
+/** GeoJSON of a zone: the contract says "an object"; the shape is GeoJSON's, not ours. */
 export interface ZoneFeature {
   type: 'Feature';
   properties: { id: string; kind: string; name_zh: string; name_en: string; [k: string]: unknown };
   geometry: { type: 'Polygon' | 'MultiPolygon'; coordinates: unknown };
 }
 
-export interface Network extends Named {
-  id: string;
-  schematic: boolean;
-  bbox: [number, number, number, number] | null;
+export type Network = Omit<Schemas['NetworkBody'], 'zones'> & {
   zones: { type: 'FeatureCollection'; features: ZoneFeature[] };
-  basins: (Named & { id: string })[];
-  parameters: Parameter[];
-  stations: Station[];
-  video_points: VideoPoint[];
-}
+};
 
-export interface SeriesPoint {
-  t: string;
-  v: number | null;
-  flag: string | null;
-}
+export type SeriesPoint = Schemas['SeriesPoint'];
+export type SeriesBucket = Schemas['SeriesBucket'];
+export type Band = Schemas['Band'];
+export type Series = Schemas['SeriesBody'];
 
-export interface SeriesBucket {
-  t: string;
-  avg: number | null;
-  min: number | null;
-  max: number | null;
-  n: number;
-  flagged: number;
-}
-
-export interface Band {
-  class: ClassKey;
-  upper?: number;
-  lower?: number;
-}
-
-export interface Series {
-  datastream_id: number;
-  station: string;
-  parameter: string;
-  unit: string;
-  water_type: string;
-  interval_s: number | null;
-  points: SeriesPoint[] | null;
-  buckets: SeriesBucket[] | null;
-  bands: Band[];
-}
-
+// The assessment explanation is `wq`'s own JSON and not yet typed in the contract (the document
+// says "scope, from, to and more"): these interfaces describe it until it is.
 export interface IndicatorResult extends Named {
   parameter: string;
   unit: string;
@@ -174,22 +110,7 @@ export function isWaterBody(a: StationAssessment | WaterBodyAssessment): a is Wa
   return 'method' in a;
 }
 
-export interface Alert {
-  id: number;
-  rule: string;
-  source: string;
-  station: string | null;
-  parameter: string | null;
-  datastream_id: number | null;
-  severity: 'warning' | 'minor' | 'major' | 'critical';
-  state: 'active' | 'acknowledged' | 'cleared';
-  acknowledged: boolean;
-  created_at: number | string;
-  updated_at: number | string;
-  message: string;
-  count?: number;
-  details?: unknown;
-}
+export type Alert = Schemas['AlertView'];
 
 export class ApiError extends Error {
   constructor(
@@ -231,10 +152,10 @@ export function getAssessment(scope: string, period: string, from?: Date, to?: D
   return request<Assessment>(`/api/v1/assessment?${q}`);
 }
 
-/** The alerts list; the engine answers either a bare array or `{ value: [...] }` (STA style). */
+/** One page of alerts, newest first (`{ count, value }`). */
 export async function getAlerts(): Promise<Alert[]> {
-  const body = await request<Alert[] | { value?: Alert[]; alerts?: Alert[] }>('/api/v1/alerts');
-  return Array.isArray(body) ? body : (body.value ?? body.alerts ?? []);
+  const body = await request<Schemas['AlertList']>('/api/v1/alerts');
+  return body.value;
 }
 
 export function alertAction(id: number, action: 'ack' | 'clear'): Promise<unknown> {

@@ -1,23 +1,18 @@
 // GB 3838-2002 functional classes, the grade words of the national method (水质状况) and their
-// colours. Source: shared/reference/water-quality.md §5.3 (default palette = the national real-time
-// release pages; the hex values are no regulation, hence one table here and nowhere else).
+// colours. Source: shared/reference/water-quality.md §5.3. The palette is `wq`'s: the server
+// sends it with the network (`palette`), and its default is in the API contract (openapi.json,
+// `Palette.default`) for the first paint; no hex value of a class is written here.
+import openapi from '../openapi.json';
+import type { components } from './api-schema';
 
-/** The class keys the API sends (`wq::WaterClass` serialised), best first. */
-export const CLASS_KEYS = ['I', 'II', 'III', 'IV', 'V', 'WorseThanV'] as const;
+/** The class keys the API sends (`ClassKey` of the contract), best first. */
+export const CLASS_KEYS = ['I', 'II', 'III', 'IV', 'V', 'WorseThanV'] as const satisfies readonly components['schemas']['ClassKey'][];
 export type ClassKey = (typeof CLASS_KEYS)[number];
 
 export type GradeKey = 'excellent' | 'good' | 'slightly_polluted' | 'moderately_polluted' | 'heavily_polluted' | 'no_data';
 
-/** Default palette (`ui.class_palette` of the reference). */
-export const CLASS_COLOURS: Record<ClassKey | 'none', string> = {
-  I: '#CCFFFF',
-  II: '#00CCFF',
-  III: '#00FF00',
-  IV: '#FFFF00',
-  V: '#FF9B00',
-  WorseThanV: '#FF0000',
-  none: '#ABABAB',
-};
+/** The class palette in force: the contract's default until the network brings the server's. */
+export const CLASS_COLOURS: Record<ClassKey | 'none', string> = { ...openapi.components.schemas.Palette.default };
 
 /** Roman numerals as printed in the standard. */
 export const ROMAN: Record<ClassKey, string> = { I: 'Ⅰ', II: 'Ⅱ', III: 'Ⅲ', IV: 'Ⅳ', V: 'Ⅴ', WorseThanV: '劣Ⅴ' };
@@ -66,14 +61,24 @@ export function gradeOfClass(c: ClassKey | null): GradeKey {
 }
 
 /** The colour of a grade word for multi-station results (优 takes the class Ⅱ blue, as `wq` does). */
-export const GRADE_COLOURS: Record<GradeKey, string> = {
-  excellent: CLASS_COLOURS.II,
-  good: CLASS_COLOURS.III,
-  slightly_polluted: CLASS_COLOURS.IV,
-  moderately_polluted: CLASS_COLOURS.V,
-  heavily_polluted: CLASS_COLOURS.WorseThanV,
-  no_data: CLASS_COLOURS.none,
-};
+export const GRADE_COLOURS: Record<GradeKey, string> = gradeColours();
+
+function gradeColours(): Record<GradeKey, string> {
+  return {
+    excellent: CLASS_COLOURS.II,
+    good: CLASS_COLOURS.III,
+    slightly_polluted: CLASS_COLOURS.IV,
+    moderately_polluted: CLASS_COLOURS.V,
+    heavily_polluted: CLASS_COLOURS.WorseThanV,
+    no_data: CLASS_COLOURS.none,
+  };
+}
+
+/** Takes the server's palette (`Network.palette`); every later colour lookup uses it. */
+export function setPalette(palette: components['schemas']['Palette']): void {
+  Object.assign(CLASS_COLOURS, palette);
+  Object.assign(GRADE_COLOURS, gradeColours());
+}
 
 export function classColour(c: ClassKey | null): string {
   return c === null ? CLASS_COLOURS.none : CLASS_COLOURS[c];

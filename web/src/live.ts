@@ -3,6 +3,16 @@
 // a capped backoff, so a restarted server is picked up without a reload.
 import { emit, state, type ObservationEvent } from './store';
 import type { Alert } from './api';
+import type { components } from './api-schema';
+
+/** `event: observation` as the server sends it (the contract's `ObservationEvent`). */
+type ObservationMessage = components['schemas']['ObservationEvent'];
+
+/** The store's observation from the server's message (`time`/`value` → `t`/`v`). */
+export function observationFromEvent(m: ObservationMessage): ObservationEvent | null {
+  if (m.station === null || m.parameter === null) return null;
+  return { datastream_id: m.datastream_id, station: m.station, parameter: m.parameter, t: m.time, v: m.value, flag: m.flag };
+}
 
 export function connectLive(url = '/api/v1/events'): () => void {
   let es: EventSource | null = null;
@@ -26,7 +36,8 @@ export function connectLive(url = '/api/v1/events'): () => void {
     };
     es.addEventListener('observation', (e) => {
       try {
-        emit('observation', JSON.parse((e as MessageEvent).data) as ObservationEvent);
+        const o = observationFromEvent(JSON.parse((e as MessageEvent).data) as ObservationMessage);
+        if (o) emit('observation', o);
       } catch {
         /* a malformed event must not stop the stream */
       }

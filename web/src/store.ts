@@ -1,6 +1,7 @@
 // The dashboard's shared state: the network (with latest values), the alerts, and a tiny event
 // bus so that pages redraw on live events without reloading.
 import { getAlerts, getNetwork, type Alert, type Network } from './api';
+import { setPalette } from './classes';
 import { toDate } from './format';
 
 export interface ObservationEvent {
@@ -46,6 +47,7 @@ export const state: { network: Network | null; alerts: Alert[]; alertsError: str
 
 export async function loadNetwork(): Promise<Network> {
   const n = await getNetwork();
+  setPalette(n.palette);
   state.network = n;
   emit('network', n);
   return n;

@@ -57,9 +57,7 @@ pub enum Problem {
     UnknownBasin(String),
     #[error("unknown zone `{0}` (not declared in [[zones]])")]
     UnknownZone(String),
-    #[error(
-        "unknown parameter code `{0}` (not in the known parameter list; see network::KNOWN_PARAMETERS)"
-    )]
+    #[error("unknown parameter code `{0}` (not in the parameter catalogue of the `wq` crate)")]
     UnknownParameter(String),
     #[error("parameter `{0}` is not declared in this file's [[parameters]] catalogue")]
     ParameterNotInCatalogue(String),

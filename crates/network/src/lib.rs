@@ -8,7 +8,6 @@
 mod error;
 pub mod geo;
 mod model;
-mod params;
 mod parse;
 mod plan;
 mod raw;
@@ -21,7 +20,6 @@ pub use model::{
     SimHints, SimVariant, Station, StationKind, StationParameter, TargetClass, VideoKind,
     VideoPoint, Zone, ZoneKind,
 };
-pub use params::{KNOWN_PARAMETERS, KnownParameter, known_parameter};
 pub use parse::{SCHEMA_VERSION, parse_network};
 pub use plan::{
     DataKind, DatastreamPlan, LocationPlan, NetworkPlan, OM_MEASUREMENT, ObservedPropertyPlan,

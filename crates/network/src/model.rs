@@ -78,7 +78,7 @@ pub struct Basin {
 /// One entry of the file's parameter catalogue.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Parameter {
-    /// Stable lowercase code (`tp`, `nh3n`, …), one of [`crate::KNOWN_PARAMETERS`].
+    /// Stable lowercase code (`tp`, `nh3_n`, …), one of `wq`'s catalogue codes.
     pub code: String,
     /// HJ 212-2017 factor code (`w21011`, …).
     pub hj212: String,

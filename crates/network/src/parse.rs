@@ -3,7 +3,6 @@
 use crate::error::{NetworkError, Problem};
 use crate::geo::{check_polygon, polygon_contains};
 use crate::model::*;
-use crate::params::known_parameter;
 use crate::raw::*;
 use crate::span::line_column;
 use std::collections::HashMap;
@@ -247,7 +246,7 @@ impl Checker<'_> {
         let mut seen = HashMap::new();
         let mut parameters = Vec::new();
         for p in &raw.parameters {
-            if known_parameter(p.code.get_ref()).is_none() {
+            if wq::catalogue::by_code(p.code.get_ref()).is_none() {
                 return Err(self.error(
                     p.code.span(),
                     Problem::UnknownParameter(p.code.get_ref().clone()),
@@ -462,7 +461,7 @@ impl Checker<'_> {
         for (method, list) in lists {
             for p in list {
                 let pcode = p.get_ref();
-                if known_parameter(pcode).is_none() {
+                if wq::catalogue::by_code(pcode).is_none() {
                     return Err(self.error(p.span(), Problem::UnknownParameter(pcode.clone())));
                 }
                 if !catalogue.iter().any(|c| &c.code == pcode) {

@@ -82,7 +82,7 @@ impl Metrics {
             "# HELP qingshui_store_pending_writes Writes waiting for the writer.\n# TYPE qingshui_store_pending_writes gauge\nqingshui_store_pending_writes {}",
             s.pending_writes
         );
-        let now = sta::time::now_micros();
+        let now = store::clock::now_micros();
         self.render_sources(&mut out, now);
         for source in self.sources.sources() {
             source.render_metrics(&mut out, now);

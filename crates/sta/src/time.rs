@@ -125,6 +125,10 @@ pub fn format_time_value(start: i64, end: Option<i64>) -> String {
     }
 }
 
+/// The wall clock, for tests only: a pure crate reads no clock (callers pass `now`; the shells
+/// read it through `store::clock`). Behind the `clock` feature, which only dev-dependencies
+/// enable.
+#[cfg(feature = "clock")]
 pub fn now_micros() -> i64 {
     Utc::now().timestamp_micros()
 }

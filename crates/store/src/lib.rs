@@ -6,6 +6,7 @@
 //! a pool of readers).
 
 pub mod alerts;
+pub mod clock;
 pub mod sql;
 pub mod sqlite;
 mod typed;

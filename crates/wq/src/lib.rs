@@ -19,6 +19,7 @@ pub mod classify;
 pub mod drinking;
 pub mod multi;
 pub mod options;
+pub mod parameter;
 pub mod qc;
 pub mod rounding;
 pub mod sample;

@@ -1,6 +1,6 @@
 //! GB 3838-2002 Tables 1, 2 and 3 as data (reference §2, §3).
 
-use crate::catalogue::{Decimals, Gb3838Ref, Hj212Code, InstrumentKind, Parameter, codes as c};
+use crate::parameter::{Decimals, Gb3838Ref, Hj212Code, InstrumentKind, Parameter, codes as c};
 use crate::unit::Unit;
 use serde::Serialize;
 

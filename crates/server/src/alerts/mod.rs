@@ -291,7 +291,7 @@ impl Engine {
                     None => break,
                 },
                 _ = ticker.tick(), if enabled => {
-                    let verdicts = self.evaluator.tick(sta::time::now_micros());
+                    let verdicts = self.evaluator.tick(store::clock::now_micros());
                     for v in verdicts {
                         self.apply_verdict(v).await;
                     }
@@ -306,7 +306,7 @@ impl Engine {
         let Some(alert_store) = &self.alert_store else {
             return Ok(());
         };
-        let now = sta::time::now_micros();
+        let now = store::clock::now_micros();
         for latest in self.store.latest(None).await? {
             let (Some(info), Some(time)) = (
                 self.directory.get(latest.datastream_id),
@@ -355,7 +355,7 @@ impl Engine {
         if !enabled {
             return;
         }
-        let now = sta::time::now_micros();
+        let now = store::clock::now_micros();
         for event in &batch.events {
             let CommitEvent::Observation(o) = event else {
                 continue;
@@ -404,7 +404,7 @@ impl Engine {
             self.commit_lag
                 .recovered_observations
                 .fetch_add(page.events.len() as u64, Ordering::Relaxed);
-            let now = sta::time::now_micros();
+            let now = store::clock::now_micros();
             for o in &page.events {
                 self.observe(o, now).await;
             }
@@ -447,7 +447,7 @@ impl Engine {
     }
 
     async fn apply_verdict(&mut self, verdict: Verdict) -> Option<Alert> {
-        let now = sta::time::now_micros();
+        let now = store::clock::now_micros();
         let outcome = match verdict {
             Verdict::Trigger(t) => {
                 let key = (t.rule, t.source.clone());
@@ -542,7 +542,7 @@ impl Engine {
             }
         };
         let manual_clear = matches!(command, Command::Clear { .. });
-        let now = sta::time::now_micros();
+        let now = store::clock::now_micros();
         let out = lifecycle::apply(Some(&current), command, now)?;
         let alert = self.commit(out).await?;
         if manual_clear {

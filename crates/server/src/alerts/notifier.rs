@@ -88,7 +88,7 @@ pub fn start(
             tokio::select! {
                 notice = rx.recv() => {
                     let Some(notice) = notice else { break };
-                    let now = sta::time::now_micros();
+                    let now = store::clock::now_micros();
                     for ch in channels.iter_mut() {
                         if !ch.route.accepts(notice.alert.severity, notice.action) {
                             continue;
@@ -99,7 +99,7 @@ pub fn start(
                     }
                 }
                 _ = ticker.tick() => {
-                    let now = sta::time::now_micros();
+                    let now = store::clock::now_micros();
                     for ch in channels.iter_mut() {
                         if let Some(batch) = ch.limiter.take_digest(now) {
                             stats.digests.fetch_add(1, Ordering::Relaxed);

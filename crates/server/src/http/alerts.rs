@@ -3,7 +3,8 @@
 
 use super::AppState;
 use super::error::ApiError;
-use crate::alerts::{AlertsHandle, EngineError, history_view, view};
+use super::schema::{AlertComment, AlertDetail, AlertList, AlertView, ByBody, ErrorBody};
+use crate::alerts::{AlertsHandle, EngineError, history_view};
 use alerts::lifecycle::{Command, LifecycleError, Trigger};
 use alerts::model::{Alert, AlertState, RuleKind, Severity};
 use alerts::rules::Verdict;
@@ -13,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 use store::alerts::AlertFilter;
@@ -83,7 +84,18 @@ fn number(
 }
 
 /// `GET /api/v1/alerts?state=active|acknowledged|cleared&severity=&station=&rule=&limit=&offset=`
-async fn list(
+#[utoipa::path(get, path = "/api/v1/alerts", tag = "alerts",
+    params(
+        ("state" = Option<String>, Query, description = "active, acknowledged, cleared (comma-separated)"),
+        ("severity" = Option<String>, Query, description = "warning, minor, major, critical"),
+        ("station" = Option<String>, Query, description = "station codes (comma-separated)"),
+        ("rule" = Option<String>, Query, description = "rule kinds (comma-separated)"),
+        ("limit" = Option<usize>, Query, description = "at most 1000, default 100"),
+        ("offset" = Option<usize>, Query),
+    ),
+    responses((status = 200, body = AlertList), (status = 400, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+pub(super) async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
@@ -116,19 +128,23 @@ async fn list(
         offset: number(&q, "offset", 0, usize::MAX)?,
     };
     let (rows, total) = store.alerts(filter).await?;
-    let value: Vec<Value> = rows
+    // A row that no longer reads as an alert is left out rather than failing the whole page.
+    let value = rows
         .into_iter()
-        .map(|r| {
-            serde_json::from_value::<Alert>(r.body)
-                .map(|a| view(&a))
-                .unwrap_or(Value::Null)
-        })
+        .filter_map(|r| serde_json::from_value::<Alert>(r.body).ok())
+        .filter_map(|a| AlertView::of(&a).ok())
         .collect();
-    Ok(Json(json!({ "count": total, "value": value })).into_response())
+    Ok(Json(AlertList {
+        count: total as u64,
+        value,
+    })
+    .into_response())
 }
 
 /// `GET /api/v1/alerts/{id}`: the alert, its full history and its comments.
-async fn one(
+#[utoipa::path(get, path = "/api/v1/alerts/{id}", tag = "alerts", params(("id" = i64, Path)),
+    responses((status = 200, body = AlertDetail), (status = 404, body = ErrorBody)))]
+pub(super) async fn one(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -152,17 +168,31 @@ async fn one(
         )
     })?;
     let history: Vec<Value> = history.iter().map(|h| history_view(&h.body)).collect();
-    let comments: Vec<Value> = history
+    let comments = history
         .iter()
         .filter(|h| h.get("action").and_then(Value::as_str) == Some("commented"))
-        .map(|h| json!({ "at": h["at"], "by": h["by"], "text": h["message"] }))
+        .map(|h| AlertComment {
+            at: h["at"].clone(),
+            by: h["by"].clone(),
+            text: h["message"].clone(),
+        })
         .collect();
-    let mut v = view(&alert);
-    if let Some(o) = v.as_object_mut() {
-        o.insert("history".into(), Value::Array(history));
-        o.insert("comments".into(), Value::Array(comments));
-    }
-    Ok(Json(v).into_response())
+    Ok(Json(AlertDetail {
+        alert: shown(&alert)?,
+        history,
+        comments,
+    })
+    .into_response())
+}
+
+/// The alert as the API shows it; a record that does not fit the view is a server bug.
+fn shown(alert: &Alert) -> Result<AlertView, ApiError> {
+    AlertView::of(alert).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("alert {}: {e}", alert.id),
+        )
+    })
 }
 
 fn alert_id(raw: &str) -> Result<i64, ApiError> {
@@ -170,16 +200,6 @@ fn alert_id(raw: &str) -> Result<i64, ApiError> {
         .ok()
         .filter(|&n| n > 0)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no alert {raw:?}")))
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct ByBody {
-    #[serde(default)]
-    by: String,
-    #[serde(default)]
-    comment: Option<String>,
-    #[serde(default)]
-    text: Option<String>,
 }
 
 fn body(raw: &axum::body::Bytes) -> Result<ByBody, ApiError> {
@@ -203,11 +223,15 @@ async fn command(
     state.authorize_write(headers)?;
     let id = alert_id(id)?;
     let alert = handle(state)?.command(id, command).await?;
-    Ok((status, Json(view(&alert))).into_response())
+    Ok((status, Json(shown(&alert)?)).into_response())
 }
 
 /// `POST /api/v1/alerts/{id}/ack` `{"by": "…", "comment": "…"}`
-async fn acknowledge(
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/ack", tag = "alerts", params(("id" = i64, Path)),
+    request_body(content = ByBody, description = "may be empty"),
+    responses((status = 200, body = AlertView), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub(super) async fn acknowledge(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -228,7 +252,11 @@ async fn acknowledge(
 }
 
 /// `POST /api/v1/alerts/{id}/clear` `{"by": "…", "comment": "…"}`
-async fn clear(
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/clear", tag = "alerts", params(("id" = i64, Path)),
+    request_body(content = ByBody, description = "may be empty"),
+    responses((status = 200, body = AlertView), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub(super) async fn clear(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -249,7 +277,11 @@ async fn clear(
 }
 
 /// `POST /api/v1/alerts/{id}/comments` `{"by": "…", "text": "…"}` (or `"comment"`)
-async fn comment(
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/comments", tag = "alerts", params(("id" = i64, Path)),
+    request_body(content = ByBody, description = "may be empty"),
+    responses((status = 201, body = AlertView), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub(super) async fn comment(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -267,16 +299,18 @@ async fn comment(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ExternalBody {
+pub(super) struct ExternalBody {
     /// Only `intrusion` for now.
+    #[schema(value_type = String)]
     rule: RuleKind,
     /// The reporting video point or device, e.g. `V07`.
     source: String,
     #[serde(default)]
     station: Option<String>,
     #[serde(default = "major")]
+    #[schema(value_type = String)]
     severity: Severity,
     #[serde(default)]
     message: Option<String>,
@@ -284,6 +318,7 @@ struct ExternalBody {
     #[serde(default = "yes")]
     active: bool,
     #[serde(default)]
+    #[schema(value_type = Object)]
     details: Value,
 }
 
@@ -296,7 +331,9 @@ fn yes() -> bool {
 
 /// `POST /api/v1/alerts/external`: an event from outside the observation stream, e.g. a video
 /// point's intrusion detection: `{"rule":"intrusion","source":"V07","severity":"major","message":"…"}`.
-async fn external(
+#[utoipa::path(post, path = "/api/v1/alerts/external", tag = "alerts", request_body = ExternalBody,
+    responses((status = 200, body = AlertView), (status = 204), (status = 400, body = ErrorBody)))]
+pub(super) async fn external(
     State(state): State<AppState>,
     headers: HeaderMap,
     raw: axum::body::Bytes,
@@ -326,7 +363,7 @@ async fn external(
             severity: b.severity,
             message,
             details: b.details,
-            observed_at: Some(sta::time::now_micros()),
+            observed_at: Some(store::clock::now_micros()),
         })
     } else {
         Verdict::Resolve {
@@ -337,7 +374,7 @@ async fn external(
         }
     };
     match handle(&state)?.external(verdict).await? {
-        Some(a) => Ok((StatusCode::OK, Json(view(&a))).into_response()),
+        Some(a) => Ok((StatusCode::OK, Json(shown(&a)?)).into_response()),
         None => Ok(StatusCode::NO_CONTENT.into_response()),
     }
 }

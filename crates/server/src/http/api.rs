@@ -2,13 +2,13 @@
 
 use super::AppState;
 use super::error::ApiError;
+use super::schema::{ErrorBody, Health, LatestList};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -19,29 +19,35 @@ pub fn routes() -> Router<AppState> {
 
 /// Health and metrics follow the read policy (or `[auth] metrics_token`): store counters and
 /// station names are not for strangers when reads are closed.
-async fn health(
+#[utoipa::path(get, path = "/api/v1/health", tag = "service",
+    responses((status = 200, body = Health), (status = 401, body = ErrorBody)))]
+pub(super) async fn health(
     State(state): State<AppState>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Health>, ApiError> {
     state.authorize_metrics(&headers)?;
     let stats = state.store.stats();
-    Ok(Json(
-        json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION"), "store": stats }),
-    ))
+    Ok(Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        store: serde_json::to_value(stats).unwrap_or_default(),
+    }))
 }
 
-#[derive(Deserialize)]
-struct LatestParams {
+#[derive(Deserialize, utoipa::IntoParams)]
+pub(super) struct LatestParams {
     /// Comma-separated datastream ids; all when absent.
     datastreams: Option<String>,
 }
 
 /// The latest observation of every datastream, from the maintained latest-value columns.
-async fn latest(
+#[utoipa::path(get, path = "/api/v1/latest", tag = "domain", params(LatestParams),
+    responses((status = 200, body = LatestList), (status = 400, body = ErrorBody)))]
+pub(super) async fn latest(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(p): Query<LatestParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<LatestList>, ApiError> {
     state.authorize_read(&headers)?;
     let only = match p.datastreams {
         Some(list) => Some(
@@ -56,10 +62,18 @@ async fn latest(
         None => None,
     };
     let values = state.store.latest(only).await?;
-    Ok(Json(json!({ "value": values })))
+    let value = values
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<_, _>>()
+        .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(Json(LatestList { value }))
 }
 
-async fn metrics(
+/// Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "service",
+    responses((status = 200, content_type = "text/plain", body = String)))]
+pub(super) async fn metrics(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<impl IntoResponse, ApiError> {

@@ -4,6 +4,11 @@
 use super::AppState;
 use super::error::ApiError;
 use crate::directory::speaking_rank;
+use super::schema::{
+    AssessmentBody, Band, BasinBody, ClassKey, DatastreamRef, ErrorBody, NetworkBody, Palette,
+    ParameterBody, SeriesBody, SeriesBucket, SeriesPoint, StationBody, StationLatest,
+    StationLinkStatus, VideoPointBody,
+};
 use crate::domain::{Domain, Scope, water_type};
 use ::network::DataKind;
 use axum::extract::{Query, State};
@@ -12,7 +17,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{Datelike, TimeZone};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 use store::{SeriesData, SeriesRequest};
@@ -35,21 +40,12 @@ fn domain(state: &AppState) -> Result<Arc<Domain>, ApiError> {
     })
 }
 
-fn class_name(c: WaterClass) -> &'static str {
-    match c {
-        WaterClass::I => "I",
-        WaterClass::II => "II",
-        WaterClass::III => "III",
-        WaterClass::IV => "IV",
-        WaterClass::V => "V",
-        WaterClass::WorseThanV => "WorseThanV",
-    }
-}
-
-async fn network(
+#[utoipa::path(get, path = "/api/v1/network", tag = "domain",
+    responses((status = 200, body = NetworkBody), (status = 404, body = ErrorBody)))]
+pub(super) async fn network(
     State(state): State<AppState>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<NetworkBody>, ApiError> {
     state.authorize_read(&headers)?;
     let d = domain(&state)?;
     let net = &d.network;
@@ -60,8 +56,8 @@ async fn network(
         .into_iter()
         .map(|l| (l.datastream_id, l))
         .collect();
-    let now = sta::time::now_micros();
-    let status: HashMap<String, Value> = state
+    let now = store::clock::now_micros();
+    let status: HashMap<String, StationLinkStatus> = state
         .metrics
         .sources
         .devices(now)
@@ -69,7 +65,10 @@ async fn network(
         .map(|s| {
             (
                 s.station.clone(),
-                json!({ "online": s.status == "online", "last_seen": s.last_frame_at }),
+                StationLinkStatus {
+                    online: s.status == "online",
+                    last_seen: s.last_frame_at,
+                },
             )
         })
         .collect();
@@ -109,61 +108,99 @@ async fn network(
                 let routine = wq::catalogue::by_code(parameter).is_some_and(|p| p.is_routine());
                 judged.insert(parameter.clone(), if routine { class } else { None });
             }
-            latest_values.push(json!({
-                "parameter": parameter, "datastream_id": id, "data_kind": kind.as_str(),
-                "time": l.phenomenon_time, "value": l.result, "flag": flag,
-                "class": class.map(class_name),
-            }));
+            latest_values.push(StationLatest {
+                parameter: parameter.clone(),
+                datastream_id: *id,
+                data_kind: kind.as_str().into(),
+                time: l.phenomenon_time.clone(),
+                value: l.result.clone(),
+                flag,
+                class: class.map(ClassKey::from),
+            });
         }
         let class = judged.values().flatten().max().copied();
         let target = crate::domain::target_class(s.target_class);
-        stations.push(json!({
-            "code": s.code, "name_zh": s.name_zh, "name_en": s.name_en,
-            "kind": s.kind.as_str(), "water_type": s.kind.water_type(), "basin": s.basin,
-            "target_class": class_name(target),
-            "lon": s.position.lon, "lat": s.position.lat,
-            "thing_id": d.thing_id(&s.code),
-            "status": status.get(&s.code),
-            "latest": latest_values,
-            "class": class.map(class_name),
-            "meets_target": class.map(|c| c <= target),
-            "datastreams": streams.iter().map(|(p, k, id)| json!({ "id": id, "parameter": p, "data_kind": k.as_str(),
-                "speaks": speaks.get(p.as_str()) == Some(id) })).collect::<Vec<_>>(),
-        }));
+        stations.push(StationBody {
+            code: s.code.clone(),
+            name_zh: s.name_zh.clone(),
+            name_en: s.name_en.clone(),
+            kind: s.kind.as_str().into(),
+            water_type: s.kind.water_type().into(),
+            basin: s.basin.clone(),
+            target_class: target.into(),
+            lon: s.position.lon,
+            lat: s.position.lat,
+            thing_id: d.thing_id(&s.code),
+            status: status.get(&s.code).cloned(),
+            latest: latest_values,
+            class: class.map(ClassKey::from),
+            meets_target: class.map(|c| c <= target),
+            datastreams: streams
+                .iter()
+                .map(|(p, k, id)| DatastreamRef {
+                    id: *id,
+                    parameter: p.clone(),
+                    data_kind: k.as_str().into(),
+                    speaks: speaks.get(p.as_str()) == Some(id),
+                })
+                .collect(),
+        });
     }
-    let parameters: Vec<Value> = net
+    let parameters = net
         .parameters
         .iter()
-        .map(|p| json!({ "code": p.code, "name_zh": p.name_zh, "name_en": p.name_en, "unit": p.unit, "decimals": p.decimals, "hj212": p.hj212 }))
-        .collect();
-    let video: Vec<Value> = net
-        .video_points
-        .iter()
-        .map(|v| {
-            json!({ "id": v.id, "name_zh": v.name_zh, "name_en": v.name_en, "kind": v.kind.as_str(), "zone": v.zone,
-                    "lon": v.position.lon, "lat": v.position.lat,
-                    // No video platform is connected yet: status unknown, not invented.
-                    "online": Value::Null })
+        .map(|p| ParameterBody {
+            code: p.code.clone(),
+            name_zh: p.name_zh.clone(),
+            name_en: p.name_en.clone(),
+            unit: p.unit.clone(),
+            decimals: p.decimals,
+            hj212: p.hj212.clone(),
         })
         .collect();
-    let basins: Vec<Value> = net
+    let video_points = net
+        .video_points
+        .iter()
+        .map(|v| VideoPointBody {
+            id: v.id.clone(),
+            name_zh: v.name_zh.clone(),
+            name_en: v.name_en.clone(),
+            kind: v.kind.as_str().into(),
+            zone: v.zone.clone(),
+            lon: v.position.lon,
+            lat: v.position.lat,
+            // No video platform is connected yet: status unknown, not invented.
+            online: None,
+        })
+        .collect();
+    let basins = net
         .basins
         .iter()
-        .map(|b| json!({ "id": b.id, "name_zh": b.name_zh, "name_en": b.name_en }))
+        .map(|b| BasinBody {
+            id: b.id.clone(),
+            name_zh: b.name_zh.clone(),
+            name_en: b.name_en.clone(),
+        })
         .collect();
-    Ok(Json(json!({
-        "id": net.id, "name_zh": net.name_zh, "name_en": net.name_en, "schematic": net.schematic,
-        "bbox": net.bbox.map(|b| [b.lon_min, b.lat_min, b.lon_max, b.lat_max]),
-        "zones": net.zones_geojson(),
-        "basins": basins,
-        "parameters": parameters,
-        "stations": stations,
-        "video_points": video,
-    })))
+    Ok(Json(NetworkBody {
+        id: net.id.clone(),
+        name_zh: net.name_zh.clone(),
+        name_en: net.name_en.clone(),
+        schematic: net.schematic,
+        bbox: net
+            .bbox
+            .map(|b| [b.lon_min, b.lat_min, b.lon_max, b.lat_max]),
+        zones: net.zones_geojson(),
+        basins,
+        parameters,
+        stations,
+        video_points,
+        palette: Palette::from(&wq::class::Palette::default()),
+    }))
 }
 
-#[derive(Deserialize)]
-struct SeriesParams {
+#[derive(Deserialize, utoipa::IntoParams)]
+pub(super) struct SeriesParams {
     datastream: i64,
     from: Option<String>,
     to: Option<String>,
@@ -185,11 +222,14 @@ const AUTO_RAW_POINTS: i64 = 2500;
 /// Buckets `interval=auto` aims at when it aggregates.
 const AUTO_BUCKETS: i64 = 500;
 
-async fn series(
+#[utoipa::path(get, path = "/api/v1/series", tag = "domain", params(SeriesParams),
+    responses((status = 200, body = SeriesBody), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(super) async fn series(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(p): Query<SeriesParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SeriesBody>, ApiError> {
     state.authorize_read(&headers)?;
     let d = domain(&state)?;
     let (station_code, parameter, kind) = d.describe_datastream(p.datastream).ok_or_else(|| {
@@ -202,7 +242,7 @@ async fn series(
         .network
         .station(&station_code)
         .ok_or_else(|| ApiError::bad_request("station vanished"))?;
-    let to = parse_time("to", &p.to)?.unwrap_or_else(sta::time::now_micros);
+    let to = parse_time("to", &p.to)?.unwrap_or_else(store::clock::now_micros);
     let from = parse_time("from", &p.from)?.unwrap_or(to - 7 * 86_400_000_000);
     if from >= to {
         return Err(ApiError::bad_request("from must be before to"));
@@ -244,14 +284,29 @@ async fn series(
     let iso = sta::time::format_instant;
     let (points, buckets) = match data {
         Some(SeriesData::Raw(pts)) => (
-            Some(pts.into_iter().map(|p| json!({ "t": iso(p.t), "v": p.v, "flag": p.flag })).collect::<Vec<_>>()),
+            Some(
+                pts.into_iter()
+                    .map(|p| SeriesPoint {
+                        t: iso(p.t),
+                        v: p.v,
+                        flag: p.flag,
+                    })
+                    .collect::<Vec<_>>(),
+            ),
             None,
         ),
         Some(SeriesData::Buckets(bs)) => (
             None,
             Some(
                 bs.into_iter()
-                    .map(|b| json!({ "t": iso(b.t), "avg": b.avg, "min": b.min, "max": b.max, "n": b.n, "flagged": b.flagged }))
+                    .map(|b| SeriesBucket {
+                        t: iso(b.t),
+                        avg: b.avg,
+                        min: b.min,
+                        max: b.max,
+                        n: b.n,
+                        flagged: b.flagged,
+                    })
                     .collect::<Vec<_>>(),
             ),
         ),
@@ -259,38 +314,54 @@ async fn series(
     };
     let wt = water_type(station.kind);
     let unit = d.network.parameter(&parameter).map(|p| p.unit.clone());
-    Ok(Json(json!({
-        "datastream_id": p.datastream, "station": station_code, "parameter": parameter, "data_kind": kind.as_str(),
-        "unit": unit, "water_type": station.kind.water_type(),
-        "from": iso(from), "to": iso(to), "interval_s": bucket_s,
-        "points": points, "buckets": buckets,
-        "bands": bands(&parameter, wt),
-    })))
+    Ok(Json(SeriesBody {
+        datastream_id: p.datastream,
+        station: station_code,
+        bands: bands(&parameter, wt),
+        parameter,
+        data_kind: kind.as_str().into(),
+        unit,
+        water_type: station.kind.water_type().into(),
+        from: iso(from),
+        to: iso(to),
+        interval_s: bucket_s,
+        points,
+        buckets,
+    }))
 }
 
 /// The class limits of a parameter as chart bands.
-fn bands(parameter: &str, wt: wq::WaterType) -> Vec<Value> {
-    let names = ["I", "II", "III", "IV", "V"];
+fn bands(parameter: &str, wt: wq::WaterType) -> Vec<Band> {
+    let names = [
+        ClassKey::I,
+        ClassKey::II,
+        ClassKey::III,
+        ClassKey::IV,
+        ClassKey::V,
+    ];
+    let band = |class, lower, upper| Band {
+        class,
+        lower,
+        upper,
+    };
     match class_limits(parameter, wt) {
         Ok(ClassLimits::AtMost(l)) => names
             .iter()
             .zip(l)
-            .map(|(c, u)| json!({ "class": c, "upper": u }))
+            .map(|(c, u)| band(*c, None, Some(u)))
             .collect(),
         Ok(ClassLimits::AtLeast(l)) => names
             .iter()
             .zip(l)
-            .map(|(c, u)| json!({ "class": c, "lower": u }))
+            .map(|(c, u)| band(*c, Some(u), None))
             .collect(),
-        Ok(ClassLimits::Range { min, max }) => {
-            vec![json!({ "class": "I", "lower": min, "upper": max })]
-        }
+        Ok(ClassLimits::Range { min, max }) => vec![band(ClassKey::I, Some(min), Some(max))],
         Err(_) => Vec::new(),
     }
 }
 
-#[derive(Deserialize)]
-struct AssessmentParams {
+#[derive(Deserialize, utoipa::IntoParams)]
+pub(super) struct AssessmentParams {
     scope: String,
     from: Option<String>,
     to: Option<String>,
@@ -340,17 +411,21 @@ fn calendar_period(period: &str, now_s: i64, offset_s: i32) -> Result<(i64, i64)
     }
 }
 
-async fn assessment(
+#[utoipa::path(get, path = "/api/v1/assessment", tag = "domain", params(AssessmentParams),
+    responses((status = 200, body = AssessmentBody), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(super) async fn assessment(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(p): Query<AssessmentParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AssessmentBody>, ApiError> {
     state.authorize_read(&headers)?;
     let d = domain(&state)?;
     let scope = Scope::parse(&p.scope).map_err(ApiError::bad_request)?;
     let offset = crate::network::parse_utc_offset(&d.network.utc_offset).unwrap_or(8 * 3600);
     let period = p.period.as_deref().unwrap_or("month");
-    let (mut from, mut to) = calendar_period(period, sta::time::now_micros() / 1_000_000, offset)?;
+    let (mut from, mut to) =
+        calendar_period(period, store::clock::now_micros() / 1_000_000, offset)?;
     if let Some(f) = parse_time("from", &p.from)? {
         from = f / 1_000_000;
     }
@@ -368,15 +443,15 @@ async fn assessment(
             crate::domain::AssessError::Store(s) => s.into(),
             other => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
         })?;
-    let mut out = json!({
-        "scope": p.scope,
-        "from": sta::time::format_instant(from * 1_000_000),
-        "to": sta::time::format_instant(to * 1_000_000),
-    });
-    if let (Some(o), Value::Object(r)) = (out.as_object_mut(), result) {
-        o.extend(r);
-    }
-    Ok(Json(out))
+    Ok(Json(AssessmentBody {
+        scope: p.scope,
+        from: sta::time::format_instant(from * 1_000_000),
+        to: sta::time::format_instant(to * 1_000_000),
+        result: match result {
+            Value::Object(r) => r,
+            _ => serde_json::Map::new(),
+        },
+    }))
 }
 
 #[cfg(test)]
@@ -410,11 +485,18 @@ mod tests {
     fn bands_follow_the_water_type() {
         let lake = bands("tp", wq::WaterType::Lake);
         let river = bands("tp", wq::WaterType::River);
-        assert_eq!(lake[1], json!({ "class": "II", "upper": 0.025 }));
-        assert_eq!(river[1], json!({ "class": "II", "upper": 0.1 }));
+        let json = |b: &Band| serde_json::to_value(b).unwrap_or_default();
         assert_eq!(
-            bands("do", wq::WaterType::Lake)[0],
-            json!({ "class": "I", "lower": 7.5 })
+            json(&lake[1]),
+            serde_json::json!({ "class": "II", "upper": 0.025 })
+        );
+        assert_eq!(
+            json(&river[1]),
+            serde_json::json!({ "class": "II", "upper": 0.1 })
+        );
+        assert_eq!(
+            json(&bands("do", wq::WaterType::Lake)[0]),
+            serde_json::json!({ "class": "I", "lower": 7.5 })
         );
         assert!(bands("water_temp", wq::WaterType::Lake).is_empty());
     }

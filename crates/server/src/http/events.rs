@@ -5,6 +5,7 @@
 
 use super::AppState;
 use super::error::ApiError;
+use super::schema::{LaggedEvent, ObservationEvent, ReadyEvent};
 use crate::alerts::{AlertChange, AlertsHandle, stopped};
 use axum::Router;
 use axum::extract::{Query, State};
@@ -12,13 +13,21 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 use store::{CommitBatch, CommitEvent, UpsertKind};
 use tokio::sync::{broadcast, watch};
+
+fn lagged(missed_batches: Option<u64>, missed_alerts: Option<u64>) -> String {
+    serde_json::to_string(&LaggedEvent {
+        missed_batches,
+        missed_alerts,
+    })
+    .unwrap_or_default()
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/api/v1/events", get(events))
@@ -63,24 +72,36 @@ impl Feed {
             if !self.wants(station) || (self.stations.is_some() && station.is_none()) {
                 continue;
             }
-            let data = json!({
-                "id": o.id,
-                "datastream_id": o.datastream_id,
-                "station": station,
-                "parameter": info.as_ref().map(|i| i.parameter.as_str()),
-                "data_kind": info.as_ref().map(|i| i.data_kind.as_str()),
-                "time": sta::time::format_instant(o.phenomenon_time),
-                "value": o.result,
-                "flag": o.result_quality.as_ref().and_then(|q| q.get("flag")).cloned().unwrap_or(Value::Null),
-                "change": o.kind,
-            });
-            self.queue
-                .push_back(Event::default().event("observation").data(data.to_string()));
+            let data = ObservationEvent {
+                id: o.id,
+                datastream_id: o.datastream_id,
+                station: station.map(str::to_owned),
+                parameter: info.as_ref().map(|i| i.parameter.clone()),
+                data_kind: info.as_ref().map(|i| i.data_kind.as_str().to_owned()),
+                time: sta::time::format_instant(o.phenomenon_time),
+                value: o.result.clone(),
+                flag: o
+                    .result_quality
+                    .as_ref()
+                    .and_then(|q| q.get("flag"))
+                    .cloned()
+                    .unwrap_or(Value::Null),
+                change: o.kind,
+            };
+            self.queue.push_back(
+                Event::default()
+                    .event("observation")
+                    .data(serde_json::to_string(&data).unwrap_or_default()),
+            );
         }
     }
 }
 
-async fn events(
+/// Server-sent events: `ready` (`ReadyEvent`), `observation` (`ObservationEvent`), `alert`
+/// (`{"action", "alert"}`, docs/alerts.md) and `lagged` (`LaggedEvent`).
+#[utoipa::path(get, path = "/api/v1/events", tag = "domain",
+    responses((status = 200, content_type = "text/event-stream", body = String)))]
+pub(super) async fn events(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
@@ -114,11 +135,11 @@ async fn events(
     let stream = futures_util::stream::unfold(feed, |mut feed| async move {
         if !feed.started {
             feed.started = true;
-            let mut list: Vec<&String> = feed.stations.iter().flatten().collect();
-            list.sort();
+            let mut stations: Vec<String> = feed.stations.iter().flatten().cloned().collect();
+            stations.sort();
             let ready = Event::default()
                 .event("ready")
-                .data(json!({ "stations": list }).to_string());
+                .data(serde_json::to_string(&ReadyEvent { stations }).unwrap_or_default());
             return Some((Ok::<Event, Infallible>(ready), feed));
         }
         loop {
@@ -143,18 +164,12 @@ async fn events(
                     }
                 }
                 Got::Batch(Err(broadcast::error::RecvError::Lagged(n))) => {
-                    feed.queue.push_back(
-                        Event::default()
-                            .event("lagged")
-                            .data(json!({ "missed_batches": n }).to_string()),
-                    );
+                    feed.queue
+                        .push_back(Event::default().event("lagged").data(lagged(Some(n), None)));
                 }
                 Got::Alert(Err(broadcast::error::RecvError::Lagged(n))) => {
-                    feed.queue.push_back(
-                        Event::default()
-                            .event("lagged")
-                            .data(json!({ "missed_alerts": n }).to_string()),
-                    );
+                    feed.queue
+                        .push_back(Event::default().event("lagged").data(lagged(None, Some(n))));
                 }
                 Got::Batch(Err(broadcast::error::RecvError::Closed))
                 | Got::Alert(Err(broadcast::error::RecvError::Closed)) => {

@@ -7,7 +7,9 @@ pub mod error;
 pub mod events;
 pub mod guard;
 pub mod listener;
+pub mod openapi;
 pub mod redact;
+pub mod schema;
 pub mod sta;
 pub mod stations;
 pub mod web;
@@ -128,6 +130,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes())
         .merge(domain::routes())
         .merge(stations::routes())
+        .merge(openapi::routes())
         .merge(alerts::routes().merge(events::routes()))
         .merge(web::routes())
         .fallback(unknown_route)

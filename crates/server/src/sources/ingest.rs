@@ -81,7 +81,7 @@ impl Ingest {
     /// The shared time rule against the wall clock, for a source that checks before it
     /// creates anything (HJ 212 does, to count and answer the refusal its own way).
     pub fn check_times(&self, times: impl IntoIterator<Item = i64>) -> Result<(), TimeRefusal> {
-        check_instants(times, sta::time::now_micros(), self.clock_tolerance_s)
+        check_instants(times, store::clock::now_micros(), self.clock_tolerance_s)
     }
 
     /// Stores `rows` in one write; returns how many once their group commit is durable. All or

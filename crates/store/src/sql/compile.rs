@@ -51,7 +51,7 @@ impl SqlBuilder {
             dialect,
             params: Vec::new(),
             aliases: 0,
-            now_micros: sta::time::now_micros(),
+            now_micros: crate::clock::now_micros(),
         }
     }
 

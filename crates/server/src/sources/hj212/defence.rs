@@ -164,7 +164,7 @@ impl<'a> Connection<'a> {
         );
         if let Some(s) = station {
             let micros = i64::try_from(lockout.duration.as_micros()).unwrap_or(i64::MAX);
-            let until = sta::time::now_micros().saturating_add(micros);
+            let until = store::clock::now_micros().saturating_add(micros);
             board.lockout(s.index, lockout.ip.to_string(), until);
         }
     }

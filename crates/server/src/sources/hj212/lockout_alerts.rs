@@ -55,7 +55,7 @@ pub fn verdict(n: &GuessingNotice) -> Verdict {
             "failures": n.failures,
             "sources": n.sources,
         }),
-        observed_at: Some(sta::time::now_micros()),
+        observed_at: Some(store::clock::now_micros()),
     })
 }
 

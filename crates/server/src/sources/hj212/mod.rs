@@ -361,7 +361,7 @@ impl<'a> Connection<'a> {
         };
         shared
             .board
-            .frame(station.index, values, sta::time::now_micros());
+            .frame(station.index, values, store::clock::now_micros());
         let Some(answer) = hj212::answer_frame(&segment, &station.options) else {
             return Flow::Continue;
         };
@@ -401,7 +401,7 @@ impl<'a> Connection<'a> {
         // Checked before anything is created or stored: the store refuses such rows too, but
         // here the refusal is early, counted by its own reason, and the station is told.
         let tolerance = shared.ingest.clock_tolerance_s();
-        if let Err(refusal) = check_times(&values, sta::time::now_micros(), tolerance) {
+        if let Err(refusal) = check_times(&values, store::clock::now_micros(), tolerance) {
             let (reason, micros) = match refusal {
                 TimeRefusal::Future { micros } => (RejectReason::FutureTime, micros),
                 TimeRefusal::TooEarly { micros } => (RejectReason::BadDataTime, micros),

@@ -36,7 +36,7 @@ impl TimePolicy {
         let Some(tolerance) = self.tolerance_s else {
             return Ok(());
         };
-        sta::time::check_not_future(start, sta::time::now_micros(), tolerance).map_err(|e| {
+        sta::time::check_not_future(start, crate::clock::now_micros(), tolerance).map_err(|e| {
             self.refused.fetch_add(1, Ordering::Relaxed);
             bad_body(format!("Observation: {e}"))
         })
@@ -512,7 +512,7 @@ fn add_historical_location(
 ) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO historical_locations (thing_id, time) VALUES (?1, ?2)",
-        params![thing, sta::time::now_micros()],
+        params![thing, crate::clock::now_micros()],
     )?;
     let hl = conn.last_insert_rowid();
     for loc in locations {

@@ -139,7 +139,7 @@ pub fn parse_observation(
         .cloned()
         .ok_or_else(|| bad_body("Observation: 'result' is required"))?;
     let (start, end) = match m.get("phenomenonTime") {
-        None | Some(Value::Null) => (sta::time::now_micros(), None),
+        None | Some(Value::Null) => (crate::clock::now_micros(), None),
         Some(Value::String(s)) => {
             let t = sta::time::parse_time_value(s)
                 .map_err(|e| bad_body(format!("Observation: phenomenonTime '{s}': {e}")))?;
@@ -348,7 +348,7 @@ pub fn store_observation(
             "INSERT INTO observation_revisions (observation_id, revised_at, old_result, old_result_json, old_result_quality, old_parameters)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
-        .execute(params![id, sta::time::now_micros(), old_native, old_json, old_quality, old_parameters])?;
+        .execute(params![id, crate::clock::now_micros(), old_native, old_json, old_quality, old_parameters])?;
         conn.prepare_cached(
             "UPDATE observations SET phenomenon_time_end = ?2, result = ?3, result_json = ?4, result_time = ?5,
                result_quality = ?6, valid_time_start = ?7, valid_time_end = ?8, parameters = ?9, feature_id = ?10
