@@ -1,34 +1,16 @@
 //! SensorThings reads on SQLite: path resolution, collections with server-driven paging,
 //! `$count` fast paths, single entities, properties, `$ref` and `dataArray`.
 
-use super::expand::expand_rows;
-use super::shape::{self, Row};
-use crate::sql::mapping::{self, Relation};
-use crate::sql::{Dialect, Scope, SqlBuilder, SqlValue};
-use crate::{ReadRequest, ReadResponse, StoreError, not_found};
+use crate::error::Db;
+use crate::expand::expand_rows;
+use crate::rows::{fetch_rows, next_link, to_sql_values};
+use crate::shape::{self, Row};
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use serde_json::{Map, Value, json};
 use sta::{EntityType, Query, ResourcePath, ResultFormat, StaError, Tail};
-
-/// Server-driven paging limits (OGC 18-088 §9.3.3.4).
-#[derive(Debug, Clone, Copy)]
-pub struct PageLimits {
-    pub default_top: u64,
-    pub max_top: u64,
-    /// Most entities `$expand` may embed in one response, over all levels: a request that would
-    /// build more is refused (400) before the copies are made.
-    pub max_expanded_rows: u64,
-}
-
-impl Default for PageLimits {
-    fn default() -> Self {
-        PageLimits {
-            default_top: 100,
-            max_top: 10_000,
-            max_expanded_rows: 100_000,
-        }
-    }
-}
+use store::sql::mapping::{self, Relation};
+use store::sql::{Dialect, Scope, SqlBuilder, SqlValue};
+use store::{PageLimits, ReadRequest, ReadResponse, StoreError, not_found};
 
 /// What a resource path resolves to.
 #[derive(Debug, Clone, Copy)]
@@ -38,24 +20,14 @@ pub enum Target {
     Collection(EntityType, Option<(EntityType, i64, Relation)>),
 }
 
-pub fn to_sql_values(params: &[SqlValue]) -> Vec<rusqlite::types::Value> {
-    params
-        .iter()
-        .map(|p| match p {
-            SqlValue::Null => rusqlite::types::Value::Null,
-            SqlValue::Int(i) => rusqlite::types::Value::Integer(*i),
-            SqlValue::Float(f) => rusqlite::types::Value::Real(*f),
-            SqlValue::Text(s) => rusqlite::types::Value::Text(s.clone()),
-        })
-        .collect()
-}
-
 fn exists(conn: &Connection, entity: EntityType, id: i64) -> Result<bool, StoreError> {
     let sql = format!("SELECT 1 FROM {} WHERE id = ?1", mapping::table(entity));
     Ok(conn
-        .prepare_cached(&sql)?
+        .prepare_cached(&sql)
+        .db()?
         .query_row([id], |_| Ok(()))
-        .optional()?
+        .optional()
+        .db()?
         .is_some())
 }
 
@@ -86,7 +58,8 @@ pub fn resolve(conn: &Connection, path: &ResourcePath) -> Result<Target, StoreEr
                         let sql = format!("SELECT {fk} FROM {} WHERE id = ?1", mapping::table(pe));
                         let id: Option<i64> = conn
                             .query_row(&sql, [pid], |r| r.get(0))
-                            .optional()?
+                            .optional()
+                            .db()?
                             .flatten();
                         let id = id.ok_or_else(|| {
                             not_found(format!("{}({pid}) has no {nav}", pe.set_name()))
@@ -101,7 +74,8 @@ pub fn resolve(conn: &Connection, path: &ResourcePath) -> Result<Target, StoreEr
                         );
                         let found = conn
                             .query_row(&sql, [id, pid], |_| Ok(()))
-                            .optional()?
+                            .optional()
+                            .db()?
                             .is_some();
                         if !found {
                             return Err(not_found(format!(
@@ -201,25 +175,6 @@ pub fn read(
     }
 }
 
-/// Rows of `entity` matching an SQL condition on alias `e`.
-pub fn fetch_rows(
-    conn: &Connection,
-    entity: EntityType,
-    cond: &str,
-    params: &[SqlValue],
-) -> Result<Vec<Row>, StoreError> {
-    let sql = format!(
-        "SELECT {} FROM {} e WHERE {cond}",
-        shape::select_list(entity, "e"),
-        mapping::table(entity)
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params_from_iter(to_sql_values(params)), |r| {
-        shape::decode(entity, r, 0, shape::Keep::All)
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
 /// Keyset continuation for observation collections ordered by id or by phenomenon time.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Keyset {
@@ -289,32 +244,6 @@ fn make_token(keyset: Keyset, last: &Row) -> String {
     }
 }
 
-/// A nextLink: the same options, with the page moved on.
-pub fn next_link(
-    url: &str,
-    raw: &[(String, String)],
-    top: u64,
-    skip: Option<u64>,
-    token: Option<&str>,
-) -> String {
-    let mut ser = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in raw {
-        if !matches!(k.as_str(), "$top" | "$skip" | "$skiptoken") {
-            ser.append_pair(k, v);
-        }
-    }
-    ser.append_pair("$top", &top.to_string());
-    if let Some(s) = skip {
-        ser.append_pair("$skip", &s.to_string());
-    }
-    if let Some(t) = token {
-        ser.append_pair("$skiptoken", t);
-    }
-    // `$` is legal in a query string; keeping it readable helps people who look at links.
-    format!("{url}?{}", ser.finish().replace("%24", "$"))
-}
-
-#[allow(clippy::too_many_arguments)]
 fn read_collection(
     conn: &Connection,
     entity: EntityType,
@@ -391,12 +320,14 @@ fn read_collection(
         }
         (Some(sel), _) => shape::Keep::Only(sel, None),
     };
-    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql).db()?;
     let mut rows: Vec<Row> = stmt
         .query_map(params_from_iter(to_sql_values(&b.params)), |r| {
             shape::decode(entity, r, 0, keep)
-        })?
-        .collect::<Result<_, _>>()?;
+        })
+        .db()?
+        .collect::<Result<_, _>>()
+        .db()?;
     let more = rows.len() as u64 > top;
     rows.truncate(top as usize);
     let mut out = Map::new();
@@ -454,11 +385,13 @@ fn count(
     if entity == EntityType::Observation && !filtered {
         match constraint {
             None => {
-                return Ok(conn.query_row(
-                    "SELECT COALESCE(SUM(observation_count), 0) FROM datastreams",
-                    [],
-                    |r| r.get(0),
-                )?);
+                return Ok(conn
+                    .query_row(
+                        "SELECT COALESCE(SUM(observation_count), 0) FROM datastreams",
+                        [],
+                        |r| r.get(0),
+                    )
+                    .db()?);
             }
             Some((EntityType::Datastream, id, _)) => {
                 return Ok(conn
@@ -467,7 +400,8 @@ fn count(
                         [id],
                         |r| r.get(0),
                     )
-                    .optional()?
+                    .optional()
+                    .db()?
                     .unwrap_or(0));
             }
             _ => {}
@@ -483,8 +417,10 @@ fn count(
         mapping::table(entity)
     );
     Ok(conn
-        .prepare_cached(&sql)?
-        .query_row(params_from_iter(to_sql_values(params)), |r| r.get(0))?)
+        .prepare_cached(&sql)
+        .db()?
+        .query_row(params_from_iter(to_sql_values(params)), |r| r.get(0))
+        .db()?)
 }
 
 /// `$resultFormat=dataArray` (OGC 18-088 §14.3): rows grouped per Datastream.

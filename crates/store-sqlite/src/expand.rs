@@ -1,16 +1,18 @@
 //! `$expand`, set-based: one query per expanded navigation property per level, for all parent
 //! rows at once — never one query per parent (FROST's N+1).
 
-use super::read::{PageLimits, fetch_rows, next_link, to_sql_values};
-use super::shape::{self, Row};
-use crate::StoreError;
-use crate::sql::mapping::{self, Relation};
-use crate::sql::{Dialect, Scope, SqlBuilder, SqlValue};
+use crate::error::Db;
+use crate::rows::{fetch_rows, next_link, to_sql_values};
+use crate::shape::{self, Row};
 use rusqlite::{Connection, params_from_iter};
 use serde_json::Value;
 use sta::filter::Expr;
 use sta::{EntityType, Expand};
 use std::collections::HashMap;
+use store::PageLimits;
+use store::StoreError;
+use store::sql::mapping::{self, Relation};
+use store::sql::{Dialect, Scope, SqlBuilder, SqlValue};
 
 /// SQLite's default limit on compound SELECT terms is 500; stay below it.
 const CHUNK: usize = 400;
@@ -225,14 +227,16 @@ fn expand_to_many(
         } else {
             return Ok(());
         };
-        let mut stmt = conn.prepare(&sql)?;
-        let fetched = stmt.query_map(params_from_iter(to_sql_values(&b.params)), |r| {
-            let row = shape::decode(child, r, 0, shape::Keep::select(q.select.as_deref()))?;
-            let parent: i64 = r.get(ncols)?;
-            Ok((parent, row))
-        })?;
+        let mut stmt = conn.prepare(&sql).db()?;
+        let fetched = stmt
+            .query_map(params_from_iter(to_sql_values(&b.params)), |r| {
+                let row = shape::decode(child, r, 0, shape::Keep::select(q.select.as_deref()))?;
+                let parent: i64 = r.get(ncols)?;
+                Ok((parent, row))
+            })
+            .db()?;
         for item in fetched {
-            children.push(item?);
+            children.push(item.db()?);
             if children.len() as u64 > limits.max_expanded_rows {
                 return Err(over_budget(limits));
             }
@@ -335,12 +339,14 @@ fn count_children(
             Relation::ForeignKeyOnParent(_) => return Ok(()),
         }
     };
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params_from_iter(to_sql_values(&b.params)), |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
-    })?;
+    let mut stmt = conn.prepare(&sql).db()?;
+    let rows = stmt
+        .query_map(params_from_iter(to_sql_values(&b.params)), |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        })
+        .db()?;
     for r in rows {
-        let (p, c) = r?;
+        let (p, c) = r.db()?;
         counts.insert(p, c);
     }
     Ok(())

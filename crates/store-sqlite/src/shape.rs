@@ -1,10 +1,10 @@
 //! Row decoding and JSON shaping: SQL rows → SensorThings entities with `@iot.id`,
 //! `@iot.selfLink`, navigation links, `$select` and expanded members.
 
-use crate::sql::mapping::{self, Column};
 use rusqlite::types::ValueRef;
 use serde_json::{Map, Value};
 use sta::{EntityType, PropertyKind};
+use store::sql::mapping::{self, Column};
 
 /// One decoded entity row, before shaping.
 #[derive(Debug, Clone)]
