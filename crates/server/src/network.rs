@@ -220,11 +220,7 @@ pub(crate) async fn read_json(
     let query = sta::Query::parse(path.target(), &encode_query(raw_query))
         .with_context(|| format!("query {raw_query}"))?;
     let response = store
-        .read(ReadRequest {
-            path,
-            query,
-            base_url: "http://localhost/v1.1".to_owned(),
-        })
+        .read(ReadRequest { path, query })
         .await
         .context("reading the store")?;
     match response {

@@ -46,7 +46,6 @@ pub fn expand_rows(
     entity: EntityType,
     rows: &mut [Row],
     expands: &[Expand],
-    base: &str,
     limits: PageLimits,
 ) -> Result<(), StoreError> {
     if rows.is_empty() {
@@ -60,8 +59,8 @@ pub fn expand_rows(
             ))
         })?;
         match rel {
-            Relation::ForeignKeyOnParent(_) => expand_to_one(conn, rows, ex, base, limits)?,
-            _ => expand_to_many(conn, entity, rows, ex, rel, base, limits)?,
+            Relation::ForeignKeyOnParent(_) => expand_to_one(conn, rows, ex, limits)?,
+            _ => expand_to_many(conn, entity, rows, ex, rel, limits)?,
         }
     }
     Ok(())
@@ -71,7 +70,6 @@ fn expand_to_one(
     conn: &Connection,
     rows: &mut [Row],
     ex: &Expand,
-    base: &str,
     limits: PageLimits,
 ) -> Result<(), StoreError> {
     let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.fk(ex.nav)).collect();
@@ -99,14 +97,7 @@ fn expand_to_one(
             return Err(over_budget(limits));
         }
     }
-    expand_rows(
-        conn,
-        ex.target,
-        &mut children,
-        &ex.query.expand,
-        base,
-        limits,
-    )?;
+    expand_rows(conn, ex.target, &mut children, &ex.query.expand, limits)?;
     // What each parent will hold (a copy of its child's subtree), counted before copying.
     let weight: HashMap<i64, u64> = children
         .iter()
@@ -123,7 +114,7 @@ fn expand_to_one(
         .map(|c| {
             (
                 c.id,
-                shape::to_json(ex.target, c, ex.query.select.as_deref(), base),
+                shape::to_json(ex.target, c, ex.query.select.as_deref()),
             )
         })
         .collect();
@@ -156,7 +147,6 @@ fn expand_to_many(
     rows: &mut [Row],
     ex: &Expand,
     rel: Relation,
-    base: &str,
     limits: PageLimits,
 ) -> Result<(), StoreError> {
     let q = &ex.query;
@@ -248,7 +238,7 @@ fn expand_to_many(
 
     // Nested expands run once for all children of all parents.
     let (owners, mut members): (Vec<i64>, Vec<Row>) = children.into_iter().unzip();
-    expand_rows(conn, child, &mut members, &q.expand, base, limits)?;
+    expand_rows(conn, child, &mut members, &q.expand, limits)?;
     let mut grouped: HashMap<i64, Vec<Row>> = HashMap::new();
     for (p, row) in owners.into_iter().zip(members) {
         grouped.entry(p).or_default().push(row);
@@ -271,7 +261,7 @@ fn expand_to_many(
         members.truncate(top as usize);
         let values: Vec<Value> = members
             .into_iter()
-            .map(|m| shape::to_json(child, m, q.select.as_deref(), base))
+            .map(|m| shape::to_json(child, m, q.select.as_deref()))
             .collect();
         row.expanded
             .push((ex.nav.to_string(), Value::Array(values)));
@@ -282,7 +272,7 @@ fn expand_to_many(
             ));
         }
         if more && top > 0 {
-            let url = format!("{}/{}", shape::self_link(base, parent, row.id), ex.nav);
+            let url = format!("{}/{}", shape::self_link(parent, row.id), ex.nav);
             row.expanded.push((
                 format!("{}@iot.nextLink", ex.nav),
                 Value::String(next_link(&url, &q.raw, top, Some(q.skip + top), None)),

@@ -8,6 +8,7 @@
 
 mod alerts;
 mod error;
+mod executor;
 mod expand;
 mod functions;
 mod read;

@@ -2,148 +2,36 @@
 //! `$count` fast paths, single entities, properties, `$ref` and `dataArray`.
 
 use crate::error::Db;
+use crate::executor::SqliteExecutor;
 use crate::expand::expand_rows;
 use crate::rows::{fetch_rows, next_link, to_sql_values};
 use crate::shape::{self, Row};
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use serde_json::{Map, Value, json};
 use sta::{EntityType, Query, ResourcePath, ResultFormat, StaError, Tail};
+use store::resolve::{Target, path_text, resolve};
 use store::sql::mapping::{self, Relation};
 use store::sql::{Dialect, Scope, SqlBuilder, SqlValue};
 use store::{PageLimits, ReadRequest, ReadResponse, StoreError, not_found};
-
-/// What a resource path resolves to.
-#[derive(Debug, Clone, Copy)]
-pub enum Target {
-    Entity(EntityType, i64),
-    /// A collection, possibly reached from a parent entity through a navigation property.
-    Collection(EntityType, Option<(EntityType, i64, Relation)>),
-}
-
-fn exists(conn: &Connection, entity: EntityType, id: i64) -> Result<bool, StoreError> {
-    let sql = format!("SELECT 1 FROM {} WHERE id = ?1", mapping::table(entity));
-    Ok(conn
-        .prepare_cached(&sql)
-        .db()?
-        .query_row([id], |_| Ok(()))
-        .optional()
-        .db()?
-        .is_some())
-}
-
-/// Walks the path, checking at each step that the addressed entity exists and is related to
-/// the previous one (so `Things(1)/Datastreams(9)` is 404 when datastream 9 is another Thing's).
-pub fn resolve(conn: &Connection, path: &ResourcePath) -> Result<Target, StoreError> {
-    let mut current: Option<(EntityType, i64)> = None;
-    let mut target = None;
-    for step in &path.steps {
-        match (current, step.via) {
-            (None, _) => match step.id {
-                Some(id) => {
-                    if !exists(conn, step.entity, id)? {
-                        return Err(not_found(format!(
-                            "{}({id}) does not exist",
-                            step.entity.set_name()
-                        )));
-                    }
-                    current = Some((step.entity, id));
-                }
-                None => target = Some(Target::Collection(step.entity, None)),
-            },
-            (Some((pe, pid)), Some(nav)) => {
-                let rel = mapping::relation(pe, nav)
-                    .ok_or_else(|| not_found(format!("{pe} has no {nav}")))?;
-                match (rel, step.id) {
-                    (Relation::ForeignKeyOnParent(fk), _) => {
-                        let sql = format!("SELECT {fk} FROM {} WHERE id = ?1", mapping::table(pe));
-                        let id: Option<i64> = conn
-                            .query_row(&sql, [pid], |r| r.get(0))
-                            .optional()
-                            .db()?
-                            .flatten();
-                        let id = id.ok_or_else(|| {
-                            not_found(format!("{}({pid}) has no {nav}", pe.set_name()))
-                        })?;
-                        current = Some((step.entity, id));
-                    }
-                    (rel, Some(id)) => {
-                        let cond = mapping::condition_by_parent_id(rel, pe, "e", "?2");
-                        let sql = format!(
-                            "SELECT 1 FROM {} e WHERE e.id = ?1 AND {cond}",
-                            mapping::table(step.entity)
-                        );
-                        let found = conn
-                            .query_row(&sql, [id, pid], |_| Ok(()))
-                            .optional()
-                            .db()?
-                            .is_some();
-                        if !found {
-                            return Err(not_found(format!(
-                                "{}({id}) is not among the {nav} of {}({pid})",
-                                step.entity.set_name(),
-                                pe.set_name()
-                            )));
-                        }
-                        current = Some((step.entity, id));
-                    }
-                    (rel, None) => {
-                        target = Some(Target::Collection(step.entity, Some((pe, pid, rel))))
-                    }
-                }
-            }
-            (Some(_), None) => {
-                return Err(not_found(
-                    "a path step after the first lacks its navigation property",
-                ));
-            }
-        }
-    }
-    Ok(match target {
-        Some(t) => t,
-        None => {
-            let (e, id) = current.ok_or_else(|| not_found("empty path"))?;
-            Target::Entity(e, id)
-        }
-    })
-}
-
-/// The path as text (`Things(1)/Datastreams`), for links.
-pub fn path_text(path: &ResourcePath) -> String {
-    let mut parts = Vec::new();
-    for (i, s) in path.steps.iter().enumerate() {
-        let name = if i == 0 {
-            s.entity.set_name()
-        } else {
-            s.via.unwrap_or_default()
-        };
-        match s.id {
-            Some(id) => parts.push(format!("{name}({id})")),
-            None => parts.push(name.to_string()),
-        }
-    }
-    parts.join("/")
-}
 
 pub fn read(
     conn: &Connection,
     req: &ReadRequest,
     limits: PageLimits,
 ) -> Result<ReadResponse, StoreError> {
-    let target = resolve(conn, &req.path)?;
-    let base = req.base_url.as_str();
+    let target = resolve(&SqliteExecutor(conn), &req.path)?;
     match (target, &req.path.tail) {
         (Target::Entity(e, id), Tail::None) => {
             let row = fetch_rows(conn, e, "e.id = ?1", &[SqlValue::Int(id)])?
                 .pop()
                 .ok_or_else(|| not_found(format!("{}({id}) does not exist", e.set_name())))?;
             let mut rows = vec![row];
-            expand_rows(conn, e, &mut rows, &req.query.expand, base, limits)?;
+            expand_rows(conn, e, &mut rows, &req.query.expand, limits)?;
             let row = rows.pop().ok_or_else(|| not_found("entity vanished"))?;
             Ok(ReadResponse::Json(shape::to_json(
                 e,
                 row,
                 req.query.select.as_deref(),
-                base,
             )))
         }
         (Target::Entity(e, id), Tail::Property(p) | Tail::PropertyValue(p)) => {
@@ -163,12 +51,12 @@ pub fn read(
             })
         }
         (Target::Entity(e, id), Tail::Ref) => Ok(ReadResponse::Json(
-            json!({ "@iot.selfLink": shape::self_link(base, e, id) }),
+            json!({ "@iot.selfLink": shape::self_link(e, id) }),
         )),
         (Target::Collection(e, constraint), tail) => {
             let refs_only = *tail == Tail::Ref;
             read_collection(
-                conn, e, constraint, &req.query, &req.path, base, limits, refs_only,
+                conn, e, constraint, &req.query, &req.path, limits, refs_only,
             )
             .map(ReadResponse::Json)
         }
@@ -250,7 +138,6 @@ fn read_collection(
     constraint: Option<(EntityType, i64, Relation)>,
     query: &Query,
     path: &ResourcePath,
-    base: &str,
     limits: PageLimits,
     refs_only: bool,
 ) -> Result<Value, StoreError> {
@@ -336,7 +223,7 @@ fn read_collection(
     }
     if more && top > 0 {
         let url = format!(
-            "{base}/{}{}",
+            "{}{}",
             path_text(path),
             if refs_only { "/$ref" } else { "" }
         );
@@ -351,22 +238,19 @@ fn read_collection(
     if refs_only {
         let refs = rows
             .iter()
-            .map(|r| json!({ "@iot.selfLink": shape::self_link(base, entity, r.id) }))
+            .map(|r| json!({ "@iot.selfLink": shape::self_link(entity, r.id) }))
             .collect();
         out.insert("value".into(), Value::Array(refs));
         return Ok(Value::Object(out));
     }
     if query.result_format == ResultFormat::DataArray {
-        out.insert(
-            "value".into(),
-            data_array(rows, query.select.as_deref(), base)?,
-        );
+        out.insert("value".into(), data_array(rows, query.select.as_deref())?);
         return Ok(Value::Object(out));
     }
-    expand_rows(conn, entity, &mut rows, &query.expand, base, limits)?;
+    expand_rows(conn, entity, &mut rows, &query.expand, limits)?;
     let values = rows
         .into_iter()
-        .map(|r| shape::to_json(entity, r, query.select.as_deref(), base))
+        .map(|r| shape::to_json(entity, r, query.select.as_deref()))
         .collect();
     out.insert("value".into(), Value::Array(values));
     Ok(Value::Object(out))
@@ -424,7 +308,7 @@ fn count(
 }
 
 /// `$resultFormat=dataArray` (OGC 18-088 §14.3): rows grouped per Datastream.
-fn data_array(rows: Vec<Row>, select: Option<&[String]>, base: &str) -> Result<Value, StoreError> {
+fn data_array(rows: Vec<Row>, select: Option<&[String]>) -> Result<Value, StoreError> {
     let default = ["id", "phenomenonTime", "resultTime", "result"];
     let components: Vec<String> = match select {
         Some(s) => s.to_vec(),
@@ -452,7 +336,7 @@ fn data_array(rows: Vec<Row>, select: Option<&[String]>, base: &str) -> Result<V
         .into_iter()
         .map(|(ds, lines)| {
             json!({
-                "Datastream@iot.navigationLink": shape::self_link(base, EntityType::Datastream, ds),
+                "Datastream@iot.navigationLink": shape::self_link(EntityType::Datastream, ds),
                 "components": components,
                 "dataArray@iot.count": lines.len(),
                 "dataArray": lines,

@@ -195,8 +195,10 @@ pub fn decode(
     })
 }
 
-pub fn self_link(base_url: &str, entity: EntityType, id: i64) -> String {
-    format!("{base_url}/{}({id})", entity.set_name())
+/// An entity's link relative to the service root (`Things(1)`): the HTTP shell, which knows the
+/// public URL, makes links absolute (`store::links`).
+pub fn self_link(entity: EntityType, id: i64) -> String {
+    format!("{}({id})", entity.set_name())
 }
 
 fn selected(select: Option<&[String]>, name: &str) -> bool {
@@ -205,7 +207,7 @@ fn selected(select: Option<&[String]>, name: &str) -> bool {
 
 /// Shapes one row as an STA entity. Fields were decoded in the entity's property order, so they
 /// move into the answer without lookups.
-pub fn to_json(entity: EntityType, row: Row, select: Option<&[String]>, base_url: &str) -> Value {
+pub fn to_json(entity: EntityType, row: Row, select: Option<&[String]>) -> Value {
     let mut out = Map::new();
     let Row {
         id,
@@ -218,7 +220,7 @@ pub fn to_json(entity: EntityType, row: Row, select: Option<&[String]>, base_url
             .any(|x| x == "id" || entity.navigation(x).is_some())
     });
     let link = if wants_links {
-        self_link(base_url, entity, id)
+        self_link(entity, id)
     } else {
         String::new()
     };

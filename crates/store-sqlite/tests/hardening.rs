@@ -135,7 +135,6 @@ async fn close_interrupts_a_running_read() {
             .read(ReadRequest {
                 path: sta::parse_path("Observations").expect("path"),
                 query,
-                base_url: "http://127.0.0.1/v1.1".into(),
             })
             .await
     });

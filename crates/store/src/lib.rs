@@ -6,6 +6,9 @@
 //! group-committing writer thread and a pool of readers); this crate links no database engine.
 
 pub mod alerts;
+pub mod executor;
+pub mod links;
+pub mod resolve;
 pub mod sql;
 mod types;
 

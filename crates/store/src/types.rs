@@ -57,12 +57,12 @@ pub fn not_found(message: impl Into<String>) -> StoreError {
     StoreError::Sta(StaError::NotFound(message.into()))
 }
 
+/// A SensorThings GET. The answer's links are relative to the service root (see
+/// [`crate::links`]).
 #[derive(Debug, Clone)]
 pub struct ReadRequest {
     pub path: ResourcePath,
     pub query: Query,
-    /// Absolute URL of the service root, e.g. `http://127.0.0.1:8080/v1.1`, for links.
-    pub base_url: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]

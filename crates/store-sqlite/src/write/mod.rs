@@ -10,7 +10,7 @@ use observations::{
     store_observation,
 };
 
-use crate::read::{Target, resolve};
+use crate::executor::SqliteExecutor;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use serde_json::{Map, Value, json};
@@ -18,6 +18,7 @@ use sta::{EntityType, PropertyKind, Tail};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use store::resolve::{Target, resolve};
 use store::sql::mapping::{self, Column, Relation};
 use store::{ChangeKind, CommitEvent, StoreError, WriteCommand, WriteOutcome, bad_body};
 
@@ -129,7 +130,7 @@ fn apply_inner(
                     steps: path.steps[..path.steps.len() - 1].to_vec(),
                     tail: Tail::None,
                 };
-                let Target::Entity(pe, pid) = resolve(conn, &parent_path)? else {
+                let Target::Entity(pe, pid) = resolve(&SqliteExecutor(conn), &parent_path)? else {
                     return Err(bad_body("POST must address a collection"));
                 };
                 link_to_parent(entity, &mut body, pe, pid)?;
@@ -142,7 +143,7 @@ fn apply_inner(
             body,
             replace,
         } => {
-            let Target::Entity(entity, id) = resolve(conn, &path)? else {
+            let Target::Entity(entity, id) = resolve(&SqliteExecutor(conn), &path)? else {
                 return Err(bad_body("PATCH and PUT must address one entity"));
             };
             if path.tail != Tail::None {
@@ -154,7 +155,7 @@ fn apply_inner(
             Ok(WriteOutcome::Updated { entity, id })
         }
         WriteCommand::Delete { path } => {
-            let Target::Entity(entity, id) = resolve(conn, &path)? else {
+            let Target::Entity(entity, id) = resolve(&SqliteExecutor(conn), &path)? else {
                 return Err(bad_body("DELETE must address one entity"));
             };
             delete::delete_entity(conn, entity, id, ev)?;
