@@ -1,9 +1,9 @@
 //! `$expand`, set-based: one query per expanded navigation property per level, for all parent
 //! rows at once — never one query per parent (FROST's N+1).
 
+use crate::decode;
 use crate::error::Db;
-use crate::rows::{fetch_rows, next_link, to_sql_values};
-use crate::shape::{self, Row};
+use crate::rows::{fetch_rows, to_sql_values};
 use rusqlite::{Connection, params_from_iter};
 use serde_json::Value;
 use sta::filter::Expr;
@@ -11,6 +11,8 @@ use sta::{EntityType, Expand};
 use std::collections::HashMap;
 use store::PageLimits;
 use store::StoreError;
+use store::paging::next_link;
+use store::shape::{self, Row};
 use store::sql::mapping::{self, Relation};
 use store::sql::{Dialect, Scope, SqlBuilder, SqlValue};
 
@@ -220,7 +222,7 @@ fn expand_to_many(
         let mut stmt = conn.prepare(&sql).db()?;
         let fetched = stmt
             .query_map(params_from_iter(to_sql_values(&b.params)), |r| {
-                let row = shape::decode(child, r, 0, shape::Keep::select(q.select.as_deref()))?;
+                let row = decode::decode(child, r, 0, shape::Keep::select(q.select.as_deref()))?;
                 let parent: i64 = r.get(ncols)?;
                 Ok((parent, row))
             })

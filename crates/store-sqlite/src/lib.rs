@@ -7,6 +7,7 @@
 //! caller is never told "stored" before its data are durable.
 
 mod alerts;
+mod decode;
 mod error;
 mod executor;
 mod expand;
@@ -15,7 +16,6 @@ mod read;
 mod reader;
 mod rows;
 pub mod schema;
-mod shape;
 mod write;
 
 pub use error::to_store_error;
@@ -455,7 +455,7 @@ fn latest_values(conn: &Connection, only: Option<&[i64]>) -> Result<Vec<LatestVa
                 observation_count: r.get(8)?,
                 observation_id: r.get(9)?,
                 phenomenon_time: start.map(|s| sta::time::format_time_value(s, end)),
-                result: shape::result_value(r.get_ref(12)?, r.get_ref(13)?),
+                result: decode::result_value(r.get_ref(12)?, r.get_ref(13)?),
                 result_quality: parse(r.get(14)?),
             })
         })

@@ -1,15 +1,17 @@
 //! SensorThings reads on SQLite: path resolution, collections with server-driven paging,
 //! `$count` fast paths, single entities, properties, `$ref` and `dataArray`.
 
+use crate::decode;
 use crate::error::Db;
 use crate::executor::SqliteExecutor;
 use crate::expand::expand_rows;
-use crate::rows::{fetch_rows, next_link, to_sql_values};
-use crate::shape::{self, Row};
+use crate::rows::{fetch_rows, to_sql_values};
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use serde_json::{Map, Value, json};
-use sta::{EntityType, Query, ResourcePath, ResultFormat, StaError, Tail};
+use sta::{EntityType, Query, ResourcePath, ResultFormat, Tail};
+use store::paging::{Keyset, data_array, keyset_for, make_token, next_link, parse_token};
 use store::resolve::{Target, path_text, resolve};
+use store::shape::{self, Row};
 use store::sql::mapping::{self, Relation};
 use store::sql::{Dialect, Scope, SqlBuilder, SqlValue};
 use store::{PageLimits, ReadRequest, ReadResponse, StoreError, not_found};
@@ -60,75 +62,6 @@ pub fn read(
             )
             .map(ReadResponse::Json)
         }
-    }
-}
-
-/// Keyset continuation for observation collections ordered by id or by phenomenon time.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Keyset {
-    Id,
-    TimeAsc,
-    TimeDesc,
-}
-
-fn keyset_for(entity: EntityType, query: &Query) -> Option<Keyset> {
-    if entity != EntityType::Observation {
-        return None;
-    }
-    match query.orderby.as_slice() {
-        [] => Some(Keyset::Id),
-        [o] if o.expr == sta::filter::Expr::Property(vec!["phenomenonTime".into()]) => {
-            Some(if o.descending {
-                Keyset::TimeDesc
-            } else {
-                Keyset::TimeAsc
-            })
-        }
-        _ => None,
-    }
-}
-
-fn parse_token(token: &str, keyset: Option<Keyset>) -> Result<(Keyset, i64, i64), StoreError> {
-    let bad = || {
-        StoreError::Sta(StaError::query(
-            "$skiptoken",
-            "invalid or expired continuation token",
-        ))
-    };
-    let parts: Vec<&str> = token.split('.').collect();
-    let (kind, t, id) = match parts.as_slice() {
-        ["i", id] => (Keyset::Id, 0, id.parse().map_err(|_| bad())?),
-        ["ta", t, id] => (
-            Keyset::TimeAsc,
-            t.parse().map_err(|_| bad())?,
-            id.parse().map_err(|_| bad())?,
-        ),
-        ["td", t, id] => (
-            Keyset::TimeDesc,
-            t.parse().map_err(|_| bad())?,
-            id.parse().map_err(|_| bad())?,
-        ),
-        _ => return Err(bad()),
-    };
-    if Some(kind) != keyset {
-        return Err(bad());
-    }
-    Ok((kind, t, id))
-}
-
-fn make_token(keyset: Keyset, last: &Row) -> String {
-    let time = || {
-        last.fields
-            .get("phenomenonTime")
-            .and_then(Value::as_str)
-            .and_then(|s| sta::time::parse_time_value(s).ok())
-            .map(|t| t.start)
-            .unwrap_or_default()
-    };
-    match keyset {
-        Keyset::Id => format!("i.{}", last.id),
-        Keyset::TimeAsc => format!("ta.{}.{}", time(), last.id),
-        Keyset::TimeDesc => format!("td.{}.{}", time(), last.id),
     }
 }
 
@@ -210,7 +143,7 @@ fn read_collection(
     let mut stmt = conn.prepare_cached(&sql).db()?;
     let mut rows: Vec<Row> = stmt
         .query_map(params_from_iter(to_sql_values(&b.params)), |r| {
-            shape::decode(entity, r, 0, keep)
+            decode::decode(entity, r, 0, keep)
         })
         .db()?
         .collect::<Result<_, _>>()
@@ -305,43 +238,4 @@ fn count(
         .db()?
         .query_row(params_from_iter(to_sql_values(params)), |r| r.get(0))
         .db()?)
-}
-
-/// `$resultFormat=dataArray` (OGC 18-088 §14.3): rows grouped per Datastream.
-fn data_array(rows: Vec<Row>, select: Option<&[String]>) -> Result<Value, StoreError> {
-    let default = ["id", "phenomenonTime", "resultTime", "result"];
-    let components: Vec<String> = match select {
-        Some(s) => s.to_vec(),
-        None => default.iter().map(|s| s.to_string()).collect(),
-    };
-    let mut groups: Vec<(i64, Vec<Value>)> = Vec::new();
-    for row in rows {
-        let ds = row.fk("Datastream").unwrap_or_default();
-        let line: Vec<Value> = components
-            .iter()
-            .map(|c| {
-                if c == "id" {
-                    Value::from(row.id)
-                } else {
-                    row.fields.get(c).cloned().unwrap_or(Value::Null)
-                }
-            })
-            .collect();
-        match groups.iter_mut().find(|(d, _)| *d == ds) {
-            Some((_, lines)) => lines.push(Value::Array(line)),
-            None => groups.push((ds, vec![Value::Array(line)])),
-        }
-    }
-    let value = groups
-        .into_iter()
-        .map(|(ds, lines)| {
-            json!({
-                "Datastream@iot.navigationLink": shape::self_link(EntityType::Datastream, ds),
-                "components": components,
-                "dataArray@iot.count": lines.len(),
-                "dataArray": lines,
-            })
-        })
-        .collect();
-    Ok(Value::Array(value))
 }

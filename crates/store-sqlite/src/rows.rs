@@ -1,11 +1,12 @@
 //! What reads and `$expand` share: bound parameters, fetching decoded rows, and nextLinks. Its own
 //! module so that `read` and `expand` both depend on it and not on each other.
 
+use crate::decode;
 use crate::error::Db;
-use crate::shape::{self, Row};
 use rusqlite::{Connection, params_from_iter};
 use sta::EntityType;
 use store::StoreError;
+use store::shape::{self, Row};
 use store::sql::SqlValue;
 use store::sql::mapping;
 
@@ -36,33 +37,8 @@ pub fn fetch_rows(
     let mut stmt = conn.prepare_cached(&sql).db()?;
     let rows = stmt
         .query_map(params_from_iter(to_sql_values(params)), |r| {
-            shape::decode(entity, r, 0, shape::Keep::All)
+            decode::decode(entity, r, 0, shape::Keep::All)
         })
         .db()?;
     Ok(rows.collect::<Result<_, _>>().db()?)
-}
-
-/// A nextLink: the same options, with the page moved on.
-pub fn next_link(
-    url: &str,
-    raw: &[(String, String)],
-    top: u64,
-    skip: Option<u64>,
-    token: Option<&str>,
-) -> String {
-    let mut ser = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in raw {
-        if !matches!(k.as_str(), "$top" | "$skip" | "$skiptoken") {
-            ser.append_pair(k, v);
-        }
-    }
-    ser.append_pair("$top", &top.to_string());
-    if let Some(s) = skip {
-        ser.append_pair("$skip", &s.to_string());
-    }
-    if let Some(t) = token {
-        ser.append_pair("$skiptoken", t);
-    }
-    // `$` is legal in a query string; keeping it readable helps people who look at links.
-    format!("{url}?{}", ser.finish().replace("%24", "$"))
 }

@@ -8,7 +8,9 @@
 pub mod alerts;
 pub mod executor;
 pub mod links;
+pub mod paging;
 pub mod resolve;
+pub mod shape;
 pub mod sql;
 mod types;
 
