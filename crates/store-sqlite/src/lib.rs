@@ -460,7 +460,7 @@ fn latest_values(conn: &Connection, only: Option<&[i64]>) -> Result<Vec<LatestVa
             })
         })
         .db()?;
-    Ok(rows.collect::<Result<_, _>>().db()?)
+    rows.collect::<Result<_, _>>().db()
 }
 
 fn series(conn: &Connection, req: &SeriesRequest) -> Result<Vec<Series>, StoreError> {

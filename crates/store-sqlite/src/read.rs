@@ -202,13 +202,13 @@ fn count(
     if entity == EntityType::Observation && !filtered {
         match constraint {
             None => {
-                return Ok(conn
+                return conn
                     .query_row(
                         "SELECT COALESCE(SUM(observation_count), 0) FROM datastreams",
                         [],
                         |r| r.get(0),
                     )
-                    .db()?);
+                    .db();
             }
             Some((EntityType::Datastream, id, _)) => {
                 return Ok(conn
@@ -233,9 +233,8 @@ fn count(
         "SELECT COUNT(*) FROM {} e WHERE {where_sql}",
         mapping::table(entity)
     );
-    Ok(conn
-        .prepare_cached(&sql)
+    conn.prepare_cached(&sql)
         .db()?
         .query_row(params_from_iter(to_sql_values(params)), |r| r.get(0))
-        .db()?)
+        .db()
 }

@@ -40,5 +40,5 @@ pub fn fetch_rows(
             decode::decode(entity, r, 0, shape::Keep::All)
         })
         .db()?;
-    Ok(rows.collect::<Result<_, _>>().db()?)
+    rows.collect::<Result<_, _>>().db()
 }

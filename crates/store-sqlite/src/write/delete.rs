@@ -12,7 +12,7 @@ use store::{ChangeKind, CommitEvent, StoreError};
 fn ids(conn: &Connection, sql: &str, id: i64) -> Result<Vec<i64>, StoreError> {
     let mut stmt = conn.prepare_cached(sql).db()?;
     let rows = stmt.query_map([id], |r| r.get(0)).db()?;
-    Ok(rows.collect::<Result<_, _>>().db()?)
+    rows.collect::<Result<_, _>>().db()
 }
 
 /// Deletes an entity with OGC 18-088's cascades.
