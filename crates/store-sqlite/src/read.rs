@@ -6,9 +6,10 @@ use crate::error::Db;
 use crate::executor::SqliteExecutor;
 use crate::expand::expand_rows;
 use crate::rows::{fetch_rows, to_sql_values};
-use rusqlite::{Connection, OptionalExtension, params_from_iter};
+use rusqlite::{Connection, params_from_iter};
 use serde_json::{Map, Value, json};
 use sta::{EntityType, Query, ResourcePath, ResultFormat, Tail};
+use store::count::count;
 use store::paging::{Keyset, data_array, keyset_for, make_token, next_link, parse_token};
 use store::resolve::{Target, path_text, resolve};
 use store::shape::{self, Row};
@@ -90,7 +91,7 @@ fn read_collection(
     let table = mapping::table(entity);
     let count = if query.count {
         Some(count(
-            conn,
+            &SqliteExecutor(conn),
             entity,
             constraint,
             query.filter.is_some(),
@@ -187,54 +188,4 @@ fn read_collection(
         .collect();
     out.insert("value".into(), Value::Array(values));
     Ok(Value::Object(out))
-}
-
-/// `$count`: exact, from the maintained per-datastream counts when no filter narrows it
-/// (FROST counts rows on every request; on 10⁷ observations that is the slow part).
-fn count(
-    conn: &Connection,
-    entity: EntityType,
-    constraint: Option<(EntityType, i64, Relation)>,
-    filtered: bool,
-    conds: &[String],
-    params: &[SqlValue],
-) -> Result<i64, StoreError> {
-    if entity == EntityType::Observation && !filtered {
-        match constraint {
-            None => {
-                return conn
-                    .query_row(
-                        "SELECT COALESCE(SUM(observation_count), 0) FROM datastreams",
-                        [],
-                        |r| r.get(0),
-                    )
-                    .db();
-            }
-            Some((EntityType::Datastream, id, _)) => {
-                return Ok(conn
-                    .query_row(
-                        "SELECT observation_count FROM datastreams WHERE id = ?1",
-                        [id],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .db()?
-                    .unwrap_or(0));
-            }
-            _ => {}
-        }
-    }
-    let where_sql = if conds.is_empty() {
-        "1".to_string()
-    } else {
-        conds.join(" AND ")
-    };
-    let sql = format!(
-        "SELECT COUNT(*) FROM {} e WHERE {where_sql}",
-        mapping::table(entity)
-    );
-    conn.prepare_cached(&sql)
-        .db()?
-        .query_row(params_from_iter(to_sql_values(params)), |r| r.get(0))
-        .db()
 }
