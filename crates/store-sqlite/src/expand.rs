@@ -6,11 +6,11 @@ use crate::error::Db;
 use crate::rows::{fetch_rows, to_sql_values};
 use rusqlite::{Connection, params_from_iter};
 use serde_json::Value;
-use sta::filter::Expr;
 use sta::{EntityType, Expand};
 use std::collections::HashMap;
 use store::PageLimits;
 use store::StoreError;
+use store::expand_rules::{check_budget, is_latest_request, over_budget};
 use store::paging::next_link;
 use store::shape::{self, Row};
 use store::sql::mapping::{self, Relation};
@@ -18,30 +18,6 @@ use store::sql::{Dialect, Scope, SqlBuilder, SqlValue};
 
 /// SQLite's default limit on compound SELECT terms is 500; stay below it.
 const CHUNK: usize = 400;
-
-/// The 400 for a response that would embed more than `max_expanded_rows` entities. A 6-level
-/// `Things?$expand=Datastreams/Thing/…` multiplies at every to-one level (each parent gets its own
-/// copy of the child's subtree): this stops it before those copies are allocated.
-fn over_budget(limits: PageLimits) -> StoreError {
-    StoreError::Sta(sta::StaError::query(
-        "$expand",
-        format!(
-            "the response would embed more than {} expanded entities (limit max_expanded_rows in [sta]); expand fewer levels or lower $top",
-            limits.max_expanded_rows
-        ),
-    ))
-}
-
-/// Sum of what the rows embed, checked against the budget.
-fn check_budget(rows: &[Row], limits: PageLimits) -> Result<(), StoreError> {
-    let total = rows
-        .iter()
-        .fold(0u64, |acc, r| acc.saturating_add(r.embedded));
-    if total > limits.max_expanded_rows {
-        return Err(over_budget(limits));
-    }
-    Ok(())
-}
 
 pub fn expand_rows(
     conn: &Connection,
@@ -126,20 +102,6 @@ fn expand_to_one(
         }
     }
     Ok(())
-}
-
-/// `Datastreams?$expand=Observations($top=1;$orderby=phenomenonTime desc)`: the dashboard's
-/// "latest value" request, answered from the maintained latest-observation column.
-fn is_latest_request(parent: EntityType, ex: &Expand) -> bool {
-    let q = &ex.query;
-    parent == EntityType::Datastream
-        && ex.target == EntityType::Observation
-        && q.top == Some(1)
-        && q.skip == 0
-        && q.filter.is_none()
-        && q.orderby.len() == 1
-        && q.orderby[0].descending
-        && q.orderby[0].expr == Expr::Property(vec!["phenomenonTime".into()])
 }
 
 #[allow(clippy::too_many_arguments)]

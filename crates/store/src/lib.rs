@@ -8,6 +8,7 @@
 pub mod alerts;
 pub mod count;
 pub mod executor;
+pub mod expand_rules;
 pub mod links;
 pub mod paging;
 pub mod resolve;
