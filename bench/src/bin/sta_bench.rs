@@ -96,7 +96,7 @@ fn raw_ingest(path: &std::path::Path, rows: usize) -> anyhow::Result<f64> {
     let mut conn = Connection::open(path)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
-    store::sqlite::schema::migrate(&mut conn)?;
+    store_sqlite::schema::migrate(&mut conn)?;
     conn.execute("INSERT INTO datastreams (id, name, description, unit_of_measurement, observation_type, thing_id, sensor_id, observed_property_id) VALUES (1, 'd', 'd', '{}', 'm', 1, 1, 1)", [])?;
     let start = Instant::now();
     let mut id = 1i64;

@@ -13,8 +13,9 @@ pub mod sources;
 use anyhow::Context;
 use config::Config;
 use std::sync::Arc;
+use store::PageLimits;
 use store::Store;
-use store::sqlite::{PageLimits, SqliteConfig, SqliteStore};
+use store_sqlite::{SqliteConfig, SqliteStore};
 
 /// Opens the embedded store described by the configuration.
 pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use store::alerts::AlertFilter;
-use store::sqlite::{SqliteConfig, SqliteStore};
+use store_sqlite::{SqliteConfig, SqliteStore};
 use store::{NewObservation, Store, WriteCommand, WriteOutcome};
 
 const STATIONS: usize = 60;

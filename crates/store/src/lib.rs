@@ -2,13 +2,19 @@
 //!
 //! The [`Store`] trait is what the server talks to; it speaks SensorThings (resource paths,
 //! query options, JSON bodies) and knows nothing of any engine. [`sql`] compiles STA queries to SQL
-//! for a [`sql::Dialect`]; [`sqlite`] is the embedded backend (one group-committing writer thread,
-//! a pool of readers).
+//! for a [`sql::Dialect`]. Backends live in their own crates (`store-sqlite`: the embedded one, one
+//! group-committing writer thread and a pool of readers); this crate links no database engine.
 
 pub mod alerts;
 pub mod clock;
+pub mod count;
+pub mod executor;
+pub mod expand_rules;
+pub mod links;
+pub mod paging;
+pub mod resolve;
+pub mod shape;
 pub mod sql;
-pub mod sqlite;
 mod typed;
 mod types;
 

@@ -28,47 +28,25 @@ pub enum StoreError {
     Interrupted(String),
 }
 
-/// SQLite's texts for the limits a crafted request can reach (sqlite3.c).
-const LIMIT_MESSAGES: &[&str] = &[
-    "Expression tree is too large",
-    "too many terms in compound SELECT",
-    "too many SQL variables",
-    "integer overflow",
-    "parser stack overflow",
-    "too many arguments on function",
-    "too many columns",
-    "at most 64 tables in a join",
-    "statement too long",
-    "string or blob too big",
-    "too many FROM clause terms",
-    // rusqlite's text for SQLITE_ERROR raised by the parser's recursion guard.
-    "Recursion limit",
-];
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        use rusqlite::ErrorCode;
-        if let rusqlite::Error::SqliteFailure(f, _) = &e {
-            match f.code {
-                ErrorCode::OperationInterrupted => {
-                    return StoreError::Interrupted("the query was interrupted".into());
-                }
-                ErrorCode::TooBig => return too_complex(&e),
-                _ => {}
-            }
-        }
-        let text = e.to_string();
-        if LIMIT_MESSAGES.iter().any(|m| text.contains(m)) {
-            return too_complex(&e);
-        }
-        StoreError::Database(text)
-    }
+/// How much one read may return: server-driven paging (OGC 18-088 §9.3.3.4) and the `$expand`
+/// budget.
+#[derive(Debug, Clone, Copy)]
+pub struct PageLimits {
+    pub default_top: u64,
+    pub max_top: u64,
+    /// Most entities `$expand` may embed in one response, over all levels: a request that would
+    /// build more is refused (400) before the copies are made.
+    pub max_expanded_rows: u64,
 }
 
-fn too_complex(e: &rusqlite::Error) -> StoreError {
-    StoreError::TooComplex(format!(
-        "the request is too large or complex for the database ({e}); use fewer $filter terms, a shorter $expand or smaller numbers"
-    ))
+impl Default for PageLimits {
+    fn default() -> Self {
+        PageLimits {
+            default_top: 100,
+            max_top: 10_000,
+            max_expanded_rows: 100_000,
+        }
+    }
 }
 
 pub fn bad_body(message: impl Into<String>) -> StoreError {
@@ -79,12 +57,12 @@ pub fn not_found(message: impl Into<String>) -> StoreError {
     StoreError::Sta(StaError::NotFound(message.into()))
 }
 
+/// A SensorThings GET. The answer's links are relative to the service root (see
+/// [`crate::links`]).
 #[derive(Debug, Clone)]
 pub struct ReadRequest {
     pub path: ResourcePath,
     pub query: Query,
-    /// Absolute URL of the service root, e.g. `http://127.0.0.1:8080/v1.1`, for links.
-    pub base_url: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]

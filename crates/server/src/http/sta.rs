@@ -84,16 +84,10 @@ async fn read(
             "query options cannot be applied to a property",
         ));
     }
-    let response = state
-        .store
-        .read(ReadRequest {
-            path,
-            query,
-            base_url: base_url(&state),
-        })
-        .await?;
+    let response = state.store.read(ReadRequest { path, query }).await?;
     Ok(match response {
         ReadResponse::Json(mut v) => {
+            store::links::make_absolute(&mut v, &base_url(&state));
             if !authorised {
                 redact::strip_mns(&mut v);
             }
@@ -124,11 +118,13 @@ async fn entity_json(
         .read(ReadRequest {
             path,
             query: Query::default(),
-            base_url: base.to_string(),
         })
         .await?
     {
-        ReadResponse::Json(v) => Ok(v),
+        ReadResponse::Json(mut v) => {
+            store::links::make_absolute(&mut v, base);
+            Ok(v)
+        }
         _ => Ok(Value::Null),
     }
 }

@@ -4,7 +4,7 @@
 use serde_json::json;
 use sta::EntityType;
 use std::sync::Arc;
-use store::sqlite::{SqliteConfig, SqliteStore};
+use store_sqlite::{SqliteConfig, SqliteStore};
 use store::{NewObservation, Store, UpsertKind, WriteCommand};
 
 fn observation(datastream_id: i64, t: i64, v: f64) -> NewObservation {

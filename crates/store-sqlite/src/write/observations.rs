@@ -7,11 +7,12 @@
 //! values are kept in `observation_revisions` (`Replaced`). Raw values are never edited otherwise.
 
 use super::WriterState;
-use crate::{CommitEvent, NewObservation, ObservationEvent, StoreError, UpsertKind, bad_body};
+use crate::error::Db;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
+use store::{CommitEvent, NewObservation, ObservationEvent, StoreError, UpsertKind, bad_body};
 
 /// A fully parsed observation ready to store.
 #[derive(Debug, Clone)]
@@ -75,7 +76,7 @@ pub fn flush_aggregates(
            latest_observation_id = CASE WHEN latest_phenomenon_time IS NULL OR ?7 >= latest_phenomenon_time THEN ?8 ELSE latest_observation_id END,
            latest_phenomenon_time = CASE WHEN latest_phenomenon_time IS NULL OR ?7 >= latest_phenomenon_time THEN ?7 ELSE latest_phenomenon_time END
          WHERE id = ?1",
-    )?;
+    ).db()?;
     for (ds, agg) in pending.drain() {
         let Some((latest_time, latest_id)) = agg.latest else {
             continue;
@@ -89,7 +90,8 @@ pub fn flush_aggregates(
             agg.max_result_time,
             latest_time,
             latest_id
-        ])?;
+        ])
+        .db()?;
     }
     Ok(())
 }
@@ -106,8 +108,8 @@ pub fn recompute_datastream(conn: &Connection, ds: i64) -> Result<(), StoreError
            latest_observation_id = (SELECT id FROM observations WHERE datastream_id = ?1 ORDER BY phenomenon_time_start DESC LIMIT 1),
            latest_phenomenon_time = (SELECT MAX(phenomenon_time_start) FROM observations WHERE datastream_id = ?1)
          WHERE id = ?1",
-    )?
-    .execute([ds])?;
+    ).db()?
+    .execute([ds]).db()?;
     Ok(())
 }
 
@@ -139,7 +141,7 @@ pub fn parse_observation(
         .cloned()
         .ok_or_else(|| bad_body("Observation: 'result' is required"))?;
     let (start, end) = match m.get("phenomenonTime") {
-        None | Some(Value::Null) => (crate::clock::now_micros(), None),
+        None | Some(Value::Null) => (store::clock::now_micros(), None),
         Some(Value::String(s)) => {
             let t = sta::time::parse_time_value(s)
                 .map_err(|e| bad_body(format!("Observation: phenomenonTime '{s}': {e}")))?;
@@ -203,9 +205,11 @@ fn datastream_exists(conn: &Connection, st: &mut WriterState, ds: i64) -> Result
         return Ok(true);
     }
     let found = conn
-        .prepare_cached("SELECT 1 FROM datastreams WHERE id = ?1")?
+        .prepare_cached("SELECT 1 FROM datastreams WHERE id = ?1")
+        .db()?
         .query_row([ds], |_| Ok(()))
-        .optional()?
+        .optional()
+        .db()?
         .is_some();
     if found {
         st.known_datastreams.insert(ds);
@@ -224,25 +228,27 @@ fn generated_feature(conn: &Connection, st: &mut WriterState, ds: i64) -> Result
             "SELECT l.id, l.name, l.description, l.encoding_type, l.location FROM datastreams d
              JOIN thing_locations tl ON tl.thing_id = d.thing_id JOIN locations l ON l.id = tl.location_id
              WHERE d.id = ?1 ORDER BY l.id LIMIT 1",
-        )?
+        ).db()?
         .query_row([ds], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
-        .optional()?;
+        .optional().db()?;
     let Some((loc_id, name, description, encoding, location)) = loc else {
         return Err(bad_body(format!(
             "Observation has no FeatureOfInterest and the Thing of Datastream({ds}) has no Location to generate one from"
         )));
     };
     let existing: Option<i64> = conn
-        .prepare_cached("SELECT id FROM features WHERE generated_from_location = ?1")?
+        .prepare_cached("SELECT id FROM features WHERE generated_from_location = ?1")
+        .db()?
         .query_row([loc_id], |r| r.get(0))
-        .optional()?;
+        .optional()
+        .db()?;
     let id = match existing {
         Some(id) => id,
         None => {
             conn.prepare_cached(
                 "INSERT INTO features (name, description, encoding_type, feature, generated_from_location) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![name, description, encoding, location, loc_id])?;
+            ).db()?
+            .execute(params![name, description, encoding, location, loc_id]).db()?;
             conn.last_insert_rowid()
         }
     };
@@ -276,9 +282,11 @@ pub fn store_observation(
     let feature_id = match o.feature_id {
         Some(f) => {
             let ok = conn
-                .prepare_cached("SELECT 1 FROM features WHERE id = ?1")?
+                .prepare_cached("SELECT 1 FROM features WHERE id = ?1")
+                .db()?
                 .query_row([f], |_| Ok(()))
-                .optional()?
+                .optional()
+                .db()?
                 .is_some();
             if !ok {
                 return Err(bad_body(format!("FeatureOfInterest({f}) does not exist")));
@@ -303,7 +311,7 @@ pub fn store_observation(
                result_time, result_quality, valid_time_start, valid_time_end, parameters, feature_id)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
              ON CONFLICT (datastream_id, phenomenon_time_start) DO NOTHING",
-        )?
+        ).db()?
         .execute(params![
             o.datastream_id,
             o.start,
@@ -317,7 +325,7 @@ pub fn store_observation(
             valid_end,
             parameters,
             feature_id
-        ])?;
+        ]).db()?;
     let kind = if inserted == 1 {
         st.next_observation_id += 1;
         let agg = st.pending.entry(o.datastream_id).or_default();
@@ -337,24 +345,26 @@ pub fn store_observation(
             .prepare_cached(
                 "SELECT id, result, result_json, result_quality, parameters FROM observations
                  WHERE datastream_id = ?1 AND phenomenon_time_start = ?2",
-            )?
+            )
+            .db()?
             .query_row(params![o.datastream_id, o.start], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })?;
+            })
+            .db()?;
         if old_native == native && old_json == json && old_quality == quality {
             return Ok((id, UpsertKind::Unchanged));
         }
         conn.prepare_cached(
             "INSERT INTO observation_revisions (observation_id, revised_at, old_result, old_result_json, old_result_quality, old_parameters)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?
-        .execute(params![id, crate::clock::now_micros(), old_native, old_json, old_quality, old_parameters])?;
+        ).db()?
+        .execute(params![id, store::clock::now_micros(), old_native, old_json, old_quality, old_parameters]).db()?;
         conn.prepare_cached(
             "UPDATE observations SET phenomenon_time_end = ?2, result = ?3, result_json = ?4, result_time = ?5,
                result_quality = ?6, valid_time_start = ?7, valid_time_end = ?8, parameters = ?9, feature_id = ?10
              WHERE id = ?1",
-        )?
-        .execute(params![id, o.end, native, json, o.result_time, quality, valid_start, valid_end, parameters, feature_id])?;
+        ).db()?
+        .execute(params![id, o.end, native, json, o.result_time, quality, valid_start, valid_end, parameters, feature_id]).db()?;
         (id, UpsertKind::Replaced)
     };
     events.push(CommitEvent::Observation(ObservationEvent {
@@ -375,7 +385,7 @@ pub fn create_observations(
     st: &mut WriterState,
     body: &Value,
     events: &mut Vec<CommitEvent>,
-) -> Result<Vec<crate::RowOutcome>, StoreError> {
+) -> Result<Vec<store::RowOutcome>, StoreError> {
     let groups = body
         .as_array()
         .ok_or_else(|| bad_body("CreateObservations: the body must be a JSON array"))?;

@@ -4,14 +4,13 @@
 mod delete;
 mod observations;
 
+use crate::error::Db;
 use observations::{
     Aggregate, create_observations, flush_aggregates, parse_observation, recompute_datastream,
     store_observation,
 };
 
-use super::read::{Target, resolve};
-use crate::sql::mapping::{self, Column, Relation};
-use crate::{ChangeKind, CommitEvent, StoreError, WriteCommand, WriteOutcome, bad_body};
+use crate::executor::SqliteExecutor;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use serde_json::{Map, Value, json};
@@ -19,6 +18,9 @@ use sta::{EntityType, PropertyKind, Tail};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use store::resolve::{Target, resolve};
+use store::sql::mapping::{self, Column, Relation};
+use store::{ChangeKind, CommitEvent, StoreError, WriteCommand, WriteOutcome, bad_body};
 
 /// The store's rule for future phenomenon times, and the count of what it refused.
 #[derive(Debug, Clone, Default)]
@@ -36,7 +38,7 @@ impl TimePolicy {
         let Some(tolerance) = self.tolerance_s else {
             return Ok(());
         };
-        sta::time::check_not_future(start, crate::clock::now_micros(), tolerance).map_err(|e| {
+        sta::time::check_not_future(start, store::clock::now_micros(), tolerance).map_err(|e| {
             self.refused.fetch_add(1, Ordering::Relaxed);
             bad_body(format!("Observation: {e}"))
         })
@@ -54,8 +56,9 @@ pub struct WriterState {
 
 impl WriterState {
     pub fn load(conn: &Connection) -> Result<Self, StoreError> {
-        let max: Option<i64> =
-            conn.query_row("SELECT MAX(id) FROM observations", [], |r| r.get(0))?;
+        let max: Option<i64> = conn
+            .query_row("SELECT MAX(id) FROM observations", [], |r| r.get(0))
+            .db()?;
         Ok(WriterState {
             next_observation_id: max.unwrap_or(0) + 1,
             time: TimePolicy::default(),
@@ -127,7 +130,7 @@ fn apply_inner(
                     steps: path.steps[..path.steps.len() - 1].to_vec(),
                     tail: Tail::None,
                 };
-                let Target::Entity(pe, pid) = resolve(conn, &parent_path)? else {
+                let Target::Entity(pe, pid) = resolve(&SqliteExecutor(conn), &parent_path)? else {
                     return Err(bad_body("POST must address a collection"));
                 };
                 link_to_parent(entity, &mut body, pe, pid)?;
@@ -140,7 +143,7 @@ fn apply_inner(
             body,
             replace,
         } => {
-            let Target::Entity(entity, id) = resolve(conn, &path)? else {
+            let Target::Entity(entity, id) = resolve(&SqliteExecutor(conn), &path)? else {
                 return Err(bad_body("PATCH and PUT must address one entity"));
             };
             if path.tail != Tail::None {
@@ -152,7 +155,7 @@ fn apply_inner(
             Ok(WriteOutcome::Updated { entity, id })
         }
         WriteCommand::Delete { path } => {
-            let Target::Entity(entity, id) = resolve(conn, &path)? else {
+            let Target::Entity(entity, id) = resolve(&SqliteExecutor(conn), &path)? else {
                 return Err(bad_body("DELETE must address one entity"));
             };
             delete::delete_entity(conn, entity, id, ev)?;
@@ -302,9 +305,11 @@ fn link_or_create(
         let id = id_of(idv)?;
         let sql = format!("SELECT 1 FROM {} WHERE id = ?1", mapping::table(entity));
         if conn
-            .prepare_cached(&sql)?
+            .prepare_cached(&sql)
+            .db()?
             .query_row([id], |_| Ok(()))
-            .optional()?
+            .optional()
+            .db()?
             .is_none()
         {
             return Err(bad_body(format!(
@@ -367,8 +372,10 @@ fn insert_entity(
         names.join(", "),
         marks.join(", ")
     );
-    conn.prepare_cached(&sql)?
-        .execute(params_from_iter(cols.into_iter().map(|(_, v)| v)))?;
+    conn.prepare_cached(&sql)
+        .db()?
+        .execute(params_from_iter(cols.into_iter().map(|(_, v)| v)))
+        .db()?;
     let id = conn.last_insert_rowid();
     ev.push(CommitEvent::Entity {
         entity,
@@ -449,7 +456,7 @@ fn link_many(
                         "UPDATE {} SET {fk} = ?1 WHERE id = ?2",
                         mapping::table(target)
                     );
-                    if conn.execute(&sql, params![id, child])? == 0 {
+                    if conn.execute(&sql, params![id, child]).db()? == 0 {
                         return Err(bad_body(format!(
                             "{}({child}) does not exist",
                             target.set_name()
@@ -474,12 +481,13 @@ fn link_many(
                 conn.execute(
                     &format!("DELETE FROM {table} WHERE {parent_column} = ?1"),
                     [id],
-                )?;
+                )
+                .db()?;
             }
             let mut linked = Vec::new();
             for item in items {
                 let child = link_or_create(conn, st, target, item, ev)?;
-                conn.execute(&format!("INSERT OR IGNORE INTO {table} ({parent_column}, {child_column}) VALUES (?1, ?2)"), params![id, child])?;
+                conn.execute(&format!("INSERT OR IGNORE INTO {table} ({parent_column}, {child_column}) VALUES (?1, ?2)"), params![id, child]).db()?;
                 linked.push(child);
             }
             // A Thing's Locations changed: record it (OGC 18-088 §8.2.3).
@@ -492,7 +500,8 @@ fn link_many(
                         conn.execute(
                             "DELETE FROM thing_locations WHERE thing_id = ?1 AND location_id <> ?2",
                             params![thing, id],
-                        )?;
+                        )
+                        .db()?;
                         add_historical_location(conn, thing, &[id], ev)?;
                     }
                 }
@@ -512,11 +521,12 @@ fn add_historical_location(
 ) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO historical_locations (thing_id, time) VALUES (?1, ?2)",
-        params![thing, crate::clock::now_micros()],
-    )?;
+        params![thing, store::clock::now_micros()],
+    )
+    .db()?;
     let hl = conn.last_insert_rowid();
     for loc in locations {
-        conn.execute("INSERT OR IGNORE INTO historical_location_locations (historical_location_id, location_id) VALUES (?1, ?2)", params![hl, loc])?;
+        conn.execute("INSERT OR IGNORE INTO historical_location_locations (historical_location_id, location_id) VALUES (?1, ?2)", params![hl, loc]).db()?;
     }
     ev.push(CommitEvent::Entity {
         entity: EntityType::HistoricalLocation,
@@ -528,27 +538,32 @@ fn add_historical_location(
 
 /// A HistoricalLocation later than the Thing's latest moves the Thing to its Locations.
 fn move_thing_if_latest(conn: &Connection, hl: i64) -> Result<(), StoreError> {
-    let (thing, time): (i64, i64) = conn.query_row(
-        "SELECT thing_id, time FROM historical_locations WHERE id = ?1",
-        [hl],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
+    let (thing, time): (i64, i64) = conn
+        .query_row(
+            "SELECT thing_id, time FROM historical_locations WHERE id = ?1",
+            [hl],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .db()?;
     let later: i64 = conn.query_row(
         "SELECT COUNT(*) FROM historical_locations WHERE thing_id = ?1 AND id <> ?2 AND time > ?3",
         params![thing, hl, time],
         |r| r.get(0),
-    )?;
-    let locations: i64 = conn.query_row(
-        "SELECT COUNT(*) FROM historical_location_locations WHERE historical_location_id = ?1",
-        [hl],
-        |r| r.get(0),
-    )?;
+    ).db()?;
+    let locations: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM historical_location_locations WHERE historical_location_id = ?1",
+            [hl],
+            |r| r.get(0),
+        )
+        .db()?;
     if later == 0 && locations > 0 {
-        conn.execute("DELETE FROM thing_locations WHERE thing_id = ?1", [thing])?;
+        conn.execute("DELETE FROM thing_locations WHERE thing_id = ?1", [thing])
+            .db()?;
         conn.execute(
             "INSERT INTO thing_locations (thing_id, location_id) SELECT ?1, location_id FROM historical_location_locations WHERE historical_location_id = ?2",
             params![thing, hl],
-        )?;
+        ).db()?;
     }
     Ok(())
 }
@@ -585,11 +600,14 @@ fn update_entity(
         }
     }
     let old_ds: Option<i64> = if entity == EntityType::Observation {
-        Some(conn.query_row(
-            "SELECT datastream_id FROM observations WHERE id = ?1",
-            [id],
-            |r| r.get(0),
-        )?)
+        Some(
+            conn.query_row(
+                "SELECT datastream_id FROM observations WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .db()?,
+        )
     } else {
         None
     };
@@ -624,15 +642,17 @@ fn update_entity(
             rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
                 StoreError::Conflict(format!("{entity}({id}): another observation of the datastream has this phenomenonTime"))
             }
-            other => other.into(),
+            other => crate::error::to_store_error(other),
         })?;
     }
     if let Some(old) = old_ds {
-        let new: i64 = conn.query_row(
-            "SELECT datastream_id FROM observations WHERE id = ?1",
-            [id],
-            |r| r.get(0),
-        )?;
+        let new: i64 = conn
+            .query_row(
+                "SELECT datastream_id FROM observations WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .db()?;
         recompute_datastream(conn, old)?;
         if new != old {
             recompute_datastream(conn, new)?;

@@ -4,8 +4,8 @@
 
 use serde_json::json;
 use std::time::{Duration, Instant};
-use store::sqlite::{SqliteConfig, SqliteStore};
 use store::{NewObservation, ReadRequest, Store, StoreError, WriteCommand, WriteOutcome};
+use store_sqlite::{SqliteConfig, SqliteStore};
 
 const MINUTE: i64 = 60_000_000;
 
@@ -91,7 +91,7 @@ fn sqlite_limits_become_a_client_error_in_our_words() {
             |r| r.get::<_, i64>(0),
         )
         .expect_err("over SQLite's expression depth");
-    match StoreError::from(e) {
+    match store_sqlite::to_store_error(e) {
         StoreError::TooComplex(m) => assert!(m.contains("too large or complex"), "{m}"),
         other => panic!("not a client error: {other:?}"),
     }
@@ -100,7 +100,10 @@ fn sqlite_limits_become_a_client_error_in_our_words() {
             r.get::<_, i64>(0)
         })
         .expect_err("integer overflow");
-    assert!(matches!(StoreError::from(e), StoreError::TooComplex(_)));
+    assert!(matches!(
+        store_sqlite::to_store_error(e),
+        StoreError::TooComplex(_)
+    ));
 }
 
 #[tokio::test]
@@ -132,7 +135,6 @@ async fn close_interrupts_a_running_read() {
             .read(ReadRequest {
                 path: sta::parse_path("Observations").expect("path"),
                 query,
-                base_url: "http://127.0.0.1/v1.1".into(),
             })
             .await
     });

@@ -1,4 +1,4 @@
-//! The embedded backend: one SQLite file in WAL mode, one writer thread that group-commits, and a
+//! `store-sqlite` — the embedded backend of [`store::Store`]: one SQLite file in WAL mode, one writer thread that group-commits, and a
 //! small pool of read connections.
 //!
 //! Group commit: the writer takes every command waiting in its queue (up to `max_batch`), runs
@@ -6,27 +6,33 @@
 //! `synchronous=FULL`), and only then answers the callers and publishes the batch's events. A
 //! caller is never told "stored" before its data are durable.
 
+mod alerts;
+mod decode;
+mod error;
+mod executor;
 mod expand;
 mod functions;
 mod read;
 mod reader;
+mod rows;
 pub mod schema;
-mod shape;
 mod typed;
 mod write;
 
-pub use read::PageLimits;
+pub use error::to_store_error;
 
-use crate::{
-    CommitBatch, LatestValue, ReadRequest, ReadResponse, Series, SeriesBucket, SeriesData,
-    SeriesPoint, SeriesRequest, Store, StoreError, StoreStats, WriteCommand, WriteOutcome,
-};
 use async_trait::async_trait;
+use error::Db;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
+use store::{
+    CommitBatch, LatestValue, PageLimits, ReadRequest, ReadResponse, Series, SeriesBucket,
+    SeriesData, SeriesPoint, SeriesRequest, Store, StoreError, StoreStats, WriteCommand,
+    WriteOutcome,
+};
 use tokio::sync::{Semaphore, broadcast, oneshot};
 
 #[derive(Debug, Clone)]
@@ -113,13 +119,13 @@ fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreErro
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
-    let conn = Connection::open_with_flags(path, flags)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    conn.pragma_update(None, "cache_size", -64_000i64)?;
+    let conn = Connection::open_with_flags(path, flags).db()?;
+    conn.busy_timeout(std::time::Duration::from_secs(10)).db()?;
+    conn.pragma_update(None, "cache_size", -64_000i64).db()?;
     // Every write command runs in a savepoint, and SQLite keeps a savepoint's undo pages in a
     // statement sub-journal: in memory, not in a temp file written for every command.
-    conn.pragma_update(None, "temp_store", "MEMORY")?;
-    functions::register(&conn)?;
+    conn.pragma_update(None, "temp_store", "MEMORY").db()?;
+    functions::register(&conn).db()?;
     Ok(conn)
 }
 
@@ -132,7 +138,7 @@ impl SqliteStore {
             })?;
         }
         let mut conn = open_connection(&config.path, false)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "journal_mode", "WAL").db()?;
         conn.pragma_update(
             None,
             "synchronous",
@@ -141,12 +147,13 @@ impl SqliteStore {
             } else {
                 "NORMAL"
             },
-        )?;
-        schema::migrate(&mut conn)?;
+        )
+        .db()?;
+        schema::migrate(&mut conn).db()?;
         // Checkpoints copy WAL pages into the database file and fsync it; done inside a commit they
         // stall the writer (and every caller waiting for an ack). A background thread checkpoints
         // instead, PASSIVE so that it never blocks the writer or readers.
-        conn.pragma_update(None, "wal_autocheckpoint", 0i64)?;
+        conn.pragma_update(None, "wal_autocheckpoint", 0i64).db()?;
         let checkpointer = start_checkpointer(&config.path)?;
         let mut state = write::WriterState::load(&conn)?;
         let future_refused = Arc::new(AtomicU64::new(0));
@@ -295,11 +302,11 @@ fn writer_loop(
                         Ok(WriteOutcome::Rows(rows)) => {
                             for row in rows.iter().flatten() {
                                 let c = match row.1 {
-                                    crate::UpsertKind::Inserted => &counters.observations_inserted,
-                                    crate::UpsertKind::Unchanged => {
+                                    store::UpsertKind::Inserted => &counters.observations_inserted,
+                                    store::UpsertKind::Unchanged => {
                                         &counters.observations_unchanged
                                     }
-                                    crate::UpsertKind::Replaced => &counters.observations_replaced,
+                                    store::UpsertKind::Replaced => &counters.observations_replaced,
                                 };
                                 c.fetch_add(1, Ordering::Relaxed);
                             }
@@ -377,24 +384,24 @@ impl Store for SqliteStore {
         &self,
         entity: sta::EntityType,
         key: Option<String>,
-    ) -> Result<Vec<crate::KeyedEntity>, StoreError> {
+    ) -> Result<Vec<store::KeyedEntity>, StoreError> {
         self.with_reader(move |conn| typed::keyed_entities(conn, entity, key.as_deref()))
             .await
     }
 
-    async fn datastreams_with_things(&self) -> Result<Vec<crate::DatastreamRow>, StoreError> {
+    async fn datastreams_with_things(&self) -> Result<Vec<store::DatastreamRow>, StoreError> {
         self.with_reader(typed::datastreams_with_things).await
     }
 
-    async fn observation_cursor(&self) -> Result<crate::ObservationCursor, StoreError> {
+    async fn observation_cursor(&self) -> Result<store::ObservationCursor, StoreError> {
         self.with_reader(typed::observation_cursor).await
     }
 
     async fn observations_since(
         &self,
-        since: crate::ObservationCursor,
+        since: store::ObservationCursor,
         limit: usize,
-    ) -> Result<crate::CommittedObservations, StoreError> {
+    ) -> Result<store::CommittedObservations, StoreError> {
         self.with_reader(move |conn| typed::observations_since(conn, since, limit))
             .await
     }
@@ -419,7 +426,7 @@ impl Store for SqliteStore {
         }
     }
 
-    fn alert_store(self: Arc<Self>) -> Option<Arc<dyn crate::alerts::AlertStore>> {
+    fn alert_store(self: Arc<Self>) -> Option<Arc<dyn store::alerts::AlertStore>> {
         Some(self)
     }
 
@@ -462,27 +469,29 @@ fn latest_values(conn: &Connection, only: Option<&[i64]>) -> Result<Vec<LatestVa
     }
     sql.push_str(" ORDER BY d.id");
     let parse = |t: Option<String>| t.and_then(|s| serde_json::from_str(&s).ok());
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
-        let start: Option<i64> = r.get(10)?;
-        let end: Option<i64> = r.get(11)?;
-        Ok(LatestValue {
-            datastream_id: r.get(0)?,
-            datastream_name: r.get(1)?,
-            datastream_properties: parse(r.get(2)?),
-            unit_of_measurement: parse(r.get(3)?).unwrap_or(serde_json::Value::Null),
-            thing_id: r.get(4)?,
-            thing_name: r.get(5)?,
-            observed_property_id: r.get(6)?,
-            observed_property_name: r.get(7)?,
-            observation_count: r.get(8)?,
-            observation_id: r.get(9)?,
-            phenomenon_time: start.map(|s| sta::time::format_time_value(s, end)),
-            result: shape::result_value(r.get_ref(12)?, r.get_ref(13)?),
-            result_quality: parse(r.get(14)?),
+    let mut stmt = conn.prepare_cached(&sql).db()?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(params), |r| {
+            let start: Option<i64> = r.get(10)?;
+            let end: Option<i64> = r.get(11)?;
+            Ok(LatestValue {
+                datastream_id: r.get(0)?,
+                datastream_name: r.get(1)?,
+                datastream_properties: parse(r.get(2)?),
+                unit_of_measurement: parse(r.get(3)?).unwrap_or(serde_json::Value::Null),
+                thing_id: r.get(4)?,
+                thing_name: r.get(5)?,
+                observed_property_id: r.get(6)?,
+                observed_property_name: r.get(7)?,
+                observation_count: r.get(8)?,
+                observation_id: r.get(9)?,
+                phenomenon_time: start.map(|s| sta::time::format_time_value(s, end)),
+                result: decode::result_value(r.get_ref(12)?, r.get_ref(13)?),
+                result_quality: parse(r.get(14)?),
+            })
         })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        .db()?;
+    rows.collect::<Result<_, _>>().db()
 }
 
 fn series(conn: &Connection, req: &SeriesRequest) -> Result<Vec<Series>, StoreError> {
@@ -495,15 +504,17 @@ fn series(conn: &Connection, req: &SeriesRequest) -> Result<Vec<Series>, StoreEr
                             json_extract(result_quality, '$.flag')
                      FROM observations WHERE datastream_id = ?1 AND phenomenon_time_start >= ?2 AND phenomenon_time_start < ?3
                      ORDER BY phenomenon_time_start",
-                )?;
-                let rows = stmt.query_map(rusqlite::params![ds, req.from, req.to], |r| {
-                    Ok(SeriesPoint {
-                        t: r.get(0)?,
-                        v: r.get(1)?,
-                        flag: r.get::<_, Option<String>>(2)?,
+                ).db()?;
+                let rows = stmt
+                    .query_map(rusqlite::params![ds, req.from, req.to], |r| {
+                        Ok(SeriesPoint {
+                            t: r.get(0)?,
+                            v: r.get(1)?,
+                            flag: r.get::<_, Option<String>>(2)?,
+                        })
                     })
-                })?;
-                SeriesData::Raw(rows.collect::<Result<_, _>>()?)
+                    .db()?;
+                SeriesData::Raw(rows.collect::<Result<_, _>>().db()?)
             }
             Some(bucket) => {
                 let bucket = bucket.max(1);
@@ -514,22 +525,24 @@ fn series(conn: &Connection, req: &SeriesRequest) -> Result<Vec<Series>, StoreEr
                      WHERE datastream_id = ?1 AND phenomenon_time_start >= ?2 AND phenomenon_time_start < ?3
                        AND typeof(result) IN ('integer', 'real') AND result_json IS NULL
                      GROUP BY b ORDER BY b",
-                )?;
+                ).db()?;
                 let origin = req.from.div_euclid(bucket) * bucket;
-                let rows = stmt.query_map(
-                    rusqlite::params![ds, req.from, req.to, origin, bucket],
-                    |r| {
-                        Ok(SeriesBucket {
-                            t: r.get(0)?,
-                            avg: r.get(1)?,
-                            min: r.get(2)?,
-                            max: r.get(3)?,
-                            n: r.get(4)?,
-                            flagged: r.get(5)?,
-                        })
-                    },
-                )?;
-                SeriesData::Buckets(rows.collect::<Result<_, _>>()?)
+                let rows = stmt
+                    .query_map(
+                        rusqlite::params![ds, req.from, req.to, origin, bucket],
+                        |r| {
+                            Ok(SeriesBucket {
+                                t: r.get(0)?,
+                                avg: r.get(1)?,
+                                min: r.get(2)?,
+                                max: r.get(3)?,
+                                n: r.get(4)?,
+                                flagged: r.get(5)?,
+                            })
+                        },
+                    )
+                    .db()?;
+                SeriesData::Buckets(rows.collect::<Result<_, _>>().db()?)
             }
         };
         out.push(Series {

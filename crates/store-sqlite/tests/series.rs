@@ -1,8 +1,8 @@
 //! The domain series read: raw values with flags, and per-bucket aggregates computed in SQL.
 
 use serde_json::json;
-use store::sqlite::{SqliteConfig, SqliteStore};
 use store::{NewObservation, SeriesData, SeriesRequest, Store, WriteCommand, WriteOutcome};
+use store_sqlite::{SqliteConfig, SqliteStore};
 
 const HOUR: i64 = 3_600_000_000;
 

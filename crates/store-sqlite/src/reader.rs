@@ -3,11 +3,12 @@
 //! timeout, or when the store closes — no abandoned query keeps a connection.
 
 use super::SqliteStore;
-use crate::StoreError;
+use crate::error::Db;
 use rusqlite::Connection;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+use store::StoreError;
 
 /// Sets the read's cancel flag when the request future is dropped before the read finished
 /// (the client went away): the progress handler then interrupts the query.
@@ -88,7 +89,7 @@ impl SqliteStore {
                             None => false,
                         }
                     }),
-                )?;
+                ).db()?;
             }
             let result = f(&conn);
             let _ = conn.progress_handler(0, None::<fn() -> bool>);

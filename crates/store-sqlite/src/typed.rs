@@ -1,8 +1,9 @@
 //! The typed reads of [`crate::typed`] in plain SQL over the schema of `schema.rs`.
 
-use super::shape::result_value;
-use crate::sql::mapping::{self, Column};
-use crate::{
+use crate::decode::result_value;
+use crate::error::Db;
+use store::sql::mapping::{self, Column};
+use store::{
     CommittedObservations, DatastreamRow, KeyedEntity, ObservationCursor, ObservationEvent,
     StoreError, UpsertKind,
 };
@@ -71,20 +72,20 @@ pub fn keyed_entities(
         "SELECT {} FROM {table} WHERE {filter} ORDER BY id",
         columns.join(", ")
     );
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare(&sql).db()?;
     let params: Vec<&str> = key.into_iter().collect();
-    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(params)).db()?;
     let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        let id: i64 = row.get(0)?;
-        let key = match row.get_ref(1)? {
+    while let Some(row) = rows.next().db()? {
+        let id: i64 = row.get(0).db()?;
+        let key = match row.get_ref(1).db()? {
             ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
             // A key that is not a string is not a plan key.
             _ => continue,
         };
         let mut m = Map::new();
         for (i, (name, _, json)) in members.iter().enumerate() {
-            let v = row.get_ref(2 + i)?;
+            let v = row.get_ref(2 + i).db()?;
             m.insert(
                 (*name).to_owned(),
                 if *json {
@@ -96,7 +97,7 @@ pub fn keyed_entities(
         }
         let mut links = BTreeMap::new();
         for (i, (nav, _)) in fks.iter().enumerate() {
-            if let Some(fk) = row.get::<_, Option<i64>>(2 + members.len() + i)? {
+            if let Some(fk) = row.get::<_, Option<i64>>(2 + members.len() + i).db()? {
                 links.insert((*nav).to_owned(), vec![fk]);
             }
         }
@@ -110,11 +111,11 @@ pub fn keyed_entities(
     if entity == EntityType::Thing {
         let mut stmt = conn.prepare_cached(
             "SELECT location_id FROM thing_locations WHERE thing_id = ?1 ORDER BY location_id",
-        )?;
+        ).db()?;
         for e in &mut out {
             let ids = stmt
-                .query_map([e.id], |r| r.get::<_, i64>(0))?
-                .collect::<Result<Vec<_>, _>>()?;
+                .query_map([e.id], |r| r.get::<_, i64>(0)).db()?
+                .collect::<Result<Vec<_>, _>>().db()?;
             e.links.insert("Locations".to_owned(), ids);
         }
     }
@@ -125,7 +126,7 @@ pub fn datastreams_with_things(conn: &Connection) -> Result<Vec<DatastreamRow>, 
     let mut stmt = conn.prepare_cached(
         "SELECT d.id, d.properties, d.thing_id, t.properties
          FROM datastreams d JOIN things t ON t.id = d.thing_id ORDER BY d.id",
-    )?;
+    ).db()?;
     let rows = stmt.query_map([], |r| {
         Ok(DatastreamRow {
             id: r.get(0)?,
@@ -133,18 +134,18 @@ pub fn datastreams_with_things(conn: &Connection) -> Result<Vec<DatastreamRow>, 
             thing_id: r.get(2)?,
             thing_properties: object(json_column(r.get_ref(3)?)),
         })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    }).db()?;
+    Ok(rows.collect::<Result<_, _>>().db()?)
 }
 
 pub fn observation_cursor(conn: &Connection) -> Result<ObservationCursor, StoreError> {
     let last_id: Option<i64> =
-        conn.query_row("SELECT MAX(id) FROM observations", [], |r| r.get(0))?;
+        conn.query_row("SELECT MAX(id) FROM observations", [], |r| r.get(0)).db()?;
     let revised_after: Option<i64> = conn.query_row(
         "SELECT MAX(revised_at) FROM observation_revisions",
         [],
         |r| r.get(0),
-    )?;
+    ).db()?;
     Ok(ObservationCursor {
         last_id: last_id.unwrap_or(0),
         revised_after: revised_after.unwrap_or(0),
@@ -176,12 +177,12 @@ pub fn observations_since(
     let mut stmt = conn.prepare_cached(
         "SELECT id, datastream_id, phenomenon_time_start, result, result_json, result_quality
          FROM observations WHERE id > ?1 ORDER BY id LIMIT ?2",
-    )?;
+    ).db()?;
     let mut events = stmt
         .query_map(rusqlite::params![since.last_id, limit], |r| {
             event(r, UpsertKind::Inserted)
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+        }).db()?
+        .collect::<Result<Vec<_>, _>>().db()?;
     let inserted = events.len() as i64;
     if let Some(last) = events.last() {
         cursor.last_id = last.id;
@@ -193,14 +194,14 @@ pub fn observations_since(
         "SELECT o.id, o.datastream_id, o.phenomenon_time_start, o.result, o.result_json, o.result_quality, r.revised_at
          FROM observation_revisions r JOIN observations o ON o.id = r.observation_id
          WHERE r.revised_at > ?1 AND o.id <= ?2 ORDER BY r.revised_at LIMIT ?3",
-    )?;
+    ).db()?;
     let mut replaced = 0;
     let rows = stmt.query_map(
         rusqlite::params![since.revised_after, since.last_id, limit],
         |r| Ok((event(r, UpsertKind::Replaced)?, r.get::<_, i64>(6)?)),
-    )?;
+    ).db()?;
     for row in rows {
-        let (e, revised_at) = row?;
+        let (e, revised_at) = row.db()?;
         cursor.revised_after = cursor.revised_after.max(revised_at);
         events.push(e);
         replaced += 1;

@@ -1,50 +1,29 @@
 //! `$expand`, set-based: one query per expanded navigation property per level, for all parent
 //! rows at once — never one query per parent (FROST's N+1).
 
-use super::read::{PageLimits, fetch_rows, next_link, to_sql_values};
-use super::shape::{self, Row};
-use crate::StoreError;
-use crate::sql::mapping::{self, Relation};
-use crate::sql::{Dialect, Scope, SqlBuilder, SqlValue};
+use crate::decode;
+use crate::error::Db;
+use crate::rows::{fetch_rows, to_sql_values};
 use rusqlite::{Connection, params_from_iter};
 use serde_json::Value;
-use sta::filter::Expr;
 use sta::{EntityType, Expand};
 use std::collections::HashMap;
+use store::PageLimits;
+use store::StoreError;
+use store::expand_rules::{check_budget, is_latest_request, over_budget};
+use store::paging::next_link;
+use store::shape::{self, Row};
+use store::sql::mapping::{self, Relation};
+use store::sql::{Dialect, Scope, SqlBuilder, SqlValue};
 
 /// SQLite's default limit on compound SELECT terms is 500; stay below it.
 const CHUNK: usize = 400;
-
-/// The 400 for a response that would embed more than `max_expanded_rows` entities. A 6-level
-/// `Things?$expand=Datastreams/Thing/…` multiplies at every to-one level (each parent gets its own
-/// copy of the child's subtree): this stops it before those copies are allocated.
-fn over_budget(limits: PageLimits) -> StoreError {
-    StoreError::Sta(sta::StaError::query(
-        "$expand",
-        format!(
-            "the response would embed more than {} expanded entities (limit max_expanded_rows in [sta]); expand fewer levels or lower $top",
-            limits.max_expanded_rows
-        ),
-    ))
-}
-
-/// Sum of what the rows embed, checked against the budget.
-fn check_budget(rows: &[Row], limits: PageLimits) -> Result<(), StoreError> {
-    let total = rows
-        .iter()
-        .fold(0u64, |acc, r| acc.saturating_add(r.embedded));
-    if total > limits.max_expanded_rows {
-        return Err(over_budget(limits));
-    }
-    Ok(())
-}
 
 pub fn expand_rows(
     conn: &Connection,
     entity: EntityType,
     rows: &mut [Row],
     expands: &[Expand],
-    base: &str,
     limits: PageLimits,
 ) -> Result<(), StoreError> {
     if rows.is_empty() {
@@ -58,8 +37,8 @@ pub fn expand_rows(
             ))
         })?;
         match rel {
-            Relation::ForeignKeyOnParent(_) => expand_to_one(conn, rows, ex, base, limits)?,
-            _ => expand_to_many(conn, entity, rows, ex, rel, base, limits)?,
+            Relation::ForeignKeyOnParent(_) => expand_to_one(conn, rows, ex, limits)?,
+            _ => expand_to_many(conn, entity, rows, ex, rel, limits)?,
         }
     }
     Ok(())
@@ -69,7 +48,6 @@ fn expand_to_one(
     conn: &Connection,
     rows: &mut [Row],
     ex: &Expand,
-    base: &str,
     limits: PageLimits,
 ) -> Result<(), StoreError> {
     let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.fk(ex.nav)).collect();
@@ -97,14 +75,7 @@ fn expand_to_one(
             return Err(over_budget(limits));
         }
     }
-    expand_rows(
-        conn,
-        ex.target,
-        &mut children,
-        &ex.query.expand,
-        base,
-        limits,
-    )?;
+    expand_rows(conn, ex.target, &mut children, &ex.query.expand, limits)?;
     // What each parent will hold (a copy of its child's subtree), counted before copying.
     let weight: HashMap<i64, u64> = children
         .iter()
@@ -121,7 +92,7 @@ fn expand_to_one(
         .map(|c| {
             (
                 c.id,
-                shape::to_json(ex.target, c, ex.query.select.as_deref(), base),
+                shape::to_json(ex.target, c, ex.query.select.as_deref()),
             )
         })
         .collect();
@@ -133,20 +104,6 @@ fn expand_to_one(
     Ok(())
 }
 
-/// `Datastreams?$expand=Observations($top=1;$orderby=phenomenonTime desc)`: the dashboard's
-/// "latest value" request, answered from the maintained latest-observation column.
-fn is_latest_request(parent: EntityType, ex: &Expand) -> bool {
-    let q = &ex.query;
-    parent == EntityType::Datastream
-        && ex.target == EntityType::Observation
-        && q.top == Some(1)
-        && q.skip == 0
-        && q.filter.is_none()
-        && q.orderby.len() == 1
-        && q.orderby[0].descending
-        && q.orderby[0].expr == Expr::Property(vec!["phenomenonTime".into()])
-}
-
 #[allow(clippy::too_many_arguments)]
 fn expand_to_many(
     conn: &Connection,
@@ -154,7 +111,6 @@ fn expand_to_many(
     rows: &mut [Row],
     ex: &Expand,
     rel: Relation,
-    base: &str,
     limits: PageLimits,
 ) -> Result<(), StoreError> {
     let q = &ex.query;
@@ -225,14 +181,16 @@ fn expand_to_many(
         } else {
             return Ok(());
         };
-        let mut stmt = conn.prepare(&sql)?;
-        let fetched = stmt.query_map(params_from_iter(to_sql_values(&b.params)), |r| {
-            let row = shape::decode(child, r, 0, shape::Keep::select(q.select.as_deref()))?;
-            let parent: i64 = r.get(ncols)?;
-            Ok((parent, row))
-        })?;
+        let mut stmt = conn.prepare(&sql).db()?;
+        let fetched = stmt
+            .query_map(params_from_iter(to_sql_values(&b.params)), |r| {
+                let row = decode::decode(child, r, 0, shape::Keep::select(q.select.as_deref()))?;
+                let parent: i64 = r.get(ncols)?;
+                Ok((parent, row))
+            })
+            .db()?;
         for item in fetched {
-            children.push(item?);
+            children.push(item.db()?);
             if children.len() as u64 > limits.max_expanded_rows {
                 return Err(over_budget(limits));
             }
@@ -244,7 +202,7 @@ fn expand_to_many(
 
     // Nested expands run once for all children of all parents.
     let (owners, mut members): (Vec<i64>, Vec<Row>) = children.into_iter().unzip();
-    expand_rows(conn, child, &mut members, &q.expand, base, limits)?;
+    expand_rows(conn, child, &mut members, &q.expand, limits)?;
     let mut grouped: HashMap<i64, Vec<Row>> = HashMap::new();
     for (p, row) in owners.into_iter().zip(members) {
         grouped.entry(p).or_default().push(row);
@@ -267,7 +225,7 @@ fn expand_to_many(
         members.truncate(top as usize);
         let values: Vec<Value> = members
             .into_iter()
-            .map(|m| shape::to_json(child, m, q.select.as_deref(), base))
+            .map(|m| shape::to_json(child, m, q.select.as_deref()))
             .collect();
         row.expanded
             .push((ex.nav.to_string(), Value::Array(values)));
@@ -278,7 +236,7 @@ fn expand_to_many(
             ));
         }
         if more && top > 0 {
-            let url = format!("{}/{}", shape::self_link(base, parent, row.id), ex.nav);
+            let url = format!("{}/{}", shape::self_link(parent, row.id), ex.nav);
             row.expanded.push((
                 format!("{}@iot.nextLink", ex.nav),
                 Value::String(next_link(&url, &q.raw, top, Some(q.skip + top), None)),
@@ -335,12 +293,14 @@ fn count_children(
             Relation::ForeignKeyOnParent(_) => return Ok(()),
         }
     };
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params_from_iter(to_sql_values(&b.params)), |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
-    })?;
+    let mut stmt = conn.prepare(&sql).db()?;
+    let rows = stmt
+        .query_map(params_from_iter(to_sql_values(&b.params)), |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        })
+        .db()?;
     for r in rows {
-        let (p, c) = r?;
+        let (p, c) = r.db()?;
         counts.insert(p, c);
     }
     Ok(())

@@ -1,0 +1,191 @@
+//! SensorThings reads on SQLite: path resolution, collections with server-driven paging,
+//! `$count` fast paths, single entities, properties, `$ref` and `dataArray`.
+
+use crate::decode;
+use crate::error::Db;
+use crate::executor::SqliteExecutor;
+use crate::expand::expand_rows;
+use crate::rows::{fetch_rows, to_sql_values};
+use rusqlite::{Connection, params_from_iter};
+use serde_json::{Map, Value, json};
+use sta::{EntityType, Query, ResourcePath, ResultFormat, Tail};
+use store::count::count;
+use store::paging::{Keyset, data_array, keyset_for, make_token, next_link, parse_token};
+use store::resolve::{Target, path_text, resolve};
+use store::shape::{self, Row};
+use store::sql::mapping::{self, Relation};
+use store::sql::{Dialect, Scope, SqlBuilder, SqlValue};
+use store::{PageLimits, ReadRequest, ReadResponse, StoreError, not_found};
+
+pub fn read(
+    conn: &Connection,
+    req: &ReadRequest,
+    limits: PageLimits,
+) -> Result<ReadResponse, StoreError> {
+    let target = resolve(&SqliteExecutor(conn), &req.path)?;
+    match (target, &req.path.tail) {
+        (Target::Entity(e, id), Tail::None) => {
+            let row = fetch_rows(conn, e, "e.id = ?1", &[SqlValue::Int(id)])?
+                .pop()
+                .ok_or_else(|| not_found(format!("{}({id}) does not exist", e.set_name())))?;
+            let mut rows = vec![row];
+            expand_rows(conn, e, &mut rows, &req.query.expand, limits)?;
+            let row = rows.pop().ok_or_else(|| not_found("entity vanished"))?;
+            Ok(ReadResponse::Json(shape::to_json(
+                e,
+                row,
+                req.query.select.as_deref(),
+            )))
+        }
+        (Target::Entity(e, id), Tail::Property(p) | Tail::PropertyValue(p)) => {
+            let mut row = fetch_rows(conn, e, "e.id = ?1", &[SqlValue::Int(id)])?
+                .pop()
+                .ok_or_else(|| not_found(format!("{}({id}) does not exist", e.set_name())))?;
+            let value = if *p == "id" {
+                Value::from(id)
+            } else {
+                row.fields.remove(*p).unwrap_or(Value::Null)
+            };
+            Ok(match (&req.path.tail, value) {
+                (_, Value::Null) => ReadResponse::NoContent,
+                (Tail::PropertyValue(_), Value::String(s)) => ReadResponse::Text(s),
+                (Tail::PropertyValue(_), v) => ReadResponse::Text(v.to_string()),
+                (_, v) => ReadResponse::Json(json!({ *p: v })),
+            })
+        }
+        (Target::Entity(e, id), Tail::Ref) => Ok(ReadResponse::Json(
+            json!({ "@iot.selfLink": shape::self_link(e, id) }),
+        )),
+        (Target::Collection(e, constraint), tail) => {
+            let refs_only = *tail == Tail::Ref;
+            read_collection(
+                conn, e, constraint, &req.query, &req.path, limits, refs_only,
+            )
+            .map(ReadResponse::Json)
+        }
+    }
+}
+
+fn read_collection(
+    conn: &Connection,
+    entity: EntityType,
+    constraint: Option<(EntityType, i64, Relation)>,
+    query: &Query,
+    path: &ResourcePath,
+    limits: PageLimits,
+    refs_only: bool,
+) -> Result<Value, StoreError> {
+    let mut b = SqlBuilder::new(Dialect::Sqlite);
+    let scope = Scope {
+        entity,
+        alias: "e".into(),
+    };
+    let mut conds = Vec::new();
+    if let Some((pe, pid, rel)) = constraint {
+        let ph = b.param(SqlValue::Int(pid));
+        conds.push(mapping::condition_by_parent_id(rel, pe, "e", &ph));
+    }
+    if let Some(f) = &query.filter {
+        conds.push(b.filter(f, &scope)?);
+    }
+    let table = mapping::table(entity);
+    let count = if query.count {
+        Some(count(
+            &SqliteExecutor(conn),
+            entity,
+            constraint,
+            query.filter.is_some(),
+            &conds,
+            &b.params,
+        )?)
+    } else {
+        None
+    };
+    let keyset = keyset_for(entity, query);
+    let mut skip = query.skip;
+    if let Some(token) = &query.skiptoken {
+        let (kind, t, id) = parse_token(token, keyset)?;
+        skip = 0;
+        let cond = match kind {
+            Keyset::Id => format!("e.id > {}", b.param(SqlValue::Int(id))),
+            Keyset::TimeAsc => format!(
+                "(e.phenomenon_time_start, e.id) > ({}, {})",
+                b.param(SqlValue::Int(t)),
+                b.param(SqlValue::Int(id))
+            ),
+            Keyset::TimeDesc => format!(
+                "(e.phenomenon_time_start, e.id) < ({}, {})",
+                b.param(SqlValue::Int(t)),
+                b.param(SqlValue::Int(id))
+            ),
+        };
+        conds.push(cond);
+    }
+    let order = b.orderby(&query.orderby, &scope)?;
+    let top = query.top.unwrap_or(limits.default_top).min(limits.max_top);
+    let where_sql = if conds.is_empty() {
+        "1".to_string()
+    } else {
+        conds.join(" AND ")
+    };
+    let sql = format!(
+        "SELECT {} FROM {table} e WHERE {where_sql} ORDER BY {order} LIMIT {} OFFSET {skip}",
+        shape::select_list(entity, "e"),
+        top + 1
+    );
+    // Decode only what is selected, plus the phenomenon time a keyset token is made of.
+    let keep = match (&query.select, keyset) {
+        (None, _) => shape::Keep::All,
+        (Some(sel), Some(Keyset::TimeAsc | Keyset::TimeDesc)) => {
+            shape::Keep::Only(sel, Some("phenomenonTime"))
+        }
+        (Some(sel), _) => shape::Keep::Only(sel, None),
+    };
+    let mut stmt = conn.prepare_cached(&sql).db()?;
+    let mut rows: Vec<Row> = stmt
+        .query_map(params_from_iter(to_sql_values(&b.params)), |r| {
+            decode::decode(entity, r, 0, keep)
+        })
+        .db()?
+        .collect::<Result<_, _>>()
+        .db()?;
+    let more = rows.len() as u64 > top;
+    rows.truncate(top as usize);
+    let mut out = Map::new();
+    if let Some(c) = count {
+        out.insert("@iot.count".into(), Value::from(c));
+    }
+    if more && top > 0 {
+        let url = format!(
+            "{}{}",
+            path_text(path),
+            if refs_only { "/$ref" } else { "" }
+        );
+        let link = match (keyset, rows.last()) {
+            (Some(k), Some(last)) => {
+                next_link(&url, &query.raw, top, None, Some(&make_token(k, last)))
+            }
+            _ => next_link(&url, &query.raw, top, Some(skip + top), None),
+        };
+        out.insert("@iot.nextLink".into(), Value::String(link));
+    }
+    if refs_only {
+        let refs = rows
+            .iter()
+            .map(|r| json!({ "@iot.selfLink": shape::self_link(entity, r.id) }))
+            .collect();
+        out.insert("value".into(), Value::Array(refs));
+        return Ok(Value::Object(out));
+    }
+    if query.result_format == ResultFormat::DataArray {
+        out.insert("value".into(), data_array(rows, query.select.as_deref())?);
+        return Ok(Value::Object(out));
+    }
+    expand_rows(conn, entity, &mut rows, &query.expand, limits)?;
+    let values = rows
+        .into_iter()
+        .map(|r| shape::to_json(entity, r, query.select.as_deref()))
+        .collect();
+    out.insert("value".into(), Value::Array(values));
+    Ok(Value::Object(out))
+}
