@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use store::alerts::AlertFilter;
-use store_sqlite::{SqliteConfig, SqliteStore};
 use store::{NewObservation, Store, WriteCommand, WriteOutcome};
+use store_sqlite::{SqliteConfig, SqliteStore};
 
 const STATIONS: usize = 60;
 const HOUR_US: i64 = 3_600_000_000;

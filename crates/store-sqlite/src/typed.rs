@@ -2,16 +2,16 @@
 
 use crate::decode::result_value;
 use crate::error::Db;
-use store::sql::mapping::{self, Column};
-use store::{
-    CommittedObservations, DatastreamRow, KeyedEntity, ObservationCursor, ObservationEvent,
-    StoreError, UpsertKind,
-};
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;
 use serde_json::{Map, Value};
 use sta::EntityType;
 use std::collections::BTreeMap;
+use store::sql::mapping::{self, Column};
+use store::{
+    CommittedObservations, DatastreamRow, KeyedEntity, ObservationCursor, ObservationEvent,
+    StoreError, UpsertKind,
+};
 
 /// A JSON column as a value; text that is not JSON is kept as a string (as the STA reads do).
 fn json_column(v: ValueRef<'_>) -> Value {
@@ -109,13 +109,17 @@ pub fn keyed_entities(
         });
     }
     if entity == EntityType::Thing {
-        let mut stmt = conn.prepare_cached(
-            "SELECT location_id FROM thing_locations WHERE thing_id = ?1 ORDER BY location_id",
-        ).db()?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT location_id FROM thing_locations WHERE thing_id = ?1 ORDER BY location_id",
+            )
+            .db()?;
         for e in &mut out {
             let ids = stmt
-                .query_map([e.id], |r| r.get::<_, i64>(0)).db()?
-                .collect::<Result<Vec<_>, _>>().db()?;
+                .query_map([e.id], |r| r.get::<_, i64>(0))
+                .db()?
+                .collect::<Result<Vec<_>, _>>()
+                .db()?;
             e.links.insert("Locations".to_owned(), ids);
         }
     }
@@ -123,29 +127,36 @@ pub fn keyed_entities(
 }
 
 pub fn datastreams_with_things(conn: &Connection) -> Result<Vec<DatastreamRow>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT d.id, d.properties, d.thing_id, t.properties
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT d.id, d.properties, d.thing_id, t.properties
          FROM datastreams d JOIN things t ON t.id = d.thing_id ORDER BY d.id",
-    ).db()?;
-    let rows = stmt.query_map([], |r| {
-        Ok(DatastreamRow {
-            id: r.get(0)?,
-            properties: object(json_column(r.get_ref(1)?)),
-            thing_id: r.get(2)?,
-            thing_properties: object(json_column(r.get_ref(3)?)),
+        )
+        .db()?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(DatastreamRow {
+                id: r.get(0)?,
+                properties: object(json_column(r.get_ref(1)?)),
+                thing_id: r.get(2)?,
+                thing_properties: object(json_column(r.get_ref(3)?)),
+            })
         })
-    }).db()?;
-    Ok(rows.collect::<Result<_, _>>().db()?)
+        .db()?;
+    rows.collect::<Result<_, _>>().db()
 }
 
 pub fn observation_cursor(conn: &Connection) -> Result<ObservationCursor, StoreError> {
-    let last_id: Option<i64> =
-        conn.query_row("SELECT MAX(id) FROM observations", [], |r| r.get(0)).db()?;
-    let revised_after: Option<i64> = conn.query_row(
-        "SELECT MAX(revised_at) FROM observation_revisions",
-        [],
-        |r| r.get(0),
-    ).db()?;
+    let last_id: Option<i64> = conn
+        .query_row("SELECT MAX(id) FROM observations", [], |r| r.get(0))
+        .db()?;
+    let revised_after: Option<i64> = conn
+        .query_row(
+            "SELECT MAX(revised_at) FROM observation_revisions",
+            [],
+            |r| r.get(0),
+        )
+        .db()?;
     Ok(ObservationCursor {
         last_id: last_id.unwrap_or(0),
         revised_after: revised_after.unwrap_or(0),
@@ -174,15 +185,19 @@ pub fn observations_since(
     let limit = limit.max(1) as i64;
     let mut cursor = since;
     // Ids grow in commit order (the writer hands them out), so the unique id index is the log.
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, datastream_id, phenomenon_time_start, result, result_json, result_quality
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id, datastream_id, phenomenon_time_start, result, result_json, result_quality
          FROM observations WHERE id > ?1 ORDER BY id LIMIT ?2",
-    ).db()?;
+        )
+        .db()?;
     let mut events = stmt
         .query_map(rusqlite::params![since.last_id, limit], |r| {
             event(r, UpsertKind::Inserted)
-        }).db()?
-        .collect::<Result<Vec<_>, _>>().db()?;
+        })
+        .db()?
+        .collect::<Result<Vec<_>, _>>()
+        .db()?;
     let inserted = events.len() as i64;
     if let Some(last) = events.last() {
         cursor.last_id = last.id;
@@ -196,10 +211,12 @@ pub fn observations_since(
          WHERE r.revised_at > ?1 AND o.id <= ?2 ORDER BY r.revised_at LIMIT ?3",
     ).db()?;
     let mut replaced = 0;
-    let rows = stmt.query_map(
-        rusqlite::params![since.revised_after, since.last_id, limit],
-        |r| Ok((event(r, UpsertKind::Replaced)?, r.get::<_, i64>(6)?)),
-    ).db()?;
+    let rows = stmt
+        .query_map(
+            rusqlite::params![since.revised_after, since.last_id, limit],
+            |r| Ok((event(r, UpsertKind::Replaced)?, r.get::<_, i64>(6)?)),
+        )
+        .db()?;
     for row in rows {
         let (e, revised_at) = row.db()?;
         cursor.revised_after = cursor.revised_after.max(revised_at);

@@ -4,8 +4,8 @@
 use serde_json::json;
 use sta::EntityType;
 use std::sync::Arc;
-use store_sqlite::{SqliteConfig, SqliteStore};
 use store::{NewObservation, Store, UpsertKind, WriteCommand};
+use store_sqlite::{SqliteConfig, SqliteStore};
 
 fn observation(datastream_id: i64, t: i64, v: f64) -> NewObservation {
     NewObservation {

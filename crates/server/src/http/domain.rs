@@ -3,12 +3,12 @@
 
 use super::AppState;
 use super::error::ApiError;
-use crate::directory::speaking_rank;
 use super::schema::{
     AssessmentBody, Band, BasinBody, ClassKey, DatastreamRef, ErrorBody, NetworkBody, Palette,
     ParameterBody, SeriesBody, SeriesBucket, SeriesPoint, StationBody, StationLatest,
     StationLinkStatus, VideoPointBody,
 };
+use crate::directory::speaking_rank;
 use crate::domain::{Domain, Scope, water_type};
 use ::network::DataKind;
 use axum::extract::{Query, State};
