@@ -2,42 +2,15 @@
 //! with SIGKILL mid-stream, restarted on the same SQLite file, and every observation that was
 //! acknowledged (HTTP 201) must be there.
 
+mod served;
+
 use serde_json::{Value, json};
+use served::{free_port, spawn_server, wait_ready};
 use std::collections::BTreeSet;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const CLIENTS: i64 = 16;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn spawn_server(dir: &std::path::Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_qingshui"))
-        .args(["serve", "--open", "--http", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(dir)
-        .env("QINGSHUI_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start qingshui")
-}
-
-async fn wait_ready(client: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while client.get(base).send().await.is_err() {
-        assert!(Instant::now() < deadline, "server did not come up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// The i-th second after 2026-03-15T00:00:00Z.
 fn t(i: i64) -> String {
@@ -50,25 +23,10 @@ async fn every_acknowledged_observation_survives_sigkill() {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}/v1.1");
     let client = reqwest::Client::new();
-    let mut child = spawn_server(dir.path(), port);
+    let mut child = spawn_server(dir.path(), None, port);
     wait_ready(&client, &base).await;
 
-    let datastreams: Vec<Value> = (0..CLIENTS)
-        .map(|k| {
-            json!({
-                "name": format!("ds{k}"), "description": "d",
-                "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
-                "unitOfMeasurement": { "name": "mg/L", "symbol": "mg/L", "definition": "ucum:mg/L" },
-                "Sensor": { "name": "s", "description": "s", "encodingType": "text/html", "metadata": "m" },
-                "ObservedProperty": { "name": "p", "definition": format!("urn:p{k}"), "description": "p" }
-            })
-        })
-        .collect();
-    let thing = json!({
-        "name": "T", "description": "durability",
-        "Locations": [{ "name": "l", "description": "l", "encodingType": "application/geo+json", "location": { "type": "Point", "coordinates": [106.4, 26.5] } }],
-        "Datastreams": datastreams
-    });
+    let thing = served::thing("durability", CLIENTS);
     let r = client
         .post(format!("{base}/Things"))
         .json(&thing)
@@ -142,7 +100,7 @@ async fn every_acknowledged_observation_survives_sigkill() {
         "too few writes were acknowledged before the kill to prove anything: {total}"
     );
 
-    let mut child = spawn_server(dir.path(), port);
+    let mut child = spawn_server(dir.path(), None, port);
     wait_ready(&client, &base).await;
     for (k, want) in acked.iter().enumerate() {
         let ds = k + 1;

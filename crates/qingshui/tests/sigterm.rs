@@ -2,40 +2,11 @@
 //! flight, then SIGTERM. The process must exit within 10 s (it used to spin at 99 % CPU until
 //! killed), cleanly, with the data it acknowledged still there on the next start.
 
+mod served;
+
 use serde_json::{Value, json};
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use served::{free_port, spawn_server, wait_ready};
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-fn spawn_server(dir: &std::path::Path, config: &std::path::Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_qingshui"))
-        .args(["serve", "--open", "--http", &format!("127.0.0.1:{port}")])
-        .arg("--config")
-        .arg(config)
-        .arg("--data-dir")
-        .arg(dir)
-        .env("QINGSHUI_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start qingshui")
-}
-
-async fn wait_ready(client: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while client.get(base).send().await.is_err() {
-        assert!(Instant::now() < deadline, "server did not come up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_a_slow_query_exits_within_ten_seconds() {
@@ -52,25 +23,10 @@ async fn sigterm_during_a_slow_query_exits_within_ten_seconds() {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}/v1.1");
     let client = reqwest::Client::new();
-    let mut child = spawn_server(&data, &config, port);
+    let mut child = spawn_server(&data, Some(&config), port);
     wait_ready(&client, &base).await;
 
-    let datastreams: Vec<Value> = (0..2)
-        .map(|k| {
-            json!({
-                "name": format!("ds{k}"), "description": "d",
-                "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
-                "unitOfMeasurement": { "name": "mg/L", "symbol": "mg/L", "definition": "ucum:mg/L" },
-                "Sensor": { "name": "s", "description": "s", "encodingType": "text/html", "metadata": "m" },
-                "ObservedProperty": { "name": "p", "definition": format!("urn:p{k}"), "description": "p" }
-            })
-        })
-        .collect();
-    let thing = json!({
-        "name": "T", "description": "sigterm",
-        "Locations": [{ "name": "l", "description": "l", "encodingType": "application/geo+json", "location": { "type": "Point", "coordinates": [106.4, 26.5] } }],
-        "Datastreams": datastreams
-    });
+    let thing = served::thing("sigterm", 2);
     let r = client
         .post(format!("{base}/Things"))
         .json(&thing)
@@ -108,7 +64,7 @@ async fn sigterm_during_a_slow_query_exits_within_ten_seconds() {
 
     let pid = child.id().to_string();
     let sent = Instant::now();
-    let kill = Command::new("kill")
+    let kill = std::process::Command::new("kill")
         .args(["-TERM", &pid])
         .status()
         .expect("kill");
@@ -141,7 +97,7 @@ async fn sigterm_during_a_slow_query_exits_within_ten_seconds() {
     // Everything acknowledged is there after a restart.
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}/v1.1");
-    let mut child = spawn_server(&data, &config, port);
+    let mut child = spawn_server(&data, Some(&config), port);
     wait_ready(&client, &base).await;
     let v: Value = client
         .get(format!(

@@ -1,0 +1,60 @@
+//! The real `qingshui serve` as a child process, for the tests that kill or stop it: a free port,
+//! the spawn, readiness, and the Thing with datastreams those tests write to.
+
+use serde_json::{Value, json};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// `qingshui serve --open` on `port` with its data in `data` (and `config`, when given).
+pub fn spawn_server(data: &Path, config: Option<&Path>, port: u16) -> Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_qingshui"));
+    cmd.args(["serve", "--open", "--http", &format!("127.0.0.1:{port}")]);
+    if let Some(config) = config {
+        cmd.arg("--config").arg(config);
+    }
+    cmd.arg("--data-dir")
+        .arg(data)
+        .env("QINGSHUI_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start qingshui")
+}
+
+pub async fn wait_ready(client: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client.get(base).send().await.is_err() {
+        assert!(Instant::now() < deadline, "server did not come up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// One Thing with `datastreams` datastreams (`ds0`, `ds1`, …), for a deep-insert POST.
+pub fn thing(description: &str, datastreams: i64) -> Value {
+    let datastreams: Vec<Value> = (0..datastreams)
+        .map(|k| {
+            json!({
+                "name": format!("ds{k}"), "description": "d",
+                "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
+                "unitOfMeasurement": { "name": "mg/L", "symbol": "mg/L", "definition": "ucum:mg/L" },
+                "Sensor": { "name": "s", "description": "s", "encodingType": "text/html", "metadata": "m" },
+                "ObservedProperty": { "name": "p", "definition": format!("urn:p{k}"), "description": "p" }
+            })
+        })
+        .collect();
+    json!({
+        "name": "T", "description": description,
+        "Locations": [{ "name": "l", "description": "l", "encodingType": "application/geo+json", "location": { "type": "Point", "coordinates": [106.4, 26.5] } }],
+        "Datastreams": datastreams
+    })
+}
