@@ -1,19 +1,13 @@
 //! Smoke test of `qingshui demo`: the real binary on a temporary data directory, free ports and a
 //! high speed; everything is checked through the public HTTP APIs.
 
+mod served;
+
 use serde_json::Value;
-use std::net::TcpListener;
+use served::free_port;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// A port nobody listens on right now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 /// Stops the demo with SIGTERM (graceful) when dropped, SIGKILL as a last resort.
 struct Demo {
@@ -22,9 +16,7 @@ struct Demo {
 
 impl Demo {
     fn terminate(&mut self) -> Option<std::process::ExitStatus> {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
+        served::sigterm(&self.child);
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {

@@ -62,13 +62,8 @@ async fn sigterm_during_a_slow_query_exits_within_ten_seconds() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(!slow.is_finished(), "the query must still be running");
 
-    let pid = child.id().to_string();
     let sent = Instant::now();
-    let kill = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(kill.success());
+    assert!(served::sigterm(&child), "SIGTERM sent");
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait") {
             break status;

@@ -1,5 +1,7 @@
 //! The real `qingshui serve` as a child process, for the tests that kill or stop it: a free port,
-//! the spawn, readiness, and the Thing with datastreams those tests write to.
+//! the spawn, readiness, a graceful stop, and the Thing with datastreams those tests write to.
+//! Each test binary uses a part of it.
+#![allow(dead_code)]
 
 use serde_json::{Value, json};
 use std::net::TcpListener;
@@ -29,6 +31,15 @@ pub fn spawn_server(data: &Path, config: Option<&Path>, port: u16) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("start qingshui")
+}
+
+/// Sends SIGTERM (a graceful stop) to `child`; false when the signal could not be sent.
+pub fn sigterm(child: &Child) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(child.id()) else {
+        return false;
+    };
+    // SAFETY: kill(2) only sends a signal; the pid is our own child's.
+    unsafe { libc::kill(pid, libc::SIGTERM) == 0 }
 }
 
 pub async fn wait_ready(client: &reqwest::Client, base: &str) {
