@@ -152,10 +152,22 @@ impl Metrics {
                 rejects,
             ),
         ] {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for row in rows {
-                let _ = writeln!(out, "{name}{row}");
-            }
+            write_family(out, name, kind, help, rows);
         }
+    }
+}
+
+/// One metric family in the Prometheus text format: its HELP and TYPE lines, then one sample per
+/// row, each row being the sample's labels (`{a="b"}`, or nothing) and ` value`.
+pub(crate) fn write_family(
+    out: &mut String,
+    name: &str,
+    kind: &str,
+    help: &str,
+    rows: impl IntoIterator<Item = String>,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    for row in rows {
+        let _ = writeln!(out, "{name}{row}");
     }
 }

@@ -2,7 +2,7 @@
 //! `crate::metrics`.
 
 use super::board::{RejectReason, StationBoard};
-use std::fmt::Write;
+use crate::metrics::write_family;
 
 impl StationBoard {
     /// The `qingshui_hj212_*` lines (historic names, read by tests and dashboards).
@@ -74,49 +74,36 @@ impl StationBoard {
                 load(&board.values_unmapped),
             ),
         ] {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
-            );
+            write_family(out, name, kind, help, [format!(" {value}")]);
         }
-
-        let _ = writeln!(
+        write_family(
             out,
-            "# HELP qingshui_hj212_connections_refused_total HJ 212 connections closed at accept, by cap.\n# TYPE qingshui_hj212_connections_refused_total counter"
+            "qingshui_hj212_connections_refused_total",
+            "counter",
+            "HJ 212 connections closed at accept, by cap.",
+            [
+                ("max_connections", &board.refused_total),
+                ("max_connections_per_ip", &board.refused_per_ip),
+            ]
+            .map(|(cap, counter)| format!("{{cap=\"{cap}\"}} {}", load(counter))),
         );
-        for (cap, counter) in [
-            ("max_connections", &board.refused_total),
-            ("max_connections_per_ip", &board.refused_per_ip),
-        ] {
-            let _ = writeln!(
-                out,
-                "qingshui_hj212_connections_refused_total{{cap=\"{cap}\"}} {}",
-                load(counter)
-            );
-        }
-        let _ = writeln!(
+        write_family(
             out,
-            "# HELP qingshui_hj212_connections_timed_out_total HJ 212 connections closed by a timeout.\n# TYPE qingshui_hj212_connections_timed_out_total counter"
+            "qingshui_hj212_connections_timed_out_total",
+            "counter",
+            "HJ 212 connections closed by a timeout.",
+            [
+                ("idle", &board.closed_idle),
+                ("partial_frame", &board.closed_partial_frame),
+                ("first_frame", &board.closed_first_frame),
+            ]
+            .map(|(timeout, counter)| format!("{{timeout=\"{timeout}\"}} {}", load(counter))),
         );
-        for (timeout, counter) in [
-            ("idle", &board.closed_idle),
-            ("partial_frame", &board.closed_partial_frame),
-            ("first_frame", &board.closed_first_frame),
-        ] {
-            let _ = writeln!(
-                out,
-                "qingshui_hj212_connections_timed_out_total{{timeout=\"{timeout}\"}} {}",
-                load(counter)
-            );
-        }
 
         let stations = board.snapshot(now);
         let unattributed = board.unattributed_rejects();
         let mut lines = |name: &str, kind: &str, help: &str, rows: Vec<String>| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for row in rows {
-                let _ = writeln!(out, "{name}{row}");
-            }
+            write_family(out, name, kind, help, rows)
         };
         let label = |code: &str| format!("{{station=\"{code}\"}}");
         lines(
