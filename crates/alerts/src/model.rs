@@ -106,16 +106,28 @@ pub enum RuleKind {
     Bloom,
     /// An intrusion reported by a video point (pushed from outside; see `docs/alerts.md`).
     Intrusion,
+    /// A camera reports video loss, tamper, image occlusion or a disk fault.
+    VideoFault,
+    /// A camera stopped keeping alive (its offline window passed) or came back.
+    CameraOffline,
+    /// A satellite or drone scene shows a bloom over a basin share, or near the intake.
+    BloomArea,
+    /// Repeated wrong credentials for one device (possible password guessing).
+    CredentialGuessing,
 }
 
 impl RuleKind {
-    pub const ALL: [RuleKind; 6] = [
+    pub const ALL: [RuleKind; 10] = [
         Self::Exceedance,
         Self::Trend,
         Self::SensorFault,
         Self::Offline,
         Self::Bloom,
         Self::Intrusion,
+        Self::VideoFault,
+        Self::CameraOffline,
+        Self::BloomArea,
+        Self::CredentialGuessing,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -126,6 +138,10 @@ impl RuleKind {
             Self::Offline => "offline",
             Self::Bloom => "bloom",
             Self::Intrusion => "intrusion",
+            Self::VideoFault => "video_fault",
+            Self::CameraOffline => "camera_offline",
+            Self::BloomArea => "bloom_area",
+            Self::CredentialGuessing => "credential_guessing",
         }
     }
 }

@@ -275,7 +275,12 @@ impl Evaluator {
     pub fn restore_open(&mut self, rule: RuleKind, source: &str) {
         match rule {
             RuleKind::Offline => self.offline.set_offline(source),
-            RuleKind::Intrusion => {}
+            // Event rules: raised from outside the observation stream, nothing to resume.
+            RuleKind::Intrusion
+            | RuleKind::VideoFault
+            | RuleKind::CameraOffline
+            | RuleKind::BloomArea
+            | RuleKind::CredentialGuessing => {}
             _ => {
                 self.restored.insert((rule, source.to_owned()));
             }

@@ -1,8 +1,7 @@
 //! Raises an alert when a station's MN collects `auth_fail_lockout_after` wrong passwords within
 //! the window, from one address or many ("possible password guessing on station X from IP").
 //! The listener starts before the alert engine, so it hands notices to a channel and this task,
-//! started once the engine runs, passes them on as external alerts (rule `intrusion`, the
-//! engine's only rule for events outside the observation stream).
+//! started once the engine runs, passes them on as external alerts (rule `credential_guessing`).
 
 use crate::alerts::AlertsHandle;
 use alerts::lifecycle::Trigger;
@@ -38,7 +37,7 @@ pub fn channel() -> (NoticeSender, mpsc::Receiver<GuessingNotice>) {
 /// guessing goes on in a later window.
 pub fn verdict(n: &GuessingNotice) -> Verdict {
     Verdict::Trigger(Trigger {
-        rule: RuleKind::Intrusion,
+        rule: RuleKind::CredentialGuessing,
         source: format!("hj212-auth:{}", n.station),
         station: Some(n.station.clone()),
         parameter: None,
