@@ -63,6 +63,24 @@ pub fn register(conn: &Connection) -> Result<()> {
             micros_arg(ctx, 0).map(|t| t.format("%H:%M:%S%.f").to_string())
         ))
     })?;
+    // `div`: real division whatever the operands' storage class; NULL on a zero divisor.
+    conn.create_scalar_function("qs_div", 2, flags, |ctx| {
+        Ok(opt(match (num_arg(ctx, 0), num_arg(ctx, 1)) {
+            (Some(a), Some(b)) if b != 0.0 => Some(a / b),
+            _ => None,
+        }))
+    })?;
+    // `mod`: the integer remainder on two integers, the floating remainder (truncated, as
+    // OData's and C's fmod) when either is a double; NULL on a zero divisor.
+    conn.create_scalar_function("qs_mod", 2, flags, |ctx| {
+        if let (ValueRef::Integer(a), ValueRef::Integer(b)) = (ctx.get_raw(0), ctx.get_raw(1)) {
+            return Ok(opt(a.checked_rem(b)));
+        }
+        Ok(opt(match (num_arg(ctx, 0), num_arg(ctx, 1)) {
+            (Some(a), Some(b)) if b != 0.0 => Some(a % b),
+            _ => None,
+        }))
+    })?;
     conn.create_scalar_function("qs_round", 1, flags, |ctx| {
         Ok(opt(num_arg(ctx, 0).map(f64::round)))
     })?;

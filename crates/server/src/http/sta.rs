@@ -36,7 +36,7 @@ async fn service_root(State(state): State<AppState>) -> Json<Value> {
         .map(|e| json!({ "name": e.set_name(), "url": format!("{base}/{}", e.set_name()) }))
         .collect();
     Json(json!({
-        "serverSettings": { "conformance": sta::CONFORMANCE },
+        "serverSettings": { "conformance": sta::conformance() },
         "value": value,
     }))
 }

@@ -568,6 +568,18 @@ fn move_thing_if_latest(conn: &Connection, hl: i64) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// An update links related entities by `@iot.id` only: OGC 18-088 §10.3 defines deep insert
+/// for POST, not for PATCH/PUT, and silently creating an inline entity on update would be a
+/// surprise (400).
+fn require_link(entity: EntityType, nav: &str, v: &Value) -> Result<(), StoreError> {
+    if v.get("@iot.id").is_some() {
+        return Ok(());
+    }
+    Err(bad_body(format!(
+        "{entity}.{nav}: an update can only link existing entities by {{\"@iot.id\": …}}, not create inline ones (deep insert is for POST)"
+    )))
+}
+
 fn update_entity(
     conn: &Connection,
     st: &mut WriterState,
@@ -617,8 +629,12 @@ fn update_entity(
             let items = v
                 .as_array()
                 .ok_or_else(|| bad_body(format!("{entity}.{} must be an array", nav.name)))?;
+            for item in items {
+                require_link(entity, nav.name, item)?;
+            }
             link_many(conn, st, entity, id, nav.name, nav.target, items, true, ev)?;
         } else if let Some(Relation::ForeignKeyOnParent(fk)) = mapping::relation(entity, nav.name) {
+            require_link(entity, nav.name, v)?;
             cols.push((
                 fk,
                 SqlValue::Integer(link_or_create(conn, st, nav.target, v, ev)?),

@@ -245,8 +245,11 @@ impl SqlBuilder {
             BinaryOp::Add => "+",
             BinaryOp::Sub => "-",
             BinaryOp::Mul => "*",
-            BinaryOp::Div => "/",
-            BinaryOp::Mod => "%",
+            // OData `div` is real division on decimals and doubles (SQL `/` truncates integers:
+            // `5 / 2` is 2) and `mod` keeps the fraction on doubles (SQL `%` drops it); both
+            // are backend helpers, NULL on a zero divisor.
+            BinaryOp::Div => return Ok(format!("{}({ls}, {rs})", self.dialect.helper("div"))),
+            BinaryOp::Mod => return Ok(format!("{}({ls}, {rs})", self.dialect.helper("mod"))),
         };
         Ok(format!("({ls} {sym} {rs})"))
     }
@@ -279,7 +282,9 @@ impl SqlBuilder {
                 a[0], a[1]
             ),
             Length => format!("length({})", a[0]),
-            IndexOf => format!("({} - 1)", d.position(&a[0], &a[1])),
+            // 1-based, as OGC 18-088's own example (`indexof(name,'name') eq 12` for
+            // "datastream name 1") and FROST read it; 0 when absent.
+            IndexOf => d.position(&a[0], &a[1]),
             Substring if a.len() == 3 => format!("substr({}, ({}) + 1, {})", a[0], a[1], a[2]),
             Substring => format!("substr({}, ({}) + 1)", a[0], a[1]),
             ToLower => format!("lower({})", a[0]),
@@ -471,10 +476,11 @@ mod tests {
                 "EXISTS (SELECT 1 FROM locations a1 WHERE a1.id IN (SELECT location_id FROM thing_locations WHERE thing_id = e.id) AND (a1.name = ?1))",
             ),
             (Thing, "substringof('ab', name)", "(instr(e.name, ?1) > 0)"),
+            (Thing, "indexof(name, 'b') eq 1", "(instr(e.name, ?1) = ?2)"),
             (
-                Thing,
-                "indexof(name, 'b') eq 1",
-                "((instr(e.name, ?1) - 1) = ?2)",
+                Observation,
+                "result div 2 eq 2 or result mod 2 eq 1",
+                "((qs_div(e.result, ?1) = ?2) OR (qs_mod(e.result, ?3) = ?4))",
             ),
             (
                 Observation,
