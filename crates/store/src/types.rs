@@ -103,6 +103,13 @@ pub enum WriteCommand {
     Delete {
         path: ResourcePath,
     },
+    /// PATCH with `Content-Type: application/json-patch+json` (RFC 6902): `operations` is the
+    /// array of operations, applied to the entity's current document inside the writer's
+    /// transaction (see [`crate::patch`]).
+    JsonPatch {
+        path: ResourcePath,
+        operations: Value,
+    },
     /// `POST /CreateObservations` (dataArray). Row failures do not fail the request.
     CreateObservations {
         body: Value,

@@ -192,15 +192,19 @@ async fn update(
     let base = base_url(&state);
     let body = parse_body(&body)?;
     let path = decode_path(&path)?;
-    match state
-        .store
-        .write(WriteCommand::Update {
+    let command = if !replace && is_json_patch(&headers) {
+        WriteCommand::JsonPatch {
+            path,
+            operations: body,
+        }
+    } else {
+        WriteCommand::Update {
             path,
             body,
             replace,
-        })
-        .await?
-    {
+        }
+    };
+    match state.store.write(command).await? {
         WriteOutcome::Updated { entity, id } => {
             Ok(Json(entity_json(&state, &base, entity, id).await?).into_response())
         }
@@ -209,6 +213,16 @@ async fn update(
             "unexpected write outcome",
         )),
     }
+}
+
+/// `Content-Type: application/json-patch+json` (RFC 6902) selects JSON-Patch over the merge
+/// semantics of a plain PATCH (OGC 18-088 §10.3).
+fn is_json_patch(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json-patch+json"))
 }
 
 async fn patch(

@@ -154,3 +154,110 @@ async fn update_with_an_inline_entity_is_refused() {
     assert_eq!(status, StatusCode::OK);
     s.stop().await;
 }
+
+impl TestServer {
+    async fn json_patch(&self, path: &str, ops: Value) -> (StatusCode, Value) {
+        let r = self
+            .client
+            .patch(format!("{}/{path}", self.base))
+            .header("content-type", "application/json-patch+json")
+            .body(ops.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+}
+
+#[tokio::test]
+async fn json_patch_applies_every_operation_atomically() {
+    let s = start().await;
+    s.post("Things", station("L01", 106.43, 26.59, 30.0)).await;
+    let (status, thing) = s
+        .json_patch(
+            "Things(1)",
+            json!([
+                { "op": "test", "path": "/name", "value": "L01" },
+                { "op": "add", "path": "/properties/owner", "value": "lake bureau" },
+                { "op": "replace", "path": "/properties/depth", "value": 31.5 },
+                { "op": "copy", "from": "/properties/code", "path": "/properties/alias" },
+                { "op": "move", "from": "/properties/alias", "path": "/properties/label" },
+                { "op": "remove", "path": "/properties/code" }
+            ]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{thing}");
+    assert_eq!(
+        thing["properties"],
+        json!({ "depth": 31.5, "owner": "lake bureau", "label": "L01" })
+    );
+    assert_eq!(thing["name"], "L01");
+    // A failing test: 409, and nothing of the patch is applied.
+    let (status, err) = s
+        .json_patch(
+            "Things(1)",
+            json!([
+                { "op": "replace", "path": "/name", "value": "renamed" },
+                { "op": "test", "path": "/properties/depth", "value": 1 }
+            ]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{err}");
+    assert!(err["message"].as_str().unwrap().contains("test failed"), "{err}");
+    let (_, thing) = s.get("Things(1)").await;
+    assert_eq!(thing["name"], "L01");
+    // A path that does not exist, a malformed document, a mandatory property removed: 400.
+    for ops in [
+        json!([{ "op": "remove", "path": "/properties/none" }]),
+        json!({ "op": "remove", "path": "/name" }),
+        json!([{ "op": "remove", "path": "/name" }]),
+    ] {
+        let (status, err) = s.json_patch("Things(1)", ops.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{ops}: {err}");
+        assert_eq!(err["type"], "error");
+    }
+    // An Observation's result (its times stay as they were), and a relink of its
+    // Datastream's Sensor by id.
+    let before = observation_time(&s, 1).await;
+    assert!(before.as_str().unwrap().starts_with("2026-03-15T08:00:00"), "{before}");
+    let (status, obs) = s
+        .json_patch(
+            "Observations(1)",
+            json!([{ "op": "replace", "path": "/result", "value": 0.5 }]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{obs}");
+    assert_eq!(obs["result"], 0.5);
+    assert_eq!(obs["phenomenonTime"], before);
+    let (status, _, _) = s
+        .post(
+            "Sensors",
+            json!({ "name": "spare", "description": "d", "encodingType": "text/html", "metadata": "x" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = s
+        .json_patch(
+            "Datastreams(1)",
+            json!([{ "op": "add", "path": "/Sensor", "value": { "@iot.id": 2 } }]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, sensor) = s.get("Datastreams(1)/Sensor").await;
+    assert_eq!(sensor["name"], "spare");
+    // A missing entity is 404; a patch needs the write role (see `writes_need_a_token_unless_open`).
+    let (status, _) = s
+        .json_patch("Things(9)", json!([{ "op": "test", "path": "/name", "value": "x" }]))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    s.stop().await;
+}
+
+/// An observation's phenomenonTime as the server reads it back.
+async fn observation_time(s: &TestServer, observation: i64) -> Value {
+    s.get(&format!("Observations({observation})/phenomenonTime"))
+        .await
+        .1["phenomenonTime"]
+        .clone()
+}

@@ -154,6 +154,22 @@ fn apply_inner(
             update_entity(conn, st, entity, id, &body, replace, ev)?;
             Ok(WriteOutcome::Updated { entity, id })
         }
+        WriteCommand::JsonPatch { path, operations } => {
+            let Target::Entity(entity, id) = resolve(&SqliteExecutor(conn), &path)? else {
+                return Err(bad_body("a JSON-Patch must address one entity"));
+            };
+            if path.tail != Tail::None {
+                return Err(bad_body(
+                    "a JSON-Patch must address an entity, not a property",
+                ));
+            }
+            // Read, patch and replace in this command's savepoint: atomic with respect to every
+            // other write, and nothing changes when an operation fails.
+            let mut doc = store::patch::current_document(&SqliteExecutor(conn), entity, id)?;
+            store::patch::apply(entity, &mut doc, &operations)?;
+            update_entity(conn, st, entity, id, &doc, true, ev)?;
+            Ok(WriteOutcome::Updated { entity, id })
+        }
         WriteCommand::Delete { path } => {
             let Target::Entity(entity, id) = resolve(&SqliteExecutor(conn), &path)? else {
                 return Err(bad_body("DELETE must address one entity"));
