@@ -103,6 +103,9 @@ pub struct StaConfig {
     pub max_geometry_vertices: usize,
     /// Most entities `$expand` may embed in one response, over all levels.
     pub max_expanded_rows: u64,
+    /// Most entities one filtered DELETE (`DELETE /v1.1/Observations?$filter=…`) may remove;
+    /// more is refused (400) and deletes nothing, so one request cannot hold the writer for long.
+    pub max_delete_rows: u64,
 }
 
 impl StaConfig {
@@ -266,6 +269,7 @@ impl Default for StaConfig {
             max_filter_nodes: limits.max_filter_nodes,
             max_geometry_vertices: limits.max_geometry_vertices,
             max_expanded_rows: 100_000,
+            max_delete_rows: 200_000,
         }
     }
 }

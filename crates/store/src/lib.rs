@@ -8,6 +8,7 @@
 pub mod alerts;
 pub mod clock;
 pub mod count;
+pub mod delete_where;
 pub mod executor;
 pub mod expand_rules;
 pub mod links;

@@ -103,6 +103,15 @@ pub enum WriteCommand {
     Delete {
         path: ResourcePath,
     },
+    /// DELETE on a collection with `$filter` (FROST's extension): every matching entity, with
+    /// the usual cascades, in one transaction; more than `limit` matches is refused (400) and
+    /// deletes nothing. `filter: None` deletes the whole collection (the HTTP shell only sends
+    /// that when the client forced it).
+    DeleteWhere {
+        path: ResourcePath,
+        filter: Option<sta::filter::Expr>,
+        limit: u64,
+    },
     /// PATCH with `Content-Type: application/json-patch+json` (RFC 6902): `operations` is the
     /// array of operations, applied to the entity's current document inside the writer's
     /// transaction (see [`crate::patch`]).
@@ -144,6 +153,9 @@ pub enum WriteOutcome {
         id: i64,
     },
     Deleted,
+    /// A filtered DELETE: how many entities of the addressed collection were deleted (not
+    /// counting cascades).
+    DeletedCount(u64),
     /// Per row: the observation id, or the reason the row was rejected.
     Rows(Vec<RowOutcome>),
 }

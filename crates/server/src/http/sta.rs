@@ -247,9 +247,45 @@ async fn delete(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(path): Path<String>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     state.authorize_write(&headers)?;
     let path = decode_path(&path)?;
-    state.store.write(WriteCommand::Delete { path }).await?;
-    Ok(StatusCode::OK.into_response())
+    if !path.is_collection() {
+        state.store.write(WriteCommand::Delete { path }).await?;
+        return Ok(StatusCode::OK.into_response());
+    }
+    let command = delete_where(&state, path, &raw.unwrap_or_default())?;
+    match state.store.write(command).await? {
+        WriteOutcome::DeletedCount(n) => Ok(Json(json!({ "deleted": n })).into_response()),
+        _ => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "unexpected write outcome",
+        )),
+    }
+}
+
+/// `DELETE <collection>?$filter=…` (FROST's extension): only `$filter` applies; a DELETE of a
+/// whole collection without one is refused unless the client adds `force=true`, since one
+/// forgotten option would empty it.
+fn delete_where(state: &AppState, path: ResourcePath, raw: &str) -> Result<WriteCommand, ApiError> {
+    let limits = state.config.sta.query_limits();
+    let query = Query::parse_with(path.target(), raw, &limits)?;
+    if let Some((key, _)) = query.raw.iter().find(|(k, _)| k != "$filter") {
+        return Err(ApiError::bad_request(format!(
+            "{key} does not apply to a DELETE; only $filter selects what a collection DELETE removes"
+        )));
+    }
+    let forced = form_urlencoded::parse(raw.as_bytes()).any(|(k, v)| k == "force" && v == "true");
+    if query.filter.is_none() && !forced {
+        return Err(ApiError::bad_request(format!(
+            "a DELETE of the collection {} needs a $filter (or force=true to delete all of it)",
+            path.target().set_name()
+        )));
+    }
+    Ok(WriteCommand::DeleteWhere {
+        path,
+        filter: query.filter,
+        limit: state.config.sta.max_delete_rows,
+    })
 }

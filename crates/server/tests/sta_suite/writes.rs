@@ -261,3 +261,105 @@ async fn observation_time(s: &TestServer, observation: i64) -> Value {
         .1["phenomenonTime"]
         .clone()
 }
+
+impl TestServer {
+    async fn delete(&self, path_and_query: &str) -> (StatusCode, Value) {
+        let r = self
+            .client
+            .delete(format!("{}/{path_and_query}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+}
+
+#[tokio::test]
+async fn filtered_delete_removes_matches_and_recomputes_the_datastream() {
+    let s = start().await;
+    // 08:00 0.020, 09:00 0.024 from the station; then a bad calibration period 00:00..04:00
+    // on the 16th and one good value at 05:00.
+    observations_with(&s, &[json!(9), json!(9), json!(9), json!(9), json!(0.03)]).await;
+    s.post("Things", station("L02", 106.42, 26.56, 20.0)).await;
+    // The safeguard: no $filter, no force → 400, nothing deleted; other options refused.
+    let (status, err) = s.delete("Observations").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    assert!(err["message"].as_str().unwrap().contains("force=true"));
+    let (status, err) = s.delete("Observations?$filter=result gt 1&$top=1").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    let (_, all) = s.get("Observations?$count=true&$top=0").await;
+    assert_eq!(all["@iot.count"], 9);
+    // Delete the bad period of datastream 1 only, through its navigation path.
+    let (status, body) = s
+        .delete("Datastreams(1)/Observations?$filter=phenomenonTime ge 2026-03-16T00:00:00Z and phenomenonTime lt 2026-03-16T04:00:00Z")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, json!({ "deleted": 4 }));
+    let (_, left) = s.get("Datastreams(1)/Observations?$orderby=phenomenonTime").await;
+    assert_eq!(results(&left), [json!(0.02), json!(0.024), json!(0.03)]);
+    let (_, other) = s.get("Datastreams(2)/Observations?$count=true").await;
+    assert_eq!(other["@iot.count"], 2, "another datastream's data stay");
+    // The datastream's phenomenonTime and the latest value are recomputed: delete the newest.
+    let (status, body) = s.delete("Observations?$filter=result eq 0.03").await;
+    assert_eq!((status, body), (StatusCode::OK, json!({ "deleted": 1 })));
+    let (_, ds) = s.get("Datastreams(1)").await;
+    let t = ds["phenomenonTime"].as_str().unwrap();
+    assert!(t.starts_with("2026-03-15T08:00:00") && t.contains("/2026-03-15T09:00:00"), "{t}");
+    let (_, latest) = s
+        .get("Datastreams(1)/Observations?$orderby=phenomenonTime desc&$top=1")
+        .await;
+    assert_eq!(latest["value"][0]["result"], 0.024);
+    // Nothing matches: 0. Forced: the whole collection. Other collections cascade as usual.
+    let (_, body) = s.delete("Observations?$filter=result gt 100").await;
+    assert_eq!(body, json!({ "deleted": 0 }));
+    let (status, body) = s.delete("Things?$filter=name eq 'L02'").await;
+    assert_eq!((status, body), (StatusCode::OK, json!({ "deleted": 1 })));
+    let (_, ds) = s.get("Datastreams?$count=true").await;
+    assert_eq!(ds["@iot.count"], 1, "L02's datastream went with it");
+    let (status, body) = s.delete("Observations?force=true").await;
+    assert_eq!((status, body), (StatusCode::OK, json!({ "deleted": 2 })));
+    let (_, ds) = s.get("Datastreams(1)").await;
+    assert_eq!(ds["phenomenonTime"], Value::Null);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn filtered_delete_needs_the_write_role_and_respects_its_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    config.http.addr = "127.0.0.1:0".parse().unwrap();
+    config.storage.data_dir = dir.path().to_path_buf();
+    config.auth.open = false;
+    config.auth.tokens = vec!["secret-token".into()];
+    config.sta.max_delete_rows = 1;
+    let store = open_backend(&config).unwrap();
+    let running = server::start(config, store).await.unwrap();
+    let base = format!("http://{}/v1.1", running.http_addr);
+    let client = reqwest::Client::new();
+    let r = client
+        .post(format!("{base}/Things"))
+        .bearer_auth("secret-token")
+        .json(&station("L01", 106.43, 26.59, 30.0))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let url = format!("{base}/Observations?$filter=result gt 0");
+    let r = client.delete(&url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = client.delete(&url).bearer_auth("secret-token").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let err: Value = r.json().await.unwrap();
+    assert!(err["message"].as_str().unwrap().contains("sta.max_delete_rows"), "{err}");
+    let v: Value = client
+        .get(format!("{base}/Observations?$count=true"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["@iot.count"], 2, "over the limit, nothing is deleted");
+    running.stop().await.unwrap();
+}

@@ -177,6 +177,33 @@ fn apply_inner(
             delete::delete_entity(conn, entity, id, ev)?;
             Ok(WriteOutcome::Deleted)
         }
+        WriteCommand::DeleteWhere {
+            path,
+            filter,
+            limit,
+        } => {
+            let exec = SqliteExecutor(conn);
+            let m = store::delete_where::select_matching(&exec, &path, filter.as_ref(), limit)?;
+            if m.entity == EntityType::Observation {
+                // Set-based, then each touched datastream recomputed once (times, latest
+                // value, count): a per-row delete would recompute per row.
+                store::delete_where::delete_observations(&exec, &m.ids)?;
+                for &ds in &m.datastreams {
+                    recompute_datastream(conn, ds)?;
+                }
+                ev.extend(m.ids.iter().map(|&id| CommitEvent::Entity {
+                    entity: EntityType::Observation,
+                    id,
+                    change: ChangeKind::Deleted,
+                }));
+            } else {
+                // Cascades never reach an entity of the same type, so every id still exists.
+                for &id in &m.ids {
+                    delete::delete_entity(conn, m.entity, id, ev)?;
+                }
+            }
+            Ok(WriteOutcome::DeletedCount(m.ids.len() as u64))
+        }
         WriteCommand::CreateObservations { body } => Ok(WriteOutcome::Rows(create_observations(
             conn, st, &body, ev,
         )?)),
