@@ -12,6 +12,7 @@ pub mod delete_where;
 pub mod executor;
 pub mod expand_rules;
 pub mod links;
+pub mod observed_area;
 pub mod paging;
 pub mod patch;
 pub mod resolve;

@@ -363,3 +363,55 @@ async fn filtered_delete_needs_the_write_role_and_respects_its_limit() {
     assert_eq!(v["@iot.count"], 2, "over the limit, nothing is deleted");
     running.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn observed_area_is_the_envelope_of_the_features_and_follows_deletes() {
+    let s = start().await;
+    s.post("Things", station("L01", 106.43, 26.59, 30.0)).await;
+    let (_, ds) = s.get("Datastreams(1)").await;
+    assert_eq!(
+        ds["observedArea"],
+        json!({ "type": "Point", "coordinates": [106.43, 26.59] }),
+        "one generated feature: its point"
+    );
+    let (status, foi, _) = s
+        .post(
+            "FeaturesOfInterest",
+            json!({ "name": "boat sample", "description": "d", "encodingType": "application/geo+json",
+                    "feature": { "type": "Point", "coordinates": [106.38, 26.47] } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let foi = foi["@iot.id"].as_i64().unwrap();
+    for hour in [10, 11] {
+        let (status, body, _) = s
+            .post(
+                "Observations",
+                json!({ "phenomenonTime": format!("2026-03-15T{hour}:00:00Z"), "result": 0.03,
+                        "Datastream": { "@iot.id": 1 }, "FeatureOfInterest": { "@iot.id": foi } }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (_, ds) = s.get("Datastreams(1)").await;
+    assert_eq!(
+        ds["observedArea"],
+        json!({ "type": "Polygon", "coordinates": [[[106.38, 26.47], [106.43, 26.47], [106.43, 26.59], [106.38, 26.59], [106.38, 26.47]]] })
+    );
+    // $filter sees it too.
+    let (_, hit) = s
+        .get("Datastreams?$filter=st_intersects(observedArea, geography'POINT (106.4 26.5)')")
+        .await;
+    assert_eq!(ids(&hit), [1]);
+    // Deleting the boat samples shrinks it back; deleting everything clears it.
+    let (status, _) = s
+        .delete(&format!("Observations?$filter=FeatureOfInterest/id eq {foi}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, ds) = s.get("Datastreams(1)").await;
+    assert_eq!(ds["observedArea"]["type"], "Point");
+    s.delete("Observations?force=true").await;
+    let (_, ds) = s.get("Datastreams(1)").await;
+    assert_eq!(ds["observedArea"], Value::Null);
+    s.stop().await;
+}

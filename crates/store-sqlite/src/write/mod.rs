@@ -52,6 +52,10 @@ pub struct WriterState {
     known_datastreams: HashSet<i64>,
     feature_for_datastream: HashMap<i64, i64>,
     pending: HashMap<i64, Aggregate>,
+    /// Envelopes of features and the stored `observedArea` of datastreams (see
+    /// `observations::extend_area`).
+    feature_envelopes: HashMap<i64, Option<sta::geo::Envelope>>,
+    areas: HashMap<i64, Option<sta::geo::Envelope>>,
 }
 
 impl WriterState {
@@ -65,6 +69,8 @@ impl WriterState {
             known_datastreams: HashSet::new(),
             feature_for_datastream: HashMap::new(),
             pending: HashMap::new(),
+            feature_envelopes: HashMap::new(),
+            areas: HashMap::new(),
         })
     }
 
@@ -72,6 +78,8 @@ impl WriterState {
     fn forget_caches(&mut self) {
         self.known_datastreams.clear();
         self.feature_for_datastream.clear();
+        self.feature_envelopes.clear();
+        self.areas.clear();
     }
 }
 
@@ -102,10 +110,12 @@ pub fn apply(
         st.forget_caches();
     }
     let result = apply_inner(conn, st, cmd, events).and_then(|r| {
-        flush_aggregates(conn, &mut st.pending)?;
+        flush_aggregates(conn, &mut st.pending, &mut st.areas)?;
         Ok(r)
     });
-    if result.is_err() {
+    // A structural command may have recomputed what the caches hold (observedArea after a
+    // delete): the next command starts from the database.
+    if result.is_err() || !observation_only {
         st.pending.clear();
         st.forget_caches();
     }

@@ -8,9 +8,11 @@
 
 use super::WriterState;
 use crate::error::Db;
+use crate::executor::SqliteExecutor;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
+use sta::geo::{Envelope, union};
 use std::collections::HashMap;
 use store::{CommitEvent, NewObservation, ObservationEvent, StoreError, UpsertKind, bad_body};
 
@@ -54,6 +56,8 @@ pub struct Aggregate {
     min_result_time: Option<i64>,
     max_result_time: Option<i64>,
     latest: Option<(i64, i64)>,
+    /// The envelope of the features of this command's observations (`observedArea`).
+    area: Option<Envelope>,
 }
 
 fn min_opt(a: Option<i64>, b: i64) -> Option<i64> {
@@ -66,6 +70,7 @@ fn max_opt(a: Option<i64>, b: i64) -> Option<i64> {
 pub fn flush_aggregates(
     conn: &Connection,
     pending: &mut HashMap<i64, Aggregate>,
+    areas: &mut HashMap<i64, Option<Envelope>>,
 ) -> Result<(), StoreError> {
     let mut stmt = conn.prepare_cached(
         "UPDATE datastreams SET observation_count = observation_count + ?2,
@@ -78,6 +83,9 @@ pub fn flush_aggregates(
          WHERE id = ?1",
     ).db()?;
     for (ds, agg) in pending.drain() {
+        if let Some(area) = agg.area {
+            extend_area(conn, areas, ds, area)?;
+        }
         let Some((latest_time, latest_id)) = agg.latest else {
             continue;
         };
@@ -96,6 +104,43 @@ pub fn flush_aggregates(
     Ok(())
 }
 
+/// Grows the datastream's stored `observedArea` to hold `area`. The stored envelope is cached
+/// in the writer, so a batch into a datastream whose features are already inside it (fixed
+/// stations: every batch but the first) costs no statement.
+fn extend_area(
+    conn: &Connection,
+    areas: &mut HashMap<i64, Option<Envelope>>,
+    ds: i64,
+    area: Envelope,
+) -> Result<(), StoreError> {
+    let exec = SqliteExecutor(conn);
+    let current = match areas.get(&ds) {
+        Some(a) => *a,
+        None => store::observed_area::stored(&exec, ds)?,
+    };
+    let grown = union(current, area);
+    if current != Some(grown) {
+        store::observed_area::store(&exec, ds, Some(grown))?;
+    }
+    areas.insert(ds, Some(grown));
+    Ok(())
+}
+
+/// The envelope of a feature, cached in the writer (features rarely change, and every
+/// structural command clears the cache).
+fn feature_envelope(
+    conn: &Connection,
+    cache: &mut HashMap<i64, Option<Envelope>>,
+    feature: i64,
+) -> Result<Option<Envelope>, StoreError> {
+    if let Some(e) = cache.get(&feature) {
+        return Ok(*e);
+    }
+    let e = store::observed_area::feature_envelope(&SqliteExecutor(conn), feature)?;
+    cache.insert(feature, e);
+    Ok(e)
+}
+
 /// Recomputes a datastream's aggregates from its rows (after deletes and edits).
 pub fn recompute_datastream(conn: &Connection, ds: i64) -> Result<(), StoreError> {
     conn.prepare_cached(
@@ -110,7 +155,7 @@ pub fn recompute_datastream(conn: &Connection, ds: i64) -> Result<(), StoreError
          WHERE id = ?1",
     ).db()?
     .execute([ds]).db()?;
-    Ok(())
+    store::observed_area::recompute(&SqliteExecutor(conn), ds)
 }
 
 /// The two stored result columns: native (numbers, strings) and JSON (everything else).
@@ -367,6 +412,12 @@ pub fn store_observation(
         .execute(params![id, o.end, native, json, o.result_time, quality, valid_start, valid_end, parameters, feature_id]).db()?;
         (id, UpsertKind::Replaced)
     };
+    // observedArea: the feature's envelope joins the datastream's (a replaced row's old feature
+    // stays counted until the next recompute; an envelope may only be too large, never miss).
+    if let Some(e) = feature_envelope(conn, &mut st.feature_envelopes, feature_id)? {
+        let agg = st.pending.entry(o.datastream_id).or_default();
+        agg.area = Some(union(agg.area, e));
+    }
     events.push(CommitEvent::Observation(ObservationEvent {
         id: kind.0,
         datastream_id: o.datastream_id,
