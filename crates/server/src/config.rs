@@ -106,6 +106,8 @@ pub struct StaConfig {
     /// Most entities one filtered DELETE (`DELETE /v1.1/Observations?$filter=…`) may remove;
     /// more is refused (400) and deletes nothing, so one request cannot hold the writer for long.
     pub max_delete_rows: u64,
+    /// Most requests in one `$batch`; more is refused (400) before any runs.
+    pub max_batch_requests: usize,
 }
 
 impl StaConfig {
@@ -270,6 +272,7 @@ impl Default for StaConfig {
             max_geometry_vertices: limits.max_geometry_vertices,
             max_expanded_rows: 100_000,
             max_delete_rows: 200_000,
+            max_batch_requests: 1000,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `sta` — the OGC SensorThings API 1.1 model, pure: entity types, resource paths, query options
 //! and the `$filter` language. No IO: the store compiles these into SQL, the server shapes JSON.
 
+pub mod batch;
 pub mod conformance;
 pub mod entity;
 pub mod error;

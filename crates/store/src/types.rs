@@ -14,6 +14,12 @@ pub enum StoreError {
     /// The engine failed (500).
     #[error("database error: {0}")]
     Database(String),
+    /// Request `index` of an atomicity group (`$batch`) failed; the whole group was rolled back.
+    #[error("request {index} of the atomicity group: {error}")]
+    InGroup {
+        index: usize,
+        error: Box<StoreError>,
+    },
     /// The store is shutting down.
     #[error("the store is closed")]
     Closed,
@@ -112,6 +118,14 @@ pub enum WriteCommand {
         filter: Option<sta::filter::Expr>,
         limit: u64,
     },
+    /// An atomicity group of `$batch` (a change set): every write in one savepoint, in order,
+    /// all or nothing. References (`$<id>` leading a path, `"@iot.id": "$<id>"` in a body) are
+    /// resolved against `produced` (results of earlier requests of the batch) and the group's
+    /// own earlier writes, inside the transaction.
+    Atomic {
+        writes: Vec<AtomicWrite>,
+        produced: std::collections::HashMap<String, sta::batch::Produced>,
+    },
     /// PATCH with `Content-Type: application/json-patch+json` (RFC 6902): `operations` is the
     /// array of operations, applied to the entity's current document inside the writer's
     /// transaction (see [`crate::patch`]).
@@ -125,6 +139,28 @@ pub enum WriteCommand {
     },
     /// Internal bulk path; row failures do not fail the batch.
     InsertObservations(Vec<NewObservation>),
+}
+
+/// What one write of an atomicity group does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AtomicKind {
+    Create,
+    /// PATCH (merge).
+    Merge,
+    /// PUT.
+    Replace,
+    JsonPatch,
+    Delete,
+}
+
+/// One write of an atomicity group: the path is percent-decoded but may still start with a
+/// reference `$<id>`.
+#[derive(Debug, Clone)]
+pub struct AtomicWrite {
+    pub id: String,
+    pub kind: AtomicKind,
+    pub path: String,
+    pub body: Option<Value>,
 }
 
 /// What happened to one observation under the idempotency rule.
@@ -153,6 +189,8 @@ pub enum WriteOutcome {
         id: i64,
     },
     Deleted,
+    /// An atomicity group: one outcome per write, in order.
+    Atomic(Vec<WriteOutcome>),
     /// A filtered DELETE: how many entities of the addressed collection were deleted (not
     /// counting cascades).
     DeletedCount(u64),

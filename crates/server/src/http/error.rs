@@ -49,6 +49,8 @@ impl From<&StoreError> for ApiError {
     fn from(e: &StoreError) -> Self {
         match e {
             StoreError::Sta(s) => s.clone().into(),
+            // `$batch` reports which request failed itself; the error is the inner one.
+            StoreError::InGroup { error, .. } => ApiError::from(error.as_ref()),
             StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m.clone()),
             StoreError::Closed => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,

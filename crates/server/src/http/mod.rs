@@ -11,6 +11,7 @@ pub mod openapi;
 pub mod redact;
 pub mod schema;
 pub mod sta;
+mod sta_batch;
 pub mod stations;
 pub mod web;
 

@@ -20,6 +20,10 @@ pub fn routes() -> Router<AppState> {
         .route(PREFIX, get(service_root))
         .route(&format!("{PREFIX}/"), get(service_root))
         .route(
+            &format!("{PREFIX}/$batch"),
+            axum::routing::post(super::sta_batch::batch),
+        )
+        .route(
             &format!("{PREFIX}/{{*path}}"),
             get(read).post(create).patch(patch).put(put).delete(delete),
         )
@@ -58,7 +62,7 @@ fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))
 }
 
-async fn read(
+pub(super) async fn read(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(path): Path<String>,
@@ -105,6 +109,18 @@ async fn read(
     })
 }
 
+/// The absolute selfLink of an entity (the `Location` of a create).
+pub(super) fn self_link(state: &AppState, entity: EntityType, id: i64) -> String {
+    format!("{}/{}({id})", base_url(state), entity.set_name())
+}
+
+/// The entity as a write's answer body (`null` when it cannot be read back).
+pub(super) async fn entity_answer(state: &AppState, entity: EntityType, id: i64) -> Value {
+    entity_json(state, &base_url(state), entity, id)
+        .await
+        .unwrap_or(Value::Null)
+}
+
 /// Reads back one entity after a write, as the answer body.
 async fn entity_json(
     state: &AppState,
@@ -129,7 +145,7 @@ async fn entity_json(
     }
 }
 
-async fn create(
+pub(super) async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(path): Path<String>,
@@ -225,7 +241,7 @@ fn is_json_patch(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json-patch+json"))
 }
 
-async fn patch(
+pub(super) async fn patch(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(path): Path<String>,
@@ -234,7 +250,7 @@ async fn patch(
     update(state, headers, path, body, false).await
 }
 
-async fn put(
+pub(super) async fn put(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(path): Path<String>,
@@ -243,7 +259,7 @@ async fn put(
     update(state, headers, path, body, true).await
 }
 
-async fn delete(
+pub(super) async fn delete(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(path): Path<String>,

@@ -415,3 +415,144 @@ async fn observed_area_is_the_envelope_of_the_features_and_follows_deletes() {
     assert_eq!(ds["observedArea"], Value::Null);
     s.stop().await;
 }
+
+fn datastream_body(thing: Value) -> Value {
+    json!({
+        "name": "DO", "description": "dissolved oxygen",
+        "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
+        "unitOfMeasurement": { "name": "milligram per litre", "symbol": "mg/L", "definition": "ucum:mg/L" },
+        "Thing": thing,
+        "Sensor": { "@iot.id": 1 },
+        "ObservedProperty": { "@iot.id": 1 }
+    })
+}
+
+fn by_id(responses: &Value) -> std::collections::HashMap<String, Value> {
+    responses["responses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["id"].as_str().unwrap().to_string(), r.clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn batch_runs_requests_with_references() {
+    let s = start().await;
+    s.post("Things", station("L01", 106.43, 26.59, 30.0)).await;
+    let (status, out, _) = s
+        .post(
+            "$batch",
+            json!({ "requests": [
+                { "id": "t", "method": "post", "url": "Things", "body": { "name": "L09", "description": "new buoy" } },
+                { "id": "d", "method": "post", "url": "v1.1/Datastreams", "dependsOn": ["t"],
+                  "body": datastream_body(json!({ "@iot.id": "$t" })) },
+                { "id": "r", "method": "get", "url": "$t/Datastreams?$select=name", "dependsOn": ["d"] },
+                { "id": "p", "method": "patch", "url": "$t", "headers": { "Content-Type": "application/json-patch+json" },
+                  "body": [{ "op": "add", "path": "/properties", "value": { "code": "L09" } }] },
+                { "id": "x", "method": "get", "url": "Things(99)" },
+                { "id": "y", "method": "get", "url": "Things", "dependsOn": ["x"] }
+            ] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let r = by_id(&out);
+    assert_eq!(r["t"]["status"], 201);
+    assert!(r["t"]["headers"]["location"].as_str().unwrap().ends_with("/v1.1/Things(2)"));
+    assert_eq!(r["d"]["status"], 201, "{}", r["d"]);
+    assert_eq!(r["r"]["body"]["value"], json!([{ "name": "DO" }]));
+    assert_eq!(r["p"]["status"], 200);
+    assert_eq!(r["p"]["body"]["properties"], json!({ "code": "L09" }));
+    assert_eq!(r["x"]["status"], 404);
+    assert_eq!(r["x"]["body"]["type"], "error");
+    assert_eq!(r["y"]["status"], 424, "a dependant of a failed request does not run");
+    // Malformed batches are refused whole.
+    let (status, err, _) = s
+        .post("$batch", json!({ "requests": [{ "id": "1", "method": "get", "url": "Things", "dependsOn": ["0"] }] }))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn batch_atomicity_group_commits_together_or_rolls_back() {
+    let s = start().await;
+    s.post("Things", station("L01", 106.43, 26.59, 30.0)).await;
+    // The second request of the group fails (no unitOfMeasurement): the Thing created by the
+    // first is rolled back, and both responses say so.
+    let mut bad = datastream_body(json!({ "@iot.id": "$a" }));
+    bad.as_object_mut().unwrap().remove("unitOfMeasurement");
+    let (status, out, _) = s
+        .post(
+            "$batch",
+            json!({ "requests": [
+                { "id": "a", "method": "post", "url": "Things", "atomicityGroup": "g1", "body": { "name": "A", "description": "d" } },
+                { "id": "b", "method": "post", "url": "Datastreams", "atomicityGroup": "g1", "body": bad },
+                { "id": "c", "method": "get", "url": "Things", "dependsOn": ["g1"] },
+                { "id": "e", "method": "get", "url": "Things?$count=true" }
+            ] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let r = by_id(&out);
+    assert_eq!(r["b"]["status"], 400, "{}", r["b"]);
+    assert!(r["b"]["body"]["message"].as_str().unwrap().contains("unitOfMeasurement"));
+    assert_eq!(r["a"]["status"], 424, "{}", r["a"]);
+    assert!(r["a"]["body"]["message"].as_str().unwrap().contains("rolled back"));
+    assert_eq!(r["a"]["atomicityGroup"], "g1");
+    assert_eq!(r["c"]["status"], 424);
+    assert_eq!(r["e"]["body"]["@iot.count"], 1, "the group's Thing is gone");
+    // A group that succeeds: every write committed, references inside the group resolved.
+    let (_, out, _) = s
+        .post(
+            "$batch",
+            json!({ "requests": [
+                { "id": "a", "method": "post", "url": "Things", "atomicityGroup": "g2", "body": { "name": "A", "description": "d" } },
+                { "id": "b", "method": "post", "url": "Datastreams", "atomicityGroup": "g2", "body": datastream_body(json!({ "@iot.id": "$a" })) },
+                { "id": "c", "method": "patch", "url": "$a", "atomicityGroup": "g2", "body": { "description": "patched" } },
+                { "id": "d", "method": "delete", "url": "Things(1)", "atomicityGroup": "g2" }
+            ] }),
+        )
+        .await;
+    let r = by_id(&out);
+    assert_eq!(
+        ["a", "b", "c", "d"].map(|k| r[k]["status"].as_u64().unwrap()),
+        [201, 201, 200, 200],
+        "{out}"
+    );
+    assert_eq!(r["c"]["body"]["description"], "patched");
+    let (_, things) = s.get("Things?$expand=Datastreams($select=name)&$select=name").await;
+    assert_eq!(
+        things["value"],
+        json!([{ "name": "A", "Datastreams": [{ "name": "DO" }] }])
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn batch_writes_need_the_write_role() {
+    // `$batch` is a POST: like every write it needs a token (the HTTP guard refuses it before
+    // its body is read), and each request inside then runs with that token's role.
+    let s = start_with(false).await;
+    let batch = json!({ "requests": [
+        { "id": "1", "method": "post", "url": "Things", "body": { "name": "A", "description": "d" } },
+        { "id": "2", "method": "get", "url": "Things?$count=true" }
+    ] });
+    let (status, out, _) = s.post("$batch", batch.clone()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{out}");
+    let out: Value = s
+        .client
+        .post(format!("{}/$batch", s.base))
+        .bearer_auth("secret-token")
+        .json(&batch)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let r = by_id(&out);
+    assert_eq!(r["1"]["status"], 201, "{out}");
+    assert_eq!(r["2"]["body"]["@iot.count"], 1);
+    s.stop().await;
+}
