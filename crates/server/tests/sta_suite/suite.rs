@@ -17,12 +17,18 @@ struct TestServer {
 }
 
 async fn start_with(open: bool) -> TestServer {
+    start_tuned(open, |_| {}).await
+}
+
+/// A server with settings changed by `tune` (limits under test).
+async fn start_tuned(open: bool, tune: impl FnOnce(&mut Config)) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::default();
     config.http.addr = "127.0.0.1:0".parse().unwrap();
     config.storage.data_dir = dir.path().to_path_buf();
     config.auth.open = open;
     config.auth.tokens = vec!["secret-token".into()];
+    tune(&mut config);
     let store = open_backend(&config).unwrap();
     let running = server::start(config, store).await.unwrap();
     TestServer {

@@ -44,8 +44,15 @@ async fn conformance_lists_classes_and_requirements() {
     s.stop().await;
 }
 
-async fn observations_with(s: &TestServer, results: &[Value]) {
+/// An open server holding station L01 (Thing 1, Datastream 1, two observations).
+async fn start_with_l01() -> TestServer {
+    let s = start().await;
     s.post("Things", station("L01", 106.43, 26.59, 30.0)).await;
+    s
+}
+
+/// L01 plus one observation per result, hourly from 2026-03-16T00:00Z.
+async fn observations_with(s: &TestServer, results: &[Value]) {
     for (i, r) in results.iter().enumerate() {
         let (status, body, _) = s
             .post(
@@ -70,7 +77,7 @@ fn results(v: &Value) -> Vec<Value> {
 
 #[tokio::test]
 async fn filter_div_is_real_division_and_mod_keeps_fractions() {
-    let s = start().await;
+    let s = start_with_l01().await;
     // The station brings 0.020 and 0.024; add integers and a double.
     observations_with(&s, &[json!(4), json!(5), json!(7.5)]).await;
     let cases: &[(&str, Value)] = &[
@@ -95,8 +102,7 @@ async fn filter_div_is_real_division_and_mod_keeps_fractions() {
 
 #[tokio::test]
 async fn indexof_is_one_based_as_the_standard_example() {
-    let s = start().await;
-    s.post("Things", station("L01", 106.43, 26.59, 30.0)).await;
+    let s = start_with_l01().await;
     let (_, _, _) = s
         .send(
             reqwest::Method::PATCH,
@@ -118,8 +124,7 @@ async fn indexof_is_one_based_as_the_standard_example() {
 
 #[tokio::test]
 async fn update_with_an_inline_entity_is_refused() {
-    let s = start().await;
-    s.post("Things", station("L01", 106.43, 26.59, 30.0)).await;
+    let s = start_with_l01().await;
     let cases = [
         (
             "Things(1)",
@@ -156,24 +161,38 @@ async fn update_with_an_inline_entity_is_refused() {
 }
 
 impl TestServer {
-    async fn json_patch(&self, path: &str, ops: Value) -> (StatusCode, Value) {
+    /// A request with a raw body and content type; the answer's status and JSON (or null).
+    async fn raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        content_type: &str,
+        body: String,
+    ) -> (StatusCode, Value) {
         let r = self
             .client
-            .patch(format!("{}/{path}", self.base))
-            .header("content-type", "application/json-patch+json")
-            .body(ops.to_string())
+            .request(method, format!("{}/{path}", self.base))
+            .header("content-type", content_type)
+            .body(body)
             .send()
             .await
             .unwrap();
         let status = r.status();
         (status, r.json().await.unwrap_or(Value::Null))
     }
+    async fn json_patch(&self, path: &str, ops: Value) -> (StatusCode, Value) {
+        let (method, kind) = (reqwest::Method::PATCH, "application/json-patch+json");
+        self.raw(method, path, kind, ops.to_string()).await
+    }
+    async fn delete(&self, path_and_query: &str) -> (StatusCode, Value) {
+        let method = reqwest::Method::DELETE;
+        self.raw(method, path_and_query, "application/json", String::new()).await
+    }
 }
 
 #[tokio::test]
 async fn json_patch_applies_every_operation_atomically() {
-    let s = start().await;
-    s.post("Things", station("L01", 106.43, 26.59, 30.0)).await;
+    let s = start_with_l01().await;
     let (status, thing) = s
         .json_patch(
             "Things(1)",
@@ -262,22 +281,9 @@ async fn observation_time(s: &TestServer, observation: i64) -> Value {
         .clone()
 }
 
-impl TestServer {
-    async fn delete(&self, path_and_query: &str) -> (StatusCode, Value) {
-        let r = self
-            .client
-            .delete(format!("{}/{path_and_query}", self.base))
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-}
-
 #[tokio::test]
 async fn filtered_delete_removes_matches_and_recomputes_the_datastream() {
-    let s = start().await;
+    let s = start_with_l01().await;
     // 08:00 0.020, 09:00 0.024 from the station; then a bad calibration period 00:00..04:00
     // on the 16th and one good value at 05:00.
     observations_with(&s, &[json!(9), json!(9), json!(9), json!(9), json!(0.03)]).await;
@@ -326,48 +332,36 @@ async fn filtered_delete_removes_matches_and_recomputes_the_datastream() {
 
 #[tokio::test]
 async fn filtered_delete_needs_the_write_role_and_respects_its_limit() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::default();
-    config.http.addr = "127.0.0.1:0".parse().unwrap();
-    config.storage.data_dir = dir.path().to_path_buf();
-    config.auth.open = false;
-    config.auth.tokens = vec!["secret-token".into()];
-    config.sta.max_delete_rows = 1;
-    let store = open_backend(&config).unwrap();
-    let running = server::start(config, store).await.unwrap();
-    let base = format!("http://{}/v1.1", running.http_addr);
-    let client = reqwest::Client::new();
-    let r = client
-        .post(format!("{base}/Things"))
+    let s = start_tuned(false, |c| c.sta.max_delete_rows = 1).await;
+    let r = s
+        .client
+        .post(format!("{}/Things", s.base))
         .bearer_auth("secret-token")
         .json(&station("L01", 106.43, 26.59, 30.0))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
-    let url = format!("{base}/Observations?$filter=result gt 0");
-    let r = client.delete(&url).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let r = client.delete(&url).bearer_auth("secret-token").send().await.unwrap();
+    let path = "Observations?$filter=result gt 0";
+    assert_eq!(s.delete(path).await.0, StatusCode::UNAUTHORIZED);
+    let r = s
+        .client
+        .delete(format!("{}/{path}", s.base))
+        .bearer_auth("secret-token")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let err: Value = r.json().await.unwrap();
     assert!(err["message"].as_str().unwrap().contains("sta.max_delete_rows"), "{err}");
-    let v: Value = client
-        .get(format!("{base}/Observations?$count=true"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, v) = s.get("Observations?$count=true").await;
     assert_eq!(v["@iot.count"], 2, "over the limit, nothing is deleted");
-    running.stop().await.unwrap();
+    s.stop().await;
 }
 
 #[tokio::test]
 async fn observed_area_is_the_envelope_of_the_features_and_follows_deletes() {
-    let s = start().await;
-    s.post("Things", station("L01", 106.43, 26.59, 30.0)).await;
+    let s = start_with_l01().await;
     let (_, ds) = s.get("Datastreams(1)").await;
     assert_eq!(
         ds["observedArea"],
@@ -438,8 +432,7 @@ fn by_id(responses: &Value) -> std::collections::HashMap<String, Value> {
 
 #[tokio::test]
 async fn batch_runs_requests_with_references() {
-    let s = start().await;
-    s.post("Things", station("L01", 106.43, 26.59, 30.0)).await;
+    let s = start_with_l01().await;
     let (status, out, _) = s
         .post(
             "$batch",
@@ -476,8 +469,7 @@ async fn batch_runs_requests_with_references() {
 
 #[tokio::test]
 async fn batch_atomicity_group_commits_together_or_rolls_back() {
-    let s = start().await;
-    s.post("Things", station("L01", 106.43, 26.59, 30.0)).await;
+    let s = start_with_l01().await;
     // The second request of the group fails (no unitOfMeasurement): the Thing created by the
     // first is rolled back, and both responses say so.
     let mut bad = datastream_body(json!({ "@iot.id": "$a" }));
