@@ -4,6 +4,7 @@ Builds a small network by deep insert, posts observations with CreateObservation
 and reads them back with $filter, $expand, $orderby and nextLink iteration."""
 
 import frost_sta_client as fsc
+import pytest
 from frost_sta_client.model.ext.data_array_value import DataArrayValue
 from frost_sta_client.model.ext.data_array_document import DataArrayDocument
 from geojson import Point
@@ -117,6 +118,24 @@ def test_network_observations_and_queries(server):
     # $count through the client's query object.
     counted = service.observations().query().count().top(1).list()
     assert counted.count == len(STATIONS) * len(PARAMETERS) * HOURS
+
+    # JSON-Patch (RFC 6902) through the client: it sends application/json-patch+json.
+    thing = service.things().find(by_name["L06"].id)
+    service.patch(thing, [
+        {"op": "test", "path": "/name", "value": "L06"},
+        {"op": "add", "path": "/properties/owner", "value": "lake bureau"},
+        {"op": "replace", "path": "/description", "value": "patched by frost-sta-client"},
+    ])
+    patched = service.things().find(thing.id)
+    assert patched.description == "patched by frost-sta-client"
+    assert patched.properties["owner"] == "lake bureau"
+    # A failing test changes nothing and surfaces as the client's error.
+    with pytest.raises(Exception):
+        service.patch(thing, [
+            {"op": "replace", "path": "/description", "value": "must not stick"},
+            {"op": "test", "path": "/name", "value": "not L06"},
+        ])
+    assert service.things().find(thing.id).description == "patched by frost-sta-client"
 
     # Update and delete through the client.
     thing = service.things().find(by_name["W01"].id)
