@@ -6,6 +6,7 @@
 //! group-committing writer thread and a pool of readers); this crate links no database engine.
 
 pub mod alerts;
+pub mod cascade;
 pub mod clock;
 pub mod count;
 pub mod delete_where;

@@ -2,7 +2,6 @@
 //! insert, PATCH/PUT, DELETE with OGC 18-088's cascades, observations.
 
 mod atomic;
-mod delete;
 mod insert;
 mod observations;
 mod update;
@@ -187,7 +186,7 @@ pub(super) fn apply_inner(
             let Target::Entity(entity, id) = resolve(&SqliteExecutor(conn), &path)? else {
                 return Err(bad_body("DELETE must address one entity"));
             };
-            delete::delete_entity(conn, entity, id, ev)?;
+            store::cascade::delete_entity(&SqliteExecutor(conn), entity, id, ev)?;
             Ok(WriteOutcome::Deleted)
         }
         WriteCommand::DeleteWhere {
@@ -212,7 +211,7 @@ pub(super) fn apply_inner(
             } else {
                 // Cascades never reach an entity of the same type, so every id still exists.
                 for &id in &m.ids {
-                    delete::delete_entity(conn, m.entity, id, ev)?;
+                    store::cascade::delete_entity(&exec, m.entity, id, ev)?;
                 }
             }
             Ok(WriteOutcome::DeletedCount(m.ids.len() as u64))

@@ -141,21 +141,10 @@ fn feature_envelope(
     Ok(e)
 }
 
-/// Recomputes a datastream's aggregates from its rows (after deletes and edits).
+/// Recomputes a datastream's aggregates from its rows (after deletes and edits): the
+/// backend-neutral statement in `store::cascade`.
 pub fn recompute_datastream(conn: &Connection, ds: i64) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "UPDATE datastreams SET
-           observation_count = (SELECT COUNT(*) FROM observations WHERE datastream_id = ?1),
-           phenomenon_time_start = (SELECT MIN(phenomenon_time_start) FROM observations WHERE datastream_id = ?1),
-           phenomenon_time_end = (SELECT MAX(COALESCE(phenomenon_time_end, phenomenon_time_start)) FROM observations WHERE datastream_id = ?1),
-           result_time_start = (SELECT MIN(result_time) FROM observations WHERE datastream_id = ?1),
-           result_time_end = (SELECT MAX(result_time) FROM observations WHERE datastream_id = ?1),
-           latest_observation_id = (SELECT id FROM observations WHERE datastream_id = ?1 ORDER BY phenomenon_time_start DESC LIMIT 1),
-           latest_phenomenon_time = (SELECT MAX(phenomenon_time_start) FROM observations WHERE datastream_id = ?1)
-         WHERE id = ?1",
-    ).db()?
-    .execute([ds]).db()?;
-    store::observed_area::recompute(&SqliteExecutor(conn), ds)
+    store::cascade::recompute_datastream(&SqliteExecutor(conn), ds)
 }
 
 /// The two stored result columns: native (numbers, strings) and JSON (everything else).
