@@ -12,6 +12,7 @@ pub mod count;
 pub mod delete_where;
 pub mod executor;
 pub mod expand_rules;
+pub mod feature;
 pub mod links;
 pub mod observed_area;
 pub mod paging;

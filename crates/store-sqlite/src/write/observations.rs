@@ -257,35 +257,7 @@ fn generated_feature(conn: &Connection, st: &mut WriterState, ds: i64) -> Result
     if let Some(f) = st.feature_for_datastream.get(&ds) {
         return Ok(*f);
     }
-    let loc: Option<(i64, String, String, String, String)> = conn
-        .prepare_cached(
-            "SELECT l.id, l.name, l.description, l.encoding_type, l.location FROM datastreams d
-             JOIN thing_locations tl ON tl.thing_id = d.thing_id JOIN locations l ON l.id = tl.location_id
-             WHERE d.id = ?1 ORDER BY l.id LIMIT 1",
-        ).db()?
-        .query_row([ds], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
-        .optional().db()?;
-    let Some((loc_id, name, description, encoding, location)) = loc else {
-        return Err(bad_body(format!(
-            "Observation has no FeatureOfInterest and the Thing of Datastream({ds}) has no Location to generate one from"
-        )));
-    };
-    let existing: Option<i64> = conn
-        .prepare_cached("SELECT id FROM features WHERE generated_from_location = ?1")
-        .db()?
-        .query_row([loc_id], |r| r.get(0))
-        .optional()
-        .db()?;
-    let id = match existing {
-        Some(id) => id,
-        None => {
-            conn.prepare_cached(
-                "INSERT INTO features (name, description, encoding_type, feature, generated_from_location) VALUES (?1, ?2, ?3, ?4, ?5)",
-            ).db()?
-            .execute(params![name, description, encoding, location, loc_id]).db()?;
-            conn.last_insert_rowid()
-        }
-    };
+    let id = store::feature::generated_for_datastream(&SqliteExecutor(conn), ds)?;
     st.feature_for_datastream.insert(ds, id);
     Ok(id)
 }
