@@ -9,6 +9,7 @@ pub mod alerts;
 pub mod cascade;
 pub mod clock;
 pub mod count;
+pub mod deep_insert;
 pub mod delete_where;
 pub mod executor;
 pub mod expand_rules;

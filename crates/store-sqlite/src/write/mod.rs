@@ -6,7 +6,9 @@ mod insert;
 mod observations;
 mod update;
 
-use insert::{insert_entity, link_to_parent};
+use insert::Writer;
+pub use store::deep_insert::id_of;
+use store::deep_insert::{insert_entity, link_to_parent};
 use update::update_entity;
 
 use crate::error::Db;
@@ -16,7 +18,6 @@ use observations::{
 
 use crate::executor::SqliteExecutor;
 use rusqlite::Connection;
-use serde_json::Value;
 use sta::{EntityType, Tail};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -85,18 +86,6 @@ impl WriterState {
     }
 }
 
-pub fn id_of(v: &Value) -> Result<i64, StoreError> {
-    match v {
-        Value::Number(n) => n
-            .as_i64()
-            .ok_or_else(|| bad_body(format!("bad @iot.id {n}"))),
-        Value::String(s) => s
-            .parse()
-            .map_err(|_| bad_body(format!("no entity with @iot.id '{s}'"))),
-        other => Err(bad_body(format!("bad @iot.id {other}"))),
-    }
-}
-
 /// Applies one command. On error the caller rolls the command's savepoint back.
 pub fn apply(
     conn: &Connection,
@@ -147,7 +136,7 @@ pub(super) fn apply_inner(
                 };
                 link_to_parent(entity, &mut body, pe, pid)?;
             }
-            let id = insert_entity(conn, st, entity, &body, ev)?;
+            let id = insert_entity(&mut Writer { conn, st }, entity, &body, ev)?;
             Ok(WriteOutcome::Created { entity, id })
         }
         WriteCommand::Update {

@@ -147,17 +147,16 @@ pub fn recompute_datastream(conn: &Connection, ds: i64) -> Result<(), StoreError
     store::cascade::recompute_datastream(&SqliteExecutor(conn), ds)
 }
 
-/// The two stored result columns: native (numbers, strings) and JSON (everything else).
+/// The two stored result columns (`store::deep_insert::encode_result`), as rusqlite values.
 pub fn encode_result(v: &Value) -> (SqlValue, Option<String>) {
-    match v {
-        Value::Number(n) => match n.as_i64() {
-            Some(i) => (SqlValue::Integer(i), None),
-            None => (SqlValue::Real(n.as_f64().unwrap_or(f64::NAN)), None),
-        },
-        Value::String(s) => (SqlValue::Text(s.clone()), None),
-        Value::Bool(b) => (SqlValue::Integer(*b as i64), Some(b.to_string())),
-        other => (SqlValue::Null, Some(other.to_string())),
-    }
+    let (native, json) = store::deep_insert::encode_result(v);
+    let native = match native {
+        store::sql::SqlValue::Null => SqlValue::Null,
+        store::sql::SqlValue::Int(i) => SqlValue::Integer(i),
+        store::sql::SqlValue::Float(f) => SqlValue::Real(f),
+        store::sql::SqlValue::Text(t) => SqlValue::Text(t),
+    };
+    (native, json)
 }
 
 fn json_text(v: &Option<Value>) -> Option<String> {

@@ -1,13 +1,15 @@
 //! PATCH (merge) and PUT (replace) of one entity, relinks by id only.
 
 use super::WriterState;
-use super::insert::{as_object, link_many, link_or_create, property_columns};
+use super::insert::Writer;
 use super::observations::recompute_datastream;
 use crate::error::Db;
-use rusqlite::types::Value as SqlValue;
+use crate::rows::to_sql_values;
 use rusqlite::{Connection, params_from_iter};
 use serde_json::Value;
 use sta::EntityType;
+use store::deep_insert::{ToMany, as_object, link_many, link_or_create, property_columns};
+use store::sql::SqlValue;
 use store::sql::mapping::{self, Relation};
 use store::{ChangeKind, CommitEvent, StoreError, bad_body};
 
@@ -75,12 +77,18 @@ pub(super) fn update_entity(
             for item in items {
                 require_link(entity, nav.name, item)?;
             }
-            link_many(conn, st, entity, id, nav.name, nav.target, items, true, ev)?;
+            let link = ToMany {
+                entity,
+                id,
+                nav: nav.name,
+                target: nav.target,
+            };
+            link_many(&mut Writer { conn, st }, link, items, true, ev)?;
         } else if let Some(Relation::ForeignKeyOnParent(fk)) = mapping::relation(entity, nav.name) {
             require_link(entity, nav.name, v)?;
             cols.push((
                 fk,
-                SqlValue::Integer(link_or_create(conn, st, nav.target, v, ev)?),
+                SqlValue::Int(link_or_create(&mut Writer { conn, st }, nav.target, v, ev)?),
             ));
         }
     }
@@ -95,9 +103,9 @@ pub(super) fn update_entity(
             mapping::table(entity),
             sets.join(", ")
         );
-        let mut values = vec![SqlValue::Integer(id)];
+        let mut values = vec![SqlValue::Int(id)];
         values.extend(cols.into_iter().map(|(_, v)| v));
-        conn.execute(&sql, params_from_iter(values)).map_err(|e| match e {
+        conn.execute(&sql, params_from_iter(to_sql_values(&values))).map_err(|e| match e {
             rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
                 StoreError::Conflict(format!("{entity}({id}): another observation of the datastream has this phenomenonTime"))
             }
