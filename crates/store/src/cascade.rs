@@ -34,6 +34,15 @@ fn select(exec: &impl Executor, sql: &str, id: i64) -> Result<Vec<i64>, StoreErr
     ids(exec, &sql.replace("?1", &exec.dialect().placeholder(1)), id)
 }
 
+/// The datastreams with observations of a feature (whose aggregates its changes touch).
+pub fn datastreams_of_feature(exec: &impl Executor, feature: i64) -> Result<Vec<i64>, StoreError> {
+    select(
+        exec,
+        "SELECT DISTINCT datastream_id FROM observations WHERE feature_id = ?1",
+        feature,
+    )
+}
+
 /// Recomputes a datastream's maintained aggregates from its rows (after deletes and edits):
 /// count, phenomenon and result time ranges, the latest observation and observedArea.
 pub fn recompute_datastream(exec: &impl Executor, ds: i64) -> Result<(), StoreError> {
@@ -137,11 +146,7 @@ pub fn delete_entity(
             }
         }
         FeatureOfInterest => {
-            let affected = select(
-                exec,
-                "SELECT DISTINCT datastream_id FROM observations WHERE feature_id = ?1",
-                id,
-            )?;
+            let affected = datastreams_of_feature(exec, id)?;
             run(
                 exec,
                 "DELETE FROM observation_revisions WHERE observation_id IN (SELECT id FROM observations WHERE feature_id = ?1)",

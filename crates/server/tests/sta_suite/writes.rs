@@ -397,6 +397,17 @@ async fn observed_area_is_the_envelope_of_the_features_and_follows_deletes() {
         .get("Datastreams?$filter=st_intersects(observedArea, geography'POINT (106.4 26.5)')")
         .await;
     assert_eq!(ids(&hit), [1]);
+    // Moving the feature moves the area.
+    let (status, _, _) = s
+        .send(
+            reqwest::Method::PATCH,
+            &format!("FeaturesOfInterest({foi})"),
+            json!({ "feature": { "type": "Point", "coordinates": [106.50, 26.60] } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, ds) = s.get("Datastreams(1)").await;
+    assert_eq!(ds["observedArea"]["coordinates"][0][2], json!([106.5, 26.6]), "{ds}");
     // Deleting the boat samples shrinks it back; deleting everything clears it.
     let (status, _) = s
         .delete(&format!("Observations?$filter=FeatureOfInterest/id eq {foi}"))

@@ -4,6 +4,7 @@ use super::WriterState;
 use super::insert::Writer;
 use super::observations::recompute_datastream;
 use crate::error::Db;
+use crate::executor::SqliteExecutor;
 use crate::rows::to_sql_values;
 use rusqlite::{Connection, params_from_iter};
 use serde_json::Value;
@@ -123,6 +124,12 @@ pub(super) fn update_entity(
         recompute_datastream(conn, old)?;
         if new != old {
             recompute_datastream(conn, new)?;
+        }
+    }
+    // A feature that moved moves the observedArea of every datastream observing it.
+    if entity == EntityType::FeatureOfInterest && m.contains_key("feature") {
+        for ds in store::cascade::datastreams_of_feature(&SqliteExecutor(conn), id)? {
+            recompute_datastream(conn, ds)?;
         }
     }
     ev.push(CommitEvent::Entity {
