@@ -20,6 +20,8 @@ pub trait WriteBackend: Executor {
         feature: Option<i64>,
         ev: &mut Vec<CommitEvent>,
     ) -> Result<i64, StoreError>;
+    /// The backend's rule for future phenomenon times (refused and counted when too late).
+    fn check_time(&self, start: i64) -> Result<(), StoreError>;
 }
 
 /// Writes `?N` placeholders in the executor's dialect (`$N` on PostgreSQL).

@@ -23,6 +23,7 @@ pub mod shape;
 pub mod sql;
 mod typed;
 mod types;
+pub mod update;
 
 pub use typed::*;
 

@@ -559,3 +559,38 @@ async fn batch_writes_need_the_write_role() {
     assert_eq!(r["2"]["body"]["@iot.count"], 1);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn update_to_another_observations_time_is_a_conflict() {
+    let s = start_with_l01().await;
+    // Observation 2 is at 09:00 in the same datastream: moving 1 there would break the
+    // (datastream, phenomenonTime) key.
+    let (status, err, _) = s
+        .send(
+            reqwest::Method::PATCH,
+            "Observations(1)",
+            json!({ "phenomenonTime": "2026-03-15T09:00:00Z" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{err}");
+    assert!(err["message"].as_str().unwrap().contains("phenomenonTime"));
+    let (status, _) = s
+        .json_patch(
+            "Observations(1)",
+            json!([{ "op": "replace", "path": "/phenomenonTime", "value": "2026-03-15T09:00:00Z" }]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    // A free time is fine, and the datastream's phenomenonTime follows.
+    let (status, _, _) = s
+        .send(
+            reqwest::Method::PATCH,
+            "Observations(1)",
+            json!({ "phenomenonTime": "2026-03-15T07:00:00Z" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, ds) = s.get("Datastreams(1)").await;
+    assert!(ds["phenomenonTime"].as_str().unwrap().starts_with("2026-03-15T07:00:00"), "{ds}");
+    s.stop().await;
+}

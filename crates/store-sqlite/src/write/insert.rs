@@ -41,4 +41,7 @@ impl WriteBackend for Writer<'_> {
         let input = parse_observation(body, datastream, feature)?;
         Ok(store_observation(self.conn, self.st, input, ev)?.0)
     }
+    fn check_time(&self, start: i64) -> Result<(), StoreError> {
+        self.st.time.check(start)
+    }
 }

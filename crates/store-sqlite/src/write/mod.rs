@@ -4,12 +4,11 @@
 mod atomic;
 mod insert;
 mod observations;
-mod update;
 
 use insert::Writer;
 pub use store::deep_insert::id_of;
 use store::deep_insert::{insert_entity, link_to_parent};
-use update::update_entity;
+use store::update::update_entity;
 
 use crate::error::Db;
 use observations::{
@@ -152,7 +151,7 @@ pub(super) fn apply_inner(
                     "PATCH and PUT must address an entity, not a property",
                 ));
             }
-            update_entity(conn, st, entity, id, &body, replace, ev)?;
+            update_entity(&mut Writer { conn, st }, entity, id, &body, replace, ev)?;
             Ok(WriteOutcome::Updated { entity, id })
         }
         WriteCommand::JsonPatch { path, operations } => {
@@ -168,7 +167,7 @@ pub(super) fn apply_inner(
             // other write, and nothing changes when an operation fails.
             let mut doc = store::patch::current_document(&SqliteExecutor(conn), entity, id)?;
             store::patch::apply(entity, &mut doc, &operations)?;
-            update_entity(conn, st, entity, id, &doc, true, ev)?;
+            update_entity(&mut Writer { conn, st }, entity, id, &doc, true, ev)?;
             Ok(WriteOutcome::Updated { entity, id })
         }
         WriteCommand::Delete { path } => {
