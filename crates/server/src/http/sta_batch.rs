@@ -6,12 +6,11 @@
 
 use super::AppState;
 use super::error::ApiError;
-use super::redact;
 use super::sta as handlers;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use sta::batch::{BatchItem, Method, Produced};
 use std::collections::{HashMap, HashSet};
@@ -24,6 +23,15 @@ struct Progress {
     produced: HashMap<String, Produced>,
     failed: HashSet<String>,
     responses: Vec<Value>,
+    /// The serialised size of `responses` so far.
+    bytes: usize,
+}
+
+impl Progress {
+    fn push(&mut self, response: Value) {
+        self.bytes += response.to_string().len();
+        self.responses.push(response);
+    }
 }
 
 pub async fn batch(
@@ -35,8 +43,28 @@ pub async fn batch(
     let batch = sta::batch::parse(&body, state.config.sta.max_batch_requests)
         .map_err(ApiError::bad_request)?;
     let mut progress = Progress::default();
+    let cap = state.config.http.max_response_bytes;
     let mut items = batch.requests.into_iter().peekable();
     while let Some(item) = items.next() {
+        // Every answer is capped by its handler; the batch as a whole stops running requests
+        // once its answers pass the cap (so it holds at most twice the cap), and says which
+        // requests it did not run rather than failing after some of them wrote.
+        if progress.bytes > cap {
+            let status = StatusCode::BAD_REQUEST;
+            let why = format!(
+                "not run: the batch's earlier responses already exceed {cap} bytes ([http] max_response_bytes); send the rest in another batch"
+            );
+            progress.failed.insert(item.id.clone());
+            let group = item.atomicity_group.as_deref();
+            progress.push(response(
+                &item.id,
+                group,
+                status,
+                None,
+                error_body(status, why),
+            ));
+            continue;
+        }
         match item.atomicity_group.clone() {
             None => run_one(&state, &headers, item, &mut progress).await,
             Some(group) => {
@@ -49,10 +77,9 @@ pub async fn batch(
             }
         }
     }
-    redact::json_capped(
-        &json!({ "responses": progress.responses }),
-        state.config.http.max_response_bytes,
-    )
+    let body = serde_json::to_vec(&json!({ "responses": progress.responses }))
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("batch: {e}")))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 fn error_body(status: StatusCode, message: impl Into<String>) -> Value {
@@ -126,7 +153,7 @@ async fn run_one(
     if let Some(why) = failed_dependency(&item, progress) {
         progress.failed.insert(item.id.clone());
         let status = StatusCode::FAILED_DEPENDENCY;
-        progress.responses.push(response(
+        progress.push(response(
             &item.id,
             None,
             status,
@@ -147,9 +174,7 @@ async fn run_one(
     } else {
         progress.failed.insert(item.id.clone());
     }
-    progress
-        .responses
-        .push(response(&item.id, None, status, location, body));
+    progress.push(response(&item.id, None, status, location, body));
 }
 
 type Answer = (StatusCode, Option<String>, Value);
@@ -246,7 +271,7 @@ async fn run_group(
         for (i, id) in ids.iter().enumerate() {
             progress.failed.insert(id.clone());
             let (status, message) = per_item(i);
-            progress.responses.push(response(
+            progress.push(response(
                 id,
                 Some(group),
                 status,
@@ -331,8 +356,6 @@ async fn run_group(
         if let Some(p) = produced_by(&body) {
             progress.produced.insert(id.clone(), p);
         }
-        progress
-            .responses
-            .push(response(id, Some(group), status, location, body));
+        progress.push(response(id, Some(group), status, location, body));
     }
 }

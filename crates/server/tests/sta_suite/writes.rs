@@ -594,3 +594,22 @@ async fn update_to_another_observations_time_is_a_conflict() {
     assert!(ds["phenomenonTime"].as_str().unwrap().starts_with("2026-03-15T07:00:00"), "{ds}");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn batch_stops_running_requests_past_the_response_cap() {
+    let s = start_tuned(true, |c| c.http.max_response_bytes = 4000).await;
+    s.post("Things", station("L01", 106.43, 26.59, 30.0)).await;
+    let mut requests: Vec<Value> = (0..10)
+        .map(|i| json!({ "id": format!("g{i}"), "method": "get", "url": "Things?$expand=Datastreams,Locations" }))
+        .collect();
+    requests.push(json!({ "id": "w", "method": "post", "url": "Things", "body": { "name": "late", "description": "d" } }));
+    let (status, out, _) = s.post("$batch", json!({ "requests": requests })).await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let r = by_id(&out);
+    assert_eq!(r["g0"]["status"], 200);
+    assert_eq!(r["g9"]["status"], 400, "{}", r["g9"]);
+    assert!(r["w"]["body"]["message"].as_str().unwrap().contains("max_response_bytes"));
+    let (_, things) = s.get("Things?$count=true").await;
+    assert_eq!(things["@iot.count"], 1, "the request past the cap did not run");
+    s.stop().await;
+}
