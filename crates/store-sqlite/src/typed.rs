@@ -1,6 +1,7 @@
 //! The typed reads of [`crate::typed`] in plain SQL over the schema of `schema.rs`.
 
-use crate::decode::result_value;
+use crate::executor::cell_of;
+use store::read::decode::result_value;
 use crate::error::Db;
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;
@@ -168,7 +169,7 @@ fn event(r: &rusqlite::Row<'_>, kind: UpsertKind) -> rusqlite::Result<Observatio
         id: r.get(0)?,
         datastream_id: r.get(1)?,
         phenomenon_time: r.get(2)?,
-        result: result_value(r.get_ref(3)?, r.get_ref(4)?),
+        result: result_value(cell_of(r.get_ref(3)?), cell_of(r.get_ref(4)?)),
         result_quality: match r.get_ref(5)? {
             ValueRef::Null => None,
             v => Some(json_column(v)),

@@ -12,6 +12,7 @@ pub mod executor;
 pub mod expand_rules;
 pub mod links;
 pub mod paging;
+pub mod read;
 pub mod resolve;
 pub mod shape;
 pub mod sql;
