@@ -71,7 +71,7 @@ pub fn decode(
                     }
                     PropertyKind::Time => v
                         .as_i64()
-                        .map(|t| Value::String(sta::time::format_instant(t)))
+                        .map(|t| Value::String(sta::time::format_echo(t)))
                         .unwrap_or(Value::Null),
                     _ => match v {
                         Cell::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
@@ -86,7 +86,7 @@ pub fn decode(
                 let start = row.cell(i)?.as_i64();
                 let end = row.cell(i + 1)?.as_i64();
                 start
-                    .map(|s| Value::String(sta::time::format_time_value(s, end)))
+                    .map(|s| Value::String(sta::time::format_echo_value(s, end)))
                     .unwrap_or(Value::Null)
             }
             Column::Result => result_value(row.cell(i)?, row.cell(i + 1)?),

@@ -44,13 +44,15 @@ pub fn read(
             let mut row = fetch_rows(conn, e, "e.id = ?1", &[SqlValue::Int(id)])?
                 .pop()
                 .ok_or_else(|| not_found(format!("{}({id}) does not exist", e.set_name())))?;
+            // The path names a property of the entity type (the parser checked), so a missing
+            // or null value is a present-but-null property: 200 with null (issue 12, as the
+            // conformance suite and FROST read OGC 18-088); 404 is only for what does not exist.
             let value = if *p == "id" {
                 Value::from(id)
             } else {
                 row.fields.remove(*p).unwrap_or(Value::Null)
             };
             Ok(match (&req.path.tail, value) {
-                (_, Value::Null) => ReadResponse::NoContent,
                 (Tail::PropertyValue(_), Value::String(s)) => ReadResponse::Text(s),
                 (Tail::PropertyValue(_), v) => ReadResponse::Text(v.to_string()),
                 (_, v) => ReadResponse::Json(json!({ *p: v })),
