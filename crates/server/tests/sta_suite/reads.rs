@@ -98,3 +98,57 @@ async fn times_echo_as_sent_with_fractions_only_when_they_are_there() {
     assert_eq!(hl["value"][0]["time"], "2015-03-03T00:00:00Z", "{hl}");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn observations_of_a_datastream_come_in_time_order_when_no_order_is_named() {
+    let s = start().await;
+    let mut thing = station("L03", 106.43, 26.59, 30.0);
+    // Ids 1, 2, 3 in time order 3rd, 1st, 2nd: a back-filled hour arrives last.
+    thing["Datastreams"][0]["Observations"] = json!([
+        { "phenomenonTime": "2026-03-15T10:00:00Z", "result": 3.5 },
+        { "phenomenonTime": "2026-03-15T08:00:00Z", "result": 1.5 },
+        { "phenomenonTime": "2026-03-15T09:00:00Z", "result": 2.5 }
+    ]);
+    let (status, body, _) = s.post("Things", thing).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (_, page) = s.get("Datastreams(1)/Observations").await;
+    assert_eq!(ids(&page), vec![2, 3, 1], "the (datastream, time) order");
+    // An $expand under the Datastream takes the first N of that same order, per parent, and its
+    // nextLink continues where it stopped.
+    let (_, ds) = s.get("Datastreams(1)?$expand=Observations($top=2)").await;
+    let members: Vec<i64> = ds["Observations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["@iot.id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(members, vec![2, 3]);
+    let next = ds["Observations@iot.nextLink"].as_str().unwrap().to_string();
+    let rest = s.get_url(&next).await;
+    assert_eq!(ids(&rest), vec![1]);
+    // Nested, through Things: the same per-parent top.
+    let (_, things) = s
+        .get("Things?$expand=Datastreams($expand=Observations($top=1;$select=result))")
+        .await;
+    assert_eq!(
+        things["value"][0]["Datastreams"][0]["Observations"],
+        json!([{ "result": 1.5 }])
+    );
+    // Server-driven paging walks the same order to the end.
+    let mut seen = Vec::new();
+    let (_, mut page) = s.get("Datastreams(1)/Observations?$top=1").await;
+    loop {
+        seen.extend(ids(&page));
+        match page["@iot.nextLink"].as_str() {
+            Some(url) => page = s.get_url(url).await,
+            None => break,
+        }
+    }
+    assert_eq!(seen, vec![2, 3, 1]);
+    // Observations not reached through a Datastream stay in id order, and an explicit order wins.
+    let (_, all) = s.get("Observations").await;
+    assert_eq!(ids(&all), vec![1, 2, 3]);
+    let (_, by_id) = s.get("Datastreams(1)/Observations?$orderby=id").await;
+    assert_eq!(ids(&by_id), vec![1, 2, 3]);
+    s.stop().await;
+}

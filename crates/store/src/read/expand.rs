@@ -7,7 +7,7 @@ use crate::PageLimits;
 use crate::StoreError;
 use crate::executor::{Executor, Flow};
 use crate::expand_rules::{check_budget, is_latest_request, over_budget};
-use crate::paging::next_link;
+use crate::paging::{next_link, with_default_order};
 use crate::shape::{self, Row};
 use crate::sql::mapping::{self, Relation};
 use crate::sql::{Scope, SqlBuilder, SqlValue};
@@ -112,7 +112,7 @@ fn expand_to_many(
     rel: Relation,
     limits: PageLimits,
 ) -> Result<(), StoreError> {
-    let q = &ex.query;
+    let q = &*with_default_order(ex.target, Some(parent), &ex.query);
     let top = q.top.unwrap_or(limits.default_top).min(limits.max_top);
     let parent_ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let child = ex.target;

@@ -8,7 +8,9 @@ mod rows;
 
 use crate::count::count;
 use crate::executor::Executor;
-use crate::paging::{Keyset, data_array, keyset_for, make_token, next_link, parse_token};
+use crate::paging::{
+    Keyset, data_array, keyset_for, make_token, next_link, parse_token, with_default_order,
+};
 use crate::resolve::{Target, path_text, resolve};
 use crate::shape::{self, Row};
 use crate::sql::mapping::{self, Relation};
@@ -80,6 +82,7 @@ fn read_collection(
     limits: PageLimits,
     refs_only: bool,
 ) -> Result<Value, StoreError> {
+    let query = &*with_default_order(entity, constraint.map(|(pe, _, _)| pe), query);
     let mut b = SqlBuilder::new(conn.dialect());
     let scope = Scope {
         entity,
