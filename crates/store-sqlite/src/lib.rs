@@ -16,6 +16,7 @@ mod typed;
 mod write;
 
 pub use error::to_store_error;
+pub use executor::SqliteExecutor;
 
 use async_trait::async_trait;
 use error::Db;
@@ -482,7 +483,10 @@ fn latest_values(conn: &Connection, only: Option<&[i64]>) -> Result<Vec<LatestVa
                 observation_count: r.get(8)?,
                 observation_id: r.get(9)?,
                 phenomenon_time: start.map(|s| sta::time::format_time_value(s, end)),
-                result: store::read::decode::result_value(executor::cell_of(r.get_ref(12)?), executor::cell_of(r.get_ref(13)?)),
+                result: store::read::decode::result_value(
+                    executor::cell_of(r.get_ref(12)?),
+                    executor::cell_of(r.get_ref(13)?),
+                ),
                 result_quality: parse(r.get(14)?),
             })
         })

@@ -1,13 +1,13 @@
 //! The typed reads of [`crate::typed`] in plain SQL over the schema of `schema.rs`.
 
-use crate::executor::cell_of;
-use store::read::decode::result_value;
 use crate::error::Db;
+use crate::executor::cell_of;
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;
 use serde_json::{Map, Value};
 use sta::EntityType;
 use std::collections::BTreeMap;
+use store::read::decode::result_value;
 use store::sql::mapping::{self, Column};
 use store::{
     CommittedObservations, DatastreamRow, KeyedEntity, ObservationCursor, ObservationEvent,
