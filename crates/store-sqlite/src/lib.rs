@@ -16,7 +16,7 @@ mod typed;
 mod write;
 
 pub use error::to_store_error;
-pub use executor::SqliteExecutor;
+pub use executor::{SqliteExecutor, to_sql_values};
 
 use async_trait::async_trait;
 use error::Db;

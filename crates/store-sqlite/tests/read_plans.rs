@@ -19,18 +19,6 @@ struct Planning<'c> {
     plans: RefCell<Vec<(String, Vec<String>)>>,
 }
 
-fn bind(params: &[SqlValue]) -> Vec<rusqlite::types::Value> {
-    params
-        .iter()
-        .map(|p| match p {
-            SqlValue::Null => rusqlite::types::Value::Null,
-            SqlValue::Int(i) => rusqlite::types::Value::Integer(*i),
-            SqlValue::Float(f) => rusqlite::types::Value::Real(*f),
-            SqlValue::Text(s) => rusqlite::types::Value::Text(s.clone()),
-        })
-        .collect()
-}
-
 impl Executor for Planning<'_> {
     fn dialect(&self) -> Dialect {
         Dialect::Sqlite
@@ -46,7 +34,9 @@ impl Executor for Planning<'_> {
             .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
             .map_err(store_sqlite::to_store_error)?;
         let plan = stmt
-            .query_map(params_from_iter(bind(params)), |r| r.get::<_, String>(3))
+            .query_map(params_from_iter(store_sqlite::to_sql_values(params)), |r| {
+                r.get::<_, String>(3)
+            })
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .map_err(store_sqlite::to_store_error)?;
         self.plans.borrow_mut().push((sql.to_string(), plan));
