@@ -2,7 +2,8 @@
 //! large observation table — each next to the raw ceiling of the same SQLite schema measured in
 //! the same run (a bare prepared-statement loop / the bare SQL query on the same file).
 //!
-//! Run: `cargo run --release -p qingshui-bench --bin sta_bench -- [--observations N] [--datastreams D]`
+//! Run: `cargo run --release -p qingshui-bench --bin sta_bench -- [--observations N] [--datastreams D]
+//! [--per-thing K]` (K datastreams per Thing in the large table, for the nested `$expand` lines).
 
 use anyhow::Context;
 use rusqlite::{Connection, params};
@@ -23,6 +24,7 @@ struct Args {
     observations: usize,
     datastreams: usize,
     ingest_rows: usize,
+    per_thing: usize,
 }
 
 fn args() -> Args {
@@ -30,6 +32,7 @@ fn args() -> Args {
         observations: 10_000_000,
         datastreams: 1000,
         ingest_rows: 200_000,
+        per_thing: 1,
     };
     let v: Vec<String> = std::env::args().collect();
     let mut i = 1;
@@ -39,6 +42,7 @@ fn args() -> Args {
             "--observations" => a.observations = n,
             "--datastreams" => a.datastreams = n,
             "--ingest-rows" => a.ingest_rows = n,
+            "--per-thing" => a.per_thing = n.max(1),
             _ => {}
         }
         i += 2;
@@ -125,18 +129,24 @@ fn check_rows(outcome: store::WriteOutcome) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn station(k: usize) -> Value {
+/// A Thing with `per_thing` datastreams of its own.
+fn station(k: usize, per_thing: usize) -> Value {
+    let datastreams: Vec<Value> = (0..per_thing)
+        .map(|j| {
+            json!({
+                "name": format!("bench-{k} tp {j}"), "description": "tp",
+                "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
+                "unitOfMeasurement": { "name": "mg/L", "symbol": "mg/L", "definition": "ucum:mg/L" },
+                "Sensor": { "name": "s", "description": "s", "encodingType": "text/html", "metadata": "m" },
+                "ObservedProperty": { "name": "tp", "definition": format!("urn:bench:{k}:{j}"), "description": "tp" }
+            })
+        })
+        .collect();
     json!({
         "name": format!("bench-{k}"), "description": "benchmark station",
         "Locations": [{ "name": "p", "description": "p", "encodingType": "application/geo+json",
                         "location": { "type": "Point", "coordinates": [106.4, 26.5] } }],
-        "Datastreams": [{
-            "name": format!("bench-{k} tp"), "description": "tp",
-            "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
-            "unitOfMeasurement": { "name": "mg/L", "symbol": "mg/L", "definition": "ucum:mg/L" },
-            "Sensor": { "name": "s", "description": "s", "encodingType": "text/html", "metadata": "m" },
-            "ObservedProperty": { "name": "tp", "definition": format!("urn:bench:{k}"), "description": "tp" }
-        }]
+        "Datastreams": datastreams
     })
 }
 
@@ -194,7 +204,7 @@ async fn main() -> anyhow::Result<()> {
     for k in 0..16 {
         let r = client
             .post(format!("{base}/Things"))
-            .json(&station(k))
+            .json(&station(k, 1))
             .send()
             .await?;
         anyhow::ensure!(r.status() == 201, "creating a bench station failed");
@@ -246,10 +256,10 @@ async fn main() -> anyhow::Result<()> {
     let running = server::start(config.clone(), store.clone()).await?;
     let base = format!("http://{}/v1.1", running.http_addr);
     let api = format!("http://{}/api/v1", running.http_addr);
-    for k in 0..a.datastreams {
+    for k in 0..a.datastreams / a.per_thing {
         let r = client
             .post(format!("{base}/Things"))
-            .json(&station(k))
+            .json(&station(k, a.per_thing))
             .send()
             .await?;
         anyhow::ensure!(r.status() == 201);
@@ -395,6 +405,40 @@ async fn main() -> anyhow::Result<()> {
         anyhow::ensure!(n == series_n);
         Ok(())
     })?;
+    // Nested per-parent $expand: the first N Things, all their Datastreams, 5 Observations each,
+    // beside the raw SQL that reads the same 5 rows per datastream by primary-key range.
+    let mut nested = Vec::new();
+    for things in [10usize, 100] {
+        if things * a.per_thing > a.datastreams {
+            continue;
+        }
+        let url = format!(
+            "{base}/Things?$top={things}&$expand=Datastreams($expand=Observations($top=5))"
+        );
+        let probe: Value = client.get(&url).send().await?.json().await?;
+        let members: usize = probe["value"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|t| t["Datastreams"].as_array().into_iter().flatten())
+            .map(|d| d["Observations"].as_array().map_or(0, Vec::len))
+            .sum();
+        anyhow::ensure!(members == things * a.per_thing * 5.min(per_ds));
+        let http = time_async(runs, || get(url.clone())).await?;
+        let n_ds = (things * a.per_thing) as i64;
+        let raw = time_sync(runs, || {
+            let mut stmt = raw_conn.prepare_cached(
+                "SELECT id, phenomenon_time_start, result FROM observations WHERE datastream_id = ?1 ORDER BY phenomenon_time_start LIMIT 5",
+            )?;
+            let mut n = 0;
+            for ds in 1..=n_ds {
+                n += stmt.query_map([ds], |r| r.get::<_, i64>(0))?.count();
+            }
+            anyhow::ensure!(n == members);
+            Ok(())
+        })?;
+        nested.push((things, members, http, raw));
+    }
     running.stop().await?;
 
     println!(
@@ -437,6 +481,14 @@ async fn main() -> anyhow::Result<()> {
         ms(series_da),
         ms(series_raw)
     );
+    for (things, members, http, raw) in nested {
+        println!(
+            "| `Things?$top={things}&$expand=Datastreams($expand=Observations($top=5))` ({things} × {} × {per_ds}; {members} observations) | {} | {} (one PK range per datastream) | |",
+            a.per_thing,
+            ms(http),
+            ms(raw)
+        );
+    }
     let _ = std::fs::remove_dir_all(dir.path()).context("cleaning up");
     Ok(())
 }

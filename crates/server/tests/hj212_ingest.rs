@@ -279,7 +279,7 @@ async fn realtime_hourly_resend_backfill_split_and_bad_crc() {
     assert_eq!(temp.len(), 2, "{temp:?}");
     assert_eq!(temp[0]["result"], json!(14.6));
     assert_eq!(
-        temp[0]["phenomenonTime"], "2026-03-15T01:30:00.000Z",
+        temp[0]["phenomenonTime"], "2026-03-15T01:30:00Z",
         "09:30 Beijing time is 01:30 UTC"
     );
     assert_eq!(temp[0]["resultQuality"], json!({"flag": "N"}));
@@ -307,9 +307,9 @@ async fn realtime_hourly_resend_backfill_split_and_bad_crc() {
     assert_eq!(
         times,
         [
-            "2026-03-15T00:00:00.000Z/2026-03-15T01:00:00.000Z",
-            "2026-03-15T01:00:00.000Z/2026-03-15T02:00:00.000Z",
-            "2026-03-15T02:00:00.000Z/2026-03-15T03:00:00.000Z"
+            "2026-03-15T00:00:00Z/2026-03-15T01:00:00Z",
+            "2026-03-15T01:00:00Z/2026-03-15T02:00:00Z",
+            "2026-03-15T02:00:00Z/2026-03-15T03:00:00Z"
         ],
         "backfill, hourly (sent four times, stored once) and split: one observation each"
     );
@@ -335,7 +335,7 @@ async fn realtime_hourly_resend_backfill_split_and_bad_crc() {
     assert_eq!(daily.len(), 1);
     assert_eq!(
         daily[0]["phenomenonTime"],
-        "2026-03-14T16:00:00.000Z/2026-03-15T16:00:00.000Z"
+        "2026-03-14T16:00:00Z/2026-03-15T16:00:00Z"
     );
 
     // Duplicates were recognised, not stored: 3 resends × 3 values.

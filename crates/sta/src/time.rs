@@ -82,18 +82,36 @@ pub fn parse_time_value(text: &str) -> Result<TimeValue, String> {
     }
 }
 
-/// `YYYY-MM-DDTHH:MM:SS.mmmZ`. Formatting times is on the hot path of every observation read,
-/// so years 0000–9999 are written directly (civil-from-days arithmetic) and only the rest go
-/// through chrono.
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ`, always with milliseconds: the fixed width the domain API, events
+/// and alert texts use (the dashboard parses it as a date, never compares it as sent).
 pub fn format_instant(micros: i64) -> String {
+    write_instant(micros, false)
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ`, with `.mmm` or `.mmmuuu` only when the instant has them: how the
+/// SensorThings API prints times, because clients compare the times they sent as strings, so
+/// `…T00:00:00Z` must come back without `.000` (issue 12; OGC 18-088 leaves the precision open,
+/// FROST echoes the same way).
+pub fn format_echo(micros: i64) -> String {
+    write_instant(micros, true)
+}
+
+/// Formatting times is on the hot path of every observation read, so years 0000–9999 are
+/// written directly (civil-from-days arithmetic) and only the rest go through chrono.
+fn write_instant(micros: i64, echo: bool) -> String {
     if !(MIN_DATETIME..=MAX_DATETIME).contains(&micros) {
+        let format = if echo {
+            SecondsFormat::AutoSi
+        } else {
+            SecondsFormat::Millis
+        };
         return match Utc.timestamp_micros(micros).single() {
-            Some(t) => t.to_rfc3339_opts(SecondsFormat::Millis, true),
+            Some(t) => t.to_rfc3339_opts(format, true),
             None => String::new(),
         };
     }
     let secs = micros.div_euclid(1_000_000);
-    let millis = micros.rem_euclid(1_000_000) / 1000;
+    let fraction = micros.rem_euclid(1_000_000);
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     // Howard Hinnant's civil_from_days.
@@ -107,21 +125,37 @@ pub fn format_instant(micros: i64) -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     use std::fmt::Write;
-    let mut out = String::with_capacity(24);
+    let mut out = String::with_capacity(28);
     let _ = write!(
         out,
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
         rem / 3600,
         rem % 3600 / 60,
         rem % 60
     );
+    let _ = match fraction {
+        f if !echo => write!(out, ".{:03}", f / 1000),
+        0 => Ok(()),
+        f if f % 1000 == 0 => write!(out, ".{:03}", f / 1000),
+        f => write!(out, ".{f:06}"),
+    };
+    out.push('Z');
     out
 }
 
+/// An instant, or an interval `start/end` when it has a distinct end (milliseconds always).
 pub fn format_time_value(start: i64, end: Option<i64>) -> String {
     match end {
         Some(e) if e != start => format!("{}/{}", format_instant(start), format_instant(e)),
         _ => format_instant(start),
+    }
+}
+
+/// [`format_time_value`] in the SensorThings echo form ([`format_echo`]).
+pub fn format_echo_value(start: i64, end: Option<i64>) -> String {
+    match end {
+        Some(e) if e != start => format!("{}/{}", format_echo(start), format_echo(e)),
+        _ => format_echo(start),
     }
 }
 
@@ -184,6 +218,19 @@ mod tests {
             "1970-01-01T00:00:00.000Z/1970-01-01T00:00:01.000Z"
         );
         assert_eq!(format_instant(MIN_DATETIME), "0001-01-01T00:00:00.000Z");
+        assert_eq!(
+            format_echo_value(0, Some(1_000_000)),
+            "1970-01-01T00:00:00Z/1970-01-01T00:00:01Z"
+        );
+        // Times echo as sent: no fraction when there is none, milli- or microseconds when there are.
+        for sent in [
+            "2015-03-03T00:00:00Z",
+            "2015-03-03T00:00:00.123Z",
+            "2015-03-03T00:00:00.120Z",
+            "2015-03-03T00:00:00.123456Z",
+        ] {
+            assert_eq!(format_echo(parse_instant(sent).unwrap()), sent);
+        }
         // The fast formatter agrees with chrono across eras, leap days and negative times.
         for m in [
             0,
@@ -196,12 +243,11 @@ mod tests {
             4_107_542_400_999_000,
             -1_000_000_000_000_001,
         ] {
-            let want = Utc
-                .timestamp_micros(m)
-                .single()
-                .unwrap()
-                .to_rfc3339_opts(SecondsFormat::Millis, true);
+            let t = Utc.timestamp_micros(m).single().unwrap();
+            let want = t.to_rfc3339_opts(SecondsFormat::Millis, true);
             assert_eq!(format_instant(m), want, "{m}");
+            let want = t.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+            assert_eq!(format_echo(m), want, "{m}");
         }
     }
 }

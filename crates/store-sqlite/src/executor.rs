@@ -1,26 +1,50 @@
 //! [`store::executor::Executor`] over a rusqlite connection: what the backend-neutral execution
-//! in `store` runs its SQL through. Statements are prepared through the connection's cache, as
-//! the code that used rusqlite directly did.
+//! in `store` runs its SQL through. Statements are prepared through the connection's cache; rows
+//! are visited in place (cells borrowed from SQLite), never collected here. Interruption by the
+//! reader's progress handler surfaces as `StoreError::Interrupted` through [`Db::db`].
 
 use crate::error::Db;
-use crate::rows::to_sql_values;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, params_from_iter};
 use store::StoreError;
-use store::executor::Executor;
+use store::executor::{Cell, Executor, Flow, RowRef};
 use store::sql::{Dialect, SqlValue};
 
 /// A borrowed connection (or transaction, through deref) as an [`Executor`].
 pub struct SqliteExecutor<'c>(pub &'c Connection);
 
-fn cell(v: ValueRef<'_>) -> SqlValue {
+pub fn to_sql_values(params: &[SqlValue]) -> Vec<rusqlite::types::Value> {
+    params
+        .iter()
+        .map(|p| match p {
+            SqlValue::Null => rusqlite::types::Value::Null,
+            SqlValue::Int(i) => rusqlite::types::Value::Integer(*i),
+            SqlValue::Float(f) => rusqlite::types::Value::Real(*f),
+            SqlValue::Text(s) => rusqlite::types::Value::Text(s.clone()),
+        })
+        .collect()
+}
+
+struct SqliteRow<'r, 's>(&'r rusqlite::Row<'s>, usize);
+
+impl RowRef for SqliteRow<'_, '_> {
+    fn width(&self) -> usize {
+        self.1
+    }
+
+    fn cell(&self, i: usize) -> Result<Cell<'_>, StoreError> {
+        Ok(cell_of(self.0.get_ref(i).db()?))
+    }
+}
+
+/// SQLite's borrowed value as the neutral [`Cell`].
+pub fn cell_of(v: ValueRef<'_>) -> Cell<'_> {
     match v {
-        ValueRef::Null => SqlValue::Null,
-        ValueRef::Integer(i) => SqlValue::Int(i),
-        ValueRef::Real(f) => SqlValue::Float(f),
-        ValueRef::Text(t) => SqlValue::Text(String::from_utf8_lossy(t).into_owned()),
-        // No STA column is a blob; hex keeps such a value visible rather than dropping it.
-        ValueRef::Blob(b) => SqlValue::Text(b.iter().map(|x| format!("{x:02x}")).collect()),
+        ValueRef::Null => Cell::Null,
+        ValueRef::Integer(i) => Cell::Int(i),
+        ValueRef::Real(f) => Cell::Float(f),
+        // No STA column is a blob; its bytes read as (lossy) text rather than vanish.
+        ValueRef::Text(t) | ValueRef::Blob(t) => Cell::Text(t),
     }
 }
 
@@ -29,15 +53,21 @@ impl Executor for SqliteExecutor<'_> {
         Dialect::Sqlite
     }
 
-    fn query_rows(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<Vec<SqlValue>>, StoreError> {
+    fn query_each(
+        &self,
+        sql: &str,
+        params: &[SqlValue],
+        visit: &mut dyn FnMut(&dyn RowRef) -> Result<Flow, StoreError>,
+    ) -> Result<(), StoreError> {
         let mut stmt = self.0.prepare_cached(sql).db()?;
         let width = stmt.column_count();
-        let rows = stmt
-            .query_map(params_from_iter(to_sql_values(params)), |r| {
-                (0..width).map(|i| r.get_ref(i).map(cell)).collect()
-            })
-            .db()?;
-        rows.collect::<Result<_, _>>().db()
+        let mut rows = stmt.query(params_from_iter(to_sql_values(params))).db()?;
+        while let Some(r) = rows.next().db()? {
+            if visit(&SqliteRow(r, width))? == Flow::Stop {
+                break;
+            }
+        }
+        Ok(())
     }
 
     fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<usize, StoreError> {

@@ -7,19 +7,16 @@
 //! caller is never told "stored" before its data are durable.
 
 mod alerts;
-mod decode;
 mod error;
 mod executor;
-mod expand;
 mod functions;
-mod read;
 mod reader;
-mod rows;
 pub mod schema;
 mod typed;
 mod write;
 
 pub use error::to_store_error;
+pub use executor::{SqliteExecutor, to_sql_values};
 
 use async_trait::async_trait;
 use error::Db;
@@ -354,7 +351,7 @@ fn writer_loop(
 impl Store for SqliteStore {
     async fn read(&self, req: ReadRequest) -> Result<ReadResponse, StoreError> {
         let page = self.page;
-        self.with_reader(move |conn| read::read(conn, &req, page))
+        self.with_reader(move |conn| store::read::read(&executor::SqliteExecutor(conn), &req, page))
             .await
     }
 
@@ -486,7 +483,10 @@ fn latest_values(conn: &Connection, only: Option<&[i64]>) -> Result<Vec<LatestVa
                 observation_count: r.get(8)?,
                 observation_id: r.get(9)?,
                 phenomenon_time: start.map(|s| sta::time::format_time_value(s, end)),
-                result: decode::result_value(r.get_ref(12)?, r.get_ref(13)?),
+                result: store::read::decode::result_value(
+                    executor::cell_of(r.get_ref(12)?),
+                    executor::cell_of(r.get_ref(13)?),
+                ),
                 result_quality: parse(r.get(14)?),
             })
         })

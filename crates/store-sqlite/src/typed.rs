@@ -1,12 +1,13 @@
 //! The typed reads of [`crate::typed`] in plain SQL over the schema of `schema.rs`.
 
-use crate::decode::result_value;
 use crate::error::Db;
+use crate::executor::cell_of;
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;
 use serde_json::{Map, Value};
 use sta::EntityType;
 use std::collections::BTreeMap;
+use store::read::decode::result_value;
 use store::sql::mapping::{self, Column};
 use store::{
     CommittedObservations, DatastreamRow, KeyedEntity, ObservationCursor, ObservationEvent,
@@ -168,7 +169,7 @@ fn event(r: &rusqlite::Row<'_>, kind: UpsertKind) -> rusqlite::Result<Observatio
         id: r.get(0)?,
         datastream_id: r.get(1)?,
         phenomenon_time: r.get(2)?,
-        result: result_value(r.get_ref(3)?, r.get_ref(4)?),
+        result: result_value(cell_of(r.get_ref(3)?), cell_of(r.get_ref(4)?)),
         result_quality: match r.get_ref(5)? {
             ValueRef::Null => None,
             v => Some(json_column(v)),

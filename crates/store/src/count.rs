@@ -18,7 +18,7 @@ fn as_count(cell: Option<SqlValue>) -> i64 {
 /// How many `entity` rows match `conds` (SQL on alias `e`, with `params` bound, already in the
 /// executor's dialect), reached through `constraint` when it is set.
 pub fn count(
-    db: &impl Executor,
+    db: &(impl Executor + ?Sized),
     entity: EntityType,
     constraint: Option<(EntityType, i64, Relation)>,
     filtered: bool,

@@ -18,6 +18,7 @@ pub mod links;
 pub mod observed_area;
 pub mod paging;
 pub mod patch;
+pub mod read;
 pub mod resolve;
 pub mod shape;
 pub mod sql;

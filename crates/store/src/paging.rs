@@ -15,6 +15,36 @@ pub enum Keyset {
     TimeDesc,
 }
 
+/// The order rows come in when the client names none. Observations reached through their
+/// Datastream (`Datastreams(7)/Observations`, `$expand=Observations` under a Datastream) come
+/// in (phenomenonTime, id) order: that is the table's clustering key, so a page — or the top N
+/// of every parent of an `$expand` — is one index range per datastream, not a sort of all its
+/// observations (issue 12). Everything else comes in id order (`None`: the compiler's default).
+pub fn default_order(entity: EntityType, through: Option<EntityType>) -> Option<Vec<sta::OrderBy>> {
+    (entity == EntityType::Observation && through == Some(EntityType::Datastream)).then(|| {
+        vec![sta::OrderBy {
+            expr: sta::filter::Expr::Property(vec!["phenomenonTime".into()]),
+            descending: false,
+        }]
+    })
+}
+
+/// `query` with [`default_order`] filled in when it names no `$orderby`.
+pub fn with_default_order<'q>(
+    entity: EntityType,
+    through: Option<EntityType>,
+    query: &'q Query,
+) -> std::borrow::Cow<'q, Query> {
+    match default_order(entity, through) {
+        Some(order) if query.orderby.is_empty() => {
+            let mut q = query.clone();
+            q.orderby = order;
+            std::borrow::Cow::Owned(q)
+        }
+        _ => std::borrow::Cow::Borrowed(query),
+    }
+}
+
 pub fn keyset_for(entity: EntityType, query: &Query) -> Option<Keyset> {
     if entity != EntityType::Observation {
         return None;

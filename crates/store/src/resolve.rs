@@ -16,7 +16,7 @@ pub enum Target {
     Collection(EntityType, Option<(EntityType, i64, Relation)>),
 }
 
-fn exists(db: &impl Executor, entity: EntityType, id: i64) -> Result<bool, StoreError> {
+fn exists(db: &(impl Executor + ?Sized), entity: EntityType, id: i64) -> Result<bool, StoreError> {
     let sql = format!(
         "SELECT 1 FROM {} WHERE id = {}",
         mapping::table(entity),
@@ -27,7 +27,7 @@ fn exists(db: &impl Executor, entity: EntityType, id: i64) -> Result<bool, Store
 
 /// Walks the path, checking at each step that the addressed entity exists and is related to
 /// the previous one (so `Things(1)/Datastreams(9)` is 404 when datastream 9 is another Thing's).
-pub fn resolve(db: &impl Executor, path: &ResourcePath) -> Result<Target, StoreError> {
+pub fn resolve(db: &(impl Executor + ?Sized), path: &ResourcePath) -> Result<Target, StoreError> {
     let p = |n| db.dialect().placeholder(n);
     let mut current: Option<(EntityType, i64)> = None;
     let mut target = None;

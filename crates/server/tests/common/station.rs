@@ -135,11 +135,12 @@ impl TestStation {
     }
 }
 
-/// Unix seconds as an ISO 8601 UTC instant the way the STA API prints it (`…T01:30:00.000Z`).
+/// Unix seconds as an ISO 8601 UTC instant the way the STA API prints it (`…T01:30:00Z`: whole
+/// seconds carry no fraction).
 pub fn utc_iso(unix_s: i64) -> String {
     let local = beijing_time(unix_s - 8 * 3600);
     format!(
-        "{}-{}-{}T{}:{}:{}.000Z",
+        "{}-{}-{}T{}:{}:{}Z",
         &local[0..4],
         &local[4..6],
         &local[6..8],

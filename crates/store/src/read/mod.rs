@@ -1,28 +1,33 @@
-//! SensorThings reads on SQLite: path resolution, collections with server-driven paging,
-//! `$count` fast paths, single entities, properties, `$ref` and `dataArray`.
+//! SensorThings reads for every backend, over [`Executor`]: path resolution, collections with
+//! server-driven paging, `$count` fast paths, single entities, properties, `$ref`, `dataArray`
+//! and `$expand` ([`expand`]). A backend supplies only the connection (and its cancellation).
 
-use crate::decode;
-use crate::error::Db;
-use crate::executor::SqliteExecutor;
-use crate::expand::expand_rows;
-use crate::rows::{fetch_rows, to_sql_values};
-use rusqlite::{Connection, params_from_iter};
+pub mod decode;
+mod expand;
+mod rows;
+
+use crate::count::count;
+use crate::executor::Executor;
+use crate::paging::{
+    Keyset, data_array, keyset_for, make_token, next_link, parse_token, with_default_order,
+};
+use crate::resolve::{Target, path_text, resolve};
+use crate::shape::{self, Row};
+use crate::sql::mapping::{self, Relation};
+use crate::sql::{Scope, SqlBuilder, SqlValue};
+use crate::{PageLimits, ReadRequest, ReadResponse, StoreError, not_found};
+use expand::expand_rows;
+use rows::fetch_rows;
 use serde_json::{Map, Value, json};
 use sta::{EntityType, Query, ResourcePath, ResultFormat, Tail};
-use store::count::count;
-use store::paging::{Keyset, data_array, keyset_for, make_token, next_link, parse_token};
-use store::resolve::{Target, path_text, resolve};
-use store::shape::{self, Row};
-use store::sql::mapping::{self, Relation};
-use store::sql::{Dialect, Scope, SqlBuilder, SqlValue};
-use store::{PageLimits, ReadRequest, ReadResponse, StoreError, not_found};
 
+/// Answers a SensorThings GET on `conn`.
 pub fn read(
-    conn: &Connection,
+    conn: &dyn Executor,
     req: &ReadRequest,
     limits: PageLimits,
 ) -> Result<ReadResponse, StoreError> {
-    let target = resolve(&SqliteExecutor(conn), &req.path)?;
+    let target = resolve(conn, &req.path)?;
     match (target, &req.path.tail) {
         (Target::Entity(e, id), Tail::None) => {
             let row = fetch_rows(conn, e, "e.id = ?1", &[SqlValue::Int(id)])?
@@ -41,13 +46,15 @@ pub fn read(
             let mut row = fetch_rows(conn, e, "e.id = ?1", &[SqlValue::Int(id)])?
                 .pop()
                 .ok_or_else(|| not_found(format!("{}({id}) does not exist", e.set_name())))?;
+            // The path names a property of the entity type (the parser checked), so a missing
+            // or null value is a present-but-null property: 200 with null (issue 12, as the
+            // conformance suite and FROST read OGC 18-088); 404 is only for what does not exist.
             let value = if *p == "id" {
                 Value::from(id)
             } else {
                 row.fields.remove(*p).unwrap_or(Value::Null)
             };
             Ok(match (&req.path.tail, value) {
-                (_, Value::Null) => ReadResponse::NoContent,
                 (Tail::PropertyValue(_), Value::String(s)) => ReadResponse::Text(s),
                 (Tail::PropertyValue(_), v) => ReadResponse::Text(v.to_string()),
                 (_, v) => ReadResponse::Json(json!({ *p: v })),
@@ -67,7 +74,7 @@ pub fn read(
 }
 
 fn read_collection(
-    conn: &Connection,
+    conn: &dyn Executor,
     entity: EntityType,
     constraint: Option<(EntityType, i64, Relation)>,
     query: &Query,
@@ -75,7 +82,8 @@ fn read_collection(
     limits: PageLimits,
     refs_only: bool,
 ) -> Result<Value, StoreError> {
-    let mut b = SqlBuilder::new(Dialect::Sqlite);
+    let query = &*with_default_order(entity, constraint.map(|(pe, _, _)| pe), query);
+    let mut b = SqlBuilder::new(conn.dialect());
     let scope = Scope {
         entity,
         alias: "e".into(),
@@ -91,7 +99,7 @@ fn read_collection(
     let table = mapping::table(entity);
     let count = if query.count {
         Some(count(
-            &SqliteExecutor(conn),
+            conn,
             entity,
             constraint,
             query.filter.is_some(),
@@ -141,14 +149,7 @@ fn read_collection(
         }
         (Some(sel), _) => shape::Keep::Only(sel, None),
     };
-    let mut stmt = conn.prepare_cached(&sql).db()?;
-    let mut rows: Vec<Row> = stmt
-        .query_map(params_from_iter(to_sql_values(&b.params)), |r| {
-            decode::decode(entity, r, 0, keep)
-        })
-        .db()?
-        .collect::<Result<_, _>>()
-        .db()?;
+    let mut rows: Vec<Row> = rows::collect(conn, entity, &sql, &b.params, keep)?;
     let more = rows.len() as u64 > top;
     rows.truncate(top as usize);
     let mut out = Map::new();

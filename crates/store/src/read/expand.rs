@@ -1,26 +1,25 @@
 //! `$expand`, set-based: one query per expanded navigation property per level, for all parent
 //! rows at once — never one query per parent (FROST's N+1).
 
-use crate::decode;
-use crate::error::Db;
-use crate::rows::{fetch_rows, to_sql_values};
-use rusqlite::{Connection, params_from_iter};
+use super::decode;
+use super::rows::fetch_rows;
+use crate::PageLimits;
+use crate::StoreError;
+use crate::executor::{Executor, Flow};
+use crate::expand_rules::{check_budget, is_latest_request, over_budget};
+use crate::paging::{next_link, with_default_order};
+use crate::shape::{self, Row};
+use crate::sql::mapping::{self, Relation};
+use crate::sql::{Scope, SqlBuilder, SqlValue};
 use serde_json::Value;
 use sta::{EntityType, Expand};
 use std::collections::HashMap;
-use store::PageLimits;
-use store::StoreError;
-use store::expand_rules::{check_budget, is_latest_request, over_budget};
-use store::paging::next_link;
-use store::shape::{self, Row};
-use store::sql::mapping::{self, Relation};
-use store::sql::{Dialect, Scope, SqlBuilder, SqlValue};
 
 /// SQLite's default limit on compound SELECT terms is 500; stay below it.
 const CHUNK: usize = 400;
 
 pub fn expand_rows(
-    conn: &Connection,
+    conn: &dyn Executor,
     entity: EntityType,
     rows: &mut [Row],
     expands: &[Expand],
@@ -45,7 +44,7 @@ pub fn expand_rows(
 }
 
 fn expand_to_one(
-    conn: &Connection,
+    conn: &dyn Executor,
     rows: &mut [Row],
     ex: &Expand,
     limits: PageLimits,
@@ -55,7 +54,7 @@ fn expand_to_one(
     ids.dedup();
     let mut children: Vec<Row> = Vec::new();
     for chunk in ids.chunks(CHUNK) {
-        let mut b = SqlBuilder::new(Dialect::Sqlite);
+        let mut b = SqlBuilder::new(conn.dialect());
         let list: Vec<String> = chunk.iter().map(|id| b.param(SqlValue::Int(*id))).collect();
         let mut cond = format!("e.id IN ({})", list.join(", "));
         if let Some(f) = &ex.query.filter {
@@ -106,14 +105,14 @@ fn expand_to_one(
 
 #[allow(clippy::too_many_arguments)]
 fn expand_to_many(
-    conn: &Connection,
+    conn: &dyn Executor,
     parent: EntityType,
     rows: &mut [Row],
     ex: &Expand,
     rel: Relation,
     limits: PageLimits,
 ) -> Result<(), StoreError> {
-    let q = &ex.query;
+    let q = &*with_default_order(ex.target, Some(parent), &ex.query);
     let top = q.top.unwrap_or(limits.default_top).min(limits.max_top);
     let parent_ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let child = ex.target;
@@ -126,7 +125,7 @@ fn expand_to_many(
     let unfiltered_obs =
         child == EntityType::Observation && parent == EntityType::Datastream && q.filter.is_none();
     for chunk in parent_ids.chunks(CHUNK) {
-        let mut b = SqlBuilder::new(Dialect::Sqlite);
+        let mut b = SqlBuilder::new(conn.dialect());
         let scope = Scope {
             entity: child,
             alias: "e".into(),
@@ -181,20 +180,16 @@ fn expand_to_many(
         } else {
             return Ok(());
         };
-        let mut stmt = conn.prepare(&sql).db()?;
-        let fetched = stmt
-            .query_map(params_from_iter(to_sql_values(&b.params)), |r| {
-                let row = decode::decode(child, r, 0, shape::Keep::select(q.select.as_deref()))?;
-                let parent: i64 = r.get(ncols)?;
-                Ok((parent, row))
-            })
-            .db()?;
-        for item in fetched {
-            children.push(item.db()?);
+        let keep = shape::Keep::select(q.select.as_deref());
+        conn.query_each(&sql, &b.params, &mut |r| {
+            let row = decode::decode(child, r, 0, keep)?;
+            let parent = r.cell(ncols)?.as_i64().unwrap_or_default();
+            children.push((parent, row));
             if children.len() as u64 > limits.max_expanded_rows {
                 return Err(over_budget(limits));
             }
-        }
+            Ok(Flow::Continue)
+        })?;
         if q.count || is_latest_request(parent, ex) {
             count_children(conn, child, rel, chunk, q, unfiltered_obs, &mut counts)?;
         }
@@ -247,7 +242,7 @@ fn expand_to_many(
 }
 
 fn count_children(
-    conn: &Connection,
+    conn: &dyn Executor,
     child: EntityType,
     rel: Relation,
     parents: &[i64],
@@ -255,7 +250,7 @@ fn count_children(
     unfiltered_obs: bool,
     counts: &mut HashMap<i64, i64>,
 ) -> Result<(), StoreError> {
-    let mut b = SqlBuilder::new(Dialect::Sqlite);
+    let mut b = SqlBuilder::new(conn.dialect());
     let list: Vec<String> = parents
         .iter()
         .map(|id| b.param(SqlValue::Int(*id)))
@@ -293,15 +288,11 @@ fn count_children(
             Relation::ForeignKeyOnParent(_) => return Ok(()),
         }
     };
-    let mut stmt = conn.prepare(&sql).db()?;
-    let rows = stmt
-        .query_map(params_from_iter(to_sql_values(&b.params)), |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
-        })
-        .db()?;
-    for r in rows {
-        let (p, c) = r.db()?;
-        counts.insert(p, c);
-    }
+    conn.query_each(&sql, &b.params, &mut |r| {
+        if let (Some(p), Some(c)) = (r.cell(0)?.as_i64(), r.cell(1)?.as_i64()) {
+            counts.insert(p, c);
+        }
+        Ok(Flow::Continue)
+    })?;
     Ok(())
 }
