@@ -9,6 +9,7 @@ mod geotiff;
 mod mask;
 mod overlay;
 mod settings;
+pub mod synthetic;
 mod writer;
 
 pub use analysis::{Analysis, BasinFigures, ChlFit, Class, Figures, SceneInput, analyse};

@@ -2,9 +2,9 @@
 //! writer and analysed end to end (decode → mask → indices → figures → overlay).
 
 use imagery::{
-    AnalysisSettings, Crs, ImageryError, SceneInput, SceneSpec, analyse, read_header, write_geotiff,
+    AnalysisSettings, ImageryError, SceneInput, SceneSpec, analyse, read_header, write_geotiff,
 };
-use network::{Network, Position, ZoneKind, geo::polygon_contains, parse_network};
+use network::{Network, parse_network};
 
 const HONGFENG: &str = include_str!("../../../config/hongfeng.toml");
 
@@ -12,40 +12,21 @@ fn network() -> Network {
     parse_network(HONGFENG, "config/hongfeng.toml").expect("hongfeng parses")
 }
 
-/// Reflectance of B03 B04 B05 B06 B8A B11 (imagery.md §4.7).
-const LAND: [f64; 6] = [0.08, 0.06, 0.12, 0.25, 0.32, 0.20];
-const WATER: [f64; 6] = [0.04, 0.025, 0.018, 0.008, 0.006, 0.003];
-const SCUM: [f64; 6] = [0.06, 0.045, 0.080, 0.120, 0.150, 0.050];
-const CLOUD: [f64; 6] = [0.45, 0.44, 0.45, 0.46, 0.47, 0.35];
-const BANDS: [&str; 6] = ["B03", "B04", "B05", "B06", "B8A", "B11"];
+use imagery::synthetic::{Cover, Synthetic, Written, write};
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Cover {
-    Land,
-    Water,
-    Scum,
-    Cloud,
-}
-
+/// The whole lake, with a margin of land.
+const EXTENT: [f64; 4] = [106.355, 26.415, 106.46, 26.61];
 /// The planted scum patch in the south basin (near L06), clear of the shore.
-fn in_scum(lon: f64, lat: f64) -> bool {
-    (lon - 106.392).abs() < 0.003 && (lat - 26.468).abs() < 0.003
-}
-
+const SCUM: [f64; 4] = [106.389, 26.465, 106.395, 26.471];
 /// A cloud over the north basin.
-fn in_cloud(lon: f64, lat: f64) -> bool {
-    (lon - 106.425).abs() < 0.006 && (lat - 26.57).abs() < 0.006
-}
+const CLOUD: [f64; 4] = [106.419, 26.564, 106.431, 26.576];
 
 struct Scene {
     bytes: Vec<u8>,
-    /// Planted covers per pixel (row-major), for counting what the analysis must find.
     covers: Vec<Cover>,
     pixel_area_m2: Vec<f64>,
 }
 
-/// A scene over the whole lake in `epsg` with pixel size `res` (CRS units); `dn_offset` is added
-/// to reflectance × 10000 (1000 for baseline ≥ 04.00 products).
 fn scene(
     epsg: u32,
     res: f64,
@@ -53,72 +34,22 @@ fn scene(
     dn_offset: f64,
     metadata: Vec<(String, String)>,
 ) -> Scene {
-    let crs = Crs::from_epsg(epsg).unwrap();
-    let (x_min, y_max) = crs.from_wgs84(106.355, 26.61).unwrap();
-    let (x_max, y_min) = crs.from_wgs84(106.46, 26.415).unwrap();
-    let (w, h) = (
-        ((x_max - x_min) / res) as u32,
-        ((y_max - y_min) / res) as u32,
-    );
-    let net = network();
-    let outline = &net
-        .zones
-        .iter()
-        .find(|z| z.kind == ZoneKind::LakeOutline)
-        .unwrap()
-        .polygon;
-    let mut bands = vec![Vec::new(); 6];
-    let mut covers = Vec::new();
-    let mut pixel_area_m2 = Vec::new();
-    for r in 0..h {
-        for c in 0..w {
-            let (x, y) = (
-                x_min + (c as f64 + 0.5) * res,
-                y_max - (r as f64 + 0.5) * res,
-            );
-            let (lon, lat) = crs.to_wgs84(x, y).unwrap();
-            let lake = polygon_contains(outline, Position { lon, lat });
-            let cover = if cloud && in_cloud(lon, lat) {
-                Cover::Cloud
-            } else if !lake {
-                Cover::Land
-            } else if in_scum(lon, lat) {
-                Cover::Scum
-            } else {
-                Cover::Water
-            };
-            let spec = match cover {
-                Cover::Land => LAND,
-                Cover::Water => WATER,
-                Cover::Scum => SCUM,
-                Cover::Cloud => CLOUD,
-            };
-            for (b, v) in spec.iter().enumerate() {
-                bands[b].push((v * 10000.0 + dn_offset).round() as u16);
-            }
-            covers.push(cover);
-            pixel_area_m2.push(if crs.is_geographic() {
-                imagery::geographic_cell_area_m2(lat, res, res)
-            } else {
-                res * res
-            });
-        }
-    }
-    let spec = SceneSpec {
-        width: w,
-        height: h,
-        bands,
-        descriptions: BANDS.iter().map(|s| s.to_string()).collect(),
-        metadata,
+    let s = Synthetic {
         epsg,
-        x0: x_min,
-        y0: y_max,
-        dx: res,
-        dy: res,
-        nodata: Some(0),
+        res,
+        scum: vec![SCUM],
+        clouds: if cloud { vec![CLOUD] } else { vec![] },
+        dn_offset,
+        metadata,
+        ..Synthetic::sentinel2(EXTENT)
     };
+    let Written {
+        bytes,
+        covers,
+        pixel_area_m2,
+    } = write(&network(), &s).unwrap();
     Scene {
-        bytes: write_geotiff(&spec).unwrap(),
+        bytes,
         covers,
         pixel_area_m2,
     }
@@ -324,7 +255,10 @@ fn bad_files_name_what_is_wrong() {
         width: 8,
         height: 8,
         bands: vec![vec![1200u16; 64]; 6],
-        descriptions: BANDS.iter().map(|s| s.to_string()).collect(),
+        descriptions: imagery::synthetic::S2_BANDS
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
         metadata: baseline4(),
         epsg: 3857,
         x0: 11_847_000.0,

@@ -15,6 +15,7 @@ mod functions;
 mod read;
 mod reader;
 mod rows;
+mod scenes;
 pub mod schema;
 mod typed;
 mod write;
@@ -427,6 +428,10 @@ impl Store for SqliteStore {
     }
 
     fn alert_store(self: Arc<Self>) -> Option<Arc<dyn store::alerts::AlertStore>> {
+        Some(self)
+    }
+
+    fn scene_store(self: Arc<Self>) -> Option<Arc<dyn store::scenes::SceneStore>> {
         Some(self)
     }
 

@@ -13,6 +13,7 @@ pub mod expand_rules;
 pub mod links;
 pub mod paging;
 pub mod resolve;
+pub mod scenes;
 pub mod shape;
 pub mod sql;
 mod typed;
@@ -69,6 +70,10 @@ pub trait Store: Send + Sync + 'static {
     fn interrupt_reads(&self) {}
     /// Alert persistence ([`alerts`]), when the backend has it.
     fn alert_store(self: Arc<Self>) -> Option<Arc<dyn alerts::AlertStore>> {
+        None
+    }
+    /// Scene persistence ([`scenes`]), when the backend has it.
+    fn scene_store(self: Arc<Self>) -> Option<Arc<dyn scenes::SceneStore>> {
         None
     }
 }
