@@ -160,7 +160,15 @@ async fn a_scene_goes_in_and_comes_back_with_its_figures_overlay_and_alert() {
     srv.running.stop().await.expect("stops");
 }
 
-type Case = (&'static str, String, &'static str, Vec<u8>, bool, u16, &'static str);
+type Case = (
+    &'static str,
+    String,
+    &'static str,
+    Vec<u8>,
+    bool,
+    u16,
+    &'static str,
+);
 
 #[tokio::test]
 async fn bad_files_get_a_4xx_with_the_reason_and_nothing_is_stored() {
