@@ -18,4 +18,4 @@ pub use crs::{Crs, geographic_cell_area_m2, metres_per_degree};
 pub use error::ImageryError;
 pub use geotiff::{GeoTransform, Header, Pixels, Window, read_header, read_window};
 pub use settings::{AnalysisSettings, grade};
-pub use writer::{SceneSpec, write_geotiff};
+pub use writer::{RowsSpec, SceneSpec, write_geotiff, write_rows};

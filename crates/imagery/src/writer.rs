@@ -2,7 +2,7 @@
 //! scenes and the crate's planted test scenes. North-up, pixel-interleaved, uint16 DN.
 
 use crate::ImageryError;
-use tiff::encoder::{TiffEncoder, colortype::ColorType};
+use tiff::encoder::{Compression, DeflateLevel, TiffEncoder, colortype::ColorType};
 use tiff::tags::{PhotometricInterpretation, SampleFormat, Tag};
 
 /// A scene to write: band-sequential DN rows, north-up geotransform at pixel corners.
@@ -65,39 +65,54 @@ fn gdal_metadata(spec: &SceneSpec) -> String {
     xml
 }
 
-fn write_n<const N: usize>(spec: &SceneSpec) -> Result<Vec<u8>, ImageryError> {
-    let px = (spec.width * spec.height) as usize;
-    if spec.bands.len() != N || spec.bands.iter().any(|b| b.len() != px) {
-        return Err(ImageryError::Encode(
-            "band count or band length does not match".into(),
-        ));
-    }
-    let mut data = Vec::with_capacity(px * N);
-    for i in 0..px {
-        data.extend(spec.bands.iter().map(|b| b[i]));
-    }
+/// The georeference and metadata of a scene written row by row ([`write_rows`]).
+#[derive(Debug, Clone)]
+pub struct RowsSpec {
+    pub width: u32,
+    pub height: u32,
+    pub descriptions: Vec<String>,
+    pub metadata: Vec<(String, String)>,
+    pub epsg: u32,
+    pub x0: f64,
+    pub y0: f64,
+    pub dx: f64,
+    pub dy: f64,
+    pub nodata: Option<u16>,
+    /// Deflate the strips (a whole synthetic Sentinel-2 tile then stays small as a file).
+    pub deflate: bool,
+}
+
+fn write_n<const N: usize>(
+    spec: &RowsSpec,
+    row: &mut dyn FnMut(u32, &mut [u16]),
+) -> Result<Vec<u8>, ImageryError> {
     let geographic = matches!(spec.epsg, 4326 | 4490);
     // GeoKeyDirectory: version 1.1.0, then (key, location, count, value) for each key.
+    #[rustfmt::skip]
     let keys: Vec<u16> = vec![
-        1,
-        1,
-        0,
-        3,
-        1024,
-        0,
-        1,
-        if geographic { 2 } else { 1 },
-        1025,
-        0,
-        1,
-        1,
-        if geographic { 2048 } else { 3072 },
-        0,
-        1,
-        spec.epsg as u16,
+        1, 1, 0, 3,
+        1024, 0, 1, if geographic { 2 } else { 1 },
+        1025, 0, 1, 1,
+        if geographic { 2048 } else { 3072 }, 0, 1, spec.epsg as u16,
     ];
+    let meta = SceneSpec {
+        width: spec.width,
+        height: spec.height,
+        bands: Vec::new(),
+        descriptions: spec.descriptions.clone(),
+        metadata: spec.metadata.clone(),
+        epsg: spec.epsg,
+        x0: spec.x0,
+        y0: spec.y0,
+        dx: spec.dx,
+        dy: spec.dy,
+        nodata: spec.nodata,
+    };
     let mut out = std::io::Cursor::new(Vec::new());
     let mut tiff = TiffEncoder::new(&mut out).map_err(enc)?;
+    if spec.deflate {
+        tiff = tiff.with_compression(Compression::Deflate(DeflateLevel::Fast));
+    }
     // No ExtraSamples tag: the encoder would count those on top of BitsPerSample; readers
     // (GDAL, tiff) take N BlackIsZero samples as N bands.
     let mut image = tiff
@@ -113,28 +128,71 @@ fn write_n<const N: usize>(spec: &SceneSpec) -> Result<Vec<u8>, ImageryError> {
         &[0.0, 0.0, 0.0, spec.x0, spec.y0, 0.0][..],
     )
     .map_err(enc)?;
-    dir.write_tag(Tag::Unknown(42112), gdal_metadata(spec).as_str())
+    dir.write_tag(Tag::Unknown(42112), gdal_metadata(&meta).as_str())
         .map_err(enc)?;
     if let Some(n) = spec.nodata {
         dir.write_tag(Tag::GdalNodata, n.to_string().as_str())
             .map_err(enc)?;
     }
+    // One buffer for the whole image: the encoder compresses only in `write_data`
+    // (`write_strip` would write raw bytes under a Deflate tag).
+    let row_len = spec.width as usize * N;
+    let mut data = vec![0u16; row_len * spec.height as usize];
+    for (r, chunk) in data.chunks_mut(row_len).enumerate() {
+        row(r as u32, chunk);
+    }
     image.write_data(&data).map_err(enc)?;
     Ok(out.into_inner())
 }
 
-/// Encode the scene as a GeoTIFF (1 to 7 bands).
-pub fn write_geotiff(spec: &SceneSpec) -> Result<Vec<u8>, ImageryError> {
-    match spec.bands.len() {
-        1 => write_n::<1>(spec),
-        2 => write_n::<2>(spec),
-        3 => write_n::<3>(spec),
-        4 => write_n::<4>(spec),
-        5 => write_n::<5>(spec),
-        6 => write_n::<6>(spec),
-        7 => write_n::<7>(spec),
+/// Encode a scene whose pixel-interleaved rows come from `row(r, out)` (`out` has
+/// width × bands samples); no band-sequential copy is made.
+pub fn write_rows(
+    spec: &RowsSpec,
+    bands: usize,
+    row: &mut dyn FnMut(u32, &mut [u16]),
+) -> Result<Vec<u8>, ImageryError> {
+    match bands {
+        1 => write_n::<1>(spec, row),
+        2 => write_n::<2>(spec, row),
+        3 => write_n::<3>(spec, row),
+        4 => write_n::<4>(spec, row),
+        5 => write_n::<5>(spec, row),
+        6 => write_n::<6>(spec, row),
+        7 => write_n::<7>(spec, row),
         n => Err(ImageryError::Encode(format!(
             "{n} bands (1 to 7 supported)"
         ))),
     }
+}
+
+/// Encode the scene as a GeoTIFF (1 to 7 bands, uncompressed).
+pub fn write_geotiff(spec: &SceneSpec) -> Result<Vec<u8>, ImageryError> {
+    let (w, n) = (spec.width as usize, spec.bands.len());
+    let px = w * spec.height as usize;
+    if spec.bands.iter().any(|b| b.len() != px) {
+        return Err(ImageryError::Encode(
+            "a band's length is not width × height".into(),
+        ));
+    }
+    let rows = RowsSpec {
+        width: spec.width,
+        height: spec.height,
+        descriptions: spec.descriptions.clone(),
+        metadata: spec.metadata.clone(),
+        epsg: spec.epsg,
+        x0: spec.x0,
+        y0: spec.y0,
+        dx: spec.dx,
+        dy: spec.dy,
+        nodata: spec.nodata,
+        deflate: false,
+    };
+    write_rows(&rows, n, &mut |r, out| {
+        for (i, px) in out.chunks_mut(n).enumerate() {
+            for (b, v) in px.iter_mut().enumerate() {
+                *v = spec.bands[b][r as usize * w + i];
+            }
+        }
+    })
 }
