@@ -144,6 +144,22 @@ async fn a_scene_goes_in_and_comes_back_with_its_figures_overlay_and_alert() {
     );
     assert_eq!(listed["bounds"].as_array().map(Vec::len), Some(4));
 
+    // The figures are observations of the water-body Things' Datastreams, seen through STA.
+    let q = "/v1.1/Datastreams?$filter=properties/key%20eq%20'datastream:waterbody:south:bloom_area'&$expand=Observations,Thing";
+    let ds = srv.get(q).await;
+    let d = &ds["value"][0];
+    assert_eq!(d["Thing"]["properties"]["key"], "waterbody:south", "{ds}");
+    let obs = &d["Observations"][0];
+    assert!(
+        (obs["result"].as_f64().unwrap() - south["bloom_area_km2"].as_f64().unwrap()).abs() < 1e-12
+    );
+    assert_eq!(obs["phenomenonTime"], "2026-07-15T03:20:00.000Z");
+    let lake = srv.get("/v1.1/Datastreams?$filter=properties/key%20eq%20'datastream:waterbody:lake:valid_fraction'&$expand=Observations").await;
+    assert_eq!(
+        lake["value"][0]["Observations"][0]["result"].as_f64(),
+        Some(1.0)
+    );
+
     // The south basin's coverage is over the (test) share: one bloom_area alert, bilingual.
     let alerts = srv.get("/api/v1/alerts?rule=bloom_area").await;
     let list = alerts["value"].as_array().cloned().unwrap_or_default();

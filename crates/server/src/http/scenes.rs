@@ -206,13 +206,14 @@ pub(super) async fn upload(
     let time_text = header_or(q.time, &headers, "x-acquisition-time");
     let settings = state.config.imagery.analysis.clone();
     let bytes = body.clone();
+    let for_analysis = domain.clone();
     let (analysis, file_time) = tokio::task::spawn_blocking(move || {
         let input = SceneInput {
             band_mapping: bands.as_deref(),
             offset,
             station_chl: &[],
         };
-        let a = analyse(&bytes, &domain.network, &input, &settings)?;
+        let a = analyse(&bytes, &for_analysis.network, &input, &settings)?;
         let t = imagery::read_header(&bytes)?
             .metadata
             .get("ACQUISITION_TIME")
@@ -250,6 +251,25 @@ pub(super) async fn upload(
     let id = store
         .save_scene(record.clone(), analysis.overlay_png.clone())
         .await?;
+    // The per-basin figures as observations (STA, charts, alerts), committed before the 201.
+    let ingest = crate::sources::ingest::Ingest::new(
+        state.store.clone(),
+        state.config.ingest.clock_tolerance_s,
+    );
+    crate::sources::imagery::datastreams::write_figures(
+        &ingest,
+        &domain.network,
+        &analysis,
+        time.timestamp_micros(),
+        id,
+    )
+    .await
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("scene {id} stored, its figures not: {e:#}"),
+        )
+    })?;
     // Stored first: an alert always points at a scene that exists.
     if let Some(engine) = &state.alerts {
         for v in verdicts(

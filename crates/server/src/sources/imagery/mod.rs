@@ -3,6 +3,8 @@
 //! `imagery`'s (pure, run on a blocking thread); this module holds the `[imagery]` settings, the
 //! stored scene document and the `bloom_area` alert.
 
+pub mod datastreams;
+
 use alerts::lifecycle::Trigger;
 use alerts::model::{RuleKind, Severity};
 use alerts::rules::Verdict;
