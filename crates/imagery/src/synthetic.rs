@@ -7,6 +7,8 @@ use network::{Network, Position, ZoneKind, geo::polygon_contains};
 /// Surface reflectance of B03 B04 B05 B06 B8A B11 (imagery.md §4.7).
 const LAND: [f64; 6] = [0.08, 0.06, 0.12, 0.25, 0.32, 0.20];
 const WATER: [f64; 6] = [0.04, 0.025, 0.018, 0.008, 0.006, 0.003];
+/// High-chlorophyll water without scum (NDCI ≈ 0.2).
+const HIGH_CHL: [f64; 6] = [0.05, 0.030, 0.045, 0.015, 0.010, 0.004];
 const SCUM: [f64; 6] = [0.06, 0.045, 0.080, 0.120, 0.150, 0.050];
 const CLOUD: [f64; 6] = [0.45, 0.44, 0.45, 0.46, 0.47, 0.35];
 pub const S2_BANDS: [&str; 6] = ["B03", "B04", "B05", "B06", "B8A", "B11"];
@@ -15,6 +17,7 @@ pub const S2_BANDS: [&str; 6] = ["B03", "B04", "B05", "B06", "B8A", "B11"];
 pub enum Cover {
     Land,
     Water,
+    HighChl,
     Scum,
     Cloud,
 }
@@ -35,6 +38,8 @@ pub struct Synthetic {
     pub extent: LonLatBox,
     /// Scum patches (only inside the lake) and cloud patches (anywhere).
     pub scum: Vec<LonLatBox>,
+    /// High-chlorophyll (not scum) water patches, inside the lake.
+    pub high_chl: Vec<LonLatBox>,
     pub clouds: Vec<LonLatBox>,
     /// Added to reflectance × 10000 (1000 for processing baseline ≥ 04.00).
     pub dn_offset: f64,
@@ -49,6 +54,7 @@ impl Synthetic {
             res: 20.0,
             extent,
             scum: Vec::new(),
+            high_chl: Vec::new(),
             clouds: Vec::new(),
             dn_offset: 1000.0,
             metadata: vec![
@@ -102,12 +108,15 @@ pub fn write(network: &Network, s: &Synthetic) -> Result<Written, ImageryError> 
                 Cover::Land
             } else if s.scum.iter().any(|b| in_box(b, lon, lat)) {
                 Cover::Scum
+            } else if s.high_chl.iter().any(|b| in_box(b, lon, lat)) {
+                Cover::HighChl
             } else {
                 Cover::Water
             };
             let spec = match cover {
                 Cover::Land => LAND,
                 Cover::Water => WATER,
+                Cover::HighChl => HIGH_CHL,
                 Cover::Scum => SCUM,
                 Cover::Cloud => CLOUD,
             };

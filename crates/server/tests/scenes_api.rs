@@ -293,3 +293,66 @@ async fn bad_files_get_a_4xx_with_the_reason_and_nothing_is_stored() {
     );
     srv.running.stop().await.expect("stops");
 }
+
+#[tokio::test]
+async fn same_day_station_chl_a_calibrates_ndci() {
+    let srv = start().await;
+    let time = "2026-07-15T03:20:00Z";
+    // Clear water at L01-L03 (NDCI < 0), high-chlorophyll water at L05 and L06 (NDCI ≈ 0.2).
+    let mut expect = Vec::new();
+    for (code, chl) in [
+        ("L01", 8.0),
+        ("L02", 9.0),
+        ("L03", 10.0),
+        ("L05", 40.0),
+        ("L06", 42.0),
+    ] {
+        let key = format!("datastream:{code}:chl_a:hourly");
+        let ds = srv
+            .get(&format!(
+                "/v1.1/Datastreams?$filter=properties/key%20eq%20'{key}'"
+            ))
+            .await;
+        let id = ds["value"][0]["@iot.id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{key}: {ds}"));
+        let r = srv
+            .client
+            .post(format!("{}/v1.1/Datastreams({id})/Observations", srv.base))
+            .bearer_auth(TOKEN)
+            .json(&serde_json::json!({"phenomenonTime": time, "result": chl}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.status());
+        expect.push((code, chl));
+    }
+    let s = Synthetic {
+        res: 40.0,
+        high_chl: vec![
+            [106.395, 26.487, 106.401, 26.493],
+            [106.377, 26.467, 106.383, 26.473],
+        ],
+        ..Synthetic::sentinel2([106.355, 26.415, 106.46, 26.61])
+    };
+    let bytes = write(&network(), &s).unwrap().bytes;
+    let (status, summary) = srv
+        .post(&format!("?time={time}"), "image/tiff", bytes, true)
+        .await;
+    assert_eq!(status, 201, "{summary}");
+    let doc = srv.get(&format!("/api/v1/scenes/{}", summary["id"])).await;
+    let fit = &doc["chl_fit"];
+    assert_eq!(fit["n"].as_u64(), Some(expect.len() as u64), "{doc}");
+    // Two NDCI levels: the slope joins the two groups' means ((41 − 9) / ΔNDCI) and r² is high.
+    assert!(fit["slope"].as_f64().unwrap() > 50.0, "{fit}");
+    assert!(fit["r2"].as_f64().unwrap() > 0.95, "{fit}");
+    let south = doc["basins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["basin"] == "south")
+        .unwrap();
+    let est = south["chl_a_estimate"].as_f64().unwrap();
+    assert!((5.0..45.0).contains(&est), "{est}");
+    srv.running.stop().await.expect("stops");
+}

@@ -203,34 +203,17 @@ pub(super) async fn upload(
         ),
         (None, None) => None,
     };
-    let time_text = header_or(q.time, &headers, "x-acquisition-time");
-    let settings = state.config.imagery.analysis.clone();
-    let bytes = body.clone();
-    let for_analysis = domain.clone();
-    let (analysis, file_time) = tokio::task::spawn_blocking(move || {
-        let input = SceneInput {
-            band_mapping: bands.as_deref(),
-            offset,
-            station_chl: &[],
-        };
-        let a = analyse(&bytes, &for_analysis.network, &input, &settings)?;
-        let t = imagery::read_header(&bytes)?
-            .metadata
-            .get("ACQUISITION_TIME")
-            .cloned();
-        Ok::<_, ImageryError>((a, t))
-    })
-    .await
-    .map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("analysis stopped: {e}"),
-        )
-    })?
-    .map_err(rejected)?;
-    let time_text = time_text.or(file_time).ok_or_else(|| {
-        ApiError::bad_request("no acquisition time: give ?time=RFC3339 (or X-Acquisition-Time)")
-    })?;
+    // The header first (cheap): the file's acquisition time decides the station matchups.
+    let file_time = imagery::read_header(&body)
+        .map_err(rejected)?
+        .metadata
+        .get("ACQUISITION_TIME")
+        .cloned();
+    let time_text = header_or(q.time, &headers, "x-acquisition-time")
+        .or(file_time)
+        .ok_or_else(|| {
+            ApiError::bad_request("no acquisition time: give ?time=RFC3339 (or X-Acquisition-Time)")
+        })?;
     let time = chrono::DateTime::parse_from_rfc3339(time_text.trim())
         .map_err(|e| ApiError::bad_request(format!("time {time_text:?} is not RFC 3339: {e}")))?
         .with_timezone(&chrono::Utc);
@@ -240,6 +223,32 @@ pub(super) async fn upload(
             "time {time_text} lies in the future"
         )));
     }
+    let chl = crate::sources::imagery::matchups::station_chl(
+        &domain,
+        &state.store,
+        time.timestamp_micros(),
+        state.config.imagery.matchup_window_s,
+    )
+    .await;
+    let settings = state.config.imagery.analysis.clone();
+    let bytes = body.clone();
+    let for_analysis = domain.clone();
+    let analysis = tokio::task::spawn_blocking(move || {
+        let input = SceneInput {
+            band_mapping: bands.as_deref(),
+            offset,
+            station_chl: &chl,
+        };
+        analyse(&bytes, &for_analysis.network, &input, &settings)
+    })
+    .await
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("analysis stopped: {e}"),
+        )
+    })?
+    .map_err(rejected)?;
     let time_text = time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let record = SceneRecord {
         id: 0,

@@ -4,6 +4,7 @@
 //! stored scene document and the `bloom_area` alert.
 
 pub mod datastreams;
+pub mod matchups;
 
 use alerts::lifecycle::Trigger;
 use alerts::model::{RuleKind, Severity};
@@ -25,6 +26,8 @@ pub struct ImageryConfig {
     pub alert_intake_m: f64,
     /// How many scenes `/api/v1/network` lists (latest first).
     pub network_scenes: usize,
+    /// Station chl-a within this many seconds of the acquisition calibrates NDCI ("same day").
+    pub matchup_window_s: u64,
     /// `[imagery.analysis]`: thresholds, cloud test, buffer, HJ 1098 grade steps.
     pub analysis: AnalysisSettings,
 }
@@ -36,6 +39,7 @@ impl Default for ImageryConfig {
             alert_coverage: 0.25,
             alert_intake_m: 1000.0,
             network_scenes: 10,
+            matchup_window_s: 43_200,
             analysis: AnalysisSettings::default(),
         }
     }
