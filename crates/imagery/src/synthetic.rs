@@ -1,7 +1,7 @@
 //! Synthetic Sentinel-2 L2A scenes over a network's lake (imagery.md §4.7's recipe, written by our
 //! own GeoTIFF writer): the demo's sky layer and the planted scenes of the tests. Deterministic.
 
-use crate::{Crs, ImageryError, SceneSpec, geographic_cell_area_m2, write_geotiff};
+use crate::{Crs, ImageryError, RowsSpec, SceneSpec, geographic_cell_area_m2, write_geotiff};
 use network::{Network, Position, ZoneKind, geo::polygon_contains};
 
 /// Surface reflectance of B03 B04 B05 B06 B8A B11 (imagery.md §4.7).
@@ -131,10 +131,9 @@ pub fn write(network: &Network, s: &Synthetic) -> Result<Written, ImageryError> 
             });
         }
     }
-    let spec = SceneSpec {
+    let layout = RowsSpec {
         width: w,
         height: h,
-        bands,
         descriptions: S2_BANDS.iter().map(|s| s.to_string()).collect(),
         metadata: s.metadata.clone(),
         epsg: s.epsg,
@@ -143,9 +142,10 @@ pub fn write(network: &Network, s: &Synthetic) -> Result<Written, ImageryError> 
         dx: s.res,
         dy: s.res,
         nodata: Some(0),
+        deflate: false,
     };
     Ok(Written {
-        bytes: write_geotiff(&spec)?,
+        bytes: write_geotiff(&SceneSpec { bands, layout })?,
         covers,
         pixel_area_m2,
     })

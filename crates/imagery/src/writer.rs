@@ -5,22 +5,11 @@ use crate::ImageryError;
 use tiff::encoder::{Compression, DeflateLevel, TiffEncoder, colortype::ColorType};
 use tiff::tags::{PhotometricInterpretation, SampleFormat, Tag};
 
-/// A scene to write: band-sequential DN rows, north-up geotransform at pixel corners.
+/// A scene to write: band-sequential DN rows plus its layout and georeference.
 #[derive(Debug, Clone)]
 pub struct SceneSpec {
-    pub width: u32,
-    pub height: u32,
     pub bands: Vec<Vec<u16>>,
-    pub descriptions: Vec<String>,
-    /// Dataset-level GDAL metadata items (e.g. `("BOA_ADD_OFFSET", "-1000")`).
-    pub metadata: Vec<(String, String)>,
-    pub epsg: u32,
-    /// Upper-left corner and pixel size (`dy` positive: rows go south).
-    pub x0: f64,
-    pub y0: f64,
-    pub dx: f64,
-    pub dy: f64,
-    pub nodata: Option<u16>,
+    pub layout: RowsSpec,
 }
 
 /// `N` uint16 samples per pixel, BlackIsZero (the encoder has no ready colour type for N ≠ 1, 3, 4).
@@ -46,7 +35,7 @@ fn xml_escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-fn gdal_metadata(spec: &SceneSpec) -> String {
+fn gdal_metadata(spec: &RowsSpec) -> String {
     let mut xml = String::from("<GDALMetadata>");
     for (k, v) in &spec.metadata {
         xml.push_str(&format!(
@@ -65,7 +54,8 @@ fn gdal_metadata(spec: &SceneSpec) -> String {
     xml
 }
 
-/// The georeference and metadata of a scene written row by row ([`write_rows`]).
+/// Size, band names, metadata and north-up georeference (upper-left corner, pixel size; `dy`
+/// positive: rows go south) of a scene to write.
 #[derive(Debug, Clone)]
 pub struct RowsSpec {
     pub width: u32,
@@ -95,19 +85,6 @@ fn write_n<const N: usize>(
         1025, 0, 1, 1,
         if geographic { 2048 } else { 3072 }, 0, 1, spec.epsg as u16,
     ];
-    let meta = SceneSpec {
-        width: spec.width,
-        height: spec.height,
-        bands: Vec::new(),
-        descriptions: spec.descriptions.clone(),
-        metadata: spec.metadata.clone(),
-        epsg: spec.epsg,
-        x0: spec.x0,
-        y0: spec.y0,
-        dx: spec.dx,
-        dy: spec.dy,
-        nodata: spec.nodata,
-    };
     let mut out = std::io::Cursor::new(Vec::new());
     let mut tiff = TiffEncoder::new(&mut out).map_err(enc)?;
     if spec.deflate {
@@ -128,7 +105,7 @@ fn write_n<const N: usize>(
         &[0.0, 0.0, 0.0, spec.x0, spec.y0, 0.0][..],
     )
     .map_err(enc)?;
-    dir.write_tag(Tag::Unknown(42112), gdal_metadata(&meta).as_str())
+    dir.write_tag(Tag::Unknown(42112), gdal_metadata(spec).as_str())
         .map_err(enc)?;
     if let Some(n) = spec.nodata {
         dir.write_tag(Tag::GdalNodata, n.to_string().as_str())
@@ -168,27 +145,15 @@ pub fn write_rows(
 
 /// Encode the scene as a GeoTIFF (1 to 7 bands, uncompressed).
 pub fn write_geotiff(spec: &SceneSpec) -> Result<Vec<u8>, ImageryError> {
-    let (w, n) = (spec.width as usize, spec.bands.len());
-    let px = w * spec.height as usize;
+    let l = &spec.layout;
+    let (w, n) = (l.width as usize, spec.bands.len());
+    let px = w * l.height as usize;
     if spec.bands.iter().any(|b| b.len() != px) {
         return Err(ImageryError::Encode(
             "a band's length is not width × height".into(),
         ));
     }
-    let rows = RowsSpec {
-        width: spec.width,
-        height: spec.height,
-        descriptions: spec.descriptions.clone(),
-        metadata: spec.metadata.clone(),
-        epsg: spec.epsg,
-        x0: spec.x0,
-        y0: spec.y0,
-        dx: spec.dx,
-        dy: spec.dy,
-        nodata: spec.nodata,
-        deflate: false,
-    };
-    write_rows(&rows, n, &mut |r, out| {
+    write_rows(l, n, &mut |r, out| {
         for (i, px) in out.chunks_mut(n).enumerate() {
             for (b, v) in px.iter_mut().enumerate() {
                 *v = spec.bands[b][r as usize * w + i];

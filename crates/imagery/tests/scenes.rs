@@ -252,30 +252,33 @@ fn bad_files_name_what_is_wrong() {
         .unwrap();
     assert_eq!(code(run(plain.get_ref())), "no_georeference");
     let mut spec = SceneSpec {
-        width: 8,
-        height: 8,
         bands: vec![vec![1200u16; 64]; 6],
-        descriptions: imagery::synthetic::S2_BANDS
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-        metadata: baseline4(),
-        epsg: 3857,
-        x0: 11_847_000.0,
-        y0: 3_065_000.0,
-        dx: 1000.0,
-        dy: 1000.0,
-        nodata: None,
+        layout: imagery::RowsSpec {
+            width: 8,
+            height: 8,
+            descriptions: imagery::synthetic::S2_BANDS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            metadata: baseline4(),
+            epsg: 3857,
+            x0: 11_847_000.0,
+            y0: 3_065_000.0,
+            dx: 1000.0,
+            dy: 1000.0,
+            nodata: None,
+            deflate: false,
+        },
     };
     let err = run(&write_geotiff(&spec).unwrap()).unwrap_err();
     assert_eq!(err.code(), "crs_unsupported");
     assert!(err.to_string().contains("EPSG:3857"), "{err}");
     // A scene 100 km east of the lake.
-    spec.epsg = 32648;
-    spec.x0 = 740_000.0;
-    spec.y0 = 2_940_000.0;
+    spec.layout.epsg = 32648;
+    spec.layout.x0 = 740_000.0;
+    spec.layout.y0 = 2_940_000.0;
     assert_eq!(code(run(&write_geotiff(&spec).unwrap())), "not_over_lake");
-    spec.descriptions[2] = "B99".into();
+    spec.layout.descriptions[2] = "B99".into();
     let err = run(&write_geotiff(&spec).unwrap()).unwrap_err();
     assert_eq!(err.code(), "unknown_bands");
     assert!(err.to_string().contains("B99"), "{err}");

@@ -72,14 +72,17 @@ impl Server {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
-    async fn get(&self, path: &str) -> Value {
-        let resp = self
-            .client
+    async fn raw(&self, path: &str) -> reqwest::Response {
+        self.client
             .get(format!("{}{path}", self.base))
             .bearer_auth(TOKEN)
             .send()
             .await
-            .expect("get");
+            .expect("get")
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let resp = self.raw(path).await;
         assert!(resp.status().is_success(), "{path}: {}", resp.status());
         resp.json().await.expect("json")
     }
@@ -125,13 +128,7 @@ async fn a_scene_goes_in_and_comes_back_with_its_figures_overlay_and_alert() {
     assert_eq!(doc["epsg"], 32648);
     assert_eq!(doc["boa_add_offset"].as_f64(), Some(-1000.0));
 
-    let png = srv
-        .client
-        .get(format!("{}/api/v1/scenes/{id}/overlay.png", srv.base))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let png = srv.raw(&format!("/api/v1/scenes/{id}/overlay.png")).await;
     assert_eq!(png.headers()["content-type"], "image/png");
     assert!(png.bytes().await.unwrap().starts_with(b"\x89PNG"));
 
