@@ -130,6 +130,9 @@ try {
   check((await page.locator('[data-testid="scene-timeline"] button').count()) === 3, 'the scene timeline lists the demo\'s 3 scenes');
   await page.waitForFunction(() => window.qingshuiMap && window.qingshuiMap.scene === 1, null, { timeout: 10000 }).catch(() => {});
   check((await page.evaluate(() => window.qingshuiMap.scene)) === 1, 'the scene overlay is drawn over the lake');
+  await page.waitForFunction(() => (window.qingshuiBloom ?? 0) > 0, null, { timeout: 10000 }).catch(() => {});
+  const bloomPoints = await page.evaluate(() => window.qingshuiBloom ?? 0);
+  check(bloomPoints === 6, `the bloom-area chart draws 2 basins × 3 scenes (${bloomPoints} points)`);
   const newest = await page.evaluate(() => window.qingshuiScene);
   await page.locator('[data-testid="scene-timeline"] button').first().click();
   const picked = await page.evaluate(() => window.qingshuiScene);

@@ -42,3 +42,49 @@ export function sceneTimeline(scenes: Scene[], selected: number | undefined, lan
     .join('');
   return `<div class="scene-timeline" data-testid="scene-timeline"><span>${esc(t('scenes', lang))}:</span>${buttons}</div>`;
 }
+
+/** One basin's figures in a scene document (`GET /api/v1/scenes/{id}`). */
+export interface SceneBasin {
+  basin: string;
+  bloom_area_km2: number;
+  cloud_limited: boolean;
+}
+export interface SceneDetail {
+  id: number;
+  time: string;
+  basins: SceneBasin[];
+}
+
+export async function getSceneDetail(id: number): Promise<SceneDetail> {
+  const res = await fetch(`/api/v1/scenes/${id}`, { headers: { Accept: 'application/json' } });
+  if (!res.ok) throw new Error(`scene ${id}: ${res.status}`);
+  return (await res.json()) as SceneDetail;
+}
+
+/** Bloom area per basin over the scenes; a cloud-limited scene's points are hollow and grey. */
+export function bloomChartOption(docs: SceneDetail[], basins: { id: string; name: string }[], lang: Lang): Record<string, unknown> {
+  const sorted = [...docs].sort((a, b) => a.time.localeCompare(b.time));
+  return {
+    animation: false,
+    grid: { left: 40, right: 10, top: 24, bottom: 22 },
+    legend: { top: 0, textStyle: { fontSize: 11 } },
+    tooltip: { trigger: 'axis', valueFormatter: (v: number) => `${v.toFixed(2)} km²` },
+    xAxis: { type: 'time' },
+    yAxis: { type: 'value', name: 'km²', nameGap: 8, nameTextStyle: { fontSize: 10 } },
+    series: basins.map((b) => ({
+      id: `bloom-${b.id}`,
+      name: b.name,
+      type: 'line',
+      data: sorted.map((d) => {
+        const f = d.basins.find((x) => x.basin === b.id);
+        return {
+          value: [d.time, f?.bloom_area_km2 ?? null],
+          symbol: f?.cloud_limited ? 'emptyCircle' : 'circle',
+          symbolSize: f?.cloud_limited ? 9 : 6,
+          itemStyle: f?.cloud_limited ? { color: '#888' } : undefined,
+          name: f?.cloud_limited ? t('cloud_limited', lang) : '',
+        };
+      }),
+    })),
+  };
+}
