@@ -121,6 +121,22 @@ try {
   const drawn = await page.evaluate(() => window.qingshuiMap);
   check(drawn.stations === 18, `overview draws 18 station markers (drew ${drawn.stations})`);
   check(drawn.videos === 52, `overview draws 52 video points (drew ${drawn.videos})`);
+  // The sky layer: the demo's three scenes (sent at its start) on the map, and the timeline.
+  for (let i = 0; i < 30 && (await page.locator('[data-testid="scene-timeline"] button').count()) < 3; i++) {
+    await page.waitForTimeout(1000);
+    await page.reload();
+    await page.waitForFunction(() => window.qingshuiMap && window.qingshuiMap.stations > 0, null, { timeout: 30000 });
+  }
+  check((await page.locator('[data-testid="scene-timeline"] button').count()) === 3, 'the scene timeline lists the demo\'s 3 scenes');
+  await page.waitForFunction(() => window.qingshuiMap && window.qingshuiMap.scene === 1, null, { timeout: 10000 }).catch(() => {});
+  check((await page.evaluate(() => window.qingshuiMap.scene)) === 1, 'the scene overlay is drawn over the lake');
+  await page.waitForFunction(() => (window.qingshuiBloom ?? 0) > 0, null, { timeout: 10000 }).catch(() => {});
+  const bloomPoints = await page.evaluate(() => window.qingshuiBloom ?? 0);
+  check(bloomPoints === 6, `the bloom-area chart draws 2 basins × 3 scenes (${bloomPoints} points)`);
+  const newest = await page.evaluate(() => window.qingshuiScene);
+  await page.locator('[data-testid="scene-timeline"] button').first().click();
+  const picked = await page.evaluate(() => window.qingshuiScene);
+  check(picked !== newest && (await page.locator('[data-testid="scene-timeline"] button[aria-pressed="true"]').count()) === 1, `the timeline switches scenes (${newest} → ${picked})`);
   check((await page.locator('header nav').innerText()).includes('总览'), 'Chinese by default for a zh-CN browser');
   check((await page.locator('[data-testid="kpi-reporting"]').innerText()).includes('/18'), 'headline: stations reporting of 18');
   await page.waitForFunction(() => !document.querySelector('[data-testid="kpi-lake"]')?.textContent?.includes('加载中'), null, { timeout: 30000 }).catch(() => {});

@@ -147,6 +147,11 @@ export const zh = {
   zone_protection_level2: '二级保护区',
   zone_shore_watch: '岸线管控区',
   beijing_time: '北京时间',
+  scenes: '卫星/无人机影像',
+  scene_none: '无影像',
+  bloom_area: '水华面积',
+  cloud_limited: '云量受限',
+  valid_fraction: '有效像元',
 } as const;
 
 export type Key = keyof typeof zh;
@@ -294,6 +299,11 @@ export const en: Record<Key, string> = {
   zone_protection_level2: 'Second-level protection zone',
   zone_shore_watch: 'Shore watch area',
   beijing_time: 'Beijing time',
+  scenes: 'Satellite/drone scenes',
+  scene_none: 'no scene',
+  bloom_area: 'bloom area',
+  cloud_limited: 'cloud-limited',
+  valid_fraction: 'valid',
 };
 
 export const DICTS: Record<Lang, Record<Key, string>> = { zh, en };

@@ -5,6 +5,7 @@ import type { Network, Station, VideoPoint, ZoneFeature } from './api';
 import { classColour, classLabel } from './classes';
 import { echarts, type ECharts } from './echarts';
 import { flagLabel, nameOf, t, type Lang } from './i18n';
+import { sceneSeries, type Scene } from './scenes';
 
 export const MAP_NAME = 'qingshui-network';
 
@@ -50,7 +51,7 @@ export function videoColour(v: VideoPoint): string {
   return v.online === true ? '#1b7f3b' : v.online === false ? '#8a8a8a' : '#6f7f90';
 }
 
-export function mapOption(n: Network, lang: Lang, width: number): echarts.EChartsCoreOption {
+export function mapOption(n: Network, lang: Lang, width: number, scene?: Scene): echarts.EChartsCoreOption {
   const z = mapSizes(width);
   const regions = n.zones.features.map((f) => {
     const s = ZONE_STYLE[f.properties.kind] ?? ZONE_STYLE.shore_watch!;
@@ -103,6 +104,7 @@ export function mapOption(n: Network, lang: Lang, width: number): echarts.EChart
       tooltip: { show: true },
     },
     series: [
+      sceneSeries(scene),
       {
         id: 'video',
         name: t('video_points', lang),
@@ -153,12 +155,12 @@ export function mapOption(n: Network, lang: Lang, width: number): echarts.EChart
   };
 }
 
-export function mountMap(el: HTMLElement, n: Network, lang: Lang, onStation: (code: string) => void, onRendered?: (c: ECharts) => void): ECharts {
+export function mountMap(el: HTMLElement, n: Network, lang: Lang, onStation: (code: string) => void, onRendered?: (c: ECharts) => void, scene?: Scene): ECharts {
   echarts.registerMap(MAP_NAME, zonesForEcharts(n) as never);
   const chart = echarts.init(el, undefined, { renderer: 'canvas' });
   // Registered before setOption: the first 'finished' comes during it.
   if (onRendered) chart.on('finished', () => onRendered(chart));
-  chart.setOption(mapOption(n, lang, el.clientWidth));
+  chart.setOption(mapOption(n, lang, el.clientWidth, scene));
   chart.on('click', (p) => {
     const st = (p.data as { station?: Station } | undefined)?.station;
     if (st) onStation(st.code);

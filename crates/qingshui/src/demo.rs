@@ -141,7 +141,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         println!("  按 Ctrl-C 停止 · Press Ctrl-C to stop");
         println!();
 
-        let sta = StaClient::new(&format!("http://{http}"), Some(sim_token))?;
+        let sta = StaClient::new(&format!("http://{http}"), Some(sim_token.clone()))?;
         let fresh = !sta.has_observations().await?;
         let start = now_on_grid();
         let simulator = Simulator::with_scenario(&network, args.seed, demo_scenario(start));
@@ -168,6 +168,37 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             println!("  the store already holds data: no history backfill, live data from now on");
         }
 
+        // The sky layer: three synthetic scenes, only into a fresh store (a reused data dir has
+        // them), after the history (their observations would make the store look used).
+        let scenes = if fresh {
+            crate::imagery::demo_scenes(&network, start)?
+        } else {
+            Vec::new()
+        };
+        let client = reqwest::Client::new();
+        for (name, bytes, time) in scenes {
+            let up = crate::imagery::Upload {
+                sensor: Some("sentinel-2 (synthetic)".into()),
+                time: Some(time),
+                bands: None,
+            };
+            match crate::imagery::send(
+                &client,
+                &format!("http://{http}"),
+                Some(&sim_token),
+                bytes,
+                &up,
+            )
+            .await
+            {
+                Ok(s) => println!(
+                    "  卫星影像 scene {name}: bloom {:.2} km², valid {:.0}%",
+                    s["bloom_area_km2"].as_f64().unwrap_or(0.0),
+                    s["valid_fraction"].as_f64().unwrap_or(0.0) * 100.0
+                ),
+                Err(e) => tracing::warn!("demo scene {name}: {e:#}"),
+            }
+        }
         let clock = SimClock::start(start, args.speed);
         let options = LiveOptions {
             hj212_addr: hj212,

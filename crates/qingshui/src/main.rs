@@ -5,6 +5,7 @@
 
 mod demo;
 mod evaluate;
+mod imagery;
 mod serve;
 mod simulate;
 
@@ -36,6 +37,8 @@ enum Command {
     Simulate(simulate::SimulateArgs),
     /// One-command demo: server + Hongfeng Lake network + history + live simulated stations.
     Demo(demo::DemoArgs),
+    /// Satellite and drone scenes: send GeoTIFF/COG files to a running server.
+    Imagery(imagery::ImageryArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -45,6 +48,7 @@ fn main() -> std::process::ExitCode {
         Command::Evaluate(args) => evaluate::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Imagery(args) => imagery::run(args),
     };
     match result {
         Ok(code) => code,

@@ -18,6 +18,8 @@ pub struct Config {
     pub ingest: IngestConfig,
     /// `[alerts]`: rules, notifications, routing (docs/alerts.md).
     pub alerts: crate::alerts::config::AlertsConfig,
+    /// `[imagery]`: satellite and drone scenes (docs/imagery.md).
+    pub imagery: crate::sources::imagery::ImageryConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -11,6 +11,7 @@ mod error;
 mod executor;
 mod functions;
 mod reader;
+mod scenes;
 pub mod schema;
 mod typed;
 mod write;
@@ -424,6 +425,10 @@ impl Store for SqliteStore {
     }
 
     fn alert_store(self: Arc<Self>) -> Option<Arc<dyn store::alerts::AlertStore>> {
+        Some(self)
+    }
+
+    fn scene_store(self: Arc<Self>) -> Option<Arc<dyn store::scenes::SceneStore>> {
         Some(self)
     }
 

@@ -144,6 +144,19 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (alert_id, seq)
     ) WITHOUT ROWID;
     "#,
+    // 3: scenes (satellite/drone imagery, crates/imagery). Figures as JSON in `body`; the
+    // classified overlay PNG is small (the lake's box only), so it is a BLOB beside it.
+    r#"
+    CREATE TABLE scenes (
+        id INTEGER PRIMARY KEY,
+        time INTEGER NOT NULL,
+        sensor TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        overlay BLOB NOT NULL
+    );
+    CREATE INDEX scenes_time ON scenes (time);
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<usize> {

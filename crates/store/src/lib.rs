@@ -20,6 +20,7 @@ pub mod paging;
 pub mod patch;
 pub mod read;
 pub mod resolve;
+pub mod scenes;
 pub mod shape;
 pub mod sql;
 mod typed;
@@ -77,6 +78,10 @@ pub trait Store: Send + Sync + 'static {
     fn interrupt_reads(&self) {}
     /// Alert persistence ([`alerts`]), when the backend has it.
     fn alert_store(self: Arc<Self>) -> Option<Arc<dyn alerts::AlertStore>> {
+        None
+    }
+    /// Scene persistence ([`scenes`]), when the backend has it.
+    fn scene_store(self: Arc<Self>) -> Option<Arc<dyn scenes::SceneStore>> {
         None
     }
 }

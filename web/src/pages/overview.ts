@@ -3,17 +3,22 @@
 import { getAssessment, isWaterBody, type Network } from '../api';
 import { CLASS_KEYS, gradeOfClass, GRADE_COLOURS, ROMAN, type GradeKey } from '../classes';
 import { classChip, colourChip, esc } from '../dom';
-import { drawnItems, type ECharts } from '../echarts';
+import { drawnItems, echarts, type ECharts } from '../echarts';
 import { percent } from '../format';
 import { lang, nameOf, t } from '../i18n';
 import { mapOption, mountMap, videoColour } from '../map';
+import { bloomChartOption, getSceneDetail, sceneSeries, sceneTimeline } from '../scenes';
 import { activeAlerts, on, sortAlerts, state } from '../store';
 import { alertRow, errorBox, network } from './common';
 
 declare global {
   interface Window {
     /** Read by the e2e test: what the map really drew. */
-    qingshuiMap?: { stations: number; videos: number };
+    qingshuiMap?: { stations: number; videos: number; scene?: number };
+    /** The scene the map shows (for the e2e check). */
+    qingshuiScene?: number;
+    /** Points drawn on the bloom-area chart (for the e2e check). */
+    qingshuiBloom?: number;
   }
 }
 
@@ -83,6 +88,8 @@ function alertsPanel(): string {
 
 export function renderOverview(root: HTMLElement): () => void {
   let chart: ECharts | null = null;
+  let sceneId: number | undefined;
+  let bloom: ECharts | null = null;
   let disposed = false;
   const offs: (() => void)[] = [];
   let lakeHtml = `<div class="kpi-label">${esc(t('lake_class'))}</div><div class="kpi-value"><small>${esc(t('loading'))}</small></div>`;
@@ -92,18 +99,37 @@ export function renderOverview(root: HTMLElement): () => void {
     root.innerHTML = `
       <section class="kpis">${kpis(n, { html: lakeHtml })}</section>
       <section class="overview-grid">
-        <div class="panel map-panel"><h2>${esc(nameOf(n))}</h2><div id="map" class="map" data-testid="map"></div>${legend(n)}</div>
+        <div class="panel map-panel"><h2>${esc(nameOf(n))}</h2><div id="scene-timeline"></div><div id="map" class="map" data-testid="map"></div>${legend(n)}</div>
         <div class="side">
           <div class="panel"><h2>${esc(t('station_list'))}</h2>${stationList(n)}</div>
+          <div class="panel bloom-panel"><h2>${esc(t('bloom_area'))} · ${esc(t('scenes'))}</h2><div id="bloom-chart" class="bloom-chart" data-testid="bloom-chart"></div></div>
           <div class="panel"><h2><a href="#/alerts">${esc(t('active_alerts'))}</a></h2>${alertsPanel()}</div>
         </div>
       </section>`;
     const el = root.querySelector<HTMLElement>('#map')!;
     chart?.dispose();
     const report = (c: ECharts) => {
-      if (!c.isDisposed()) window.qingshuiMap = { stations: drawnItems(c, 'stations'), videos: drawnItems(c, 'video') };
+      if (!c.isDisposed()) window.qingshuiMap = { stations: drawnItems(c, 'stations'), videos: drawnItems(c, 'video'), scene: drawnItems(c, 'scene') };
     };
-    chart = mountMap(el, n, lang(), (code) => (location.hash = `#/station/${encodeURIComponent(code)}`), report);
+    // The newest scene is shown first; the timeline steps through the others.
+    const scenes = n.scenes ?? [];
+    if (sceneId === undefined || !scenes.some((s) => s.id === sceneId)) sceneId = scenes[0]?.id;
+    chart = mountMap(el, n, lang(), (code) => (location.hash = `#/station/${encodeURIComponent(code)}`), report, scenes.find((s) => s.id === sceneId));
+    const timeline = root.querySelector<HTMLElement>('#scene-timeline')!;
+    const drawTimeline = () => {
+      timeline.innerHTML = sceneTimeline(scenes, sceneId, lang());
+      timeline.querySelectorAll<HTMLButtonElement>('button[data-scene]').forEach((b) => {
+        b.onclick = () => {
+          sceneId = Number(b.dataset.scene);
+          chart?.setOption({ series: [sceneSeries(scenes.find((s) => s.id === sceneId))] });
+          drawTimeline();
+          window.qingshuiScene = sceneId;
+        };
+      });
+    };
+    drawTimeline();
+    window.qingshuiScene = sceneId;
+    drawBloom(n);
     root.querySelectorAll<HTMLElement>('tr[data-station]').forEach((tr) => {
       const go = () => (location.hash = `#/station/${encodeURIComponent(tr.dataset.station!)}`);
       tr.onclick = go;
@@ -111,10 +137,30 @@ export function renderOverview(root: HTMLElement): () => void {
     });
   };
 
+  // Bloom area per basin over the listed scenes (their documents carry the basin figures).
+  const drawBloom = (n: Network) => {
+    const el = root.querySelector<HTMLElement>('#bloom-chart');
+    const scenes = n.scenes ?? [];
+    if (!el || scenes.length === 0) return;
+    Promise.all(scenes.map((s) => getSceneDetail(s.id)))
+      .then((docs) => {
+        if (disposed || !el.isConnected) return;
+        bloom?.dispose();
+        bloom = echarts.init(el, undefined, { renderer: 'canvas' });
+        bloom.on('finished', () => {
+          if (bloom && !bloom.isDisposed()) window.qingshuiBloom = n.basins.reduce((k, b) => k + drawnItems(bloom!, `bloom-${b.id}`), 0);
+        });
+        bloom.setOption(bloomChartOption(docs, n.basins.map((b) => ({ id: b.id, name: nameOf(b) })), lang()));
+      })
+      .catch(() => {
+        /* the map and the timeline stay; the chart is an extra */
+      });
+  };
+
   const onResize = () => {
     if (chart && state.network) {
       chart.resize();
-      chart.setOption(mapOption(state.network, lang(), chart.getWidth()), { replaceMerge: ['series'] });
+      chart.setOption(mapOption(state.network, lang(), chart.getWidth(), state.network.scenes?.find((s) => s.id === sceneId)), { replaceMerge: ['series'] });
     }
   };
   window.addEventListener('resize', onResize);
@@ -161,6 +207,7 @@ export function renderOverview(root: HTMLElement): () => void {
     offs.forEach((f) => f());
     window.removeEventListener('resize', onResize);
     chart?.dispose();
+    bloom?.dispose();
   };
 }
 

@@ -195,6 +195,7 @@ pub(super) async fn network(
         parameters,
         stations,
         video_points,
+        scenes: super::scenes::latest(&state).await,
         palette: Palette::from(&wq::class::Palette::default()),
     }))
 }

@@ -112,8 +112,9 @@ pub async fn limits(State(state): State<AppState>, req: Request, next: Next) -> 
     if !has_body {
         return next.run(req).await;
     }
-    // A form or text/plain body can be sent cross-origin without a preflight; JSON cannot.
-    if !is_json(req.headers()) {
+    // A form or text/plain body can be sent cross-origin without a preflight; JSON cannot, nor
+    // can image/tiff, which is what a scene upload is (http/scenes.rs).
+    if !is_json(req.headers()) && !super::scenes::is_scene_upload(req.uri().path(), req.headers()) {
         let got = req
             .headers()
             .get(header::CONTENT_TYPE)

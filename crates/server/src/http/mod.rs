@@ -9,6 +9,7 @@ pub mod guard;
 pub mod listener;
 pub mod openapi;
 pub mod redact;
+pub mod scenes;
 pub mod schema;
 pub mod sta;
 mod sta_batch;
@@ -131,6 +132,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes())
         .merge(domain::routes())
         .merge(stations::routes())
+        .merge(scenes::routes(state.config.imagery.max_scene_bytes))
         .merge(openapi::routes())
         .merge(alerts::routes().merge(events::routes()))
         .merge(web::routes())

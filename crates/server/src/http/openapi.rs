@@ -3,7 +3,7 @@
 //! generated from the committed copy `web/openapi.json`; a test keeps that copy current.
 
 use super::AppState;
-use super::{alerts, api, domain, events, schema, stations};
+use super::{alerts, api, domain, events, scenes, schema, stations};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -31,6 +31,10 @@ use utoipa::openapi::{RefOr, Schema};
         alerts::clear,
         alerts::comment,
         events::events,
+        scenes::upload,
+        scenes::list,
+        scenes::one,
+        scenes::overlay,
         openapi_json,
     ),
     // Not reachable from a path (the SSE messages, named in `events`' description) or shared.

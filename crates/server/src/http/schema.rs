@@ -80,6 +80,8 @@ pub struct NetworkBody {
     pub parameters: Vec<ParameterBody>,
     pub stations: Vec<StationBody>,
     pub video_points: Vec<VideoPointBody>,
+    /// The latest satellite/drone scenes, newest first (`[imagery] network_scenes`).
+    pub scenes: Vec<super::scenes::SceneSummary>,
     /// The class colours (`wq`'s configured palette): the one palette the dashboard draws with.
     pub palette: Palette,
 }

@@ -8,6 +8,7 @@
 //! first; GB/T 28181, imagery and MQTT come as siblings of [`hj212`].
 
 pub mod hj212;
+pub mod imagery;
 pub mod ingest;
 pub mod status;
 
