@@ -376,6 +376,17 @@ pub struct VideoPoint {
     /// The zone the point watches.
     pub zone: String,
     pub position: Position,
+    /// How the platform reaches the camera over GB/T 28181, when it does.
+    pub gb28181: Option<GbLink>,
+}
+
+/// A video point's GB/T 28181 identity (reference video.md §1.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GbLink {
+    /// The 20-digit device ID the camera registers with.
+    pub device_id: String,
+    /// The channel ID its alarms and catalog name; the device ID when they are the same.
+    pub channel_id: String,
 }
 
 impl Network {
