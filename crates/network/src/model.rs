@@ -406,6 +406,22 @@ impl Network {
         self.zones.iter().find(|z| z.id == id)
     }
 
+    /// The `n` video points nearest station `code`, nearest first, with their distance in
+    /// metres (what an operator looks at when the station raises an alert).
+    pub fn nearest_video_points(&self, code: &str, n: usize) -> Vec<(&VideoPoint, f64)> {
+        let Some(st) = self.station(code) else {
+            return Vec::new();
+        };
+        let mut all: Vec<_> = self
+            .video_points
+            .iter()
+            .map(|v| (v, crate::geo::distance_m(st.position, v.position)))
+            .collect();
+        all.sort_by(|a, b| a.1.total_cmp(&b.1));
+        all.truncate(n);
+        all
+    }
+
     /// Stations of one kind, in file order.
     pub fn stations_of(&self, kind: StationKind) -> impl Iterator<Item = &Station> {
         self.stations.iter().filter(move |s| s.kind == kind)

@@ -233,3 +233,16 @@ fn gb28181_ids_are_validated() {
     let again = parse_network(&net.to_toml().unwrap(), "y.toml").unwrap();
     assert_eq!(again.video_points[0].gb28181, net.video_points[0].gb28181);
 }
+
+#[test]
+fn the_intake_is_watched_by_protection_zone_cameras() {
+    let net = hongfeng();
+    let near = net.nearest_video_points("W01", 3);
+    assert_eq!(near.len(), 3);
+    assert!(near.windows(2).all(|w| w[0].1 <= w[1].1), "nearest first");
+    for (v, d) in &near {
+        assert_eq!(v.zone, "pz1_intake", "{}", v.id);
+        assert!(*d < 3_000.0, "{} at {d} m", v.id);
+    }
+    assert!(net.nearest_video_points("nope", 3).is_empty());
+}

@@ -229,6 +229,8 @@ pub struct Gb28181Config {
     /// Rejection log lines per interval (the rest summed up in one line).
     pub reject_log_lines: u32,
     pub reject_log_interval_s: u64,
+    /// How many nearest video points a station's alert links in its details (0: none).
+    pub station_alert_video_points: usize,
 }
 
 impl Default for Gb28181Config {
@@ -251,6 +253,7 @@ impl Default for Gb28181Config {
             sweep_interval_ms: 1000,
             reject_log_lines: 5,
             reject_log_interval_s: 10,
+            station_alert_video_points: 3,
         }
     }
 }

@@ -115,9 +115,19 @@ pub async fn start_with_sources(
         tasks: source_tasks,
     } = sources::start_all(configured, &ingest, &rx).await?;
     // Alerts read the commit stream from here on (after the network load, so its entities are known).
-    let (alerts, alerts_task) = alerts::start(&config.alerts, store.clone(), directory, rx.clone())
-        .await
-        .context("starting the alert engine")?;
+    let video_links = domain
+        .as_ref()
+        .map(|d| alerts::video_links(&d.network, config.gb28181.station_alert_video_points))
+        .unwrap_or_default();
+    let (alerts, alerts_task) = alerts::start(
+        &config.alerts,
+        store.clone(),
+        directory,
+        video_links,
+        rx.clone(),
+    )
+    .await
+    .context("starting the alert engine")?;
     tokio::spawn(sources::hj212::lockout_alerts::forward(
         lockout_rx,
         alerts.clone(),

@@ -89,6 +89,7 @@ fn example_config_parses_and_matches_the_defaults() {
     assert_eq!(e.sweep_interval_ms, d.sweep_interval_ms);
     assert_eq!(e.reject_log_lines, d.reject_log_lines);
     assert_eq!(e.reject_log_interval_s, d.reject_log_interval_s);
+    assert_eq!(e.station_alert_video_points, d.station_alert_video_points);
     // The password never shows in a debug print of the configuration.
     let mut c = defaults.clone();
     c.gb28181.password = server::config::Secret::new("hunter2");
