@@ -10,6 +10,7 @@
 //! - [`id`]: the 20-digit GB/T 28181 code (国标编码).
 //! - [`device`]: registration and keepalive state machines, catalog page assembly.
 
+mod alarm;
 pub mod device;
 pub mod digest;
 pub mod id;

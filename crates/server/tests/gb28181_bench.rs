@@ -47,7 +47,10 @@ fn network_file(dir: &std::path::Path) -> std::path::PathBuf {
 
 fn request(method: &str, dev: &str, call: &str, cseq: u32) -> Message {
     Message::request(method, &format!("sip:{PLATFORM}@{DOMAIN}"))
-        .with("Via", format!("SIP/2.0/UDP 127.0.0.1:9;rport;branch=z9hG4bK{call}{cseq}"))
+        .with(
+            "Via",
+            format!("SIP/2.0/UDP 127.0.0.1:9;rport;branch=z9hG4bK{call}{cseq}"),
+        )
         .with("From", format!("<sip:{dev}@{DOMAIN}>;tag=b"))
         .with("To", format!("<sip:{dev}@{DOMAIN}>"))
         .with("Call-ID", call.to_string())
@@ -62,7 +65,9 @@ async fn response(sock: &UdpSocket, call: &str) -> Message {
             .await
             .expect("reply")
             .expect("recv");
-        let Ok(m) = sip::parse_datagram(&buf[..n], Limits::default()) else { continue };
+        let Ok(m) = sip::parse_datagram(&buf[..n], Limits::default()) else {
+            continue;
+        };
         if m.status().is_some() && m.call_id().ok() == Some(call) {
             return m;
         }
@@ -74,8 +79,8 @@ async fn register(sock: &UdpSocket, to: SocketAddr, dev: &str) {
     let first = request("REGISTER", dev, &call, 1).with("Expires", "3600");
     sock.send_to(&first.to_bytes(), to).await.expect("send");
     let ch = response(sock, &call).await;
-    let ch = digest::parse_challenge(ch.header("WWW-Authenticate").expect("401"))
-        .expect("challenge");
+    let ch =
+        digest::parse_challenge(ch.header("WWW-Authenticate").expect("401")).expect("challenge");
     let mut c = Credentials {
         username: dev.into(),
         realm: ch.realm,
@@ -95,7 +100,14 @@ async fn register(sock: &UdpSocket, to: SocketAddr, dev: &str) {
 }
 
 async fn get(client: &reqwest::Client, url: &str) -> Value {
-    client.get(url).send().await.expect("GET").json().await.expect("JSON")
+    client
+        .get(url)
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON")
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -121,7 +133,9 @@ async fn gb28181_figures() {
     // Registrations/s: WORKERS sockets, each registering its share in turn.
     let mut socks = Vec::new();
     for _ in 0..WORKERS {
-        socks.push(Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("bind")));
+        socks.push(Arc::new(
+            UdpSocket::bind("127.0.0.1:0").await.expect("bind"),
+        ));
     }
     let t = Instant::now();
     let mut tasks = Vec::new();
@@ -186,7 +200,10 @@ async fn gb28181_figures() {
             let s = s.clone();
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 65_536];
-                while tokio::time::timeout(Duration::from_secs(2), s.recv_from(&mut buf)).await.is_ok() {}
+                while tokio::time::timeout(Duration::from_secs(2), s.recv_from(&mut buf))
+                    .await
+                    .is_ok()
+                {}
             })
         })
         .collect();
@@ -198,7 +215,11 @@ async fn gb28181_figures() {
     let devices: Value = get(&client, &format!("{http}/api/v1/stations")).await;
     let online = devices["value"]
         .as_array()
-        .map(|a| a.iter().filter(|d| d["source"] == "gb28181" && d["status"] == "online").count())
+        .map(|a| {
+            a.iter()
+                .filter(|d| d["source"] == "gb28181" && d["status"] == "online")
+                .count()
+        })
         .unwrap_or(0);
     let frames: u64 = devices["value"]
         .as_array()
@@ -239,8 +260,15 @@ async fn gb28181_figures() {
         sock.send_to(&m.to_bytes(), sip).await.expect("send");
         let id = format!("B{i:05}");
         loop {
-            let v = get(&client, &format!("{http}/api/v1/alerts?rule=intrusion&limit=1000")).await;
-            if v["value"].as_array().is_some_and(|a| a.iter().any(|a| a["source"] == id.as_str())) {
+            let v = get(
+                &client,
+                &format!("{http}/api/v1/alerts?rule=intrusion&limit=1000"),
+            )
+            .await;
+            if v["value"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|a| a["source"] == id.as_str()))
+            {
                 break;
             }
             assert!(t.elapsed() < Duration::from_secs(30), "alert for {id}");

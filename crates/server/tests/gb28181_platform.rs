@@ -285,3 +285,33 @@ async fn refusals_bad_password_unknown_device_malformed_and_unregister() {
     .await;
     srv.stop().await;
 }
+
+#[tokio::test]
+async fn video_loss_is_a_video_fault_and_gb18030_bodies_are_read() {
+    let srv = video::start(60, 3).await;
+    // V21 watches the south shore: an intrusion there is minor, not critical.
+    let mut cam = SimCamera::start(video::camera(srv.sip, 21, video::PASSWORD))
+        .await
+        .expect("camera");
+    assert!(cam.wait_registered(WAIT).await);
+    let mut loss = intrusion_alarm("视频丢失");
+    loss.methods = vec![2];
+    loss.alarm_type = Some(1);
+    loss.event_type = None;
+    assert!(cam.alarm(loss).await);
+    let fault = srv
+        .alert("rule=video_fault", WAIT, |a| a["source"] == "V21")
+        .await;
+    assert_eq!(fault["severity"], "major");
+    assert_eq!(fault["details"]["kind"], "gb28181_video_loss");
+    // The sim writes GB18030: the Chinese description arrives intact.
+    assert_eq!(fault["details"]["description"], "视频丢失");
+    assert!(cam.alarm(intrusion_alarm("boat")).await);
+    let intrusion = srv
+        .alert("rule=intrusion", WAIT, |a| a["source"] == "V21")
+        .await;
+    assert_eq!(intrusion["severity"], "minor", "{intrusion}");
+    assert_eq!(intrusion["details"]["zone"], "south_shore");
+    cam.stop();
+    srv.stop().await;
+}
