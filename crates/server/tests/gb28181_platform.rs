@@ -223,7 +223,7 @@ async fn refusals_bad_password_unknown_device_malformed_and_unregister() {
     );
     srv.until("V03 online", WAIT, |p| p[2]["online"] == true)
         .await;
-    // A replayed nonce is challenged again, not accepted.
+    // A replayed Authorization (its nonce spent by the success) is challenged again.
     let replay = exchange(
         &sock,
         srv.sip,
@@ -232,8 +232,8 @@ async fn refusals_bad_password_unknown_device_malformed_and_unregister() {
     .await;
     assert_eq!(
         replay.status(),
-        Some(200),
-        "nonce still valid within its TTL"
+        Some(401),
+        "a spent nonce is never accepted"
     );
 
     // Malformed SIP: dropped and counted, the camera stays online.

@@ -84,7 +84,9 @@ pub struct Camera {
 pub struct CameraState {
     pub registration: Registration,
     pub peer: Option<Peer>,
-    pub nonce: Option<(String, DateTime<Utc>)>,
+    /// Challenges issued and not yet spent (a few: a retransmitted REGISTER gets its own
+    /// 401, and the device may answer either).
+    pub nonces: Vec<(String, DateTime<Utc>)>,
     pub info: Option<DeviceInfo>,
     pub catalog: Vec<CatalogItem>,
     /// Camera clock minus platform clock, seconds (from DeviceStatus `DeviceTime`).
@@ -98,6 +100,9 @@ pub struct CameraState {
     /// The online state last reported as an alert transition (`None`: never decided).
     pub reported_online: Option<bool>,
 }
+
+/// Outstanding challenges kept per camera.
+const MAX_NONCES: usize = 4;
 
 /// Why a message was refused; stable names for `/metrics` and the status board.
 pub mod reason {
@@ -384,12 +389,12 @@ impl Platform {
             );
         }
         let creds = msg.header("Authorization").map(Credentials::parse);
-        let fresh = self.states[i].nonce.as_ref().is_some_and(|(n, at)| {
-            creds
-                .as_ref()
-                .is_some_and(|c| c.as_ref().is_ok_and(|c| &c.nonce == n))
-                && now - *at < chrono::Duration::seconds(self.settings.nonce_ttl_s)
-        });
+        let ttl = chrono::Duration::seconds(self.settings.nonce_ttl_s);
+        self.states[i].nonces.retain(|(_, at)| now - *at < ttl);
+        let fresh = match &creds {
+            Some(Ok(c)) => self.states[i].nonces.iter().any(|(n, _)| n == &c.nonce),
+            _ => false,
+        };
         let creds = match creds {
             Some(Ok(c)) if fresh => c,
             Some(Err(_)) => {
@@ -404,7 +409,11 @@ impl Platform {
             // No credentials, or for a nonce we did not issue / that expired: challenge.
             _ => {
                 let nonce = self.token("nonce");
-                self.states[i].nonce = Some((nonce.clone(), now));
+                let nonces = &mut self.states[i].nonces;
+                if nonces.len() >= MAX_NONCES {
+                    nonces.remove(0);
+                }
+                nonces.push((nonce.clone(), now));
                 let challenge = Challenge {
                     realm: self.settings.domain.clone(),
                     nonce,
@@ -422,7 +431,7 @@ impl Platform {
         };
         if creds.username != device_id || !digest::verify("REGISTER", password.expose(), &creds) {
             // The nonce is spent: the next attempt gets a new challenge.
-            self.states[i].nonce = None;
+            self.states[i].nonces.retain(|(n, _)| n != &creds.nonce);
             return self.refuse(
                 msg,
                 peer,
@@ -431,6 +440,8 @@ impl Platform {
                 h,
             );
         }
+        // Spent on success as well: a captured Authorization cannot be replayed.
+        self.states[i].nonces.retain(|(n, _)| n != &creds.nonce);
         let granted = if expires == 0 {
             0
         } else {
