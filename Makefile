@@ -9,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 QINGSHUI_DEBUG := $(CARGO_TARGET_DIR)/debug/qingshui
 
-.PHONY: demo serve test test-deps test-rust test-python build fmt lint bench clean
+.PHONY: demo serve test test-deps sipp test-rust test-python build fmt lint bench clean
 
 include web/web.mk
 
@@ -26,7 +26,13 @@ serve: web-build
 ## build so that the debug binary the browser test drives embeds it.
 test: test-deps web-build test-rust web-test test-python web-e2e
 
-test-deps: $(VENV)/.installed
+test-deps: $(VENV)/.installed sipp
+
+# SIPp (Debian sip-tester) is the independent GB/T 28181 camera of crates/server/tests/gb28181_sipp.rs.
+sipp:
+	@if ! command -v sipp >/dev/null; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends sip-tester; \
+	fi
 
 $(VENV)/.installed: tests/requirements.txt
 	python3 -m venv $(VENV)
@@ -37,7 +43,7 @@ build:
 	cargo build --workspace --all-targets
 
 test-rust: build
-	cargo test --workspace
+	QINGSHUI_REQUIRE_SIPP=1 cargo test --workspace
 
 test-python: build test-deps
 	QINGSHUI_BIN=$(QINGSHUI_DEBUG) $(PY) -m pytest -q tests/python

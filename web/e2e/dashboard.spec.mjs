@@ -51,7 +51,8 @@ const httpPort = await freePort();
 const hjPort = await freePort();
 const dataDir = mkdtempSync(join(tmpdir(), 'qingshui-e2e-'));
 const base = `http://127.0.0.1:${httpPort}`;
-const demo = spawn(bin, ['demo', '--data-dir', dataDir, '--http', `127.0.0.1:${httpPort}`, '--hj212', `127.0.0.1:${hjPort}`, '--speed', '600'], {
+const sipPort = await freePort();
+const demo = spawn(bin, ['demo', '--data-dir', dataDir, '--http', `127.0.0.1:${httpPort}`, '--hj212', `127.0.0.1:${hjPort}`, '--gb28181', `127.0.0.1:${sipPort}`, '--speed', '600'], {
   cwd: repo,
   stdio: ['ignore', 'pipe', 'pipe'],
   detached: true, // own process group: we stop exactly what we started
@@ -187,6 +188,14 @@ try {
   await page.locator('nav a[data-nav="alerts"]').click();
   await page.waitForSelector('[data-testid="video-list"] tbody tr');
   check((await page.locator('[data-testid="video-list"] tbody tr').count()) === 52, 'video-point list has 52 rows');
+  // The demo's 52 simulated GB/T 28181 cameras registered: every point has a known state.
+  {
+    const n = await (await fetch(`${base}/api/v1/network`)).json();
+    const known = n.video_points.filter((v) => v.online !== null).length;
+    check(known === 52, `every video point has a known state over GB/T 28181 (${known}/52)`);
+    const unknown = await page.locator('[data-testid="video-list"] .dot.unknown').count();
+    check(unknown === 0, `the video-point list shows no "status unknown" (${unknown})`);
+  }
   await page.screenshot({ path: join(out, 'alerts-1366-en.png') });
 
   // ---- Wall screen ---------------------------------------------------------------------------

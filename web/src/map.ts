@@ -3,6 +3,7 @@
 // positions are schematic anyway), stations in their class colours, video points by status.
 import type { Network, Station, VideoPoint, ZoneFeature } from './api';
 import { classColour, classLabel } from './classes';
+import { esc } from './dom';
 import { echarts, type ECharts } from './echarts';
 import { flagLabel, nameOf, t, type Lang } from './i18n';
 import { sceneSeries, type Scene } from './scenes';
@@ -46,6 +47,18 @@ function stationLabel(s: Station, lang: Lang): string {
   return `${s.code} ${nameOf(s, lang)}\n${t('target', lang)} ${classLabel(s.target_class, lang)} · ${verdict}`;
 }
 
+/** GB/T 28181 health lines of a video point's tooltip (what the platform learned from it). */
+function cameraLines(v: VideoPoint, lang: Lang): string[] {
+  const cam = (v.camera ?? null) as Record<string, unknown> | null;
+  if (!cam) return [];
+  const lines: string[] = [];
+  const str = (k: string) => (typeof cam[k] === 'string' ? (cam[k] as string) : null);
+  if (str('last_keepalive')) lines.push(`${t('last_keepalive', lang)}: ${esc(str('last_keepalive')!.replace('T', ' ').slice(0, 19))}`);
+  if (str('model') || str('firmware')) lines.push(`${t('firmware', lang)}: ${esc([str('model'), str('firmware')].filter(Boolean).join(' / '))}`);
+  if (typeof cam.clock_drift_s === 'number') lines.push(`${t('clock_drift', lang)}: ${cam.clock_drift_s} s`);
+  return lines;
+}
+
 export function videoColour(v: VideoPoint): string {
   // Unknown status (no video platform connected) stays visible but neutral.
   return v.online === true ? '#1b7f3b' : v.online === false ? '#8a8a8a' : '#6f7f90';
@@ -84,7 +97,7 @@ export function mapOption(n: Network, lang: Lang, width: number, scene?: Scene):
         const v = p.data?.video;
         if (v) {
           const status = v.online === null ? t('status_unknown', lang) : v.online ? t('online', lang) : t('offline', lang);
-          return `<b>${v.id} ${nameOf(v, lang)}</b><br>${v.kind === 'ptz' ? t('camera_ptz', lang) : t('camera_fixed', lang)} · ${status}`;
+          return [`<b>${v.id} ${nameOf(v, lang)}</b>`, `${v.kind === 'ptz' ? t('camera_ptz', lang) : t('camera_fixed', lang)} · ${status}`, ...cameraLines(v, lang)].join('<br>');
         }
         return '';
       },

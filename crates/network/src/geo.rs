@@ -138,6 +138,16 @@ fn ring_contains(ring: &[[f64; 2]], p: Position) -> bool {
     inside
 }
 
+/// Great-circle distance in metres (haversine on a 6,371 km sphere: ample for "which camera
+/// is nearest a station" on one lake).
+pub fn distance_m(a: Position, b: Position) -> f64 {
+    let (la1, la2) = (a.lat.to_radians(), b.lat.to_radians());
+    let dlat = la2 - la1;
+    let dlon = (b.lon - a.lon).to_radians();
+    let h = (dlat / 2.0).sin().powi(2) + la1.cos() * la2.cos() * (dlon / 2.0).sin().powi(2);
+    2.0 * 6_371_000.0 * h.sqrt().asin()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,9 +16,9 @@ mod write;
 
 pub use error::{NetworkError, Problem};
 pub use model::{
-    BBox, Basin, Cadence, DeviceLink, Hj212Link, Method, Network, Parameter, Position, RiverRole,
-    SimHints, SimVariant, Station, StationKind, StationParameter, TargetClass, VideoKind,
-    VideoPoint, Zone, ZoneKind,
+    BBox, Basin, Cadence, DeviceLink, GbLink, Hj212Link, Method, Network, Parameter, Position,
+    RiverRole, SimHints, SimVariant, Station, StationKind, StationParameter, TargetClass,
+    VideoKind, VideoPoint, Zone, ZoneKind,
 };
 pub use parse::{SCHEMA_VERSION, parse_network};
 pub use plan::{

@@ -376,6 +376,17 @@ pub struct VideoPoint {
     /// The zone the point watches.
     pub zone: String,
     pub position: Position,
+    /// How the platform reaches the camera over GB/T 28181, when it does.
+    pub gb28181: Option<GbLink>,
+}
+
+/// A video point's GB/T 28181 identity (reference video.md §1.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GbLink {
+    /// The 20-digit device ID the camera registers with.
+    pub device_id: String,
+    /// The channel ID its alarms and catalog name; the device ID when they are the same.
+    pub channel_id: String,
 }
 
 impl Network {
@@ -393,6 +404,22 @@ impl Network {
 
     pub fn zone(&self, id: &str) -> Option<&Zone> {
         self.zones.iter().find(|z| z.id == id)
+    }
+
+    /// The `n` video points nearest station `code`, nearest first, with their distance in
+    /// metres (what an operator looks at when the station raises an alert).
+    pub fn nearest_video_points(&self, code: &str, n: usize) -> Vec<(&VideoPoint, f64)> {
+        let Some(st) = self.station(code) else {
+            return Vec::new();
+        };
+        let mut all: Vec<_> = self
+            .video_points
+            .iter()
+            .map(|v| (v, crate::geo::distance_m(st.position, v.position)))
+            .collect();
+        all.sort_by(|a, b| a.1.total_cmp(&b.1));
+        all.truncate(n);
+        all
     }
 
     /// Stations of one kind, in file order.

@@ -95,6 +95,27 @@ impl Checker<'_> {
         }
     }
 
+    /// A GB/T 28181 code: 20 ASCII digits (only that: deployments keep vendor codes), unique
+    /// among device and channel IDs of the file.
+    fn gb_id(
+        &self,
+        seen: &mut HashMap<String, usize>,
+        what: &'static str,
+        id: &Spanned<String>,
+    ) -> Check<String> {
+        let v = id.get_ref();
+        if v.len() != 20 || !v.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(self.error(
+                id.span(),
+                Problem::BadGbId {
+                    what,
+                    id: v.clone(),
+                },
+            ));
+        }
+        self.unique(seen, what, id)
+    }
+
     /// Records `id` as seen; a second occurrence is an error naming the first line.
     fn unique(
         &self,
@@ -351,6 +372,7 @@ impl Checker<'_> {
 
         let mut video_points = Vec::new();
         let mut seen = HashMap::new();
+        let mut seen_gb = HashMap::new();
         for v in &raw.video_points {
             let id = self.unique(&mut seen, "video point id", &v.id)?;
             if !zones.iter().any(|z| &z.id == v.zone.get_ref()) {
@@ -359,6 +381,20 @@ impl Checker<'_> {
                     Problem::UnknownZone(v.zone.get_ref().clone()),
                 ));
             }
+            let gb28181 = match &v.device_id {
+                None => None,
+                Some(device) => {
+                    let device_id = self.gb_id(&mut seen_gb, "GB/T 28181 device_id", device)?;
+                    let channel_id = match &v.channel_id {
+                        Some(c) => self.gb_id(&mut seen_gb, "GB/T 28181 channel_id", c)?,
+                        None => device_id.clone(),
+                    };
+                    Some(GbLink {
+                        device_id,
+                        channel_id,
+                    })
+                }
+            };
             video_points.push(VideoPoint {
                 id,
                 name_zh: v.name_zh.clone(),
@@ -366,6 +402,7 @@ impl Checker<'_> {
                 kind: v.kind,
                 zone: v.zone.get_ref().clone(),
                 position: self.position(&v.lon, &v.lat, bbox)?,
+                gb28181,
             });
         }
 

@@ -162,4 +162,10 @@ pub(crate) struct RawVideoPoint {
     pub zone: Spanned<String>,
     pub lon: Spanned<f64>,
     pub lat: Spanned<f64>,
+    /// GB/T 28181 device ID (20 digits); absent: the point is not connected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<Spanned<String>>,
+    /// GB/T 28181 channel ID when it differs from the device ID (an NVR channel).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_id: Option<Spanned<String>>,
 }

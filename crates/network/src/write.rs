@@ -97,6 +97,13 @@ impl Network {
                     zone: s(v.zone.clone()),
                     lon: s(v.position.lon),
                     lat: s(v.position.lat),
+                    device_id: v.gb28181.as_ref().map(|g| s(g.device_id.clone())),
+                    // Written only where it differs, as the file says it.
+                    channel_id: v
+                        .gb28181
+                        .as_ref()
+                        .filter(|g| g.channel_id != g.device_id)
+                        .map(|g| s(g.channel_id.clone())),
                 })
                 .collect(),
         };

@@ -185,3 +185,64 @@ fn plan_lists_every_entity_once_with_stable_keys() {
     assert_eq!(w01.properties["basin"], "north");
     assert_eq!(plan, net.plan(), "planning is deterministic");
 }
+
+#[test]
+fn every_video_point_has_a_gb28181_device_id() {
+    let net = hongfeng();
+    let mut seen = std::collections::HashSet::new();
+    for (n, v) in net.video_points.iter().enumerate() {
+        let gb = v
+            .gb28181
+            .as_ref()
+            .unwrap_or_else(|| panic!("{} has no device_id", v.id));
+        // Reference video.md §1.2: center 52018100, industry 43, type 132 (IPC),
+        // network 2, serial n.
+        assert_eq!(
+            gb.device_id,
+            format!("52018100431322{:06}", n + 1),
+            "{}",
+            v.id
+        );
+        assert_eq!(gb.channel_id, gb.device_id, "IPCs: channel = device");
+        assert!(seen.insert(gb.device_id.clone()));
+    }
+    assert_eq!(seen.len(), 52);
+}
+
+#[test]
+fn gb28181_ids_are_validated() {
+    let point = |extra: &str| {
+        HONGFENG.replacen(
+            "device_id = \"52018100431322000001\"",
+            &format!("device_id = \"52018100431322000001\"\n{extra}"),
+            1,
+        )
+    };
+    let bad_device = HONGFENG.replacen("52018100431322000001", "5201810043132200000x", 1);
+    let err = parse_network(&bad_device, "x.toml").unwrap_err();
+    assert!(err.to_string().contains("20 ASCII digits"), "{err}");
+    // A channel ID equal to another point's device ID is a duplicate.
+    let dup = point("channel_id = \"52018100431322000002\"");
+    let err = parse_network(&dup, "x.toml").unwrap_err();
+    assert!(err.to_string().contains("duplicate"), "{err}");
+    let ok = point("channel_id = \"52018100431312000001\"");
+    let net = parse_network(&ok, "x.toml").unwrap();
+    let gb = net.video_points[0].gb28181.as_ref().unwrap();
+    assert_eq!(gb.channel_id, "52018100431312000001");
+    // The channel survives a write/parse round trip.
+    let again = parse_network(&net.to_toml().unwrap(), "y.toml").unwrap();
+    assert_eq!(again.video_points[0].gb28181, net.video_points[0].gb28181);
+}
+
+#[test]
+fn the_intake_is_watched_by_protection_zone_cameras() {
+    let net = hongfeng();
+    let near = net.nearest_video_points("W01", 3);
+    assert_eq!(near.len(), 3);
+    assert!(near.windows(2).all(|w| w[0].1 <= w[1].1), "nearest first");
+    for (v, d) in &near {
+        assert_eq!(v.zone, "pz1_intake", "{}", v.id);
+        assert!(*d < 3_000.0, "{} at {d} m", v.id);
+    }
+    assert!(net.nearest_video_points("nope", 3).is_empty());
+}

@@ -36,6 +36,9 @@ pub struct DemoArgs {
     /// HJ 212 listen address.
     #[arg(long, default_value = "127.0.0.1:9212", value_name = "ADDR")]
     pub hj212: SocketAddr,
+    /// GB/T 28181 SIP listen address (UDP and TCP) for the 52 simulated cameras.
+    #[arg(long, default_value = "127.0.0.1:15060", value_name = "ADDR")]
+    pub gb28181: SocketAddr,
     /// Simulated seconds per real second (60: one simulated hour per minute).
     #[arg(long, default_value_t = 60.0)]
     pub speed: f64,
@@ -109,7 +112,12 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         tokens: vec![sim_token.clone()],
         network: Some(network_path.clone()),
         hj212: Some(args.hj212),
+        gb28181: Some(args.gb28181),
     });
+    config.gb28181.password = server::config::Secret::new(crate::cameras::PASSWORD);
+    config.gb28181.keepalive_interval_s = crate::cameras::KEEPALIVE_S;
+    config.gb28181.keepalive_count = crate::cameras::KEEPALIVE_COUNT;
+    let video_settings = config.gb28181.clone();
     config.hj212.offline_after_s = offline_after_s(args.speed);
     // An accelerated demo lives ahead of the wall clock (speed × the time since it started): its
     // data are "in the future" by design, so the time-sanity tolerance must cover the run. The
@@ -137,6 +145,12 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         println!("  SensorThings API:       http://{http}/v1.1");
         println!("  站点状态 Station status: http://{http}/api/v1/stations");
         println!("  HJ 212 接入 listener:    {hj212}");
+        let sip = running
+            .source_addrs
+            .get("gb28181")
+            .copied()
+            .context("the server started without its GB/T 28181 listener")?;
+        println!("  GB/T 28181 视频 listener: {sip} (UDP and TCP)");
         println!("  数据目录 Data dir:       {}", args.data_dir.display());
         println!("  按 Ctrl-C 停止 · Press Ctrl-C to stop");
         println!();
@@ -216,10 +230,12 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             stats.clone(),
             stop_rx.clone(),
         ));
+        let cameras = crate::cameras::start(&network, sip, &video_settings, stop_rx.clone());
         let progress = tokio::spawn(report_progress(clock, stats.clone(), stop_rx));
         println!(
-            "  {} stations live over HJ 212 (ready {:.1} s after start)",
+            "  {} stations live over HJ 212, {} cameras over GB/T 28181 (ready {:.1} s after start)",
             feed.automatic_stations().count(),
+            network.video_points.iter().filter(|v| v.gb28181.is_some()).count(),
             began.elapsed().as_secs_f64()
         );
 
@@ -232,6 +248,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             _ => {}
         }
         let _ = progress.await;
+        let _ = cameras.await;
         running.stop().await?;
         Ok(ExitCode::SUCCESS)
     })

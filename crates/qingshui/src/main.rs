@@ -3,6 +3,7 @@
 //! Each subcommand is a thin adapter: it parses arguments, sets up logging and hands off to the
 //! crate that does the work (`server` for `serve`, `wq` for `evaluate`, …).
 
+mod cameras;
 mod demo;
 mod evaluate;
 mod imagery;

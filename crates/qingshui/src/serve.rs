@@ -29,6 +29,9 @@ pub struct ServeArgs {
     /// HJ 212 TCP listen address (needs --network for the stations' MN and PW).
     #[arg(long, env = "QINGSHUI_HJ212", value_name = "ADDR")]
     pub hj212: Option<SocketAddr>,
+    /// GB/T 28181 SIP listen address, UDP and TCP (needs --network for the video points).
+    #[arg(long, env = "QINGSHUI_GB28181", value_name = "ADDR")]
+    pub gb28181: Option<SocketAddr>,
 }
 
 impl ServeArgs {
@@ -41,6 +44,7 @@ impl ServeArgs {
             tokens: self.tokens.clone(),
             network: self.network.clone(),
             hj212: self.hj212,
+            gb28181: self.gb28181,
         }))
     }
 }
@@ -90,6 +94,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
         if let Some(addr) = running.hj212_addr {
             println!("HJ 212 listener at {addr}");
+        }
+        if let Some(addr) = running.source_addrs.get("gb28181") {
+            println!("GB/T 28181 listener at {addr} (UDP and TCP)");
         }
         let stop = running.shutdown_handle();
         let store = running.store.clone();

@@ -121,6 +121,7 @@ async fn demo_serves_the_network_history_and_live_stations() {
         .arg(dir.path().join("data"))
         .args(["--http", &format!("127.0.0.1:{http_port}")])
         .args(["--hj212", &format!("127.0.0.1:{hj212_port}")])
+        .args(["--gb28181", &format!("127.0.0.1:{}", free_port())])
         .args(["--speed", "1200", "--seed", "7", "--history", "3d"])
         .arg("--network")
         .arg(&network)

@@ -14,6 +14,8 @@ pub struct Config {
     pub sta: StaConfig,
     pub network: NetworkConfig,
     pub hj212: Hj212Config,
+    /// `[gb28181]`: the GB/T 28181 platform for the video points (docs/video.md).
+    pub gb28181: Gb28181Config,
     /// `[ingest]`: rules every ingest path (HJ 212, STA HTTP, …) applies before storing.
     pub ingest: IngestConfig,
     /// `[alerts]`: rules, notifications, routing (docs/alerts.md).
@@ -173,6 +175,96 @@ pub struct Hj212Config {
 }
 
 /// `[ingest]`: sanity rules shared by every source.
+/// A password from the configuration: never printed (`Debug` shows `***`), compared by the
+/// digest code only.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+
+    /// The secret itself, for the one place that needs it (digest verification).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"***\"" })
+    }
+}
+
+/// `[gb28181]`: the GB/T 28181 platform (SIP registrar) for the video points (docs/video.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Gb28181Config {
+    /// UDP and TCP on this one address; `None`: no listener (video points stay unknown).
+    pub addr: Option<SocketAddr>,
+    /// The platform's own 20-digit SIP ID (type 200).
+    pub platform_id: String,
+    /// SIP domain and digest realm (conventionally the first 10 digits of the platform ID).
+    pub domain: String,
+    /// Registration password of every device; empty: devices without their own are refused.
+    pub password: Secret,
+    /// Per-device passwords by 20-digit device ID, overriding `password`.
+    pub device_passwords: std::collections::BTreeMap<String, Secret>,
+    /// Platform side of the offline rule: offline after min(expires, interval × count) silent.
+    pub keepalive_interval_s: u32,
+    pub keepalive_count: u32,
+    /// Bounds on the Expires a device asks for (seconds).
+    pub min_expires_s: u32,
+    pub max_expires_s: u32,
+    /// A challenge nonce is accepted for this long.
+    pub nonce_ttl_s: u64,
+    /// Largest SIP message accepted (UDP datagram or TCP message).
+    pub max_message_bytes: usize,
+    /// TCP connections open at once; a connection silent this long is closed.
+    pub max_tcp_connections: usize,
+    pub tcp_idle_timeout_s: u64,
+    /// Send SetGuard after each new registration (many IPCs send no alarms unarmed).
+    pub arm_on_register: bool,
+    /// How often online/offline transitions are checked.
+    pub sweep_interval_ms: u64,
+    /// Rejection log lines per interval (the rest summed up in one line).
+    pub reject_log_lines: u32,
+    pub reject_log_interval_s: u64,
+    /// How many nearest video points a station's alert links in its details (0: none).
+    pub station_alert_video_points: usize,
+}
+
+impl Default for Gb28181Config {
+    fn default() -> Self {
+        Gb28181Config {
+            addr: None,
+            platform_id: "52018100432002000001".into(),
+            domain: "5201810043".into(),
+            password: Secret::default(),
+            device_passwords: Default::default(),
+            keepalive_interval_s: 60,
+            keepalive_count: 3,
+            min_expires_s: 60,
+            max_expires_s: 86_400,
+            nonce_ttl_s: 300,
+            max_message_bytes: 65_535,
+            max_tcp_connections: 1024,
+            tcp_idle_timeout_s: 600,
+            arm_on_register: true,
+            sweep_interval_ms: 1000,
+            reject_log_lines: 5,
+            reject_log_interval_s: 10,
+            station_alert_video_points: 3,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IngestConfig {
@@ -288,6 +380,7 @@ pub struct Overrides {
     pub tokens: Vec<String>,
     pub network: Option<PathBuf>,
     pub hj212: Option<SocketAddr>,
+    pub gb28181: Option<SocketAddr>,
 }
 
 impl Config {
@@ -316,6 +409,9 @@ impl Config {
         }
         if let Some(a) = o.hj212 {
             self.hj212.addr = Some(a);
+        }
+        if let Some(a) = o.gb28181 {
+            self.gb28181.addr = Some(a);
         }
         self
     }

@@ -99,7 +99,14 @@ pub async fn start_with_sources(
     let (shutdown, rx) = tokio::sync::watch::channel(false);
     // HJ 212 lockouts become alerts once the engine runs (it starts after the sources).
     let (lockout_tx, lockout_rx) = sources::hj212::lockout_alerts::channel();
-    let mut configured = sources::configured(&config, registry.as_ref(), lockout_tx)?;
+    let (video_tx, video_rx) = sources::gb28181::channel();
+    let mut configured = sources::configured(
+        &config,
+        registry.as_ref(),
+        domain.as_ref().map(|d| &d.network),
+        lockout_tx,
+        video_tx,
+    )?;
     configured.extend(extra_sources);
     let ingest = sources::ingest::Ingest::new(store.clone(), config.ingest.clock_tolerance_s);
     let sources::StartedSources {
@@ -108,11 +115,26 @@ pub async fn start_with_sources(
         tasks: source_tasks,
     } = sources::start_all(configured, &ingest, &rx).await?;
     // Alerts read the commit stream from here on (after the network load, so its entities are known).
-    let (alerts, alerts_task) = alerts::start(&config.alerts, store.clone(), directory, rx.clone())
-        .await
-        .context("starting the alert engine")?;
+    let video_links = domain
+        .as_ref()
+        .map(|d| alerts::video_links(&d.network, config.gb28181.station_alert_video_points))
+        .unwrap_or_default();
+    let (alerts, alerts_task) = alerts::start(
+        &config.alerts,
+        store.clone(),
+        directory,
+        video_links,
+        rx.clone(),
+    )
+    .await
+    .context("starting the alert engine")?;
     tokio::spawn(sources::hj212::lockout_alerts::forward(
         lockout_rx,
+        alerts.clone(),
+        rx.clone(),
+    ));
+    tokio::spawn(sources::gb28181::forward(
+        video_rx,
         alerts.clone(),
         rx.clone(),
     ));

@@ -58,6 +58,7 @@ async fn a_burst_larger_than_the_channel_raises_every_exceedance() {
         &AlertsConfig::default(),
         store.clone(),
         directory.clone(),
+        Default::default(),
         shutdown,
     )
     .await

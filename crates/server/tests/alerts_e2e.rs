@@ -324,6 +324,19 @@ async fn exceedance_at_the_intake_lifecycle_notifications_and_restart() {
     assert_eq!(alert["source"], "W01:tp:hourly");
     assert_eq!(alert["severity"], "critical");
     assert_eq!(alert["details"]["class"], "Ⅳ");
+    // The intake's nearest video points are linked, nearest first (issue 13).
+    let near = alert["details"]["video_points"]
+        .as_array()
+        .expect("video points linked");
+    assert_eq!(near.len(), 3, "{alert}");
+    let d: Vec<f64> = near
+        .iter()
+        .filter_map(|v| v["distance_m"].as_f64())
+        .collect();
+    assert!(
+        d.len() == 3 && d.windows(2).all(|w| w[0] <= w[1]),
+        "{near:?}"
+    );
     let id = alert["id"].as_i64().expect("id");
 
     let obs = sse_wait(&mut sse, &mut buf, "observation", |v| {

@@ -72,6 +72,29 @@ fn example_config_parses_and_matches_the_defaults() {
     assert_eq!(e.auth_fail_lockout_after, d.auth_fail_lockout_after);
     assert_eq!(e.auth_fail_window_s, d.auth_fail_window_s);
     assert_eq!(e.auth_lockout_s, d.auth_lockout_s);
+    let (e, d) = (&example.gb28181, &defaults.gb28181);
+    assert_eq!(e.addr, d.addr);
+    assert_eq!(e.platform_id, d.platform_id);
+    assert_eq!(e.domain, d.domain);
+    assert_eq!(e.password, d.password);
+    assert_eq!(e.device_passwords, d.device_passwords);
+    assert_eq!(e.keepalive_interval_s, d.keepalive_interval_s);
+    assert_eq!(e.keepalive_count, d.keepalive_count);
+    assert_eq!(e.min_expires_s, d.min_expires_s);
+    assert_eq!(e.max_expires_s, d.max_expires_s);
+    assert_eq!(e.nonce_ttl_s, d.nonce_ttl_s);
+    assert_eq!(e.max_message_bytes, d.max_message_bytes);
+    assert_eq!(e.max_tcp_connections, d.max_tcp_connections);
+    assert_eq!(e.tcp_idle_timeout_s, d.tcp_idle_timeout_s);
+    assert_eq!(e.arm_on_register, d.arm_on_register);
+    assert_eq!(e.sweep_interval_ms, d.sweep_interval_ms);
+    assert_eq!(e.reject_log_lines, d.reject_log_lines);
+    assert_eq!(e.reject_log_interval_s, d.reject_log_interval_s);
+    assert_eq!(e.station_alert_video_points, d.station_alert_video_points);
+    // The password never shows in a debug print of the configuration.
+    let mut c = defaults.clone();
+    c.gb28181.password = server::config::Secret::new("hunter2");
+    assert!(!format!("{c:?}").contains("hunter2"));
 }
 
 #[test]

@@ -177,6 +177,23 @@ fn history_record(h: &HistoryEntry) -> AlertHistoryRecord {
     }
 }
 
+/// The `n` video points nearest each station, as linked into its alerts' details.
+pub fn video_links(network: &network::Network, n: usize) -> HashMap<String, Value> {
+    network
+        .stations
+        .iter()
+        .map(|s| {
+            let near: Vec<Value> = network
+                .nearest_video_points(&s.code, n)
+                .into_iter()
+                .map(|(v, d)| serde_json::json!({ "id": v.id, "distance_m": d.round() }))
+                .collect();
+            (s.code.clone(), Value::Array(near))
+        })
+        .filter(|(_, v)| v.as_array().is_some_and(|a| !a.is_empty()))
+        .collect()
+}
+
 /// Starts the engine (and the notifier). Call after the network is loaded; stops on `shutdown`.
 /// The engine keeps the shared `directory` fresh: it refreshes it whenever a committed batch
 /// creates or changes Things or Datastreams.
@@ -184,6 +201,7 @@ pub async fn start(
     cfg: &AlertsConfig,
     store: Arc<dyn Store>,
     directory: Arc<DatastreamDirectory>,
+    video_links: HashMap<String, Value>,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<(Arc<AlertsHandle>, tokio::task::JoinHandle<()>)> {
     // Subscribe first: nothing committed from here on is missed. The cursor is read after, so a
@@ -210,6 +228,7 @@ pub async fn start(
         store: store.clone(),
         alert_store: alert_store.clone(),
         directory: directory.clone(),
+        video_links,
         evaluator: Evaluator::new(cfg.rules()),
         open: HashMap::new(),
         changes: changes.clone(),
@@ -256,6 +275,9 @@ struct Engine {
     store: Arc<dyn Store>,
     alert_store: Option<Arc<dyn AlertStore>>,
     directory: Arc<DatastreamDirectory>,
+    /// The nearest video points of each station (`[{id, distance_m}]`), linked into the
+    /// details of the station's alerts so the operator can look.
+    video_links: HashMap<String, Value>,
     evaluator: Evaluator,
     /// Every alert that is not cleared, by (rule, source).
     open: HashMap<(RuleKind, String), Alert>,
@@ -449,7 +471,12 @@ impl Engine {
     async fn apply_verdict(&mut self, verdict: Verdict) -> Option<Alert> {
         let now = store::clock::now_micros();
         let outcome = match verdict {
-            Verdict::Trigger(t) => {
+            Verdict::Trigger(mut t) => {
+                if let (Some(station), Value::Object(d)) = (&t.station, &mut t.details)
+                    && let Some(links) = self.video_links.get(station)
+                {
+                    d.insert("video_points".into(), links.clone());
+                }
                 let key = (t.rule, t.source.clone());
                 lifecycle::trigger(self.open.get(&key), t, now)
             }

@@ -40,6 +40,23 @@ fn domain(state: &AppState) -> Result<Arc<Domain>, ApiError> {
     })
 }
 
+/// Each video point's online state (`None` until it is a fact: online, or offline after the
+/// listener ran a whole offline window) and its GB/T 28181 details, by video point id.
+fn video_states(
+    devices: &[crate::sources::status::DeviceStatus],
+) -> HashMap<String, (Option<bool>, Value)> {
+    devices
+        .iter()
+        .filter(|d| d.source == "gb28181")
+        .map(|d| {
+            let known = d.details.get("known").and_then(Value::as_bool) == Some(true);
+            let mut camera = Value::Object(d.details.clone());
+            camera["last_seen"] = d.last_frame_at.clone().map_or(Value::Null, Value::String);
+            (d.station.clone(), (known.then_some(d.online()), camera))
+        })
+        .collect()
+}
+
 #[utoipa::path(get, path = "/api/v1/network", tag = "domain",
     responses((status = 200, body = NetworkBody), (status = 404, body = ErrorBody)))]
 pub(super) async fn network(
@@ -57,11 +74,11 @@ pub(super) async fn network(
         .map(|l| (l.datastream_id, l))
         .collect();
     let now = store::clock::now_micros();
-    let status: HashMap<String, StationLinkStatus> = state
-        .metrics
-        .sources
-        .devices(now)
+    let devices = state.metrics.sources.devices(now);
+    let video = video_states(&devices);
+    let status: HashMap<String, StationLinkStatus> = devices
         .into_iter()
+        .filter(|s| s.source != "gb28181")
         .map(|s| {
             (
                 s.station.clone(),
@@ -169,8 +186,9 @@ pub(super) async fn network(
             zone: v.zone.clone(),
             lon: v.position.lon,
             lat: v.position.lat,
-            // No video platform is connected yet: status unknown, not invented.
-            online: None,
+            device_id: v.gb28181.as_ref().map(|g| g.device_id.clone()),
+            online: video.get(&v.id).and_then(|d| d.0),
+            camera: video.get(&v.id).map(|d| d.1.clone()),
         })
         .collect();
     let basins = net

@@ -174,9 +174,15 @@ pub struct VideoPointBody {
     pub zone: String,
     pub lon: f64,
     pub lat: f64,
-    /// No video platform is connected yet: always `null`, never invented.
+    /// The camera's 20-digit GB/T 28181 device ID, when it is connected that way.
+    pub device_id: Option<String>,
+    /// `true`/`false` from GB/T 28181 registration and keepalive; `null` only while unknown
+    /// (no listener, or the listener has not yet run one offline window).
     #[schema(required = true)]
     pub online: Option<bool>,
+    /// GB/T 28181 health: registration, last keepalive, device info, clock drift, alarms.
+    #[schema(value_type = Option<Object>)]
+    pub camera: Option<serde_json::Value>,
 }
 
 /// Fill colours (`#RRGGBB`) of the classes and of "no data".

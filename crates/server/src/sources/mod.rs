@@ -7,6 +7,7 @@
 //! returns. `server::start` starts every configured source through [`start_all`]; HJ 212 is the
 //! first; GB/T 28181, imagery and MQTT come as siblings of [`hj212`].
 
+pub mod gb28181;
 pub mod hj212;
 pub mod imagery;
 pub mod ingest;
@@ -58,7 +59,9 @@ pub trait Source: Send {
 pub fn configured(
     config: &Config,
     registry: Option<&Arc<StationRegistry>>,
+    network: Option<&network::Network>,
     lockouts: hj212::lockout_alerts::NoticeSender,
+    video_alerts: gb28181::VerdictSender,
 ) -> anyhow::Result<Vec<Box<dyn Source>>> {
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
     match (config.hj212.addr, registry) {
@@ -71,6 +74,21 @@ pub fn configured(
             "[hj212] addr is set but no [network] file names the stations (use --network FILE)"
         ),
         (None, None) => {}
+    }
+    // GB/T 28181 only with `[gb28181] addr`: without a listener the video points' state is
+    // unknown (`online: null`), not "offline".
+    match (config.gb28181.addr, network) {
+        (Some(_), Some(net)) if net.video_points.iter().any(|v| v.gb28181.is_some()) => {
+            sources.push(Box::new(gb28181::Gb28181Source::from_config(
+                &config.gb28181,
+                net,
+                Some(video_alerts),
+            )));
+        }
+        (Some(_), _) => anyhow::bail!(
+            "[gb28181] addr is set but no [network] file names video points with a device_id"
+        ),
+        (None, _) => {}
     }
     Ok(sources)
 }

@@ -8,6 +8,7 @@
 //! * [`live`] runs every station on a simulated clock, offline windows and backfills included;
 //! * [`scale`] (pure) clones the network into many synthetic stations for load tests.
 
+pub mod camera;
 pub mod feed;
 pub mod history;
 pub mod live;
