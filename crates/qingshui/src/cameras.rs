@@ -41,6 +41,7 @@ fn config(
         clock_offset_s: 0,
         lon: v.position.lon,
         lat: v.position.lat,
+        upload_snapshots: true,
     }
 }
 

@@ -238,6 +238,14 @@ pub struct Gb28181Config {
     pub reject_log_interval_s: u64,
     /// How many nearest video points a station's alert links in its details (0: none).
     pub station_alert_video_points: usize,
+    /// Ask for a snapshot on each intrusion alarm (2022 SnapShotConfig).
+    pub snapshots: bool,
+    /// Largest snapshot upload accepted, and how long an upload session stays open.
+    pub snapshot_max_bytes: usize,
+    pub snapshot_session_s: u64,
+    /// Base URL cameras upload to; unset: `[http] public_url` (or the bound address) +
+    /// `/api/v1/video/snapshots`.
+    pub snapshot_upload_base: Option<String>,
 }
 
 impl Default for Gb28181Config {
@@ -261,6 +269,10 @@ impl Default for Gb28181Config {
             reject_log_lines: 5,
             reject_log_interval_s: 10,
             station_alert_video_points: 3,
+            snapshots: true,
+            snapshot_max_bytes: 1024 * 1024,
+            snapshot_session_s: 120,
+            snapshot_upload_base: None,
         }
     }
 }

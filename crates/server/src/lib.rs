@@ -100,12 +100,37 @@ pub async fn start_with_sources(
     // HJ 212 lockouts become alerts once the engine runs (it starts after the sources).
     let (lockout_tx, lockout_rx) = sources::hj212::lockout_alerts::channel();
     let (video_tx, video_rx) = sources::gb28181::channel();
+    // Alarm snapshots: stored under the data dir, uploaded to this server's HTTP address.
+    let mut config = config;
+    let snapshots = (config.gb28181.addr.is_some() && config.gb28181.snapshots).then(|| {
+        Arc::new(sources::gb28181::snapshots::SnapshotStore::new(
+            config.storage.data_dir.join("snapshots"),
+            config.gb28181.snapshot_max_bytes,
+            std::time::Duration::from_secs(config.gb28181.snapshot_session_s.max(1)),
+            Some(video_tx.clone()),
+        ))
+    });
+    if let Some(s) = &snapshots {
+        std::fs::create_dir_all(&s.dir).with_context(|| format!("creating {}", s.dir.display()))?;
+        if config.gb28181.snapshot_upload_base.is_none() {
+            let base = config
+                .http
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{http_addr}"));
+            config.gb28181.snapshot_upload_base = Some(format!(
+                "{}/api/v1/video/snapshots",
+                base.trim_end_matches('/')
+            ));
+        }
+    }
     let mut configured = sources::configured(
         &config,
         registry.as_ref(),
         domain.as_ref().map(|d| &d.network),
         lockout_tx,
         video_tx,
+        snapshots.clone(),
     )?;
     configured.extend(extra_sources);
     let ingest = sources::ingest::Ingest::new(store.clone(), config.ingest.clock_tolerance_s);
@@ -138,7 +163,6 @@ pub async fn start_with_sources(
         alerts.clone(),
         rx.clone(),
     ));
-    let mut config = config;
     // Links name the address actually bound (port 0 in tests), never the client's Host header.
     if config.http.public_url.is_none() {
         if http_addr.ip().is_unspecified() {
@@ -157,6 +181,7 @@ pub async fn start_with_sources(
             commit_lag,
         }),
         domain,
+        snapshots,
     };
     let app = http::router(state);
     let task_store = store.clone();

@@ -65,6 +65,44 @@ async fn cameras_register_report_health_and_raise_an_intrusion() {
         msg.contains("区域入侵") && msg.contains("intrusion"),
         "bilingual: {msg}"
     );
+    // Evidence: the platform asked for a snapshot, the camera uploaded a JPEG, and the alert
+    // links it.
+    let linked = srv
+        .alert("rule=intrusion", WAIT, |a| {
+            a["source"] == "V01" && a["details"]["snapshot"].is_string()
+        })
+        .await;
+    let url = linked["details"]["snapshot"].as_str().unwrap_or_default();
+    let jpeg = srv
+        .client
+        .get(format!("{}{url}", srv.http))
+        .send()
+        .await
+        .expect("GET snapshot");
+    assert_eq!(jpeg.status().as_u16(), 200);
+    assert_eq!(
+        jpeg.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("image/jpeg")
+    );
+    let bytes = jpeg.bytes().await.expect("bytes");
+    assert_eq!(&bytes[..3], &[0xFF, 0xD8, 0xFF]);
+    assert_eq!(v01.seen().snapshots_uploaded, 1);
+    // The session was used once: a second upload is refused, as is a non-JPEG.
+    let session = url.rsplit('/').next().unwrap_or_default();
+    for (body, status) in [(bytes.to_vec(), 404), (b"not a picture".to_vec(), 400)] {
+        let r = srv
+            .client
+            .put(format!("{}/api/v1/video/snapshots/{session}", srv.http))
+            .body(body)
+            .send()
+            .await
+            .expect("PUT");
+        assert_eq!(r.status().as_u16(), status);
+        let err: Value = r.json().await.expect("JSON error");
+        assert_eq!(err["type"], "error", "{err}");
+    }
     // The standard's answer to an alarm: a Response MESSAGE with Result OK.
     let start = std::time::Instant::now();
     while v01.seen().alarm_acks == 0 {
@@ -289,10 +327,11 @@ async fn refusals_bad_password_unknown_device_malformed_and_unregister() {
 #[tokio::test]
 async fn video_loss_is_a_video_fault_and_gb18030_bodies_are_read() {
     let srv = video::start(60, 3).await;
-    // V21 watches the south shore: an intrusion there is minor, not critical.
-    let mut cam = SimCamera::start(video::camera(srv.sip, 21, video::PASSWORD))
-        .await
-        .expect("camera");
+    // V21 watches the south shore: an intrusion there is minor, not critical. It cannot
+    // upload snapshots: its alerts stand without a picture.
+    let mut c21 = video::camera(srv.sip, 21, video::PASSWORD);
+    c21.upload_snapshots = false;
+    let mut cam = SimCamera::start(c21).await.expect("camera");
     assert!(cam.wait_registered(WAIT).await);
     let mut loss = intrusion_alarm("视频丢失");
     loss.methods = vec![2];
@@ -312,6 +351,11 @@ async fn video_loss_is_a_video_fault_and_gb18030_bodies_are_read() {
         .await;
     assert_eq!(intrusion["severity"], "minor", "{intrusion}");
     assert_eq!(intrusion["details"]["zone"], "south_shore");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let again = srv
+        .alert("rule=intrusion", WAIT, |a| a["source"] == "V21")
+        .await;
+    assert!(again["details"]["snapshot"].is_null(), "{again}");
     cam.stop();
     srv.stop().await;
 }

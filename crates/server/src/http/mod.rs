@@ -14,6 +14,7 @@ pub mod schema;
 pub mod sta;
 mod sta_batch;
 pub mod stations;
+pub mod video;
 pub mod web;
 
 use crate::config::Config;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub domain: Option<Arc<crate::domain::Domain>>,
     /// The alert engine and live events (`None` in setups that do not start them).
     pub alerts: Option<Arc<crate::alerts::AlertsHandle>>,
+    /// GB/T 28181 alarm snapshots (`None` without a `[gb28181]` listener).
+    pub snapshots: Option<Arc<crate::sources::gb28181::snapshots::SnapshotStore>>,
 }
 
 impl AppState {
@@ -133,6 +136,7 @@ pub fn router(state: AppState) -> Router {
         .merge(domain::routes())
         .merge(stations::routes())
         .merge(scenes::routes(state.config.imagery.max_scene_bytes))
+        .merge(video::routes())
         .merge(openapi::routes())
         .merge(alerts::routes().merge(events::routes()))
         .merge(web::routes())

@@ -3,7 +3,7 @@
 //! generated from the committed copy `web/openapi.json`; a test keeps that copy current.
 
 use super::AppState;
-use super::{alerts, api, domain, events, scenes, schema, stations};
+use super::{alerts, api, domain, events, scenes, schema, stations, video};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -24,6 +24,8 @@ use utoipa::openapi::{RefOr, Schema};
         domain::series,
         domain::assessment,
         stations::stations,
+        video::upload,
+        video::snapshot,
         alerts::list,
         alerts::external,
         alerts::one,

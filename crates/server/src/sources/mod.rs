@@ -62,6 +62,7 @@ pub fn configured(
     network: Option<&network::Network>,
     lockouts: hj212::lockout_alerts::NoticeSender,
     video_alerts: gb28181::VerdictSender,
+    snapshots: Option<Arc<gb28181::snapshots::SnapshotStore>>,
 ) -> anyhow::Result<Vec<Box<dyn Source>>> {
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
     match (config.hj212.addr, registry) {
@@ -83,6 +84,7 @@ pub fn configured(
                 &config.gb28181,
                 net,
                 Some(video_alerts),
+                snapshots,
             )));
         }
         (Some(_), _) => anyhow::bail!(

@@ -59,6 +59,7 @@ pub fn camera(sip: SocketAddr, n: usize, password: &str) -> CameraConfig {
         clock_offset_s: 0,
         lon: 106.43,
         lat: 26.56,
+        upload_snapshots: true,
     }
 }
 

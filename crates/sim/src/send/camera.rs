@@ -35,6 +35,8 @@ pub struct CameraConfig {
     pub clock_offset_s: i64,
     pub lon: f64,
     pub lat: f64,
+    /// Answer SnapShotConfig by uploading a JPEG (false: a camera that cannot upload).
+    pub upload_snapshots: bool,
 }
 
 /// What the camera saw, for tests and the demo's log.
@@ -44,6 +46,7 @@ pub struct CameraSeen {
     pub armed: bool,
     pub alarm_acks: u32,
     pub register_failures: u32,
+    pub snapshots_uploaded: u32,
 }
 
 /// A running simulated camera.
@@ -289,6 +292,14 @@ impl Device {
                 if matches!(ctl.cmd, gb28181::manscdp::ControlCmd::Guard { arm: true }) {
                     self.note(|s| s.armed = true);
                 }
+                if let gb28181::manscdp::ControlCmd::Snapshot {
+                    upload_url,
+                    session_id,
+                    ..
+                } = &ctl.cmd
+                {
+                    self.snapshot(upload_url, session_id).await;
+                }
                 Body::Ack(Ack {
                     cmd: "DeviceControl".into(),
                     sn: ctl.sn,
@@ -303,6 +314,31 @@ impl Device {
             _ => return,
         };
         self.message(&reply).await;
+    }
+
+    /// Uploads a generated picture and reports it (2022 UploadSnapShotFinished).
+    async fn snapshot(&self, url: &str, session: &str) {
+        if !self.config.upload_snapshots {
+            return;
+        }
+        let sent = reqwest::Client::new()
+            .put(url)
+            .header("content-type", "image/jpeg")
+            .body(gray_jpeg(8, 6))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await;
+        if !sent.is_ok_and(|r| r.status().is_success()) {
+            return;
+        }
+        self.note(|s| s.snapshots_uploaded += 1);
+        let done = Body::SnapshotFinished(gb28181::manscdp::SnapshotFinished {
+            sn: 0,
+            device_id: self.config.channel_id.clone(),
+            session_id: session.to_string(),
+            snapshots: vec![format!("{session}-1")],
+        });
+        self.message(&done).await;
     }
 
     async fn run(self, mut commands: mpsc::Receiver<Alarm>) {
@@ -371,4 +407,39 @@ pub fn intrusion_alarm(description: &str) -> Alarm {
         longitude: None,
         latitude: None,
     }
+}
+
+/// A valid baseline JPEG of `w × h` 8×8 blocks of mid grey, written from scratch: one
+/// component, a quantisation table of ones, and Huffman tables of one code each (DC category 0,
+/// AC end-of-block), so every block is the two bits `00`.
+pub fn gray_jpeg(w_blocks: u16, h_blocks: u16) -> Vec<u8> {
+    let (w, h) = (w_blocks * 8, h_blocks * 8);
+    let mut j = vec![0xFF, 0xD8];
+    // DQT: table 0, 8-bit, all ones.
+    j.extend_from_slice(&[0xFF, 0xDB, 0x00, 0x43, 0x00]);
+    j.extend_from_slice(&[1u8; 64]);
+    // SOF0: 8-bit, h × w, one component (id 1, 1×1 sampling, table 0).
+    j.extend_from_slice(&[0xFF, 0xC0, 0x00, 0x0B, 0x08]);
+    j.extend_from_slice(&h.to_be_bytes());
+    j.extend_from_slice(&w.to_be_bytes());
+    j.extend_from_slice(&[0x01, 0x01, 0x11, 0x00]);
+    // DHT: DC table 0 and AC table 0, each one code of length 1 for symbol 0.
+    for class in [0x00u8, 0x10] {
+        j.extend_from_slice(&[0xFF, 0xC4, 0x00, 0x14, class, 0x01]);
+        j.extend_from_slice(&[0u8; 15]);
+        j.push(0x00);
+    }
+    // SOS: one component, tables 0/0, full spectral range.
+    j.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00]);
+    let bits = usize::from(w_blocks) * usize::from(h_blocks) * 2;
+    let mut data = vec![0u8; bits.div_ceil(8)];
+    // Pad the last byte with ones, as the standard asks.
+    if bits % 8 != 0
+        && let Some(last) = data.last_mut()
+    {
+        *last = 0xFF >> (bits % 8);
+    }
+    j.extend_from_slice(&data);
+    j.extend_from_slice(&[0xFF, 0xD9]);
+    j
 }

@@ -8,7 +8,7 @@ use crate::executor::SqliteExecutor;
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 use store::deep_insert::WriteBackend;
-use store::executor::Executor;
+use store::executor::{Executor, Flow, RowRef};
 use store::sql::{Dialect, SqlValue};
 use store::{CommitEvent, StoreError};
 
@@ -24,6 +24,14 @@ impl Executor for Writer<'_> {
     }
     fn query_rows(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<Vec<SqlValue>>, StoreError> {
         SqliteExecutor(self.conn).query_rows(sql, params)
+    }
+    fn query_each(
+        &self,
+        sql: &str,
+        params: &[SqlValue],
+        visit: &mut dyn FnMut(&dyn RowRef) -> Result<Flow, StoreError>,
+    ) -> Result<(), StoreError> {
+        SqliteExecutor(self.conn).query_each(sql, params, visit)
     }
     fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<usize, StoreError> {
         SqliteExecutor(self.conn).execute(sql, params)

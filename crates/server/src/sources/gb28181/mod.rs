@@ -10,6 +10,7 @@
 
 mod board;
 pub mod platform;
+pub mod snapshots;
 pub mod verdicts;
 
 use crate::alerts::AlertsHandle;
@@ -62,6 +63,7 @@ pub struct Gb28181Source {
     cameras: Vec<Camera>,
     utc_offset_s: i32,
     verdicts: Option<VerdictSender>,
+    snapshots: Option<Arc<snapshots::SnapshotStore>>,
 }
 
 impl Gb28181Source {
@@ -70,6 +72,7 @@ impl Gb28181Source {
         config: &Gb28181Config,
         network: &network::Network,
         verdicts: Option<VerdictSender>,
+        snapshots: Option<Arc<snapshots::SnapshotStore>>,
     ) -> Gb28181Source {
         let cameras = network
             .video_points
@@ -97,6 +100,7 @@ impl Gb28181Source {
             cameras,
             utc_offset_s: crate::network::parse_utc_offset(&network.utc_offset).unwrap_or(0),
             verdicts,
+            snapshots,
         }
     }
 }
@@ -123,6 +127,7 @@ impl Source for Gb28181Source {
                 nonce_ttl_s: i64::try_from(c.nonce_ttl_s).unwrap_or(i64::MAX),
                 arm_on_register: c.arm_on_register,
                 utc_offset_s: self.utc_offset_s,
+                snapshot_base: c.snapshot_upload_base.clone(),
             };
             let Some(addr) = c.addr else {
                 // Not listening: the cameras are reported, never online.
@@ -148,12 +153,9 @@ impl Source for Gb28181Source {
                 .await
                 .with_context(|| format!("cannot listen for GB/T 28181 (TCP) on {bound}"))?;
             let cameras = self.cameras.len();
-            let platform = Arc::new(Mutex::new(Platform::new(
-                settings,
-                bound,
-                self.cameras,
-                chrono::Utc::now(),
-            )));
+            let mut platform = Platform::new(settings, bound, self.cameras, chrono::Utc::now());
+            platform.snapshots = self.snapshots.clone();
+            let platform = Arc::new(Mutex::new(platform));
             let board = Arc::new(VideoBoard::new(platform.clone(), true));
             let shared = Arc::new(Shared {
                 platform,

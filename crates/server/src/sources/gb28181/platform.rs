@@ -62,6 +62,8 @@ pub struct Settings {
     pub arm_on_register: bool,
     /// Local time offset for the `Date` header and camera clocks (the network's `utc_offset`).
     pub utc_offset_s: i32,
+    /// Where cameras upload alarm snapshots (`…/api/v1/video/snapshots`); `None`: never asked.
+    pub snapshot_base: Option<String>,
 }
 
 /// A configured camera (one video point).
@@ -132,6 +134,7 @@ pub struct Platform {
     pub unattributed: BTreeMap<&'static str, u64>,
     pub registrations: u64,
     pub started: DateTime<Utc>,
+    pub snapshots: Option<std::sync::Arc<super::snapshots::SnapshotStore>>,
 }
 
 /// One handled message: packets to send and alerts to raise.
@@ -168,6 +171,7 @@ impl Platform {
             unattributed: BTreeMap::new(),
             registrations: 0,
             started: now,
+            snapshots: None,
         }
     }
 
@@ -277,6 +281,20 @@ impl Platform {
                 device_id,
             }),
         )
+    }
+
+    /// Evidence for an intrusion: a snapshot session for its alert and the request that asks
+    /// camera `i` to upload there (nothing without snapshot storage).
+    fn ask_snapshot(&mut self, i: usize, verdict: &Verdict) -> Option<Out> {
+        let (Some(store), Some(base), Verdict::Trigger(t)) = (
+            self.snapshots.clone(),
+            self.settings.snapshot_base.clone(),
+            verdict,
+        ) else {
+            return None;
+        };
+        let session = store.issue(t.clone())?;
+        self.snapshot_request(i, format!("{base}/{session}"), session)
     }
 
     /// The 2022 snapshot request for camera `i` (upload to `url`).
@@ -563,7 +581,11 @@ impl Platform {
                 });
                 h.out.extend(self.request(i, &ack));
                 if a.class() != AlarmClass::Other {
-                    h.verdicts.push(verdicts::alarm(&self.cameras[i], &a, now));
+                    let verdict = verdicts::alarm(&self.cameras[i], &a, now);
+                    if a.class() == AlarmClass::Intrusion {
+                        h.out.extend(self.ask_snapshot(i, &verdict));
+                    }
+                    h.verdicts.push(verdict);
                 }
             }
             _ => {}
