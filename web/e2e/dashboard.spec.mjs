@@ -138,6 +138,14 @@ try {
   await page.locator('[data-testid="scene-timeline"] button').first().click();
   const picked = await page.evaluate(() => window.qingshuiScene);
   check(picked !== newest && (await page.locator('[data-testid="scene-timeline"] button[aria-pressed="true"]').count()) === 1, `the timeline switches scenes (${newest} → ${picked})`);
+  // The selected scene's figures beside the stations' chl-a follow the timeline.
+  const figures = page.locator(`[data-testid="scene-figures"][data-scene="${picked}"]`);
+  await figures.waitFor({ timeout: 10000 }).catch(() => {});
+  const basinRows = await figures.locator('tr[data-basin]').count();
+  const matchups = await figures.locator('tr[data-matchup]').count();
+  const fitShown = (await figures.locator('[data-testid="chl-fit"]').count()) === 1;
+  const noFitSaid = (await figures.locator('[data-testid="chl-fit-none"]').count()) === 1;
+  check(basinRows === 2 && (fitShown ? matchups >= 3 : noFitSaid), `the scene's figures show 2 basins and the chl-a matchups or why there are none (${basinRows} basins, ${matchups} matchups, fit ${fitShown})`);
   check((await page.locator('header nav').innerText()).includes('总览'), 'Chinese by default for a zh-CN browser');
   check((await page.locator('[data-testid="kpi-reporting"]').innerText()).includes('/18'), 'headline: stations reporting of 18');
   await page.waitForFunction(() => !document.querySelector('[data-testid="kpi-lake"]')?.textContent?.includes('加载中'), null, { timeout: 30000 }).catch(() => {});

@@ -155,6 +155,13 @@ export const zh = {
   bloom_area: '水华面积',
   cloud_limited: '云量受限',
   valid_fraction: '有效像元',
+  scene_figures: '影像指标与站点叶绿素a',
+  coverage: '水华覆盖率',
+  bloom_grade: '水华等级',
+  chl_scene: '影像叶绿素a估算',
+  chl_station: '站点实测叶绿素a',
+  chl_fit: 'NDCI 标定',
+  chl_fit_none: '同日站点实测不足3个，未标定叶绿素a',
 } as const;
 
 export type Key = keyof typeof zh;
@@ -310,6 +317,13 @@ export const en: Record<Key, string> = {
   bloom_area: 'bloom area',
   cloud_limited: 'cloud-limited',
   valid_fraction: 'valid',
+  scene_figures: 'Scene figures and station chl-a',
+  coverage: 'bloom coverage',
+  bloom_grade: 'bloom grade',
+  chl_scene: 'chl-a from the scene',
+  chl_station: 'chl-a measured at the station',
+  chl_fit: 'NDCI calibration',
+  chl_fit_none: 'fewer than 3 same-day station chl-a values: no chl-a calibration',
 };
 
 export const DICTS: Record<Lang, Record<Key, string>> = { zh, en };

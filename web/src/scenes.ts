@@ -43,22 +43,51 @@ export function sceneTimeline(scenes: Scene[], selected: number | undefined, lan
   return `<div class="scene-timeline" data-testid="scene-timeline"><span>${esc(t('scenes', lang))}:</span>${buttons}</div>`;
 }
 
-/** One basin's figures in a scene document (`GET /api/v1/scenes/{id}`). */
-export interface SceneBasin {
-  basin: string;
-  bloom_area_km2: number;
-  cloud_limited: boolean;
-}
-export interface SceneDetail {
-  id: number;
-  time: string;
-  basins: SceneBasin[];
-}
+/** A scene document (`GET /api/v1/scenes/{id}`): the summary plus the analysis. */
+export type SceneDetail = components['schemas']['SceneDocument'];
 
 export async function getSceneDetail(id: number): Promise<SceneDetail> {
   const res = await fetch(`/api/v1/scenes/${id}`, { headers: { Accept: 'application/json' } });
   if (!res.ok) throw new Error(`scene ${id}: ${res.status}`);
   return (await res.json()) as SceneDetail;
+}
+
+const num = (v: number | null | undefined, digits: number) => (v === null || v === undefined ? '—' : v.toFixed(digits));
+const pct = (v: number) => `${Math.round(v * 100)}%`;
+
+/**
+ * The selected scene's figures beside the stations' chl-a: per basin bloom area, coverage,
+ * valid share, grade and the chl-a the NDCI fit estimates; then each same-day station matchup
+ * (measured chl-a, NDCI there, what the fit gives) and the fit itself.
+ */
+export function sceneFigures(
+  doc: SceneDetail,
+  basins: { id: string; name: string }[],
+  stationName: (code: string) => string,
+  lang: Lang,
+): string {
+  const basinName = (id: string) => basins.find((b) => b.id === id)?.name ?? id;
+  const rows = doc.basins
+    .map(
+      (b) => `<tr data-basin="${esc(b.basin)}"><td>${esc(basinName(b.basin))}</td><td>${num(b.bloom_area_km2, 2)} km²</td><td>${pct(b.coverage)}</td><td>${pct(b.valid_fraction)}${b.cloud_limited ? ' ☁' : ''}</td><td>${esc(b.grade)}</td><td>${num(b.chl_a_estimate, 1)}</td></tr>`,
+    )
+    .join('');
+  const head = `<tr><th>${esc(t('basin', lang))}</th><th>${esc(t('bloom_area', lang))}</th><th>${esc(t('coverage', lang))}</th><th>${esc(t('valid_fraction', lang))}</th><th>${esc(t('bloom_grade', lang))}</th><th>${esc(t('chl_scene', lang))} µg/L</th></tr>`;
+  const fit = doc.chl_fit;
+  let matchups = `<div class="muted" data-testid="chl-fit-none">${esc(t('chl_fit_none', lang))}</div>`;
+  if (fit) {
+    const mrows = fit.matchups
+      .map((m) => {
+        const [code, ndci, chl] = [String(m[0]), Number(m[1]), Number(m[2])];
+        return `<tr data-matchup="${esc(code)}"><td>${esc(stationName(code))}</td><td>${chl.toFixed(1)}</td><td>${ndci.toFixed(3)}</td><td>${(fit.intercept + fit.slope * ndci).toFixed(1)}</td></tr>`;
+      })
+      .join('');
+    const sign = fit.slope < 0 ? '−' : '+';
+    matchups = `<div class="fit" data-testid="chl-fit">${esc(t('chl_fit', lang))}: chl-a = ${fit.intercept.toFixed(1)} ${sign} ${Math.abs(fit.slope).toFixed(1)} · NDCI, r² = ${fit.r2.toFixed(2)}, n = ${fit.n}</div>
+      <table class="list"><thead><tr><th>${esc(t('station', lang))}</th><th>${esc(t('chl_station', lang))} µg/L</th><th>NDCI</th><th>${esc(t('chl_scene', lang))} µg/L</th></tr></thead><tbody>${mrows}</tbody></table>`;
+  }
+  return `<div data-testid="scene-figures" data-scene="${doc.id}"><h3>${esc(t('scene_figures', lang))} · ${esc(doc.time.slice(0, 10))}</h3>
+    <table class="list"><thead>${head}</thead><tbody>${rows}</tbody></table>${matchups}</div>`;
 }
 
 /** Bloom area per basin over the scenes; a cloud-limited scene's points are hollow and grey. */

@@ -150,7 +150,8 @@ async fn a_scene_goes_in_and_comes_back_with_its_figures_overlay_and_alert() {
     assert!(
         (obs["result"].as_f64().unwrap() - south["bloom_area_km2"].as_f64().unwrap()).abs() < 1e-12
     );
-    assert_eq!(obs["phenomenonTime"], "2026-07-15T03:20:00.000Z");
+    // STA echoes times without zero fractional seconds (issue 12).
+    assert_eq!(obs["phenomenonTime"], "2026-07-15T03:20:00Z");
     let lake = srv.get("/v1.1/Datastreams?$filter=properties/key%20eq%20'datastream:waterbody:lake:valid_fraction'&$expand=Observations").await;
     assert_eq!(
         lake["value"][0]["Observations"][0]["result"].as_f64(),

@@ -7,7 +7,7 @@ import { drawnItems, echarts, type ECharts } from '../echarts';
 import { percent } from '../format';
 import { lang, nameOf, t } from '../i18n';
 import { mapOption, mountMap, videoColour } from '../map';
-import { bloomChartOption, getSceneDetail, sceneSeries, sceneTimeline } from '../scenes';
+import { bloomChartOption, getSceneDetail, sceneFigures, sceneSeries, sceneTimeline, type SceneDetail } from '../scenes';
 import { activeAlerts, on, sortAlerts, state } from '../store';
 import { alertRow, errorBox, network } from './common';
 
@@ -90,6 +90,7 @@ export function renderOverview(root: HTMLElement): () => void {
   let chart: ECharts | null = null;
   let sceneId: number | undefined;
   let bloom: ECharts | null = null;
+  let sceneDocs: SceneDetail[] = [];
   let disposed = false;
   const offs: (() => void)[] = [];
   let lakeHtml = `<div class="kpi-label">${esc(t('lake_class'))}</div><div class="kpi-value"><small>${esc(t('loading'))}</small></div>`;
@@ -102,7 +103,7 @@ export function renderOverview(root: HTMLElement): () => void {
         <div class="panel map-panel"><h2>${esc(nameOf(n))}</h2><div id="scene-timeline"></div><div id="map" class="map" data-testid="map"></div>${legend(n)}</div>
         <div class="side">
           <div class="panel"><h2>${esc(t('station_list'))}</h2>${stationList(n)}</div>
-          <div class="panel bloom-panel"><h2>${esc(t('bloom_area'))} · ${esc(t('scenes'))}</h2><div id="bloom-chart" class="bloom-chart" data-testid="bloom-chart"></div></div>
+          <div class="panel bloom-panel"><h2>${esc(t('bloom_area'))} · ${esc(t('scenes'))}</h2><div id="bloom-chart" class="bloom-chart" data-testid="bloom-chart"></div><div id="scene-figures" class="scene-figures"></div></div>
           <div class="panel"><h2><a href="#/alerts">${esc(t('active_alerts'))}</a></h2>${alertsPanel()}</div>
         </div>
       </section>`;
@@ -123,6 +124,7 @@ export function renderOverview(root: HTMLElement): () => void {
           sceneId = Number(b.dataset.scene);
           chart?.setOption({ series: [sceneSeries(scenes.find((s) => s.id === sceneId))] });
           drawTimeline();
+          drawFigures(n);
           window.qingshuiScene = sceneId;
         };
       });
@@ -137,6 +139,15 @@ export function renderOverview(root: HTMLElement): () => void {
     });
   };
 
+  // The selected scene's figures beside the stations' chl-a (from the documents drawBloom read).
+  const drawFigures = (n: Network) => {
+    const el = root.querySelector<HTMLElement>('#scene-figures');
+    const doc = sceneDocs.find((d) => d.id === sceneId);
+    if (!el) return;
+    const station = (code: string) => nameOf(n.stations.find((s) => s.code === code)) || code;
+    el.innerHTML = doc ? sceneFigures(doc, n.basins.map((b) => ({ id: b.id, name: nameOf(b) })), station, lang()) : '';
+  };
+
   // Bloom area per basin over the listed scenes (their documents carry the basin figures).
   const drawBloom = (n: Network) => {
     const el = root.querySelector<HTMLElement>('#bloom-chart');
@@ -145,6 +156,8 @@ export function renderOverview(root: HTMLElement): () => void {
     Promise.all(scenes.map((s) => getSceneDetail(s.id)))
       .then((docs) => {
         if (disposed || !el.isConnected) return;
+        sceneDocs = docs;
+        drawFigures(n);
         bloom?.dispose();
         bloom = echarts.init(el, undefined, { renderer: 'canvas' });
         bloom.on('finished', () => {

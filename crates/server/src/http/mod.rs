@@ -9,6 +9,7 @@ pub mod guard;
 pub mod listener;
 pub mod openapi;
 pub mod redact;
+mod scene_document;
 pub mod scenes;
 pub mod schema;
 pub mod sta;

@@ -311,7 +311,7 @@ pub(super) async fn list(
 }
 
 #[utoipa::path(get, path = "/api/v1/scenes/{id}", tag = "imagery", params(("id" = i64, Path)),
-    responses((status = 200, body = SceneSummary, description = "the summary fields plus lake, basins, chl_fit, epsg, index"),
+    responses((status = 200, body = super::scene_document::SceneDocument, description = "the summary fields plus lake, basins, chl_fit, epsg, index"),
               (status = 404, body = ErrorBody)))]
 pub(super) async fn one(
     State(state): State<AppState>,
