@@ -121,8 +121,15 @@ export class ApiError extends Error {
   }
 }
 
+/** Who the dashboard acts as (`GET /api/v1/session`); its CSRF token goes on every change. */
+export type Session = Schemas['SessionView'];
+let csrf: string | null = null;
+
 async function request<T>(path: string, init?: RequestInit): Promise<T> {
-  const res = await fetch(path, { ...init, headers: { Accept: 'application/json', ...(init?.headers ?? {}) } });
+  const method = (init?.method ?? 'GET').toUpperCase();
+  // A state change made with the login cookie echoes the session's CSRF token.
+  const extra: Record<string, string> = method !== 'GET' && csrf ? { 'X-CSRF-Token': csrf } : {};
+  const res = await fetch(path, { ...init, credentials: 'same-origin', headers: { Accept: 'application/json', ...extra, ...(init?.headers ?? {}) } });
   if (!res.ok) {
     let msg = `${res.status} ${res.statusText}`;
     try {
@@ -134,6 +141,28 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
     throw new ApiError(res.status, msg);
   }
   return (await res.json()) as T;
+}
+
+export async function getSession(): Promise<Session> {
+  const s = await request<Session>('/api/v1/session');
+  csrf = s.csrf ?? null;
+  return s;
+}
+
+export async function login(name: string, password: string): Promise<Session> {
+  const s = await request<Session>('/api/v1/session', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name, password }),
+  });
+  csrf = s.csrf ?? null;
+  return s;
+}
+
+export async function logout(): Promise<void> {
+  const res = await fetch('/api/v1/session', { method: 'DELETE', credentials: 'same-origin', headers: csrf ? { 'X-CSRF-Token': csrf } : {} });
+  csrf = null;
+  if (!res.ok && res.status !== 401) throw new ApiError(res.status, res.statusText);
 }
 
 export function getNetwork(): Promise<Network> {

@@ -162,6 +162,15 @@ export const zh = {
   chl_station: '站点实测叶绿素a',
   chl_fit: 'NDCI 标定',
   chl_fit_none: '同日站点实测不足3个，未标定叶绿素a',
+  login: '登录',
+  logout: '退出',
+  login_name: '用户名',
+  login_password: '密码',
+  login_failed: '登录失败',
+  role_viewer: '浏览',
+  role_operator: '值班',
+  role_reviewer: '审核',
+  role_admin: '管理员',
 } as const;
 
 export type Key = keyof typeof zh;
@@ -324,6 +333,15 @@ export const en: Record<Key, string> = {
   chl_station: 'chl-a measured at the station',
   chl_fit: 'NDCI calibration',
   chl_fit_none: 'fewer than 3 same-day station chl-a values: no chl-a calibration',
+  login: 'Log in',
+  logout: 'Log out',
+  login_name: 'User name',
+  login_password: 'Password',
+  login_failed: 'Login failed',
+  role_viewer: 'viewer',
+  role_operator: 'operator',
+  role_reviewer: 'reviewer',
+  role_admin: 'admin',
 };
 
 export const DICTS: Record<Lang, Record<Key, string>> = { zh, en };

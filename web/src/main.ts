@@ -5,6 +5,7 @@ import { t, initLang, lang, setLang, onLangChange } from './i18n';
 import { connectLive } from './live';
 import { applyObservation, activeAlerts, emit, loadAlerts, loadNetwork, on, state, upsertAlert } from './store';
 import { esc } from './dom';
+import { loadSession, renderAccount } from './account';
 import { renderOverview } from './pages/overview';
 import { renderStation } from './pages/station';
 import { renderAssessment } from './pages/assessment';
@@ -47,9 +48,14 @@ function renderHeader(): void {
     <nav>${nav}</nav>
     <div class="header-right">
       <span class="live" data-testid="live"></span>
+      <span class="account" id="account"></span>
       <button class="lang" data-testid="lang-switch" title="${esc(t('lang_switch_title'))}">${esc(t('lang_switch'))}</button>
     </div>`;
     header.querySelector<HTMLButtonElement>('.lang')!.onclick = () => setLang(lang() === 'zh' ? 'en' : 'zh');
+    renderAccount(header.querySelector<HTMLElement>('#account')!, () => {
+      headerBuiltFor = '';
+      renderPage();
+    });
   }
   const n = activeAlerts(state.alerts).length;
   const badge = header.querySelector<HTMLElement>('[data-testid="alert-badge"]')!;
@@ -109,6 +115,7 @@ function toast(text: string, severity: string): void {
 
 async function boot(): Promise<void> {
   initLang();
+  await loadSession();
   document.body.insertAdjacentHTML('afterbegin', '<header id="header"></header><div id="toasts" aria-live="assertive"></div>');
   onLangChange(renderPage);
   window.addEventListener('hashchange', renderPage);

@@ -9,6 +9,7 @@ mod evaluate;
 mod imagery;
 mod serve;
 mod simulate;
+mod user;
 
 use clap::{Parser, Subcommand};
 
@@ -40,6 +41,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Satellite and drone scenes: send GeoTIFF/COG files to a running server.
     Imagery(imagery::ImageryArgs),
+    /// Accounts: create the first admin, change passwords, disable people.
+    User(user::UserArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -50,6 +53,7 @@ fn main() -> std::process::ExitCode {
         Command::Simulate(args) => simulate::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Imagery(args) => imagery::run(args),
+        Command::User(args) => user::run(args),
     };
     match result {
         Ok(code) => code,

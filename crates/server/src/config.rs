@@ -90,6 +90,21 @@ pub struct AuthConfig {
     /// A token that may read `/metrics` and `/api/v1/health` (only) when reads are closed, so a
     /// Prometheus scraper need not hold a write token.
     pub metrics_token: Option<String>,
+    /// A dashboard login lasts this long.
+    pub session_ttl_s: u64,
+    /// Mark the session cookie `Secure` (set it when the dashboard is served over HTTPS).
+    pub cookie_secure: bool,
+    /// Failed logins for one name or from one address before further attempts are refused.
+    pub login_max_failures: u32,
+    /// How long those failures count, and the refusal lasts.
+    pub login_lockout_s: u64,
+    /// Shortest accepted password.
+    pub min_password_len: usize,
+    /// Personal tokens expire after at most this many days.
+    pub token_max_days: u32,
+    /// Live tokens and sessions are reloaded from the store this often (changes made by the CLI
+    /// or another node take effect within it).
+    pub refresh_s: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -362,6 +377,13 @@ impl Default for AuthConfig {
             open: false,
             read_public: true,
             metrics_token: None,
+            session_ttl_s: 12 * 3600,
+            cookie_secure: false,
+            login_max_failures: 5,
+            login_lockout_s: 900,
+            min_password_len: 8,
+            token_max_days: 365,
+            refresh_s: 10,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `server` — the imperative shell: configuration, the HTTP app, ingestion listeners, and the
 //! run loop with graceful shutdown.
 
+pub mod accounts;
 pub mod alerts;
 pub mod config;
 pub mod directory;
@@ -172,6 +173,12 @@ pub async fn start_with_sources(
     }
     let listener_settings = http::listener::ListenerSettings::from_config(&config.http);
     let commit_lag = alerts.commit_lag.clone();
+    let accounts = accounts::Accounts::new(store.clone().account_store(), config.auth.clone());
+    accounts
+        .reload(store::clock::now_millis())
+        .await
+        .context("loading accounts")?;
+    accounts.spawn_refresh(rx.clone());
     let state = http::AppState {
         alerts: Some(alerts),
         store: store.clone(),
@@ -182,6 +189,7 @@ pub async fn start_with_sources(
         }),
         domain,
         snapshots,
+        accounts,
     };
     let app = http::router(state);
     let task_store = store.clone();

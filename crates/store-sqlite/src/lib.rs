@@ -6,6 +6,7 @@
 //! `synchronous=FULL`), and only then answers the callers and publishes the batch's events. A
 //! caller is never told "stored" before its data are durable.
 
+mod accounts;
 mod alerts;
 mod error;
 mod executor;
@@ -429,6 +430,10 @@ impl Store for SqliteStore {
     }
 
     fn scene_store(self: Arc<Self>) -> Option<Arc<dyn store::scenes::SceneStore>> {
+        Some(self)
+    }
+
+    fn account_store(self: Arc<Self>) -> Option<Arc<dyn store::accounts::AccountStore>> {
         Some(self)
     }
 

@@ -157,6 +157,50 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX scenes_time ON scenes (time);
     "#,
+    // 4: accounts, API tokens, login sessions, the audit trail (crate::accounts). Secrets are
+    // digests or argon2 PHC strings, never the secret itself.
+    r#"
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        display_name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE TABLE api_tokens (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users (id),
+        name TEXT NOT NULL,
+        prefix TEXT NOT NULL,
+        digest TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        revoked_at INTEGER
+    );
+    CREATE TABLE sessions (
+        digest TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users (id),
+        csrf TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        from_addr TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        principal TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        from_addr TEXT NOT NULL,
+        details TEXT NOT NULL
+    );
+    CREATE INDEX audit_at ON audit (at);
+    CREATE INDEX audit_principal ON audit (principal, at);
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<usize> {

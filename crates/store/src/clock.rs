@@ -6,3 +6,8 @@
 pub fn now_micros() -> i64 {
     chrono::Utc::now().timestamp_micros()
 }
+
+/// Milliseconds since the Unix epoch, UTC.
+pub fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

@@ -5,6 +5,7 @@
 //! for a [`sql::Dialect`]. Backends live in their own crates (`store-sqlite`: the embedded one, one
 //! group-committing writer thread and a pool of readers); this crate links no database engine.
 
+pub mod accounts;
 pub mod alerts;
 pub mod cascade;
 pub mod clock;
@@ -82,6 +83,10 @@ pub trait Store: Send + Sync + 'static {
     }
     /// Scene persistence ([`scenes`]), when the backend has it.
     fn scene_store(self: Arc<Self>) -> Option<Arc<dyn scenes::SceneStore>> {
+        None
+    }
+    /// Accounts, tokens, sessions and the audit trail ([`accounts`]), when the backend has them.
+    fn account_store(self: Arc<Self>) -> Option<Arc<dyn accounts::AccountStore>> {
         None
     }
 }

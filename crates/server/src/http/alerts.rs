@@ -238,12 +238,14 @@ pub(super) async fn acknowledge(
     raw: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let b = body(&raw)?;
+    // The history names the person who did it, not what the body claims (services may say).
+    let by = state.authorize_write(&headers)?.actor(&b.by);
     command(
         &state,
         &headers,
         &id,
         Command::Acknowledge {
-            by: b.by,
+            by,
             comment: b.comment.or(b.text),
         },
         StatusCode::OK,
@@ -263,12 +265,14 @@ pub(super) async fn clear(
     raw: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let b = body(&raw)?;
+    // The history names the person who did it, not what the body claims (services may say).
+    let by = state.authorize_write(&headers)?.actor(&b.by);
     command(
         &state,
         &headers,
         &id,
         Command::Clear {
-            by: b.by,
+            by,
             comment: b.comment.or(b.text),
         },
         StatusCode::OK,
@@ -289,11 +293,12 @@ pub(super) async fn comment(
 ) -> Result<Response, ApiError> {
     let b = body(&raw)?;
     let text = b.text.or(b.comment).unwrap_or_default();
+    let by = state.authorize_write(&headers)?.actor(&b.by);
     command(
         &state,
         &headers,
         &id,
-        Command::Comment { by: b.by, text },
+        Command::Comment { by, text },
         StatusCode::CREATED,
     )
     .await

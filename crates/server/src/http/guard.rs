@@ -4,6 +4,7 @@
 
 use super::AppState;
 use super::error::ApiError;
+use crate::accounts::{Principal, Role, Via};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -42,6 +43,18 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
 /// Limits and authorisation that need only the request head; then the body, read within its
 /// size and time limits, so no handler ever waits on a slow or oversized upload.
 pub async fn limits(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let audit = is_write(req.method())
+        .then(|| super::audit_trail::Pending::of(&state, &req))
+        .flatten();
+    let response = limits_and_run(&state, req, next).await;
+    if let Some(a) = audit {
+        a.finish(&state, &response);
+    }
+    response
+}
+
+async fn limits_and_run(state: &AppState, req: Request, next: Next) -> Response {
+    let state = state.clone();
     let http = &state.config.http;
     let uri_len = req
         .uri()
@@ -84,11 +97,15 @@ pub async fn limits(State(state): State<AppState>, req: Request, next: Next) -> 
     // handler) is the authorisation. It still gets the anonymous body limit below.
     let camera_upload =
         req.method() == Method::PUT && req.uri().path().starts_with("/api/v1/video/snapshots/");
-    if !authorised
-        && !camera_upload
-        && let Err(e) = state.authorize_write(req.headers())
-    {
-        return e.into_response();
+    if let Some(role) = write_role(req.method(), req.uri().path()) {
+        match state.authorize_role(req.headers(), role) {
+            Err(e) => return e.into_response(),
+            Ok(p) => {
+                if let Some(refused) = csrf_refused(&p, req.headers()) {
+                    return refused;
+                }
+            }
+        }
     }
     let (limit, limit_name) = if authorised {
         (http.max_body_bytes, "max_body_bytes")
@@ -160,6 +177,51 @@ pub async fn limits(State(state): State<AppState>, req: Request, next: Next) -> 
     };
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+/// The least role any write to `path` needs, checked before the body is read (the handler
+/// checks the exact one). `None`: anyone may try — a login, or a camera's snapshot upload
+/// (its one-time session id is the authorisation).
+fn write_role(method: &Method, path: &str) -> Option<Role> {
+    if (method == Method::POST && path == "/api/v1/session")
+        || (method == Method::PUT && path.starts_with("/api/v1/video/snapshots/"))
+    {
+        return None;
+    }
+    if path == "/api/v1/session" || path.starts_with("/api/v1/tokens") {
+        // Logging out, and managing one's own tokens.
+        return Some(Role::Viewer);
+    }
+    if path.starts_with("/api/v1/users") {
+        return Some(Role::Admin);
+    }
+    Some(Role::Operator)
+}
+
+/// A state change authenticated by the session cookie must echo the session's CSRF token in
+/// `X-CSRF-Token`: another site can make a browser send the cookie, not read the token.
+fn csrf_refused(p: &Principal, headers: &HeaderMap) -> Option<Response> {
+    let Principal::User {
+        via: Via::Session { csrf, .. },
+        ..
+    } = p
+    else {
+        return None;
+    };
+    let sent = headers
+        .get(crate::accounts::CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if super::constant_time_eq(sent.as_bytes(), csrf.as_bytes()) {
+        return None;
+    }
+    Some(
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "a state change with the login cookie needs the session's X-CSRF-Token header / 缺少 CSRF 令牌",
+        )
+        .into_response(),
+    )
 }
 
 /// Origins listed in `[http] cors_origins`, or the server's own: the only pages that may write.

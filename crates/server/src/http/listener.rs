@@ -168,7 +168,10 @@ async fn serve_connection(
         write_stall: None,
     });
     let service_activity = activity.clone();
-    let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+        // The peer address for the audit trail and login throttling (`ConnectInfo`).
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
         let guard = InFlight::begin(service_activity.clone());
         let mut router = app.clone();
         async move {

@@ -1,7 +1,9 @@
 //! The HTTP face: SensorThings at `/v1.1`, the domain API at `/api/v1`, `/metrics`.
 
+pub mod accounts;
 pub mod alerts;
 pub mod api;
+pub mod audit_trail;
 pub mod domain;
 pub mod error;
 pub mod events;
@@ -18,10 +20,12 @@ pub mod stations;
 pub mod video;
 pub mod web;
 
+use crate::accounts::{Principal, Role};
 use crate::config::Config;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderMap;
+use axum::http::StatusCode;
 use error::ApiError;
 use std::sync::Arc;
 use store::Store;
@@ -37,6 +41,8 @@ pub struct AppState {
     pub alerts: Option<Arc<crate::alerts::AlertsHandle>>,
     /// GB/T 28181 alarm snapshots (`None` without a `[gb28181]` listener).
     pub snapshots: Option<Arc<crate::sources::gb28181::snapshots::SnapshotStore>>,
+    /// Accounts, tokens, sessions, login throttling, the audit trail.
+    pub accounts: Arc<crate::accounts::Accounts>,
 }
 
 impl AppState {
@@ -50,19 +56,70 @@ impl AppState {
         }
     }
 
-    /// Writes need a bearer token from the configuration unless the server runs `--open`.
-    pub fn authorize_write(&self, headers: &HeaderMap) -> Result<(), ApiError> {
-        if self.config.auth.open {
-            return Ok(());
+    /// Who the request acts as: a configured service token, a personal token, a session
+    /// cookie, or nobody (`Open` on a `--open` server). Credentials that were presented but
+    /// are not valid are an error, never a silent downgrade to anonymous.
+    pub fn principal(&self, headers: &HeaderMap) -> Result<Principal, ApiError> {
+        let now = store::clock::now_millis();
+        if let Some(t) = bearer(headers) {
+            if self.service_token_matches(t) {
+                return Ok(Principal::Service);
+            }
+            return self.accounts.token(t, now).ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "the bearer token is not valid (unknown, revoked or expired)",
+                )
+            });
         }
-        self.check_token(headers)
+        if let Some(id) = session_cookie(headers) {
+            return self.accounts.session(id, now).ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "the login session has ended; log in again / 登录已失效，请重新登录",
+                )
+            });
+        }
+        Ok(if self.config.auth.open {
+            Principal::Open
+        } else {
+            Principal::Anonymous
+        })
+    }
+
+    /// The request's principal, which must hold at least `role`.
+    pub fn authorize_role(&self, headers: &HeaderMap, role: Role) -> Result<Principal, ApiError> {
+        let p = self.principal(headers)?;
+        match p.role() {
+            Some(r) if r >= role => Ok(p),
+            Some(r) => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "this needs the {} role; {} has {} / 需要“{}”权限",
+                    role.as_str(),
+                    p.label(),
+                    r.as_str(),
+                    role.label_zh()
+                ),
+            )),
+            None => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "this request needs a login or 'Authorization: Bearer <token>' (service tokens are set in [auth] tokens; personal tokens at /api/v1/tokens; or run with --open)",
+            )),
+        }
+    }
+
+    /// Data writes (STA, scenes) and alert actions: the operator role.
+    pub fn authorize_write(&self, headers: &HeaderMap) -> Result<Principal, ApiError> {
+        self.authorize_role(headers, Role::Operator)
     }
 
     pub fn authorize_read(&self, headers: &HeaderMap) -> Result<(), ApiError> {
         if self.config.auth.read_public || self.config.auth.open {
-            return Ok(());
+            // Presented credentials are still checked: a revoked token gets its 401.
+            return self.principal(headers).map(|_| ());
         }
-        self.check_token(headers)
+        self.authorize_role(headers, Role::Viewer).map(|_| ())
     }
 
     /// `/metrics` and `/api/v1/health`: the read policy, or the separate `[auth] metrics_token`.
@@ -75,32 +132,34 @@ impl AppState {
         self.authorize_read(headers)
     }
 
-    /// The request carries one of the configured tokens. Only such requests see station MNs
-    /// (`--open` does not count: MNs are what an HJ 212 password guesser needs).
+    /// The request acts with write rights (operator or above) by a credential — not by
+    /// `--open`. Only such requests see station MNs (MNs are what an HJ 212 password guesser
+    /// needs) and get the large body limit.
     pub fn has_valid_token(&self, headers: &HeaderMap) -> bool {
-        bearer(headers).is_some_and(|t| self.token_matches(t))
+        self.principal(headers).is_ok_and(|p| {
+            !matches!(p, Principal::Open) && p.role().is_some_and(|r| r >= Role::Operator)
+        })
     }
 
-    fn token_matches(&self, token: &str) -> bool {
+    fn service_token_matches(&self, token: &str) -> bool {
         // Every configured token is compared in full, so timing tells nothing about any of them.
         self.config.auth.tokens.iter().fold(false, |found, k| {
             found | constant_time_eq(token.as_bytes(), k.as_bytes())
         })
     }
+}
 
-    fn check_token(&self, headers: &HeaderMap) -> Result<(), ApiError> {
-        match bearer(headers) {
-            Some(t) if self.token_matches(t) => Ok(()),
-            Some(_) => Err(ApiError::new(
-                axum::http::StatusCode::UNAUTHORIZED,
-                "the bearer token is not valid",
-            )),
-            None => Err(ApiError::new(
-                axum::http::StatusCode::UNAUTHORIZED,
-                "this request needs 'Authorization: Bearer <token>' (tokens are set in [auth] tokens, or run with --open)",
-            )),
-        }
-    }
+/// The session id of the `qingshui_session` cookie.
+pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == crate::accounts::SESSION_COOKIE)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
 }
 
 /// The token of an `Authorization: Bearer <token>` header; the scheme is case-insensitive
@@ -119,7 +178,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Equality whose time depends on the lengths only, not on where the bytes differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     let mut diff = a.len() ^ b.len();
     for i in 0..a.len().max(b.len()) {
         let x = a.get(i).copied().unwrap_or(0);
@@ -138,6 +197,7 @@ pub fn router(state: AppState) -> Router {
         .merge(stations::routes())
         .merge(scenes::routes(state.config.imagery.max_scene_bytes))
         .merge(video::routes())
+        .merge(accounts::routes())
         .merge(openapi::routes())
         .merge(alerts::routes().merge(events::routes()))
         .merge(web::routes())

@@ -3,7 +3,7 @@
 //! generated from the committed copy `web/openapi.json`; a test keeps that copy current.
 
 use super::AppState;
-use super::{alerts, api, domain, events, scenes, schema, stations, video};
+use super::{accounts, alerts, api, domain, events, scenes, schema, stations, video};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -26,6 +26,16 @@ use utoipa::openapi::{RefOr, Schema};
         stations::stations,
         video::upload,
         video::snapshot,
+        accounts::whoami,
+        accounts::login,
+        accounts::logout,
+        accounts::tokens,
+        accounts::create_token,
+        accounts::revoke_token,
+        accounts::users,
+        accounts::add_user,
+        accounts::update_user,
+        accounts::audit_list,
         alerts::list,
         alerts::external,
         alerts::one,

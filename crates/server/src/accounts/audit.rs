@@ -1,0 +1,70 @@
+//! The audit trail's writer: entries are queued and written in batches (at most one
+//! transaction per `FLUSH`), so auditing every STA write costs the ingest path a channel send,
+//! not a commit. An entry is written after the change it records has been committed; a crash
+//! in between can lose the last second of entries, never a change's data.
+
+use std::sync::Arc;
+use std::time::Duration;
+use store::accounts::{AccountStore, AuditRecord};
+use tokio::sync::mpsc;
+
+const FLUSH: Duration = Duration::from_millis(200);
+const QUEUE: usize = 65_536;
+
+pub struct AuditLog {
+    tx: Option<mpsc::Sender<AuditRecord>>,
+}
+
+impl AuditLog {
+    pub fn start(store: Option<Arc<dyn AccountStore>>) -> AuditLog {
+        let Some(store) = store else {
+            return AuditLog { tx: None };
+        };
+        // Outside a runtime (unit tests of the config) there is nobody to write.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return AuditLog { tx: None };
+        }
+        let (tx, mut rx) = mpsc::channel::<AuditRecord>(QUEUE);
+        tokio::spawn(async move {
+            let mut batch = Vec::new();
+            while let Some(first) = rx.recv().await {
+                batch.push(first);
+                let deadline = tokio::time::sleep(FLUSH);
+                tokio::pin!(deadline);
+                loop {
+                    tokio::select! {
+                        e = rx.recv() => match e {
+                            Some(e) => batch.push(e),
+                            None => break,
+                        },
+                        _ = &mut deadline => break,
+                    }
+                    if batch.len() >= 1000 {
+                        break;
+                    }
+                }
+                let n = batch.len();
+                if let Err(e) = store.append_audit(std::mem::take(&mut batch)).await {
+                    tracing::error!(error = %e, entries = n, "audit entries not written");
+                }
+            }
+        });
+        AuditLog { tx: Some(tx) }
+    }
+
+    /// Queues an entry; a full queue is logged (the change itself has happened).
+    pub fn record(&self, entry: AuditRecord) {
+        if let Some(tx) = &self.tx
+            && tx.try_send(entry).is_err()
+        {
+            tracing::error!("audit queue full: an entry was dropped");
+        }
+    }
+
+    /// Waits until everything queued so far is written (tests, shutdown).
+    pub async fn flush(&self) {
+        if self.tx.is_some() {
+            tokio::time::sleep(FLUSH * 2).await;
+        }
+    }
+}
