@@ -36,6 +36,8 @@ pub struct AppState {
     pub alerts: Option<Arc<crate::alerts::AlertsHandle>>,
     /// GB/T 28181 alarm snapshots (`None` without a `[gb28181]` listener).
     pub snapshots: Option<Arc<crate::sources::gb28181::snapshots::SnapshotStore>>,
+    /// Live view of the video points through the media server (docs/video.md).
+    pub live: Option<Arc<crate::sources::gb28181::live::LiveView>>,
 }
 
 impl AppState {

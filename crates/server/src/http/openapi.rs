@@ -26,6 +26,8 @@ use utoipa::openapi::{RefOr, Schema};
         stations::stations,
         video::upload,
         video::snapshot,
+        video::play,
+        video::stop,
         alerts::list,
         alerts::external,
         alerts::one,
