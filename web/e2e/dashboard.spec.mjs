@@ -198,6 +198,38 @@ try {
   }
   await page.screenshot({ path: join(out, 'alerts-1366-en.png') });
 
+  // The demo's intrusion (V01, 20 s after start): its alert links the snapshot the simulated
+  // camera uploaded; the pop-up (if the page was open when it arrived) and V01's camera panel
+  // show it as an image that really loaded.
+  {
+    let linked = null;
+    for (let i = 0; i < 90 && !linked; i++) {
+      const list = await (await fetch(`${base}/api/v1/alerts?rule=intrusion`)).json();
+      linked = list.value.find((a) => a.source === 'V01' && typeof a.details?.snapshot === 'string') ?? null;
+      if (!linked) await sleep(1000);
+    }
+    check(linked !== null, `the demo's intrusion alert links a snapshot (${linked?.details?.snapshot})`);
+    const popups = await page.locator('[data-testid="intrusion-popup"]').count();
+    if (popups > 0) {
+      await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="popup-snapshot"]')].some((i) => i.complete && i.naturalWidth > 0), null, { timeout: 15000 }).catch(() => {});
+      const w = await page.evaluate(() => Math.max(0, ...[...document.querySelectorAll('[data-testid="popup-snapshot"]')].map((i) => i.naturalWidth)));
+      check(w > 0, `the intrusion pop-up shows the snapshot (naturalWidth ${w})`);
+      await page.locator('[data-testid="popup-close"]').first().click();
+    } else {
+      console.log('info the intrusion came before the page was open: no pop-up to check');
+    }
+    await page.locator('tr[data-video="V01"]').click();
+    await page.waitForSelector('[data-testid="camera-panel"]', { timeout: 10000 });
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="panel-snapshot"]')].some((i) => i.complete && i.naturalWidth > 0), null, { timeout: 20000 }).catch(() => {});
+    const w = await page.evaluate(() => Math.max(0, ...[...document.querySelectorAll('[data-testid="panel-snapshot"]')].map((i) => i.naturalWidth)));
+    check(w > 0, `V01's camera panel shows the intrusion snapshot (naturalWidth ${w})`);
+    const panel = await page.locator('[data-testid="camera-panel"]').innerText();
+    check(panel.includes('sim-1.0'), 'the camera panel shows the firmware the camera reported');
+    await page.screenshot({ path: join(out, 'camera-panel-1366-en.png') });
+    await page.locator('[data-testid="camera-close"]').click();
+    check((await page.locator('[data-testid="camera-panel"]').count()) === 0, 'the camera panel closes');
+  }
+
   // ---- Wall screen ---------------------------------------------------------------------------
   const wall = await browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN' });
   const wp = await wall.newPage();

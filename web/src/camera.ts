@@ -4,7 +4,7 @@ import { ApiError, playVideo, snapshotOf, stopVideo, type Alert, type VideoPoint
 import { esc } from './dom';
 import { formatTime } from './format';
 import { nameOf, t } from './i18n';
-import { on, sortAlerts, state } from './store';
+import { loadNetwork, on, sortAlerts, state } from './store';
 import { safeT } from './pages/common';
 
 /** Camera facts of `/api/v1/network` `video_points[].camera` (docs/video.md "Health"). */
@@ -106,12 +106,17 @@ export function openCameraPanel(id: string): void {
       };
   };
   const offs = [on('alerts', draw), on('network', draw)];
+  // The page's copy of the network may be minutes old: keepalives and device info move on.
+  const refresh = () => loadNetwork().catch(() => undefined);
+  void refresh();
+  const timer = setInterval(refresh, 10000);
   const onKey = (e: KeyboardEvent) => {
     if (e.key === 'Escape') closePanel?.();
   };
   document.addEventListener('keydown', onKey);
   closePanel = () => {
     offs.forEach((f) => f());
+    clearInterval(timer);
     document.removeEventListener('keydown', onKey);
     el.remove();
     closePanel = null;
