@@ -42,6 +42,7 @@ fn config(
         lon: v.position.lon,
         lat: v.position.lat,
         upload_snapshots: true,
+        answer_invites: true,
     }
 }
 

@@ -244,3 +244,42 @@ async fn without_a_media_server_play_is_a_plain_503() {
     );
     srv.stop().await;
 }
+
+#[tokio::test]
+async fn a_camera_that_never_answers_is_a_504_and_the_port_is_closed() {
+    let (base, calls) = stub_media().await;
+    let srv = video::start_with(1, 3, move |c| {
+        c.auth.tokens = vec![TOKEN.into()];
+        c.gb28181.media.api_base = Some(base);
+        c.gb28181.media.secret = server::config::Secret::new(SECRET);
+        c.gb28181.media.timeout_s = 1;
+    })
+    .await;
+    let mut cfg = video::camera(srv.sip, 1, video::PASSWORD);
+    cfg.answer_invites = false;
+    let mut v01 = SimCamera::start(cfg).await.expect("camera");
+    assert!(v01.wait_registered(WAIT).await);
+    srv.until("V01 online", WAIT, |p| p[0]["online"] == true)
+        .await;
+    let started = Instant::now();
+    let (status, e) = call(&srv, reqwest::Method::POST, "V01").await;
+    assert_eq!(status, 504, "{e}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(v01.seen().invites.len(), 1, "the INVITE was sent");
+    let names: Vec<String> = calls
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|c| c.0.clone())
+        .collect();
+    assert_eq!(names, ["openRtpServer", "closeRtpServer"]);
+    // The abandoned request leaves no dialog behind: stopping finds nothing to stop.
+    let (status, none) = call(&srv, reqwest::Method::DELETE, "V01").await;
+    assert_eq!((status, none["stopped"].clone()), (200, json!(false)));
+    v01.stop();
+    srv.stop().await;
+}

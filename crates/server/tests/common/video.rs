@@ -70,6 +70,7 @@ pub fn camera(sip: SocketAddr, n: usize, password: &str) -> CameraConfig {
         lon: 106.43,
         lat: 26.56,
         upload_snapshots: true,
+        answer_invites: true,
     }
 }
 

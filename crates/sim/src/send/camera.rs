@@ -38,6 +38,9 @@ pub struct CameraConfig {
     pub lat: f64,
     /// Answer SnapShotConfig by uploading a JPEG (false: a camera that cannot upload).
     pub upload_snapshots: bool,
+    /// Answer live-view INVITEs with 200 + SDP (false: a camera that never answers them, as one
+    /// behind a broken uplink does).
+    pub answer_invites: bool,
 }
 
 /// What the camera saw, for tests and the demo's log.
@@ -242,6 +245,9 @@ impl Device {
                 let subject = req.header("Subject").unwrap_or_default().to_string();
                 let body = String::from_utf8_lossy(&req.body).to_string();
                 self.note(|s| s.invites.push((subject, body)));
+                if !self.config.answer_invites {
+                    return;
+                }
                 let Ok(offer) = gb28181::sdp::Sdp::parse(&req.body) else {
                     let bad = Message::response_to(req, 488, "Not Acceptable Here", "d0");
                     let _ = self

@@ -267,3 +267,199 @@ fn contact_uri(v: &str) -> Option<String> {
     };
     uri.starts_with("sip:").then(|| uri.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    //! The dialog rules without sockets: what goes out for each answer a camera can give.
+    use super::super::platform::{Camera, Out, Peer, Platform, Settings};
+    use chrono::{DateTime, Utc};
+    use gb28181::Message;
+    use gb28181::sip::{self, Limits};
+
+    const CAM: &str = "52018100431322000001";
+
+    fn platform(now: DateTime<Utc>) -> Platform {
+        let settings = Settings {
+            platform_id: "52018100432002000001".into(),
+            domain: "5201810043".into(),
+            password: crate::config::Secret::new("pw"),
+            device_passwords: Default::default(),
+            liveness: gb28181::Liveness {
+                interval_s: 60,
+                count: 3,
+            },
+            min_expires_s: 60,
+            max_expires_s: 86_400,
+            nonce_ttl_s: 300,
+            arm_on_register: false,
+            utc_offset_s: 8 * 3600,
+            snapshot_base: None,
+        };
+        let camera = Camera {
+            video_id: "V01".into(),
+            name_zh: String::new(),
+            name_en: String::new(),
+            zone: String::new(),
+            zone_kind: String::new(),
+            zone_name_zh: String::new(),
+            zone_name_en: String::new(),
+            device_id: CAM.into(),
+            channel_id: CAM.into(),
+        };
+        let mut p = Platform::new(
+            settings,
+            "127.0.0.1:5060".parse().expect("addr"),
+            vec![camera],
+            now,
+        );
+        p.states[0].registration.register(now, 3600, "reg-1");
+        p.states[0].peer = Some(Peer::Udp("127.0.0.1:40000".parse().expect("addr")));
+        p
+    }
+
+    fn parse(o: &Out) -> Message {
+        sip::parse_datagram(&o.bytes, Limits::default()).expect("our own SIP parses")
+    }
+
+    fn branch(m: &Message) -> String {
+        let via = m.header("Via").unwrap_or_default();
+        sip::param(via, "branch").unwrap_or_default().to_string()
+    }
+
+    fn answer_sdp(invite: &Message) -> Vec<u8> {
+        let offer = gb28181::sdp::Sdp::parse(&invite.body).expect("offer");
+        gb28181::sdp::answer(&offer, CAM, "127.0.0.1", 15060).into_bytes()
+    }
+
+    fn peer() -> Peer {
+        Peer::Udp("127.0.0.1:40000".parse().expect("addr"))
+    }
+
+    #[test]
+    fn an_offline_camera_gets_no_invite_and_one_dialog_per_camera() {
+        let now = Utc::now();
+        let mut p = platform(now);
+        p.states[0].registration = Default::default();
+        assert_eq!(
+            p.invite(0, "127.0.0.1", 30000, now).err(),
+            Some(super::InviteError::Offline)
+        );
+        let mut p = platform(now);
+        assert!(p.invite(0, "127.0.0.1", 30000, now).is_ok());
+        assert_eq!(
+            p.invite(0, "127.0.0.1", 30001, now).err(),
+            Some(super::InviteError::Busy)
+        );
+    }
+
+    #[test]
+    fn a_200_is_acked_in_a_new_transaction_and_a_retransmission_acked_again() {
+        let now = Utc::now();
+        let mut p = platform(now);
+        let (out, d) = p.invite(0, "127.0.0.1", 30000, now).expect("invite");
+        let invite = parse(&out);
+        assert_eq!(invite.method(), Some("INVITE"));
+        let ok = Message::response_to(&invite, 200, "OK", "cam-tag")
+            .with("Contact", format!("<sip:{CAM}@127.0.0.1:40000>"))
+            .with_body("application/sdp", answer_sdp(&invite));
+        let h = p.handle(&ok, peer(), now);
+        assert_eq!(h.answers.len(), 1);
+        assert!(h.answers[0].result.is_ok());
+        assert_eq!(h.out.len(), 1);
+        let ack = parse(&h.out[0]);
+        assert_eq!(ack.method(), Some("ACK"));
+        assert_eq!(
+            ack.start,
+            sip::StartLine::Request {
+                method: "ACK".into(),
+                uri: format!("sip:{CAM}@127.0.0.1:40000")
+            },
+            "the ACK goes to the camera's Contact"
+        );
+        assert_ne!(
+            branch(&ack),
+            branch(&invite),
+            "a 2xx ACK is a new transaction"
+        );
+        assert!(ack.header("To").unwrap_or_default().contains("tag=cam-tag"));
+        assert_eq!(ack.cseq().ok(), Some((1, "ACK")));
+        assert!(p.dialog_of(0).is_some_and(|x| x.confirmed));
+        // The same 200 again: ACK again, no second answer.
+        let h = p.handle(&ok, peer(), now);
+        assert!(h.answers.is_empty());
+        assert_eq!(h.out.len(), 1);
+        assert_eq!(parse(&h.out[0]).method(), Some("ACK"));
+        // Stop: BYE with CSeq 2 and both tags; the dialog is gone.
+        let (bye, ended) = p.bye(0).expect("a dialog");
+        let bye = parse(&bye.expect("a BYE for a confirmed dialog"));
+        assert_eq!(bye.cseq().ok(), Some((2, "BYE")));
+        assert!(bye.header("To").unwrap_or_default().contains("tag=cam-tag"));
+        assert_eq!(ended.call_id, d.call_id);
+        assert!(p.dialog_of(0).is_none());
+    }
+
+    #[test]
+    fn a_refusal_is_acked_with_the_invites_branch_and_ends_the_request() {
+        let now = Utc::now();
+        let mut p = platform(now);
+        let (out, _) = p.invite(0, "127.0.0.1", 30000, now).expect("invite");
+        let invite = parse(&out);
+        // 1xx: nothing yet.
+        let trying = Message::response_to(&invite, 100, "Trying", "t");
+        assert!(p.handle(&trying, peer(), now).out.is_empty());
+        let busy = Message::response_to(&invite, 486, "Busy Here", "cam-tag");
+        let h = p.handle(&busy, peer(), now);
+        let ack = parse(&h.out[0]);
+        assert_eq!(ack.method(), Some("ACK"));
+        assert_eq!(
+            branch(&ack),
+            branch(&invite),
+            "a non-2xx ACK is in the INVITE's transaction"
+        );
+        assert_eq!(
+            h.answers[0].result.as_ref().err().map(String::as_str),
+            Some("486 Busy Here")
+        );
+        assert!(p.dialog_of(0).is_none(), "a new play may start");
+    }
+
+    #[test]
+    fn an_unusable_sdp_is_acked_then_ended_and_a_camera_bye_closes_the_dialog() {
+        let now = Utc::now();
+        let mut p = platform(now);
+        let (out, _) = p.invite(0, "127.0.0.1", 30000, now).expect("invite");
+        let invite = parse(&out);
+        let ok = Message::response_to(&invite, 200, "OK", "cam-tag")
+            .with_body("application/sdp", b"v=0\r\ns=Play\r\n".to_vec());
+        let h = p.handle(&ok, peer(), now);
+        let methods: Vec<_> = h
+            .out
+            .iter()
+            .map(|o| parse(o).method().map(str::to_string))
+            .collect();
+        assert_eq!(methods, [Some("ACK".into()), Some("BYE".into())]);
+        assert!(h.answers[0].result.is_err());
+        assert!(p.dialog_of(0).is_none());
+
+        // A good dialog, then the camera hangs up.
+        let (out, _) = p.invite(0, "127.0.0.1", 30000, now).expect("invite");
+        let invite = parse(&out);
+        let ok = Message::response_to(&invite, 200, "OK", "cam-tag")
+            .with_body("application/sdp", answer_sdp(&invite));
+        p.handle(&ok, peer(), now);
+        let call_id = invite.call_id().expect("call id").to_string();
+        let bye = Message::request("BYE", "sip:52018100432002000001@5201810043")
+            .with("Via", "SIP/2.0/UDP 127.0.0.1:40000;branch=z9hG4bKcam1")
+            .with("From", format!("<sip:{CAM}@5201810043>;tag=cam-tag"))
+            .with("To", "<sip:52018100432002000001@5201810043>;tag=ours")
+            .with("Call-ID", call_id)
+            .with("CSeq", "1 BYE");
+        let h = p.handle(&bye, peer(), now);
+        assert_eq!(parse(&h.out[0]).status(), Some(200));
+        assert_eq!(h.ended.len(), 1, "the port can be closed");
+        assert!(p.dialog_of(0).is_none());
+        // The same BYE again: no such dialog.
+        let h = p.handle(&bye, peer(), now);
+        assert_eq!(parse(&h.out[0]).status(), Some(481));
+    }
+}
