@@ -246,7 +246,7 @@ async fn without_a_media_server_play_is_a_plain_503() {
 }
 
 #[tokio::test]
-async fn a_camera_that_never_answers_is_a_504_and_the_port_is_closed() {
+async fn a_camera_that_never_answers_is_a_504_the_port_closed_and_a_second_play_409() {
     let (base, calls) = stub_media().await;
     let srv = video::start_with(1, 3, move |c| {
         c.auth.tokens = vec![TOKEN.into()];
@@ -261,9 +261,16 @@ async fn a_camera_that_never_answers_is_a_504_and_the_port_is_closed() {
     assert!(v01.wait_registered(WAIT).await);
     srv.until("V01 online", WAIT, |p| p[0]["online"] == true)
         .await;
+    // Two plays at once: one waits for the camera (504 after timeout_s), the other is told a
+    // play is being set up (409) — it neither opens the stream again nor closes the first's.
     let started = Instant::now();
-    let (status, e) = call(&srv, reqwest::Method::POST, "V01").await;
-    assert_eq!(status, 504, "{e}");
+    let (a, b) = tokio::join!(
+        call(&srv, reqwest::Method::POST, "V01"),
+        call(&srv, reqwest::Method::POST, "V01")
+    );
+    let mut statuses = [a.0, b.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [409, 504], "{a:?} {b:?}");
     assert!(
         started.elapsed() < Duration::from_secs(4),
         "{:?}",

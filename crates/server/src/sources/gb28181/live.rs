@@ -5,7 +5,8 @@
 use super::Shared;
 use super::media::{MediaError, MediaServer, StreamUrls};
 use super::play::InviteError;
-use std::sync::{Arc, OnceLock};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::oneshot;
 
@@ -57,6 +58,18 @@ pub struct LiveView {
     media: Option<Arc<MediaServer>>,
     shared: OnceLock<Arc<Shared>>,
     timeout: Duration,
+    /// Points whose play request is between `openRtpServer` and the camera's answer: a second
+    /// request meanwhile must neither open the same stream id again nor close the first one's.
+    starting: Mutex<HashSet<String>>,
+}
+
+/// Holds a point in [`LiveView::starting`] until dropped (every return path releases it).
+struct Starting<'a>(&'a LiveView, String);
+
+impl Drop for Starting<'_> {
+    fn drop(&mut self) {
+        self.0.starting().remove(&self.1);
+    }
 }
 
 impl LiveView {
@@ -65,7 +78,12 @@ impl LiveView {
             media: media.map(Arc::new),
             shared: OnceLock::new(),
             timeout,
+            starting: Mutex::new(HashSet::new()),
         }
+    }
+
+    fn starting(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.starting.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub(super) fn media(&self) -> Option<Arc<MediaServer>> {
@@ -103,6 +121,10 @@ impl LiveView {
             }
             (i, p.stream_id(i))
         };
+        if !self.starting().insert(point.to_string()) {
+            return Err(PlayError::Busy(point.into()));
+        }
+        let _starting = Starting(self, point.to_string());
         let port = media.open_rtp_server(&stream_id).await?;
         let invited = shared.lock().invite(i, &media.rtp_ip, port, now);
         let (out, dialog) = match invited {
