@@ -104,6 +104,12 @@ impl LiveView {
     pub async fn play(&self, point: &str) -> Result<PlayBody, PlayError> {
         let (media, shared) = self.parts()?;
         let now = chrono::Utc::now();
+        // Reserved before looking at the dialogs: a request that finished meanwhile has left
+        // its dialog behind, and this one joins it instead of opening the stream again.
+        if !self.starting().insert(point.to_string()) {
+            return Err(PlayError::Busy(point.into()));
+        }
+        let _starting = Starting(self, point.to_string());
         let (i, stream_id) = {
             let p = shared.lock();
             let i = p
@@ -121,10 +127,6 @@ impl LiveView {
             }
             (i, p.stream_id(i))
         };
-        if !self.starting().insert(point.to_string()) {
-            return Err(PlayError::Busy(point.into()));
-        }
-        let _starting = Starting(self, point.to_string());
         let port = media.open_rtp_server(&stream_id).await?;
         let invited = shared.lock().invite(i, &media.rtp_ip, port, now);
         let (out, dialog) = match invited {
