@@ -61,6 +61,10 @@ pub fn start(
     tokio::spawn(async move {
         let mut cams = Vec::new();
         for (id, c) in &points {
+            // Spread over ~1 s: 52 registrations in one millisecond make the platform's answers
+            // and the cameras' replies a burst that overflows the listener's default UDP receive
+            // buffer, and the lost DeviceInfo/Catalog answers are not asked for again.
+            tokio::time::sleep(Duration::from_millis(20)).await;
             match SimCamera::start(c.clone()).await {
                 Ok(cam) => cams.push((id.clone(), Some(cam))),
                 Err(e) => {
