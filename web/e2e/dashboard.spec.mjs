@@ -243,6 +243,7 @@ try {
     await page.waitForFunction(() => document.querySelector('[data-testid="play-result"]')?.textContent?.trim(), null, { timeout: 15000 }).catch(() => {});
     const played = await page.locator('[data-testid="play-result"]').innerText();
     check(played.includes('No media server is configured'), `"Live video" without a media server says so (${played.trim()})`);
+    check((await page.locator('[data-testid="camera-stop"]').count()) === 0, 'no Stop button when nothing plays');
     await page.screenshot({ path: join(out, 'camera-panel-1366-en.png') });
     await page.locator('[data-testid="camera-close"]').click();
     check((await page.locator('[data-testid="camera-panel"]').count()) === 0, 'the camera panel closes');

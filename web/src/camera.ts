@@ -42,7 +42,9 @@ export function openCameraPanel(id: string): void {
   el.dataset.testid = 'camera-panel';
   el.dataset.point = id;
   document.body.appendChild(el);
-  let playing: string = '';
+  // The result line of the last play/stop (HTML built from escaped parts) and whether a stream runs.
+  let playing = '';
+  let streaming = false;
   const draw = () => {
     const v = state.network?.video_points.find((p) => p.id === id);
     if (!v) {
@@ -66,7 +68,7 @@ export function openCameraPanel(id: string): void {
         <table class="kv">${rows.map(([k, val]) => `<tr><th>${esc(k)}</th><td>${esc(val)}</td></tr>`).join('')}</table>
         <div class="play">
           <button data-testid="camera-play">${esc(t('play_live'))}</button>
-          ${playing ? `<button data-testid="camera-stop">${esc(t('stop_live'))}</button>` : ''}
+          ${streaming ? `<button data-testid="camera-stop">${esc(t('stop_live'))}</button>` : ''}
           <div class="play-result" data-testid="play-result">${playing}</div>
         </div>
         <h3>${esc(t('recent_alarms'))}</h3>
@@ -84,6 +86,7 @@ export function openCameraPanel(id: string): void {
             ['HTTP-FLV', p.urls.http_flv],
             ['WebRTC', p.urls.webrtc],
           ];
+          streaming = true;
           playing = `<ul class="urls">${urls.map(([k, u]) => `<li>${esc(k)}: <a href="${esc(u)}" target="_blank" rel="noopener">${esc(u)}</a></li>`).join('')}</ul>`;
         } catch (e) {
           const status = e instanceof ApiError ? e.status : 0;
@@ -99,6 +102,7 @@ export function openCameraPanel(id: string): void {
         try {
           await stopVideo(id);
           playing = '';
+          streaming = false;
         } catch (e) {
           playing = `<div class="error">${esc(t('action_failed'))}: ${esc((e as Error).message)}</div>`;
         }
