@@ -104,7 +104,10 @@ async fn play_invites_with_the_reference_sdp_and_stop_sends_bye() {
     assert_eq!(anonymous.status(), 401);
     assert!(calls.lock().expect("lock").is_empty(), "nothing opened");
 
+    let started = Instant::now();
     let (status, body) = call(&srv, reqwest::Method::POST, "V01").await;
+    // A figure for docs/video.md: openRtpServer + INVITE + 200 + ACK on loopback.
+    eprintln!("play answered in {:?}", started.elapsed());
     assert_eq!(status, 200, "{body}");
     let stream = "52018100431322000001_52018100431322000001";
     assert_eq!(body["stream_id"], stream);
