@@ -194,3 +194,21 @@ export function alertAction(id: number, action: 'ack' | 'clear'): Promise<unknow
     body: '{}',
   });
 }
+
+export type Play = Schemas['PlayBody'];
+
+/** Starts (or joins) the live view of a video point: the stream URLs of the media server. */
+export function playVideo(point: string): Promise<Play> {
+  return request<Play>(`/api/v1/video/${encodeURIComponent(point)}/play`, { method: 'POST' });
+}
+
+export function stopVideo(point: string): Promise<Schemas['StopBody']> {
+  return request<Schemas['StopBody']>(`/api/v1/video/${encodeURIComponent(point)}/play`, { method: 'DELETE' });
+}
+
+/** The snapshot URL an alert links (`details.snapshot`), when its camera uploaded one. Only our
+ *  own same-origin snapshot path is accepted: the URL ends up in an <img>. */
+export function snapshotOf(a: Alert): string | null {
+  const s = a.details?.snapshot;
+  return typeof s === 'string' && /^\/api\/v1\/video\/snapshots\/[0-9a-f]{32}$/.test(s) ? s : null;
+}

@@ -10,6 +10,7 @@ import { renderOverview } from './pages/overview';
 import { renderStation } from './pages/station';
 import { renderAssessment } from './pages/assessment';
 import { renderAlerts } from './pages/alerts';
+import { intrusionPopup } from './camera';
 
 export type Cleanup = () => void;
 export type PageRender = (root: HTMLElement, arg: string | undefined) => Cleanup;
@@ -136,7 +137,9 @@ async function boot(): Promise<void> {
     const isNew = !state.alerts.some((x) => x.id === a.id);
     state.alerts = upsertAlert(state.alerts, a);
     emit('alerts', state.alerts);
-    if (isNew && a.state !== 'cleared') toast(`${t('new_alert')}: ${a.message}`, a.severity);
+    // An intrusion gets its own pop-up (with the snapshot, which arrives as an update).
+    if (a.rule === 'intrusion') intrusionPopup(a);
+    else if (isNew && a.state !== 'cleared') toast(`${t('new_alert')}: ${a.message}`, a.severity);
   });
 
   renderPage();

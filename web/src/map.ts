@@ -7,6 +7,7 @@ import { esc } from './dom';
 import { echarts, type ECharts } from './echarts';
 import { flagLabel, nameOf, t, type Lang } from './i18n';
 import { sceneSeries, type Scene } from './scenes';
+import { openCameraPanel } from './camera';
 
 export const MAP_NAME = 'qingshui-network';
 
@@ -175,8 +176,9 @@ export function mountMap(el: HTMLElement, n: Network, lang: Lang, onStation: (co
   if (onRendered) chart.on('finished', () => onRendered(chart));
   chart.setOption(mapOption(n, lang, el.clientWidth, scene));
   chart.on('click', (p) => {
-    const st = (p.data as { station?: Station } | undefined)?.station;
-    if (st) onStation(st.code);
+    const d = p.data as { station?: Station; video?: VideoPoint } | undefined;
+    if (d?.station) onStation(d.station.code);
+    else if (d?.video) openCameraPanel(d.video.id);
   });
   return chart;
 }

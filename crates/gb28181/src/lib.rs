@@ -7,6 +7,7 @@
 //! - [`sip`]: SIP request/response parse and serialise (RFC 3261 subset GB/T 28181 uses).
 //! - [`digest`]: RFC 2617 MD5 digest as GB/T 28181 registration uses it.
 //! - [`manscdp`]: the MANSCDP XML bodies carried in SIP MESSAGE, with charsets.
+//! - [`sdp`]: the live-view INVITE's SDP (offer, answer, the `y=` SSRC).
 //! - [`id`]: the 20-digit GB/T 28181 code (国标编码).
 //! - [`device`]: registration and keepalive state machines, catalog page assembly.
 
@@ -15,6 +16,7 @@ pub mod device;
 pub mod digest;
 pub mod id;
 pub mod manscdp;
+pub mod sdp;
 pub mod sip;
 pub mod time;
 mod xml;

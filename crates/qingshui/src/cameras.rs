@@ -1,6 +1,6 @@
 //! The demo's simulated cameras: one `sim` GB/T 28181 camera per video point with a device ID,
 //! registering over real SIP on loopback with the demo's own listener. The scenario, in real
-//! time from the start: an intrusion into the intake's first-level protection zone at 60 s
+//! time from the start: an intrusion into the intake's first-level protection zone at 20 s
 //! (V01), two cameras (V20, V40) losing power at 90 s — offline once the 30 s keepalive window
 //! passed — and back at 150 s.
 
@@ -16,7 +16,7 @@ pub const KEEPALIVE_COUNT: u32 = 3;
 /// The demo's registration password (a local demo on loopback; no secret worth keeping).
 pub const PASSWORD: &str = "qingshui-demo-camera";
 
-const INTRUSION_AT: Duration = Duration::from_secs(60);
+const INTRUSION_AT: Duration = Duration::from_secs(20);
 const OUTAGE_AT: Duration = Duration::from_secs(90);
 const BACK_AT: Duration = Duration::from_secs(150);
 const OUTAGE: [&str; 2] = ["V20", "V40"];
@@ -42,6 +42,7 @@ fn config(
         lon: v.position.lon,
         lat: v.position.lat,
         upload_snapshots: true,
+        answer_invites: true,
     }
 }
 
@@ -60,6 +61,10 @@ pub fn start(
     tokio::spawn(async move {
         let mut cams = Vec::new();
         for (id, c) in &points {
+            // Spread over ~1 s: 52 registrations in one millisecond make the platform's answers
+            // and the cameras' replies a burst that overflows the listener's default UDP receive
+            // buffer, and the lost DeviceInfo/Catalog answers are not asked for again.
+            tokio::time::sleep(Duration::from_millis(20)).await;
             match SimCamera::start(c.clone()).await {
                 Ok(cam) => cams.push((id.clone(), Some(cam))),
                 Err(e) => {

@@ -261,6 +261,37 @@ pub struct Gb28181Config {
     /// Base URL cameras upload to; unset: `[http] public_url` (or the bound address) +
     /// `/api/v1/video/snapshots`.
     pub snapshot_upload_base: Option<String>,
+    /// `[gb28181.media]`: the ZLMediaKit-compatible media server live view goes through.
+    pub media: MediaConfig,
+}
+
+/// `[gb28181.media]`: a ZLMediaKit-compatible media server (its HTTP API). Without `api_base`
+/// there is no live view, and the play endpoint says so (503).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaConfig {
+    /// `http://host:port` of the media server's HTTP API (`/index/api/…`); unset: no live view.
+    pub api_base: Option<String>,
+    /// The API's `secret` (a secret: never logged, `Debug` prints `***`).
+    pub secret: Secret,
+    /// The address cameras send RTP to (the SDP's `c=`); unset: the host of `api_base`.
+    pub rtp_ip: Option<String>,
+    /// Base of the play URLs handed to browsers; unset: `api_base` (ZLMediaKit serves both).
+    pub stream_base: Option<String>,
+    /// Longest wait for the media server's API and for the camera's answer to INVITE.
+    pub timeout_s: u64,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            api_base: None,
+            secret: Secret::default(),
+            rtp_ip: None,
+            stream_base: None,
+            timeout_s: 10,
+        }
+    }
 }
 
 impl Default for Gb28181Config {
@@ -288,6 +319,7 @@ impl Default for Gb28181Config {
             snapshot_max_bytes: 1024 * 1024,
             snapshot_session_s: 120,
             snapshot_upload_base: None,
+            media: MediaConfig::default(),
         }
     }
 }

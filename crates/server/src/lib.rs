@@ -125,6 +125,11 @@ pub async fn start_with_sources(
             ));
         }
     }
+    // Live view: the media server of `[gb28181.media]` (none: play answers 503 saying so).
+    let live = Arc::new(sources::gb28181::live::LiveView::new(
+        sources::gb28181::media::MediaServer::from_config(&config.gb28181.media),
+        std::time::Duration::from_secs(config.gb28181.media.timeout_s.max(1)),
+    ));
     let mut configured = sources::configured(
         &config,
         registry.as_ref(),
@@ -132,6 +137,7 @@ pub async fn start_with_sources(
         lockout_tx,
         video_tx,
         snapshots.clone(),
+        Some(live.clone()),
     )?;
     configured.extend(extra_sources);
     let ingest = sources::ingest::Ingest::new(store.clone(), config.ingest.clock_tolerance_s);
@@ -190,6 +196,7 @@ pub async fn start_with_sources(
         domain,
         snapshots,
         accounts,
+        live: Some(live),
     };
     let app = http::router(state);
     let task_store = store.clone();

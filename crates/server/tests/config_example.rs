@@ -91,10 +91,17 @@ fn example_config_parses_and_matches_the_defaults() {
     assert_eq!(e.reject_log_lines, d.reject_log_lines);
     assert_eq!(e.reject_log_interval_s, d.reject_log_interval_s);
     assert_eq!(e.station_alert_video_points, d.station_alert_video_points);
+    assert_eq!(e.snapshots, d.snapshots);
+    assert_eq!(e.snapshot_max_bytes, d.snapshot_max_bytes);
+    assert_eq!(e.snapshot_session_s, d.snapshot_session_s);
+    assert_eq!(e.snapshot_upload_base, d.snapshot_upload_base);
+    assert_eq!(e.media, d.media, "[gb28181.media]");
     // The password never shows in a debug print of the configuration.
     let mut c = defaults.clone();
     c.gb28181.password = server::config::Secret::new("hunter2");
-    assert!(!format!("{c:?}").contains("hunter2"));
+    c.gb28181.media.secret = server::config::Secret::new("zlm-s3cret");
+    let shown = format!("{c:?}");
+    assert!(!shown.contains("hunter2") && !shown.contains("zlm-s3cret"));
 }
 
 #[test]

@@ -4,6 +4,7 @@ import { esc } from '../dom';
 import { lang, nameOf, t } from '../i18n';
 import { loadAlerts, on, sortAlerts, state } from '../store';
 import { alertRow, errorBox, network } from './common';
+import { openCameraPanel } from '../camera';
 
 type Filter = 'open' | 'active' | 'acknowledged' | 'cleared' | 'all';
 
@@ -27,7 +28,7 @@ export function renderAlerts(root: HTMLElement): () => void {
     const videos = n
       ? n.video_points
           .map(
-            (v) => `<tr><td>${esc(v.id)}</td><td>${esc(nameOf(v))}</td><td>${esc(v.kind === 'ptz' ? t('camera_ptz') : t('camera_fixed'))}</td>
+            (v) => `<tr class="video-row" data-video="${esc(v.id)}" title="${esc(t('open_camera'))}"><td>${esc(v.id)}</td><td>${esc(nameOf(v))}</td><td>${esc(v.kind === 'ptz' ? t('camera_ptz') : t('camera_fixed'))}</td>
           <td>${esc(nameOf(n.zones.features.find((f) => f.properties.id === v.zone)?.properties) || v.zone)}</td>
           <td><span class="dot ${v.online === true ? 'on' : v.online === false ? 'off' : 'unknown'}"></span>${esc(v.online === null ? t('status_unknown') : v.online ? t('online') : t('offline'))}</td></tr>`,
           )
@@ -51,6 +52,9 @@ export function renderAlerts(root: HTMLElement): () => void {
           <table class="list" data-testid="video-list"><thead><tr><th>ID</th><th>${esc(lang() === 'zh' ? '名称' : 'Name')}</th><th></th><th>${esc(t('zone'))}</th><th>${esc(t('state'))}</th></tr></thead><tbody>${videos}</tbody></table>
         </div>
       </section>`;
+    root.querySelectorAll<HTMLElement>('tr[data-video]').forEach((r) => {
+      r.onclick = () => openCameraPanel(r.dataset.video!);
+    });
     root.querySelectorAll<HTMLElement>('[data-filter]').forEach((b) => {
       b.onclick = () => {
         filter = b.dataset.filter as Filter;

@@ -43,6 +43,8 @@ pub struct AppState {
     pub snapshots: Option<Arc<crate::sources::gb28181::snapshots::SnapshotStore>>,
     /// Accounts, tokens, sessions, login throttling, the audit trail.
     pub accounts: Arc<crate::accounts::Accounts>,
+    /// Live view of the video points through the media server (docs/video.md).
+    pub live: Option<Arc<crate::sources::gb28181::live::LiveView>>,
 }
 
 impl AppState {

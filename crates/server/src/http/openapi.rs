@@ -36,6 +36,8 @@ use utoipa::openapi::{RefOr, Schema};
         accounts::add_user,
         accounts::update_user,
         accounts::audit_list,
+        video::play,
+        video::stop,
         alerts::list,
         alerts::external,
         alerts::one,

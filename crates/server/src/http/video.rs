@@ -1,24 +1,92 @@
 //! `/api/v1/video/snapshots/{session}`: cameras upload alarm snapshots (PUT, authorised by the
 //! one-time session id the platform sent in `SnapShotConfig`, since cameras hold no API token),
-//! and the dashboard reads them (GET, read role). See docs/video.md.
+//! and the dashboard reads them (GET, read role). `/api/v1/video/{point}/play`: live view
+//! through the media server (POST starts, DELETE stops; write role — an operator action, like
+//! acknowledging an alert: it opens media server ports and makes the camera stream). See
+//! docs/video.md.
 
 use super::AppState;
 use super::error::ApiError;
 use super::schema::ErrorBody;
+use crate::sources::gb28181::live::{PlayBody, PlayError};
 use crate::sources::gb28181::snapshots::{SnapshotError, SnapshotStore};
+use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::put;
+use axum::routing::{post, put};
 use std::sync::Arc;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/api/v1/video/snapshots/{session}",
-        put(upload).get(snapshot),
-    )
+    Router::new()
+        .route(
+            "/api/v1/video/snapshots/{session}",
+            put(upload).get(snapshot),
+        )
+        .route("/api/v1/video/{point}/play", post(play).delete(stop))
+}
+
+/// The answer to `DELETE /api/v1/video/{point}/play`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct StopBody {
+    pub point: String,
+    /// False when no live view of the point was running.
+    pub stopped: bool,
+}
+
+impl From<PlayError> for ApiError {
+    fn from(e: PlayError) -> Self {
+        let status = match &e {
+            PlayError::NoMedia | PlayError::NoListener => StatusCode::SERVICE_UNAVAILABLE,
+            PlayError::UnknownPoint(_) => StatusCode::NOT_FOUND,
+            PlayError::Offline(_) | PlayError::Busy(_) => StatusCode::CONFLICT,
+            PlayError::Media(_) | PlayError::Refused(_) => StatusCode::BAD_GATEWAY,
+            PlayError::Timeout(..) => StatusCode::GATEWAY_TIMEOUT,
+            PlayError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError::new(status, e.to_string())
+    }
+}
+
+fn live(state: &AppState) -> Result<&crate::sources::gb28181::live::LiveView, ApiError> {
+    state
+        .live
+        .as_deref()
+        .ok_or_else(|| PlayError::NoListener.into())
+}
+
+/// `POST /api/v1/video/{point}/play`: opens a port on the media server, INVITEs the camera and
+/// answers with the stream's URLs (the running stream when it already plays).
+#[utoipa::path(post, path = "/api/v1/video/{point}/play", tag = "video",
+    params(("point" = String, Path, description = "video point id, e.g. V01")),
+    responses((status = 200, body = PlayBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "camera not online"),
+        (status = 502, body = ErrorBody), (status = 503, body = ErrorBody, description = "no media server configured"),
+        (status = 504, body = ErrorBody)))]
+pub(super) async fn play(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(point): Path<String>,
+) -> Result<Json<PlayBody>, ApiError> {
+    state.authorize_write(&headers)?;
+    Ok(Json(live(&state)?.play(&point).await?))
+}
+
+/// `DELETE /api/v1/video/{point}/play`: BYE to the camera, the media server's port closed.
+#[utoipa::path(delete, path = "/api/v1/video/{point}/play", tag = "video",
+    params(("point" = String, Path)),
+    responses((status = 200, body = StopBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub(super) async fn stop(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(point): Path<String>,
+) -> Result<Json<StopBody>, ApiError> {
+    state.authorize_write(&headers)?;
+    let stopped = live(&state)?.stop(&point).await?;
+    Ok(Json(StopBody { point, stopped }))
 }
 
 fn store(state: &AppState) -> Result<&Arc<SnapshotStore>, ApiError> {

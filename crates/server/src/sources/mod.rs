@@ -63,6 +63,7 @@ pub fn configured(
     lockouts: hj212::lockout_alerts::NoticeSender,
     video_alerts: gb28181::VerdictSender,
     snapshots: Option<Arc<gb28181::snapshots::SnapshotStore>>,
+    live: Option<Arc<gb28181::live::LiveView>>,
 ) -> anyhow::Result<Vec<Box<dyn Source>>> {
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
     match (config.hj212.addr, registry) {
@@ -85,6 +86,7 @@ pub fn configured(
                 net,
                 Some(video_alerts),
                 snapshots,
+                live,
             )));
         }
         (Some(_), _) => anyhow::bail!(

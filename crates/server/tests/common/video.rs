@@ -20,6 +20,15 @@ pub struct VideoServer {
 
 /// The server with `[gb28181]` on 127.0.0.1:0 and an offline rule of `interval_s × count`.
 pub async fn start(interval_s: u32, count: u32) -> VideoServer {
+    start_with(interval_s, count, |_| {}).await
+}
+
+/// [`start`], with more settings changed by `tune` (e.g. `[gb28181.media]`).
+pub async fn start_with(
+    interval_s: u32,
+    count: u32,
+    tune: impl FnOnce(&mut Config),
+) -> VideoServer {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::default();
     config.http.addr = "127.0.0.1:0".parse().expect("addr");
@@ -32,6 +41,7 @@ pub async fn start(interval_s: u32, count: u32) -> VideoServer {
     config.gb28181.keepalive_interval_s = interval_s;
     config.gb28181.keepalive_count = count;
     config.gb28181.sweep_interval_ms = 100;
+    tune(&mut config);
     let store = server::open_store(&config).expect("store");
     let running = server::start(config, store).await.expect("server starts");
     let sip = running.source_addrs["gb28181"];
@@ -60,6 +70,7 @@ pub fn camera(sip: SocketAddr, n: usize, password: &str) -> CameraConfig {
         lon: 106.43,
         lat: 26.56,
         upload_snapshots: true,
+        answer_invites: true,
     }
 }
 

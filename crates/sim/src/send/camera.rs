@@ -1,7 +1,8 @@
 //! A simulated GB/T 28181 camera (device side, UAC) over real UDP on loopback, built on the
 //! `gb28181` codec: REGISTER with digest (401 → 200), refresh at half the granted Expires,
 //! keepalives, answers to Catalog / DeviceInfo / DeviceStatus queries and DeviceControl, and
-//! alarms on command. Dropping the handle or [`SimCamera::stop`] makes it go silent (it does
+//! alarms on command. Live view: an INVITE is answered `200` with an SDP answer (`a=sendonly`,
+//! the offer's `y=`), ACK and BYE are recorded; no RTP is sent. Dropping the handle or [`SimCamera::stop`] makes it go silent (it does
 //! not unregister), as a camera losing power does.
 
 use gb28181::Message;
@@ -37,6 +38,9 @@ pub struct CameraConfig {
     pub lat: f64,
     /// Answer SnapShotConfig by uploading a JPEG (false: a camera that cannot upload).
     pub upload_snapshots: bool,
+    /// Answer live-view INVITEs with 200 + SDP (false: a camera that never answers them, as one
+    /// behind a broken uplink does).
+    pub answer_invites: bool,
 }
 
 /// What the camera saw, for tests and the demo's log.
@@ -47,6 +51,11 @@ pub struct CameraSeen {
     pub alarm_acks: u32,
     pub register_failures: u32,
     pub snapshots_uploaded: u32,
+    /// Each INVITE received: its Subject header and SDP body (text).
+    pub invites: Vec<(String, String)>,
+    /// ACKs and BYEs received (method, CSeq header).
+    pub acks: Vec<String>,
+    pub byes: Vec<String>,
 }
 
 /// A running simulated camera.
@@ -228,8 +237,56 @@ impl Device {
         false
     }
 
+    /// Live view: INVITE → 200 with an SDP answer, ACK and BYE noted (BYE answered 200).
+    async fn dialog(&self, req: &Message, method: &str) {
+        let cseq = req.header("CSeq").unwrap_or_default().to_string();
+        match method {
+            "INVITE" => {
+                let subject = req.header("Subject").unwrap_or_default().to_string();
+                let body = String::from_utf8_lossy(&req.body).to_string();
+                self.note(|s| s.invites.push((subject, body)));
+                if !self.config.answer_invites {
+                    return;
+                }
+                let Ok(offer) = gb28181::sdp::Sdp::parse(&req.body) else {
+                    let bad = Message::response_to(req, 488, "Not Acceptable Here", "d0");
+                    let _ = self
+                        .socket
+                        .send_to(&bad.to_bytes(), self.config.platform)
+                        .await;
+                    return;
+                };
+                let ip = self.local.ip().to_string();
+                // The port RTP would leave from; nothing is sent from it (no media here).
+                let sdp = gb28181::sdp::answer(&offer, &self.config.channel_id, &ip, 15_060);
+                let ok = Message::response_to(req, 200, "OK", &format!("d{}", self.next()))
+                    .with(
+                        "Contact",
+                        format!("<sip:{}@{}>", self.config.channel_id, self.local),
+                    )
+                    .with_body("application/sdp", sdp.into_bytes());
+                let _ = self
+                    .socket
+                    .send_to(&ok.to_bytes(), self.config.platform)
+                    .await;
+            }
+            "ACK" => self.note(|s| s.acks.push(cseq)),
+            _ => {
+                self.note(|s| s.byes.push(cseq));
+                let ok = Message::response_to(req, 200, "OK", "d0");
+                let _ = self
+                    .socket
+                    .send_to(&ok.to_bytes(), self.config.platform)
+                    .await;
+            }
+        }
+    }
+
     /// Answers a platform request: 200, then the MANSCDP response it asks for.
     async fn answer(&self, req: &Message) {
+        if let Some(m @ ("INVITE" | "ACK" | "BYE")) = req.method() {
+            return self.dialog(req, m).await;
+        }
         let ok = Message::response_to(req, 200, "OK", &format!("d{}", self.next()));
         let _ = self
             .socket

@@ -9,7 +9,11 @@
 //! source (rate-limited) and counted; it never touches other cameras' state.
 
 mod board;
+pub mod live;
+pub mod media;
 pub mod platform;
+pub mod play;
+mod register;
 pub mod snapshots;
 pub mod verdicts;
 
@@ -64,6 +68,7 @@ pub struct Gb28181Source {
     utc_offset_s: i32,
     verdicts: Option<VerdictSender>,
     snapshots: Option<Arc<snapshots::SnapshotStore>>,
+    live: Option<Arc<live::LiveView>>,
 }
 
 impl Gb28181Source {
@@ -73,6 +78,7 @@ impl Gb28181Source {
         network: &network::Network,
         verdicts: Option<VerdictSender>,
         snapshots: Option<Arc<snapshots::SnapshotStore>>,
+        live: Option<Arc<live::LiveView>>,
     ) -> Gb28181Source {
         let cameras = network
             .video_points
@@ -101,6 +107,7 @@ impl Gb28181Source {
             utc_offset_s: crate::network::parse_utc_offset(&network.utc_offset).unwrap_or(0),
             verdicts,
             snapshots,
+            live,
         }
     }
 }
@@ -159,6 +166,8 @@ impl Source for Gb28181Source {
             let board = Arc::new(VideoBoard::new(platform.clone(), true));
             let shared = Arc::new(Shared {
                 platform,
+                invites: Mutex::new(HashMap::new()),
+                media: self.live.as_ref().and_then(|l| l.media()),
                 udp: Arc::new(udp),
                 tcp_writers: Mutex::new(HashMap::new()),
                 verdicts: self.verdicts,
@@ -175,6 +184,9 @@ impl Source for Gb28181Source {
                 max_connections: c.max_tcp_connections,
                 idle: Duration::from_secs(c.tcp_idle_timeout_s.max(1)),
             });
+            if let Some(l) = &self.live {
+                l.attach(shared.clone());
+            }
             let sweep = Duration::from_millis(c.sweep_interval_ms.max(10));
             let task = tokio::spawn(run(shared, tcp, sweep, context.shutdown));
             tracing::info!(%bound, cameras, "GB/T 28181 listener ready (UDP and TCP)");
@@ -189,6 +201,11 @@ impl Source for Gb28181Source {
 
 struct Shared {
     platform: Arc<Mutex<Platform>>,
+    /// Play requests waiting for their camera's answer to INVITE, by Call-ID.
+    invites:
+        Mutex<HashMap<String, tokio::sync::oneshot::Sender<Result<gb28181::sdp::Sdp, String>>>>,
+    /// The media server whose ports dialogs use (to close them when a camera hangs up).
+    media: Option<Arc<media::MediaServer>>,
     udp: Arc<UdpSocket>,
     /// Outgoing queues of TCP connections, by connection id.
     tcp_writers: Mutex<HashMap<u64, mpsc::Sender<Vec<u8>>>>,
@@ -205,6 +222,15 @@ impl Shared {
     fn lock(&self) -> std::sync::MutexGuard<'_, Platform> {
         // A panic while holding the lock leaves plain data behind; keep serving.
         self.platform.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn invite_waiters(
+        &self,
+    ) -> std::sync::MutexGuard<
+        '_,
+        HashMap<String, tokio::sync::oneshot::Sender<Result<gb28181::sdp::Sdp, String>>>,
+    > {
+        self.invites.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn log_reject(&self, peer: SocketAddr, reason: &'static str, detail: &str) {
@@ -259,6 +285,17 @@ impl Shared {
         }
         self.raise(handled.verdicts);
         self.send(handled.out).await;
+        for a in handled.answers {
+            if let Some(tx) = self.invite_waiters().remove(&a.call_id) {
+                let _ = tx.send(a.result);
+            }
+        }
+        for d in handled.ended {
+            tracing::info!(stream_id = %d.stream_id, "GB/T 28181 camera ended its live stream (BYE)");
+            if let Some(m) = self.media.clone() {
+                tokio::spawn(async move { live::close(&m, &d.stream_id).await });
+            }
+        }
     }
 
     fn on_unparsable(&self, peer: SocketAddr, e: &SipError) {

@@ -9,8 +9,7 @@
 use super::verdicts;
 use alerts::rules::Verdict;
 use chrono::{DateTime, Utc};
-use gb28181::device::{CatalogProgress, RegisterOutcome};
-use gb28181::digest::{self, Challenge, Credentials};
+use gb28181::device::CatalogProgress;
 use gb28181::manscdp::{
     Ack, AlarmClass, Body, CONTENT_TYPE, CatalogItem, Control, ControlCmd, DeviceInfo, Query,
 };
@@ -33,7 +32,7 @@ impl Peer {
         }
     }
 
-    fn transport(&self) -> &'static str {
+    pub(super) fn transport(&self) -> &'static str {
         match self {
             Peer::Udp(_) => "UDP",
             Peer::Tcp { .. } => "TCP",
@@ -104,7 +103,7 @@ pub struct CameraState {
 }
 
 /// Outstanding challenges kept per camera.
-const MAX_NONCES: usize = 4;
+pub(super) const MAX_NONCES: usize = 4;
 
 /// Why a message was refused; stable names for `/metrics` and the status board.
 pub mod reason {
@@ -130,6 +129,10 @@ pub struct Platform {
     sn: u32,
     seq: u64,
     nonce_key: RandomState,
+    /// Live-view dialogs by Call-ID (play.rs).
+    pub(super) dialogs: HashMap<String, super::play::Dialog>,
+    /// Sequence of the SSRCs handed out.
+    pub(super) streams: u32,
     /// Rejects no camera can be blamed for.
     pub unattributed: BTreeMap<&'static str, u64>,
     pub registrations: u64,
@@ -144,6 +147,10 @@ pub struct Handled {
     pub verdicts: Vec<Verdict>,
     /// A reason when the message was refused (for the rate-limited log).
     pub rejected: Option<&'static str>,
+    /// Answers to live-view INVITEs, for the play requests waiting on them.
+    pub answers: Vec<super::play::InviteAnswer>,
+    /// Dialogs the camera ended (BYE): their media server ports can be closed.
+    pub ended: Vec<super::play::Dialog>,
 }
 
 impl Platform {
@@ -168,6 +175,8 @@ impl Platform {
             sn: 0,
             seq: 0,
             nonce_key: RandomState::new(),
+            dialogs: HashMap::new(),
+            streams: 0,
             unattributed: BTreeMap::new(),
             registrations: 0,
             started: now,
@@ -193,7 +202,7 @@ impl Platform {
             .is_online(now, self.settings.liveness)
     }
 
-    fn reject(&mut self, camera: Option<usize>, why: &'static str) {
+    pub(super) fn reject(&mut self, camera: Option<usize>, why: &'static str) {
         match camera {
             Some(i) => *self.states[i].rejects.entry(why).or_default() += 1,
             None => *self.unattributed.entry(why).or_default() += 1,
@@ -205,12 +214,12 @@ impl Platform {
         self.reject(None, why);
     }
 
-    fn next_sn(&mut self) -> u32 {
+    pub(super) fn next_sn(&mut self) -> u32 {
         self.sn = self.sn.wrapping_add(1);
         self.sn
     }
 
-    fn token(&mut self, what: &str) -> String {
+    pub(super) fn token(&mut self, what: &str) -> String {
         self.seq += 1;
         // Unpredictable per process (RandomState keys), unique per call (the counter).
         let h = self.nonce_key.hash_one((what, self.seq));
@@ -218,7 +227,13 @@ impl Platform {
     }
 
     /// A response to `req` whose Via names where it really came from (NAT).
-    fn response(&mut self, req: &Message, peer: Peer, status: u16, reason: &str) -> Message {
+    pub(super) fn response(
+        &mut self,
+        req: &Message,
+        peer: Peer,
+        status: u16,
+        reason: &str,
+    ) -> Message {
         let tag = self.token("tag");
         let mut r = Message::response_to(req, status, reason, &tag[..12]);
         if let Some(via) = req.header("Via") {
@@ -231,13 +246,13 @@ impl Platform {
         r.with("User-Agent", "qingshui")
     }
 
-    fn respond(&mut self, req: &Message, peer: Peer, status: u16, reason: &str) -> Out {
+    pub(super) fn respond(&mut self, req: &Message, peer: Peer, status: u16, reason: &str) -> Out {
         let bytes = self.response(req, peer, status, reason).to_bytes();
         Out { to: peer, bytes }
     }
 
     /// A MESSAGE from the platform to camera `i` carrying `body`.
-    fn request(&mut self, i: usize, body: &Body) -> Option<Out> {
+    pub(super) fn request(&mut self, i: usize, body: &Body) -> Option<Out> {
         let peer = self.states[i].peer?;
         let device = self.cameras[i].device_id.clone();
         let domain = self.settings.domain.clone();
@@ -270,7 +285,7 @@ impl Platform {
         })
     }
 
-    fn query(&mut self, i: usize, cmd: &str) -> Option<Out> {
+    pub(super) fn query(&mut self, i: usize, cmd: &str) -> Option<Out> {
         let sn = self.next_sn();
         let device_id = self.cameras[i].device_id.clone();
         self.request(
@@ -317,7 +332,9 @@ impl Platform {
     pub fn handle(&mut self, msg: &Message, peer: Peer, now: DateTime<Utc>) -> Handled {
         let mut h = Handled::default();
         let Some(method) = msg.method().map(str::to_string) else {
-            // Responses to our MESSAGEs: the business answer comes as its own MESSAGE.
+            // Responses to INVITE drive live view; to our MESSAGEs they carry nothing (the
+            // business answer comes as its own MESSAGE).
+            self.on_response(msg, &mut h);
             return h;
         };
         if msg.call_id().is_err() || msg.cseq().is_err() {
@@ -332,13 +349,14 @@ impl Platform {
             "REGISTER" => self.register(msg, peer, now, camera, &mut h),
             "MESSAGE" => self.message(msg, peer, now, camera, &mut h),
             "OPTIONS" => h.out.push(self.respond(msg, peer, 200, "OK")),
-            // The dialog methods belong to live view, which this platform does not offer yet.
+            "BYE" => self.on_bye(msg, peer, &mut h),
+            // Cameras never INVITE the platform, so no ACK of theirs ends a transaction of ours.
             "ACK" => {}
             _ => {
                 self.reject(camera, reason::UNSUPPORTED_METHOD);
                 let r = self
                     .response(msg, peer, 405, "Method Not Allowed")
-                    .with("Allow", "REGISTER, MESSAGE, OPTIONS");
+                    .with("Allow", "REGISTER, MESSAGE, OPTIONS, ACK, BYE");
                 h.out.push(Out {
                     to: peer,
                     bytes: r.to_bytes(),
@@ -348,7 +366,7 @@ impl Platform {
         h
     }
 
-    fn refuse(
+    pub(super) fn refuse(
         &mut self,
         msg: &Message,
         peer: Peer,
@@ -359,155 +377,6 @@ impl Platform {
         self.reject(camera, why);
         h.rejected = Some(why);
         h.out.push(self.respond(msg, peer, status, text));
-    }
-
-    fn register(
-        &mut self,
-        msg: &Message,
-        peer: Peer,
-        now: DateTime<Utc>,
-        camera: Option<usize>,
-        h: &mut Handled,
-    ) {
-        let Some(i) = camera else {
-            return self.refuse(
-                msg,
-                peer,
-                None,
-                (403, "Forbidden (unknown device)", reason::UNKNOWN_DEVICE),
-                h,
-            );
-        };
-        let expires = match msg.expires() {
-            Ok(Some(e)) => e,
-            _ => {
-                return self.refuse(
-                    msg,
-                    peer,
-                    camera,
-                    (400, "Bad Request (Expires)", reason::MISSING_EXPIRES),
-                    h,
-                );
-            }
-        };
-        let device_id = self.cameras[i].device_id.clone();
-        let password = self
-            .settings
-            .device_passwords
-            .get(&device_id)
-            .unwrap_or(&self.settings.password)
-            .clone();
-        if password.is_empty() {
-            return self.refuse(
-                msg,
-                peer,
-                camera,
-                (403, "Forbidden", reason::NO_PASSWORD),
-                h,
-            );
-        }
-        let creds = msg.header("Authorization").map(Credentials::parse);
-        let ttl = chrono::Duration::seconds(self.settings.nonce_ttl_s);
-        self.states[i].nonces.retain(|(_, at)| now - *at < ttl);
-        let fresh = match &creds {
-            Some(Ok(c)) => self.states[i].nonces.iter().any(|(n, _)| n == &c.nonce),
-            _ => false,
-        };
-        let creds = match creds {
-            Some(Ok(c)) if fresh => c,
-            Some(Err(_)) => {
-                return self.refuse(
-                    msg,
-                    peer,
-                    camera,
-                    (400, "Bad Request (Authorization)", reason::MALFORMED_SIP),
-                    h,
-                );
-            }
-            // No credentials, or for a nonce we did not issue / that expired: challenge.
-            _ => {
-                let nonce = self.token("nonce");
-                let nonces = &mut self.states[i].nonces;
-                if nonces.len() >= MAX_NONCES {
-                    nonces.remove(0);
-                }
-                nonces.push((nonce.clone(), now));
-                let challenge = Challenge {
-                    realm: self.settings.domain.clone(),
-                    nonce,
-                    qop_auth: true,
-                };
-                let r = self
-                    .response(msg, peer, 401, "Unauthorized")
-                    .with("WWW-Authenticate", challenge.header_value());
-                h.out.push(Out {
-                    to: peer,
-                    bytes: r.to_bytes(),
-                });
-                return;
-            }
-        };
-        if creds.username != device_id || !digest::verify("REGISTER", password.expose(), &creds) {
-            // The nonce is spent: the next attempt gets a new challenge.
-            self.states[i].nonces.retain(|(n, _)| n != &creds.nonce);
-            return self.refuse(
-                msg,
-                peer,
-                camera,
-                (403, "Forbidden", reason::BAD_PASSWORD),
-                h,
-            );
-        }
-        // Spent on success as well: a captured Authorization cannot be replayed.
-        self.states[i].nonces.retain(|(n, _)| n != &creds.nonce);
-        let granted = if expires == 0 {
-            0
-        } else {
-            expires.clamp(self.settings.min_expires_s, self.settings.max_expires_s)
-        };
-        let call_id = msg.call_id().unwrap_or_default().to_string();
-        let outcome = self.states[i].registration.register(now, granted, &call_id);
-        self.registrations += 1;
-        let mut ok = self.response(msg, peer, 200, "OK");
-        if let Some(contact) = msg.header("Contact") {
-            ok = ok.with("Contact", contact.to_string());
-        }
-        let local =
-            now.naive_utc() + chrono::Duration::seconds(i64::from(self.settings.utc_offset_s));
-        ok = ok
-            .with("Expires", granted.to_string())
-            .with("Date", gb28181::time::sip_date(local));
-        if let Some(v) = msg.header("X-GB-Ver") {
-            ok = ok.with("X-GB-Ver", v.to_string());
-        }
-        h.out.push(Out {
-            to: peer,
-            bytes: ok.to_bytes(),
-        });
-        match outcome {
-            RegisterOutcome::Unregistered => {
-                self.states[i].peer = None;
-                self.states[i].armed = false;
-            }
-            RegisterOutcome::Refresh => self.states[i].peer = Some(peer),
-            RegisterOutcome::New => {
-                self.states[i].peer = Some(peer);
-                self.states[i].armed = false;
-                for cmd in ["Catalog", "DeviceInfo", "DeviceStatus"] {
-                    h.out.extend(self.query(i, cmd));
-                }
-                if self.settings.arm_on_register {
-                    let sn = self.next_sn();
-                    let body = Body::Control(Control {
-                        sn,
-                        device_id: device_id.clone(),
-                        cmd: ControlCmd::Guard { arm: true },
-                    });
-                    h.out.extend(self.request(i, &body));
-                }
-            }
-        }
-        h.verdicts.extend(self.transition(i, now));
     }
 
     fn message(
@@ -594,7 +463,7 @@ impl Platform {
     }
 
     /// An alert verdict when camera `i`'s online state changed since last reported.
-    fn transition(&mut self, i: usize, now: DateTime<Utc>) -> Option<Verdict> {
+    pub(super) fn transition(&mut self, i: usize, now: DateTime<Utc>) -> Option<Verdict> {
         let online = self.is_online(i, now);
         let st = &mut self.states[i];
         let before = st.reported_online;
