@@ -300,6 +300,13 @@ try {
   await wp.goto(`${base}/#/station/L06`);
   await wp.waitForFunction(() => window.qingshuiChart && window.qingshuiChart.points > 0, null, { timeout: 30000 });
   await wp.screenshot({ path: join(out, 'station-1920-zh.png') });
+  // On the Chinese page every alert message reads in Chinese (rendered from its template).
+  await wp.goto(`${base}/#/alerts`);
+  await wp.waitForSelector('table.alerts td.msg', { timeout: 20000 }).catch(() => {});
+  const msgs = await wp.locator('table.alerts td.msg').allInnerTexts();
+  const notChinese = msgs.filter((m) => !/[\u4e00-\u9fff]/.test(m));
+  check(msgs.length > 0 && notChinese.length === 0, `alert messages on the Chinese page are Chinese (${msgs.length} messages, not Chinese: ${JSON.stringify(notChinese.slice(0, 3))})`);
+  await wp.screenshot({ path: join(out, 'alerts-1920-zh.png') });
 
   const laptopOverflow = await page.evaluate(async () => {
     location.hash = '#/overview';

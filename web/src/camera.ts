@@ -5,7 +5,7 @@ import { esc } from './dom';
 import { formatTime } from './format';
 import { nameOf, t } from './i18n';
 import { loadNetwork, on, sortAlerts, state } from './store';
-import { safeT } from './pages/common';
+import { alertMessage, safeT } from './pages/common';
 
 /** Camera facts of `/api/v1/network` `video_points[].camera` (docs/video.md "Health"). */
 type Camera = Record<string, unknown>;
@@ -28,7 +28,7 @@ function alarmItem(a: Alert): string {
   const snap = snapshotOf(a);
   return `<li class="alarm sev-${esc(a.severity)}" data-alert="${a.id}">
     <div><b>${esc(safeT(`rule_${a.rule}`) ?? a.rule)}</b> · ${esc(safeT(`state_${a.state}`) ?? a.state)} · ${esc(formatTime(a.updated_at ?? a.created_at))}</div>
-    <div class="msg">${esc(a.message)}</div>
+    <div class="msg">${esc(alertMessage(a))}</div>
     ${snap ? `<a href="${esc(snap)}" target="_blank" rel="noopener"><img class="snapshot" data-testid="panel-snapshot" src="${esc(snap)}" alt="${esc(t('snapshot'))}"></a>` : `<div class="muted">${esc(t('snapshot_none'))}</div>`}
   </li>`;
 }
@@ -167,7 +167,7 @@ export function intrusionPopup(a: Alert): void {
   node.innerHTML = `
     <button class="close" data-testid="popup-close" aria-label="${esc(t('close'))}">×</button>
     <div class="title"><b>${esc(t('rule_intrusion'))}</b> · ${esc(a.source)} · ${esc(formatTime(a.created_at))}</div>
-    <div class="msg">${esc(a.message)}</div>
+    <div class="msg">${esc(alertMessage(a))}</div>
     ${snap ? `<img class="snapshot" data-testid="popup-snapshot" src="${esc(snap)}" alt="${esc(t('snapshot'))}">` : `<div class="muted">${esc(t('snapshot_waiting'))}</div>`}
     <button data-testid="popup-open">${esc(t('open_camera'))}</button>`;
   node.querySelector<HTMLButtonElement>('[data-testid="popup-close"]')!.onclick = () => {

@@ -10,6 +10,7 @@ import { renderOverview } from './pages/overview';
 import { renderStation } from './pages/station';
 import { renderAssessment } from './pages/assessment';
 import { renderAlerts } from './pages/alerts';
+import { alertMessage } from './pages/common';
 import { intrusionPopup } from './camera';
 
 export type Cleanup = () => void;
@@ -139,7 +140,7 @@ async function boot(): Promise<void> {
     emit('alerts', state.alerts);
     // An intrusion gets its own pop-up (with the snapshot, which arrives as an update).
     if (a.rule === 'intrusion') intrusionPopup(a);
-    else if (isNew && a.state !== 'cleared') toast(`${t('new_alert')}: ${a.message}`, a.severity);
+    else if (isNew && a.state !== 'cleared') toast(`${t('new_alert')}: ${alertMessage(a)}`, a.severity);
   });
 
   renderPage();

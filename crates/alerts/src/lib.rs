@@ -16,6 +16,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod notify;
 pub mod rules;
+pub mod text;
 pub mod trend;
 
 pub use lifecycle::{Command, LifecycleError, Outcome};

@@ -130,6 +130,26 @@ impl RuleKind {
         Self::CredentialGuessing,
     ];
 
+    /// The rule's name for people (the dashboard's labels are the same).
+    pub fn label(self, lang: crate::text::Lang) -> &'static str {
+        let (zh, en) = match self {
+            Self::Exceedance => ("超标", "Exceedance"),
+            Self::Trend => ("趋势预警", "Trend"),
+            Self::SensorFault => ("仪器/质控异常", "Instrument/QC fault"),
+            Self::Offline => ("数据中断", "Data gap"),
+            Self::Bloom => ("藻类水华", "Algal bloom"),
+            Self::Intrusion => ("视频入侵", "Video intrusion"),
+            Self::VideoFault => ("视频故障", "Video fault"),
+            Self::CameraOffline => ("摄像机离线", "Camera offline"),
+            Self::BloomArea => ("遥感水华面积", "Bloom area (imagery)"),
+            Self::CredentialGuessing => ("疑似密码猜测", "Possible password guessing"),
+        };
+        match lang {
+            crate::text::Lang::Zh => zh,
+            crate::text::Lang::En => en,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Exceedance => "exceedance",

@@ -19,6 +19,28 @@ fn hongfeng() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config/hongfeng.toml")
 }
 
+/// The body of a quoted-printable mail as text (soft line breaks joined, `=XX` decoded).
+fn quoted_printable(raw: &str) -> String {
+    let joined = raw.replace("=\r\n", "").replace("=\n", "");
+    let b = joined.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'='
+            && i + 2 < b.len()
+            && let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Collected bodies of a local receiver.
 #[derive(Clone, Default)]
 struct Inbox(Arc<Mutex<Vec<Value>>>);
@@ -355,11 +377,30 @@ async fn exceedance_at_the_intake_lifecycle_notifications_and_restart() {
         .await;
     assert_eq!(hook["type"], "alert");
     assert_eq!(hook["alert"]["id"], json!(id));
+    // Recipients read their own language (default Chinese); the alert carries both.
+    assert_eq!(hook["lang"], "zh");
+    assert_eq!(
+        hook["message"], "W01 总磷 0.08 mg/L，为Ⅳ类，劣于目标Ⅱ类（限值 ≤0.025）",
+        "{hook}"
+    );
+    assert_eq!(
+        hook["alert"]["message_en"],
+        "W01 total phosphorus 0.08 mg/L is Class IV, worse than the target Class II (limit ≤0.025)"
+    );
+    assert_eq!(hook["alert"]["rule_zh"], "超标");
     let mail = mails
         .wait_for("alert mail", |m| {
-            m["data"].as_str().is_some_and(|d| d.contains("raised"))
+            m["data"]
+                .as_str()
+                .is_some_and(|d| quoted_printable(d).contains("新告警"))
         })
         .await;
+    let text = quoted_printable(mail["data"].as_str().unwrap_or_default());
+    assert!(
+        text.contains("[紧急] 新告警 #1 超标 — W01 总磷 0.08 mg/L，为Ⅳ类")
+            && text.contains("站点: W01"),
+        "{text}"
+    );
     assert!(
         mail["to"][0]
             .as_str()

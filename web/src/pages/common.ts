@@ -2,7 +2,7 @@
 import type { Alert, Network } from '../api';
 import { esc } from '../dom';
 import { formatTime } from '../format';
-import { t, zh, type Key } from '../i18n';
+import { lang, t, zh, type Key } from '../i18n';
 import { loadNetwork, state } from '../store';
 
 export async function network(): Promise<Network> {
@@ -12,6 +12,11 @@ export async function network(): Promise<Network> {
 export function errorBox(root: HTMLElement, e: unknown, retry: () => void): void {
   root.innerHTML = `<div class="error" role="alert">${esc(t('load_failed'))}: ${esc((e as Error)?.message ?? e)} <button>${esc(t('retry'))}</button></div>`;
   root.querySelector('button')!.onclick = retry;
+}
+
+/** An alert's message in the reader's language (the server renders both from one template). */
+export function alertMessage(a: Alert): string {
+  return (lang() === 'zh' ? a.message_zh : a.message_en) || a.message;
 }
 
 export function alertRow(a: Alert, withActions: boolean): string {
@@ -26,7 +31,7 @@ export function alertRow(a: Alert, withActions: boolean): string {
     <td>${esc(formatTime(a.updated_at ?? a.created_at))}</td>
     <td>${esc(a.station ?? a.source)}</td>
     <td>${esc(safeT(rule) ?? a.rule)}</td>
-    <td class="msg">${esc(a.message)}</td>
+    <td class="msg">${esc(alertMessage(a))}</td>
     <td>${esc(safeT(`state_${a.state}`) ?? a.state)}</td>${actions}</tr>`;
 }
 

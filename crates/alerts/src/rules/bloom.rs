@@ -31,7 +31,6 @@ impl BloomState {
             raise_s: s.min_duration_s,
             clear_s: s.clear_duration_s,
         };
-        let name = parameter_name(&info.parameter);
         let unit = unit(&info.parameter);
         match self.filter.step(r.t, info.covers(), level, d) {
             Step::Raise | Step::Hold => {
@@ -45,27 +44,37 @@ impl BloomState {
                 } else {
                     base
                 };
-                let message = format!(
-                    "{} {stage}: {name} {v} {unit} (alert ≥{alert}, bloom ≥{bloom})",
-                    info.station
-                );
+                let stage_names = if stage == "bloom" {
+                    both("水华", "bloom")
+                } else {
+                    both("水华风险", "bloom risk")
+                };
+                let text = Text::new("bloom")
+                    .with("station", info.station.as_str())
+                    .with("stage", stage_names)
+                    .with("parameter", parameter_names(&info.parameter))
+                    .with("value", v)
+                    .with("unit", unit)
+                    .with("alert", alert)
+                    .with("bloom", bloom);
                 let details = json!({ "value": v, "unit": unit, "stage": stage, "alert_threshold": alert, "bloom_threshold": bloom, "time_us": r.t });
-                Some(trigger(
+                Some(trigger_text(
                     info,
                     RuleKind::Bloom,
                     severity,
-                    message,
+                    text,
                     details,
                     r.t,
                 ))
             }
-            Step::Clear => Some(resolve(
+            Step::Clear => Some(resolve_text(
                 info,
                 RuleKind::Bloom,
-                format!(
-                    "{} {name} below the bloom alert level ({v} {unit})",
-                    info.station
-                ),
+                Text::new("bloom_clear")
+                    .with("station", info.station.as_str())
+                    .with("parameter", parameter_names(&info.parameter))
+                    .with("value", v)
+                    .with("unit", unit),
                 json!({ "value": v }),
             )),
             Step::Quiet => None,

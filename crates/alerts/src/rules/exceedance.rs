@@ -87,7 +87,6 @@ impl ExceedanceState {
         let step = self
             .filter
             .step(r.t, info.covers(), limit.level(v, s.hysteresis), d);
-        let name = parameter_name(&info.parameter);
         let unit = unit(&info.parameter);
         match step {
             Step::Raise | Step::Hold => {
@@ -104,39 +103,40 @@ impl ExceedanceState {
                         s.drinking_water_escalation && info.drinking_water,
                     )
                 };
-                let message = format!(
-                    "{} {name} {v} {unit} is {}, worse than the target {} (limit {}){}",
-                    info.station,
-                    class.label_en(),
-                    target.label_en(),
-                    limit.text(),
-                    if separate {
-                        "; reported on its own line, not in the station class"
-                    } else {
-                        ""
-                    }
-                );
+                let text = Text::new(if separate {
+                    "exceedance_separate"
+                } else {
+                    "exceedance"
+                })
+                .with("station", info.station.as_str())
+                .with("parameter", parameter_names(&info.parameter))
+                .with("value", v)
+                .with("unit", unit)
+                .with("class", class_names(class))
+                .with("target", class_names(target))
+                .with("limit", limit.text());
                 let details = json!({
                     "value": v, "unit": unit, "class": class.roman(), "target_class": target.roman(),
                     "limit": limit.text(), "time_us": r.t,
                 });
-                Some(trigger(
+                Some(trigger_text(
                     info,
                     RuleKind::Exceedance,
                     severity,
-                    message,
+                    text,
                     details,
                     r.t,
                 ))
             }
-            Step::Clear => Some(resolve(
+            Step::Clear => Some(resolve_text(
                 info,
                 RuleKind::Exceedance,
-                format!(
-                    "{} {name} back within {} ({v} {unit})",
-                    info.station,
-                    target.label_en()
-                ),
+                Text::new("exceedance_clear")
+                    .with("station", info.station.as_str())
+                    .with("parameter", parameter_names(&info.parameter))
+                    .with("target", class_names(target))
+                    .with("value", v)
+                    .with("unit", unit),
                 json!({ "value": v, "time_us": r.t }),
             )),
             Step::Quiet => None,

@@ -25,6 +25,20 @@ impl Fault {
         }
     }
 
+    pub fn describe_zh(self) -> String {
+        match self {
+            Fault::Flag('D') => "仪器故障（标记 D）".into(),
+            Fault::Flag('F') => "仪器停运（标记 F）".into(),
+            Fault::Flag('M') => "维护（标记 M）".into(),
+            Fault::Flag('C') => "校准（标记 C）".into(),
+            Fault::Flag('T') => "超量程（标记 T）".into(),
+            Fault::Flag(c) => format!("数据标记 {c}"),
+            Fault::Constant => "恒值".into(),
+            Fault::Spike => "突变".into(),
+            Fault::OutOfRange => "超出合理范围".into(),
+        }
+    }
+
     pub fn describe(self) -> String {
         match self {
             Fault::Flag('D') => "instrument fault (flag D)".into(),
@@ -133,14 +147,12 @@ impl FaultState {
             }
             self.raised = false;
             self.healthy_run = 0;
-            return Some(resolve(
+            return Some(resolve_text(
                 info,
                 RuleKind::SensorFault,
-                format!(
-                    "{} {}: readings are healthy again",
-                    info.station,
-                    parameter_name(&info.parameter)
-                ),
+                Text::new("fault_clear")
+                    .with("station", info.station.as_str())
+                    .with("parameter", parameter_names(&info.parameter)),
                 json!({ "time_us": r.t }),
             ));
         }
@@ -151,19 +163,18 @@ impl FaultState {
             .map(|f| f.severity())
             .max()
             .unwrap_or(Severity::Warning);
-        let described: Vec<String> = faults.iter().map(|f| f.describe()).collect();
-        let message = format!(
-            "{} {}: {}",
-            info.station,
-            parameter_name(&info.parameter),
-            described.join(", ")
-        );
+        let en: Vec<String> = faults.iter().map(|f| f.describe()).collect();
+        let zh: Vec<String> = faults.iter().map(|f| f.describe_zh()).collect();
+        let text = Text::new("fault")
+            .with("station", info.station.as_str())
+            .with("parameter", parameter_names(&info.parameter))
+            .with("faults", both(zh.join("、"), en.join(", ")));
         let details = json!({ "faults": faults, "value": r.value, "flag": r.flag.letter().to_string(), "time_us": r.t });
-        Some(trigger(
+        Some(trigger_text(
             info,
             RuleKind::SensorFault,
             severity,
-            message,
+            text,
             details,
             r.t,
         ))

@@ -6,6 +6,7 @@ use crate::SECOND;
 use crate::debounce::{Debounce, Durations, Level, Step};
 use crate::lifecycle::Trigger;
 use crate::model::{RuleKind, Severity};
+use crate::text::{Lang, Text, both};
 use crate::trend;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -130,10 +131,40 @@ impl Verdict {
     }
 }
 
-fn parameter_name(code: &str) -> String {
-    wq::catalogue::by_code(code)
-        .map(|p| p.name_en.to_owned())
-        .unwrap_or_else(|| code.to_owned())
+/// A parameter's name in both languages, for a message template.
+fn parameter_names(code: &str) -> serde_json::Value {
+    match wq::catalogue::by_code(code) {
+        Some(p) => crate::text::both(p.name_zh, p.name_en),
+        None => code.into(),
+    }
+}
+
+/// A class in both languages ("Ⅴ类" / "Class V").
+fn class_names(c: wq::WaterClass) -> serde_json::Value {
+    crate::text::both(c.label_zh(), c.label_en())
+}
+
+/// A trigger whose message is `text` (stored in the details; `message` is its English form).
+fn trigger_text(
+    info: &StreamInfo,
+    rule: RuleKind,
+    severity: Severity,
+    text: crate::text::Text,
+    details: Value,
+    t: i64,
+) -> Verdict {
+    let message = text.render(crate::text::Lang::En).unwrap_or_default();
+    trigger(info, rule, severity, message, text.into_details(details), t)
+}
+
+fn resolve_text(
+    info: &StreamInfo,
+    rule: RuleKind,
+    text: crate::text::Text,
+    details: Value,
+) -> Verdict {
+    let message = text.render(crate::text::Lang::En).unwrap_or_default();
+    resolve(info, rule, message, text.into_details(details))
 }
 
 fn unit(code: &str) -> &'static str {

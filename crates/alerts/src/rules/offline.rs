@@ -44,11 +44,12 @@ impl OfflineTracker {
         clock.drinking_water = drinking_water;
         if clock.offline {
             clock.offline = false;
+            let text = Text::new("online").with("station", station);
             return Some(Verdict::Resolve {
                 rule: RuleKind::Offline,
                 source: station.to_owned(),
-                message: format!("{station} is back online"),
-                details: json!({ "back_at_us": now }),
+                message: text.render(Lang::En).unwrap_or_default(),
+                details: text.into_details(json!({ "back_at_us": now })),
             });
         }
         None
@@ -96,6 +97,10 @@ impl OfflineTracker {
                 } else {
                     s.severity
                 };
+                let text = Text::new("offline")
+                    .with("station", code.as_str())
+                    .with("silent_s", silent_us / SECOND)
+                    .with("limit_s", limit_s);
                 out.push(Verdict::Trigger(Trigger {
                     rule: RuleKind::Offline,
                     source: code.clone(),
@@ -103,8 +108,8 @@ impl OfflineTracker {
                     parameter: None,
                     datastream_id: None,
                     severity,
-                    message: format!("{code} is offline: no data for {} s (limit {limit_s} s)", silent_us / SECOND),
-                    details: json!({ "last_seen_us": c.last_seen, "silence_limit_s": limit_s, "interval_s": c.interval_s }),
+                    message: text.render(Lang::En).unwrap_or_default(),
+                    details: text.into_details(json!({ "last_seen_us": c.last_seen, "silence_limit_s": limit_s, "interval_s": c.interval_s })),
                     observed_at: None,
                 }));
             }

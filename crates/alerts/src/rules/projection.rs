@@ -78,44 +78,47 @@ impl TrendState {
             self.window.pop_front();
         }
         let points: Vec<(i64, f64)> = self.window.iter().copied().collect();
-        let name = parameter_name(&info.parameter);
         let unit = unit(&info.parameter);
         match project(&points, limit, s) {
             Some(p) => {
                 self.raised = true;
                 let hours = p.seconds_to_limit / 3600.0;
-                let message = format!(
-                    "{} {name} {v} {unit} is heading for the {} limit {}: reached in about {hours:.1} h at {:+.4} {unit}/h",
-                    info.station,
-                    target.label_en(),
-                    limit.text(),
-                    p.line.slope_per_hour
-                );
+                let text = Text::new("trend")
+                    .with("station", info.station.as_str())
+                    .with("parameter", parameter_names(&info.parameter))
+                    .with("value", v)
+                    .with("unit", unit)
+                    .with("target", class_names(target))
+                    .with("limit", limit.text())
+                    .with("hours", format!("{hours:.1}"))
+                    .with("slope", format!("{:+.4}", p.line.slope_per_hour));
                 let details = json!({
                     "value": v, "unit": unit, "limit": limit.text(), "target_class": target.roman(),
                     "slope_per_hour": p.line.slope_per_hour, "projected": p.projected,
                     "horizon_s": s.horizon_s, "hours_to_limit": hours, "points": points.len(),
                 });
-                Some(trigger(
+                Some(trigger_text(
                     info,
                     RuleKind::Trend,
                     s.severity,
-                    message,
+                    text,
                     details,
                     r.t,
                 ))
             }
             None if self.raised => {
                 self.raised = false;
-                let why = if limit.level(v, 0.0) == Level::Breach {
-                    "the limit is reached (see the exceedance alert)"
+                let key = if limit.level(v, 0.0) == Level::Breach {
+                    "trend_reached"
                 } else {
-                    "no longer heading for the limit"
+                    "trend_clear"
                 };
-                Some(resolve(
+                Some(resolve_text(
                     info,
                     RuleKind::Trend,
-                    format!("{} {name}: {why}", info.station),
+                    Text::new(key)
+                        .with("station", info.station.as_str())
+                        .with("parameter", parameter_names(&info.parameter)),
                     json!({ "value": v }),
                 ))
             }

@@ -91,6 +91,10 @@ pub struct WebhookConfig {
     /// Sent as `Authorization: Bearer …` when set.
     #[serde(default)]
     pub bearer_token: Option<String>,
+    /// The recipient's language for `message` and `rule_label` (`zh` or `en`; the alert
+    /// itself carries both).
+    #[serde(default)]
+    pub lang: alerts::text::Lang,
 }
 
 /// `[alerts.email]`: mail over SMTP (plain, or STARTTLS-less local relays).
@@ -121,6 +125,9 @@ pub struct EmailConfig {
     pub max_attempts: u32,
     #[serde(default = "half_second")]
     pub backoff_ms: u64,
+    /// The recipients' language (`zh` or `en`).
+    #[serde(default)]
+    pub lang: alerts::text::Lang,
 }
 
 impl WebhookConfig {

@@ -131,6 +131,18 @@ pub fn view(alert: &Alert) -> Value {
             "last_observed",
         ],
     );
+    // Every reader gets both languages, rendered from the stored template.
+    if let Some(o) = v.as_object_mut() {
+        use alerts::text::{Lang, message};
+        for (key, lang) in [("message_zh", Lang::Zh), ("message_en", Lang::En)] {
+            o.insert(
+                key.into(),
+                message(&alert.details, &alert.message, lang).into(),
+            );
+        }
+        o.insert("rule_zh".into(), alert.rule.label(Lang::Zh).into());
+        o.insert("rule_en".into(), alert.rule.label(Lang::En).into());
+    }
     v
 }
 

@@ -5,6 +5,7 @@
 use super::config::{EmailConfig, WebhookConfig};
 use alerts::model::{Action, Alert};
 use alerts::notify::{Limiter, Route};
+use alerts::text::{Lang, message};
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -127,7 +128,7 @@ fn deliver(
             let cfg = cfg.clone();
             let client = client.clone();
             tokio::spawn(async move {
-                let body = webhook_body(&notices);
+                let body = webhook_body(&notices, cfg.lang);
                 let ok = retry(cfg.max_attempts, cfg.backoff_ms, || {
                     post(&client, &cfg, &body)
                 })
@@ -205,57 +206,119 @@ async fn post(client: &reqwest::Client, cfg: &WebhookConfig, body: &Value) -> Re
     }
 }
 
-/// `{"type":"alert","action":…,"alert":{…}}`, or for a digest
-/// `{"type":"digest","count":n,"changes":[{"action":…,"alert":{…}}, …]}`.
-pub fn webhook_body(notices: &[Notice]) -> Value {
+/// `{"type":"alert","action":…,"lang":…,"message":…,"alert":{…}}`, or for a digest
+/// `{"type":"digest","count":n,"lang":…,"changes":[{"action":…,"message":…,"alert":{…}}, …]}`;
+/// `message` is in the recipient's language, the alert carries both.
+pub fn webhook_body(notices: &[Notice], lang: Lang) -> Value {
+    let text = |n: &Notice| message(&n.alert.details, &n.alert.message, lang);
     match notices {
-        [one] => json!({ "type": "alert", "action": one.action, "alert": one.view }),
+        [one] => json!({ "type": "alert", "action": one.action, "lang": lang, "message": text(one),
+            "rule_label": one.alert.rule.label(lang), "alert": one.view }),
         many => json!({
             "type": "digest",
             "count": many.len(),
-            "changes": many.iter().map(|n| json!({ "action": n.action, "alert": n.view })).collect::<Vec<_>>(),
+            "lang": lang,
+            "changes": many.iter().map(|n| json!({ "action": n.action, "message": text(n), "alert": n.view })).collect::<Vec<_>>(),
         }),
     }
 }
 
-fn line(n: &Notice) -> String {
+fn action_label(a: alerts::model::Action, lang: Lang) -> &'static str {
+    use alerts::model::Action::*;
+    match (a, lang) {
+        (Raised, Lang::Zh) => "新告警",
+        (Updated, Lang::Zh) => "更新",
+        (Escalated, Lang::Zh) => "升级",
+        (Acknowledged, Lang::Zh) => "已确认",
+        (Cleared, Lang::Zh) => "已解除",
+        (Commented, Lang::Zh) => "评论",
+        (a, Lang::En) => a.as_str(),
+    }
+}
+
+fn severity_label(s: alerts::model::Severity, lang: Lang) -> String {
+    use alerts::model::Severity::*;
+    match lang {
+        Lang::En => s.as_str().to_uppercase(),
+        Lang::Zh => match s {
+            Critical => "紧急",
+            Major => "重要",
+            Minor => "一般",
+            Warning => "提示",
+        }
+        .into(),
+    }
+}
+
+/// The details a person reads: the message template is already the first line.
+fn without_template(details: &Value) -> Value {
+    let mut d = details.clone();
+    if let Some(o) = d.as_object_mut() {
+        o.remove("text");
+    }
+    d
+}
+
+fn line(n: &Notice, lang: Lang) -> String {
     format!(
         "[{}] {} #{} {} — {}",
-        n.alert.severity.as_str().to_uppercase(),
-        n.action.as_str(),
+        severity_label(n.alert.severity, lang),
+        action_label(n.action, lang),
         n.alert.id,
-        n.alert.rule.as_str(),
-        n.alert.message
+        n.alert.rule.label(lang),
+        message(&n.alert.details, &n.alert.message, lang)
     )
 }
 
 fn mail(cfg: &EmailConfig, notices: &[Notice]) -> anyhow::Result<Message> {
+    let zh = cfg.lang == Lang::Zh;
+    let label = |zh_text: &'static str, en_text: &'static str| if zh { zh_text } else { en_text };
     let (subject, body) = match notices {
         [one] => (
-            format!("{} {}", cfg.subject_prefix, line(one)),
+            format!("{} {}", cfg.subject_prefix, line(one, cfg.lang)),
             format!(
-                "{}\n\nStation: {}\nSource: {}\nState: {}\nRaised: {}\n\nDetails:\n{}\n",
-                line(one),
+                "{}\n\n{}: {}\n{}: {}\n{}: {}\n{}: {}\n\n{}:\n{}\n",
+                line(one, cfg.lang),
+                label("站点", "Station"),
                 one.alert.station.as_deref().unwrap_or("-"),
+                label("来源", "Source"),
                 one.alert.source,
+                label("状态", "State"),
                 one.alert.state.as_str(),
+                label("产生时间", "Raised"),
                 one.view
                     .get("created_at")
                     .and_then(Value::as_str)
                     .unwrap_or("-"),
-                serde_json::to_string_pretty(&one.alert.details).unwrap_or_default()
+                label("详情", "Details"),
+                serde_json::to_string_pretty(&without_template(&one.alert.details))
+                    .unwrap_or_default()
             ),
         ),
         many => (
+            if zh {
+                format!("{} 告警汇总：{} 条变化", cfg.subject_prefix, many.len())
+            } else {
+                format!(
+                    "{} digest: {} alert changes",
+                    cfg.subject_prefix,
+                    many.len()
+                )
+            },
             format!(
-                "{} digest: {} alert changes",
-                cfg.subject_prefix,
-                many.len()
-            ),
-            format!(
-                "{} alert changes were held back by the rate limit:\n\n{}\n",
-                many.len(),
-                many.iter().map(line).collect::<Vec<_>>().join("\n")
+                "{}\n\n{}\n",
+                if zh {
+                    format!("因发送频率限制合并的 {} 条告警变化：", many.len())
+                } else {
+                    format!(
+                        "{} alert changes were held back by the rate limit:",
+                        many.len()
+                    )
+                },
+                many.iter()
+                    .map(|n| line(n, cfg.lang))
+                    .collect::<Vec<_>>()
+                    .join("\n")
             ),
         ),
     };

@@ -369,7 +369,16 @@ pub struct AlertView {
     pub last_observed: Option<String>,
     /// How many times the condition re-triggered while the alert was open.
     pub count: u32,
+    /// The message in English (kept for clients of the first API); the dashboard reads
+    /// `message_zh` / `message_en`.
     pub message: String,
+    /// 中文告警信息 (rendered from the stored template, `details.text`).
+    pub message_zh: String,
+    /// The message in English.
+    pub message_en: String,
+    /// The rule's name in Chinese and English.
+    pub rule_zh: String,
+    pub rule_en: String,
     /// Rule-specific facts: value, limit, class, projection, faults, …
     #[schema(value_type = HashMap<String, Value>)]
     pub details: Value,
