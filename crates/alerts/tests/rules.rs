@@ -422,7 +422,13 @@ fn separately_reported_items_are_warnings_not_critical() {
     // classed item at a drinking-water source; TN is reported on its own line, so: warning.
     let mut info = stream("W01", "tn", "hourly", 3600, WaterClass::II);
     info.drinking_water = true;
+    // Not raised by default (reported on its own line of the assessment)…
     let mut ev = Evaluator::new(only(RuleKind::Exceedance));
+    assert!(run(&mut ev, &info, HOUR, &[1.7, 1.7], RuleKind::Exceedance).is_empty());
+    // …and a warning when asked for.
+    let mut s = only(RuleKind::Exceedance);
+    s.exceedance.alert_separately_reported = true;
+    let mut ev = Evaluator::new(s);
     let got = run(&mut ev, &info, HOUR, &[1.7, 1.7], RuleKind::Exceedance);
     let Verdict::Trigger(t) = &got[0].1 else {
         panic!("TN above its limit is still watched")
@@ -438,4 +444,50 @@ fn separately_reported_items_are_warnings_not_critical() {
         panic!()
     };
     assert_eq!(t.severity, Severity::Critical);
+}
+
+#[test]
+fn a_fault_on_several_data_kinds_is_one_alert_until_all_are_healthy() {
+    let mut hourly = stream("R06", "do", "hourly", 3_600, WaterClass::III);
+    let mut realtime = stream("R06", "do", "realtime", 300, WaterClass::III);
+    hourly.datastream_id = 1;
+    realtime.datastream_id = 2;
+    let mut ev = Evaluator::new(only(RuleKind::SensorFault));
+    let flagged = |t: i64, f: DataFlag| Reading {
+        t,
+        value: Some(7.0),
+        flag: f,
+        censored: false,
+    };
+    let mut seen = Vec::new();
+    let feed =
+        |seen: &mut Vec<Verdict>, ev: &mut Evaluator, info: &StreamInfo, t: i64, f: DataFlag| {
+            for v in ev.observe(info, &flagged(t, f), t) {
+                if v.key().0 == RuleKind::SensorFault {
+                    seen.push(v);
+                }
+            }
+        };
+    // Both kinds report an instrument fault: one source, R06:do.
+    feed(&mut seen, &mut ev, &realtime, T0, DataFlag::D);
+    feed(&mut seen, &mut ev, &hourly, T0 + HOUR, DataFlag::D);
+    assert_eq!(seen.len(), 2);
+    assert!(seen.iter().all(|v| v.key().1 == "R06:do"), "{seen:?}");
+    let Verdict::Trigger(t) = &seen[1] else {
+        panic!("{seen:?}")
+    };
+    assert_eq!(t.details["data_kinds"], json!(["hourly", "realtime"]));
+    // The hourly value is healthy again: the real-time fault still stands, nothing clears.
+    feed(&mut seen, &mut ev, &hourly, T0 + 2 * HOUR, DataFlag::N);
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    // Now the real-time one too: the one alert clears.
+    feed(
+        &mut seen,
+        &mut ev,
+        &realtime,
+        T0 + 2 * HOUR + 300 * SECOND,
+        DataFlag::N,
+    );
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert!(matches!(&seen[2], Verdict::Resolve { source, .. } if source == "R06:do"));
 }

@@ -77,6 +77,9 @@ impl ExceedanceState {
         info: &StreamInfo,
         r: &Reading,
     ) -> Option<Verdict> {
+        if !s.alert_separately_reported && s.separately_reported.contains(&info.parameter) {
+            return None;
+        }
         let target = info.target_class?;
         let limit = TargetLimit::of(&info.parameter, info.water_type, target)?;
         let v = r.valid_value()?;

@@ -54,6 +54,12 @@ impl StreamInfo {
         format!("{}:{}:{}", self.station, self.parameter, self.data_kind)
     }
 
+    /// The source an instrument/QC fault rolls up into: one per station × parameter, whichever
+    /// data kinds (real-time, hourly, …) show it (`W01:tp`).
+    pub fn parameter_source(&self) -> String {
+        format!("{}:{}", self.station, self.parameter)
+    }
+
     fn covers(&self) -> i64 {
         self.interval_s.unwrap_or(0).max(0) * SECOND
     }
@@ -223,6 +229,14 @@ pub struct Evaluator {
     offline: OfflineTracker,
     /// Open alerts restored at start whose sources have not been seen yet.
     restored: BTreeSet<(RuleKind, String)>,
+    /// Per station × parameter, the data kinds whose fault is raised: the one fault alert
+    /// clears only when all of them are healthy again.
+    faulted: HashMap<String, BTreeSet<String>>,
+}
+
+/// `W01:tp:hourly` → `W01:tp`.
+fn rolled_up(source: &str) -> &str {
+    source.rsplit_once(':').map_or(source, |(head, _)| head)
 }
 
 impl Evaluator {
@@ -244,9 +258,22 @@ impl Evaluator {
         {
             out.push(v);
         }
+        let faulted = &mut self.faulted;
         let state = self.streams.entry(info.datastream_id).or_insert_with(|| {
             let mut st = StreamState::default();
             let source = info.source();
+            // A fault alert open at start: every data kind of its parameter resumes "raised",
+            // so it clears once all of them are healthy.
+            if self
+                .restored
+                .contains(&(RuleKind::SensorFault, info.parameter_source()))
+            {
+                st.fault.raised = true;
+                faulted
+                    .entry(info.parameter_source())
+                    .or_default()
+                    .insert(info.data_kind.clone());
+            }
             for rule in [
                 RuleKind::Exceedance,
                 RuleKind::Trend,
@@ -264,8 +291,39 @@ impl Evaluator {
             }
             st
         });
-        if s.sensor_fault.enabled {
-            out.extend(state.fault.observe(&s.sensor_fault, info, r));
+        if s.sensor_fault.enabled
+            && let Some(v) = state.fault.observe(&s.sensor_fault, info, r)
+        {
+            let kinds = self.faulted.entry(info.parameter_source()).or_default();
+            match v {
+                Verdict::Trigger(mut t) => {
+                    kinds.insert(info.data_kind.clone());
+                    t.source = info.parameter_source();
+                    if let Value::Object(d) = &mut t.details {
+                        d.insert("data_kind".into(), info.data_kind.clone().into());
+                        d.insert("data_kinds".into(), json!(kinds));
+                    }
+                    out.push(Verdict::Trigger(t));
+                }
+                Verdict::Resolve {
+                    rule,
+                    message,
+                    details,
+                    ..
+                } => {
+                    kinds.remove(&info.data_kind);
+                    if kinds.is_empty() {
+                        self.restored
+                            .remove(&(RuleKind::SensorFault, info.parameter_source()));
+                        out.push(Verdict::Resolve {
+                            rule,
+                            source: info.parameter_source(),
+                            message,
+                            details,
+                        });
+                    }
+                }
+            }
         }
         if s.threshold_data_kinds.iter().any(|k| k == &info.data_kind) {
             if s.exceedance.enabled {
@@ -336,8 +394,18 @@ impl Evaluator {
             }
             return;
         }
+        if rule == RuleKind::SensorFault {
+            self.faulted.remove(source);
+        }
         for (id, st) in self.streams.iter_mut() {
-            if source_of(*id).as_deref() == Some(source) {
+            let Some(of) = source_of(*id) else { continue };
+            // A fault alert stands for every data kind of its parameter.
+            let of = if rule == RuleKind::SensorFault {
+                rolled_up(&of)
+            } else {
+                of.as_str()
+            };
+            if of == source {
                 match rule {
                     RuleKind::Exceedance => st.exceedance.filter.reset(),
                     RuleKind::Trend => st.trend.raised = false,

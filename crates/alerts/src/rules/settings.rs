@@ -21,6 +21,10 @@ pub struct ExceedanceSettings {
     /// lakes, fecal coliform): still watched, but raised as `warning` — a lake whose TN sits
     /// above its class limit all year must not bury the alerts that need action.
     pub separately_reported: Vec<String>,
+    /// Raise those separately reported items at all. Off by default: the national method puts
+    /// them on their own line of the assessment (the water-quality report says so), and a duty
+    /// officer cannot act on a lake's all-year TN — eight such warnings opened the demo.
+    pub alert_separately_reported: bool,
 }
 
 impl Default for ExceedanceSettings {
@@ -32,6 +36,7 @@ impl Default for ExceedanceSettings {
             hysteresis: 0.05,
             drinking_water_escalation: true,
             separately_reported: vec!["tn".into(), "fecal_coliform".into()],
+            alert_separately_reported: false,
         }
     }
 }
