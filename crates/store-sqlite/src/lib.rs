@@ -356,6 +356,18 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn read_rendered(
+        &self,
+        req: ReadRequest,
+        render: store::render::Render,
+    ) -> Result<store::render::ReadBody, StoreError> {
+        let page = self.page;
+        self.with_reader(move |conn| {
+            store::read::read_rendered(&executor::SqliteExecutor(conn), &req, page, &render)
+        })
+        .await
+    }
+
     async fn write(&self, cmd: WriteCommand) -> Result<WriteOutcome, StoreError> {
         let (reply, rx) = oneshot::channel();
         {

@@ -157,6 +157,13 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX scenes_time ON scenes (time);
     "#,
+    // 4: observations by result (issue 12). `$filter=result gt 99.5&$count=true` was a scan of
+    // every observation; the compiled filter compares `e.result` bare (sargable), so with this
+    // index the count is one range of a covering index. Entries also carry the primary key, so
+    // a filtered page can fetch its rows from it.
+    r#"
+    CREATE INDEX observations_result ON observations (result);
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<usize> {

@@ -138,3 +138,65 @@ async fn nested_per_parent_expand_is_one_primary_key_range_per_datastream() {
         "no sort, no scan of the table: {plan:?}"
     );
 }
+
+#[tokio::test]
+async fn a_filtered_count_on_result_is_a_range_of_the_result_index() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("s.sqlite");
+    let store = SqliteStore::open(SqliteConfig::new(path.clone())).expect("open");
+    store
+        .write(WriteCommand::Create {
+            path: sta::parse_path("Things").expect("path"),
+            body: thing(0),
+        })
+        .await
+        .expect("thing");
+    let t0 = sta::time::parse_instant("2026-03-01T00:00:00Z").expect("t0");
+    let rows: Vec<NewObservation> = (0..3000i64)
+        .map(|i| NewObservation {
+            datastream_id: 1 + i % 3,
+            phenomenon_time: t0 + i * 60_000_000,
+            phenomenon_time_end: None,
+            result: json!((i * 7919 % 1000) as f64 / 10.0),
+            result_time: None,
+            result_quality: None,
+            parameters: None,
+            feature_id: None,
+        })
+        .collect();
+    store
+        .write(WriteCommand::InsertObservations(rows))
+        .await
+        .expect("observations");
+    store.close().await;
+
+    let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).expect("conn");
+    let db = Planning {
+        conn: &conn,
+        plans: RefCell::new(Vec::new()),
+    };
+    let req = ReadRequest {
+        path: sta::parse_path("Observations").expect("path"),
+        query: sta::Query::parse(
+            sta::EntityType::Observation,
+            "$filter=result%20gt%2099.5&$count=true&$top=0",
+        )
+        .expect("query"),
+    };
+    let ReadResponse::Json(v) = store::read::read(&db, &req, PageLimits::default()).expect("read")
+    else {
+        panic!("not JSON");
+    };
+    // i·7919 mod 1000 runs through every residue thrice: 996…999 → results 99.6…99.9.
+    assert_eq!(v["@iot.count"], 12);
+    let plans = db.plans.borrow();
+    let (sql, plan) = plans
+        .iter()
+        .find(|(sql, _)| sql.starts_with("SELECT COUNT(*)"))
+        .expect("the count query");
+    assert!(
+        plan.iter()
+            .any(|l| l.contains("USING COVERING INDEX observations_result (result>?)")),
+        "the count is a range of the result index: {plan:?}\n{sql}"
+    );
+}
