@@ -200,3 +200,26 @@ async fn a_filtered_count_on_result_is_a_range_of_the_result_index() {
         "the count is a range of the result index: {plan:?}\n{sql}"
     );
 }
+
+#[tokio::test]
+async fn the_result_index_follows_the_setting_at_each_open() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("s.sqlite");
+    let has_index = || {
+        let conn =
+            Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).expect("conn");
+        conn.query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'observations_result'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .expect("master")
+    };
+    for wanted in [true, false, false, true] {
+        let mut config = SqliteConfig::new(path.clone());
+        config.result_index = wanted;
+        let store = SqliteStore::open(config).expect("open");
+        store.close().await;
+        assert_eq!(has_index(), i64::from(wanted), "result_index = {wanted}");
+    }
+}

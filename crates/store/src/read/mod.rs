@@ -223,7 +223,12 @@ fn read_collection(
     let query = &*with_default_order(entity, constraint.map(|(pe, _, _)| pe), query);
     let page = plan_collection(conn, entity, constraint, query, path, limits, refs_only)?;
     let keep = keep_for(query, page.keyset);
-    let mut rows: Vec<Row> = rows::collect(conn, entity, &page.sql, &page.params, keep)?;
+    // `$top=0` (the `$count=true&$top=0` idiom) shows no row and gets no nextLink: no page query.
+    let mut rows: Vec<Row> = if page.top == 0 {
+        Vec::new()
+    } else {
+        rows::collect(conn, entity, &page.sql, &page.params, keep)?
+    };
     let more = rows.len() as u64 > page.top;
     rows.truncate(page.top as usize);
     let mut out = Map::new();

@@ -221,7 +221,8 @@ pub(super) fn stream_collection(
     let mut n: u64 = 0;
     let mut more = false;
     let mut last = None;
-    conn.query_each(&page.sql, &page.params, &mut |row| {
+    // `$top=0` shows no row and gets no nextLink: no page query (as the value path).
+    let mut visit = |row: &dyn RowRef| {
         if n == page.top {
             more = true;
             return Ok(Flow::Stop);
@@ -258,7 +259,10 @@ pub(super) fn stream_collection(
             write_entity(&mut values, entity, &fields, row, id, select)?;
         }
         Ok(Flow::Continue)
-    })?;
+    };
+    if page.top > 0 {
+        conn.query_each(&page.sql, &page.params, &mut visit)?;
+    }
     if data_array {
         for (k, (ds, lines, count)) in groups.into_iter().enumerate() {
             if k > 0 {
