@@ -223,3 +223,54 @@ async fn the_result_index_follows_the_setting_at_each_open() {
         assert_eq!(has_index(), i64::from(wanted), "result_index = {wanted}");
     }
 }
+
+#[tokio::test]
+async fn a_series_under_a_datastream_is_one_primary_key_range_without_a_sort() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("s.sqlite");
+    let store = SqliteStore::open(SqliteConfig::new(path.clone())).expect("open");
+    store
+        .write(WriteCommand::Create {
+            path: sta::parse_path("Things").expect("path"),
+            body: thing(0),
+        })
+        .await
+        .expect("thing");
+    store.close().await;
+    let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).expect("conn");
+    let db = Planning {
+        conn: &conn,
+        plans: RefCell::new(Vec::new()),
+    };
+    let path = sta::parse_path("Datastreams(2)/Observations").expect("path");
+    let query = sta::Query::parse(
+        path.target(),
+        "$filter=phenomenonTime%20ge%202026-03-03T00:00:00Z%20and%20phenomenonTime%20lt%202026-04-02T00:00:00Z&$orderby=phenomenonTime&$top=10000&$select=phenomenonTime,result",
+    )
+    .expect("query");
+    let render = store::render::Render {
+        service_root: "http://h/v1.1".into(),
+        hidden: None,
+        max_bytes: 1 << 20,
+    };
+    store::read::read_rendered(
+        &db,
+        &ReadRequest { path, query },
+        PageLimits::default(),
+        &render,
+    )
+    .expect("read");
+    let plans = db.plans.borrow();
+    let (sql, plan) = plans
+        .iter()
+        .find(|(sql, _)| sql.contains("FROM observations"))
+        .expect("the page query");
+    assert!(
+        plan.iter().any(|l| l.contains("USING PRIMARY KEY (datastream_id=? AND phenomenon_time_start>? AND phenomenon_time_start<?)")),
+        "one primary-key range: {plan:?}\n{sql}"
+    );
+    assert!(
+        !plan.iter().any(|l| l.contains("TEMP B-TREE")),
+        "no sort: {plan:?}\n{sql}"
+    );
+}
