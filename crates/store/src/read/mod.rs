@@ -271,12 +271,14 @@ pub fn read_rendered(
     limits: PageLimits,
     render: &Render,
 ) -> Result<ReadBody, StoreError> {
-    if req.path.tail == Tail::None && req.query.expand.is_empty() && req.path.is_collection() {
-        if let Target::Collection(entity, constraint) = resolve(conn, &req.path)? {
-            let query = &*with_default_order(entity, constraint.map(|(pe, _, _)| pe), &req.query);
-            let page = plan_collection(conn, entity, constraint, query, &req.path, limits, false)?;
-            return stream::stream_collection(conn, &page, query, render).map(ReadBody::Json);
-        }
+    if req.path.tail == Tail::None
+        && req.query.expand.is_empty()
+        && req.path.is_collection()
+        && let Target::Collection(entity, constraint) = resolve(conn, &req.path)?
+    {
+        let query = &*with_default_order(entity, constraint.map(|(pe, _, _)| pe), &req.query);
+        let page = plan_collection(conn, entity, constraint, query, &req.path, limits, false)?;
+        return stream::stream_collection(conn, &page, query, render).map(ReadBody::Json);
     }
     render_response(read(conn, req, limits)?, render)
 }

@@ -88,18 +88,16 @@ fn shown_value(
     own_parameters: bool,
 ) -> Result<Value, StoreError> {
     let mut v = decode::column_value(field.kind, field.col, row, field.at)?;
-    if let Some(key) = &render.hidden {
-        if matches!(
+    if let Some(key) = &render.hidden
+        && matches!(
             field.col,
             Column::Json(_) | Column::Geometry(_) | Column::Result
-        ) {
-            if own_parameters {
-                if let Value::Object(m) = &mut v {
-                    m.shift_remove(key.as_str());
-                }
-            }
-            hide_member(&mut v, key);
+        )
+    {
+        if own_parameters && let Value::Object(m) = &mut v {
+            m.shift_remove(key.as_str());
         }
+        hide_member(&mut v, key);
     }
     Ok(v)
 }
