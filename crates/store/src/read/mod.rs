@@ -80,6 +80,9 @@ pub fn read(
 struct Page {
     entity: EntityType,
     sql: String,
+    /// `sql` after its select list (`FROM … LIMIT … OFFSET …`), for a narrower select list of
+    /// the same layout ([`stream`] reads only the columns it shows).
+    from: String,
     params: Vec<SqlValue>,
     count: Option<i64>,
     keyset: Option<Keyset>,
@@ -189,11 +192,11 @@ fn plan_collection(
     } else {
         conds.join(" AND ")
     };
-    let sql = format!(
-        "SELECT {} FROM {table} e WHERE {where_sql} ORDER BY {order} LIMIT {} OFFSET {skip}",
-        shape::select_list(entity, "e"),
+    let from = format!(
+        "FROM {table} e WHERE {where_sql} ORDER BY {order} LIMIT {} OFFSET {skip}",
         top + 1
     );
+    let sql = format!("SELECT {} {from}", shape::select_list(entity, "e"));
     let url = format!(
         "{}{}",
         path_text(path),
@@ -202,6 +205,7 @@ fn plan_collection(
     Ok(Page {
         entity,
         sql,
+        from,
         params: b.params,
         count,
         keyset,

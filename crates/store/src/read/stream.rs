@@ -9,6 +9,7 @@
 use super::{Page, decode};
 use crate::StoreError;
 use crate::executor::{Executor, Flow, RowRef};
+use crate::paging::Keyset;
 use crate::render::{Capped, Render, hide_member};
 use crate::sql::mapping::{self, Column};
 use serde::Serialize;
@@ -220,6 +221,39 @@ pub(super) fn stream_collection(
     let mut more = false;
     let mut last = None;
     // `$top=0` shows no row and gets no nextLink: no page query (as the value path).
+    // Only the columns the answer shows are read from the engine; the others are NULL in the
+    // same places, so the layout (and `decode`) stays that of `shape::select_list`. Producing
+    // every column of every row was a visible part of a long `$select`ed series.
+    let time_keyset = matches!(page.keyset, Some(Keyset::TimeAsc | Keyset::TimeDesc));
+    let wanted = |name: &str| {
+        name == "id"
+            || (name == "phenomenonTime" && time_keyset)
+            || if data_array {
+                components.iter().any(|c| c == name)
+            } else {
+                selected(select, name)
+            }
+    };
+    let mut list = Vec::new();
+    for (name, col) in mapping::columns(entity) {
+        let cells: Vec<String> = match col {
+            Column::Plain(c) | Column::Json(c) | Column::Geometry(c) => vec![format!("e.{c}")],
+            Column::Interval(a, b) => vec![format!("e.{a}"), format!("e.{b}")],
+            Column::Result => vec!["e.result".into(), "e.result_json".into()],
+        };
+        for c in cells {
+            list.push(if wanted(name) { c } else { "NULL".into() });
+        }
+    }
+    for (nav, fk) in mapping::foreign_keys(entity) {
+        list.push(if data_array && *nav == "Datastream" {
+            format!("e.{fk}")
+        } else {
+            "NULL".into()
+        });
+    }
+    let sql = format!("SELECT {} {}", list.join(", "), page.from);
+    let time_at = time_at.filter(|_| time_keyset);
     let mut visit = |row: &dyn RowRef| {
         if n == page.top {
             more = true;
@@ -259,7 +293,7 @@ pub(super) fn stream_collection(
         Ok(Flow::Continue)
     };
     if page.top > 0 {
-        conn.query_each(&page.sql, &page.params, &mut visit)?;
+        conn.query_each(&sql, &page.params, &mut visit)?;
     }
     if data_array {
         for (k, (ds, lines, count)) in groups.into_iter().enumerate() {
