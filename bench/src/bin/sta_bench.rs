@@ -25,6 +25,8 @@ struct Args {
     datastreams: usize,
     ingest_rows: usize,
     per_thing: usize,
+    /// `--result-index 0`: the large table without `[storage] result_index` (its ingest cost).
+    result_index: bool,
 }
 
 fn args() -> Args {
@@ -33,6 +35,7 @@ fn args() -> Args {
         datastreams: 1000,
         ingest_rows: 200_000,
         per_thing: 1,
+        result_index: true,
     };
     let v: Vec<String> = std::env::args().collect();
     let mut i = 1;
@@ -43,6 +46,7 @@ fn args() -> Args {
             "--datastreams" => a.datastreams = n,
             "--ingest-rows" => a.ingest_rows = n,
             "--per-thing" => a.per_thing = n.max(1),
+            "--result-index" => a.result_index = n != 0,
             _ => {}
         }
         i += 2;
@@ -185,8 +189,8 @@ async fn main() -> anyhow::Result<()> {
         .prefix("qingshui-bench-")
         .tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| "/var/tmp".into()))?;
     println!(
-        "# qingshui STA benchmark ({} observations in {} datastreams; ingest {} rows)\n",
-        a.observations, a.datastreams, a.ingest_rows
+        "# qingshui STA benchmark ({} observations in {} datastreams; ingest {} rows; result_index {})\n",
+        a.observations, a.datastreams, a.ingest_rows, a.result_index
     );
 
     // 1. Raw ceiling of durable ingest.
@@ -196,6 +200,7 @@ async fn main() -> anyhow::Result<()> {
     let mut config = server::config::Config::default();
     config.http.addr = "127.0.0.1:0".parse()?;
     config.storage.data_dir = dir.path().join("ingest");
+    config.storage.result_index = a.result_index;
     config.auth.open = true;
     let store = server::open_store(&config)?;
     let running = server::start(config, store).await?;
@@ -250,6 +255,7 @@ async fn main() -> anyhow::Result<()> {
     let mut config = server::config::Config::default();
     config.http.addr = "127.0.0.1:0".parse()?;
     config.storage.data_dir = dir.path().join("large");
+    config.storage.result_index = a.result_index;
     config.auth.open = true;
     config.sta.max_top = 10_000;
     let store = server::open_store(&config)?;
@@ -405,6 +411,38 @@ async fn main() -> anyhow::Result<()> {
         anyhow::ensure!(n == series_n);
         Ok(())
     })?;
+    // The same series inside the process, without HTTP: what the store itself spends (the
+    // streamed body, and the value path it replaced, rendered with the same rules).
+    let series_path = "Datastreams(7)/Observations";
+    let series_raw_query = series_q.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    let series_req = || -> anyhow::Result<store::ReadRequest> {
+        let path = sta::parse_path(series_path)?;
+        let query = sta::Query::parse(path.target(), series_raw_query)?;
+        Ok(store::ReadRequest { path, query })
+    };
+    let render = store::render::Render {
+        service_root: base.clone(),
+        hidden: Some("mn".into()),
+        max_bytes: config.http.max_response_bytes,
+    };
+    let series_store = time_async(runs, || {
+        let (store, render, req) = (store.clone(), render.clone(), series_req());
+        async move {
+            let body = store.read_rendered(req?, render).await?;
+            anyhow::ensure!(matches!(body, store::render::ReadBody::Json(_)));
+            Ok(())
+        }
+    })
+    .await?;
+    let series_value = time_async(runs, || {
+        let (store, render, req) = (store.clone(), render.clone(), series_req());
+        async move {
+            let v = store.read(req?).await?;
+            let _ = store::render::render_response(v, &render)?;
+            Ok(())
+        }
+    })
+    .await?;
     // Nested per-parent $expand: the first N Things, all their Datastreams, 5 Observations each,
     // beside the raw SQL that reads the same 5 rows per datastream by primary-key range.
     let mut nested = Vec::new();
@@ -456,7 +494,7 @@ async fn main() -> anyhow::Result<()> {
         ms(count_ds_raw)
     );
     println!(
-        "| `Observations?$filter=result gt 99.5&$count=true` | {} | {} | a real scan: no shortcut |",
+        "| `Observations?$filter=result gt 99.5&$count=true` | {} | {} | index range with `[storage] result_index` (else a scan) |",
         ms(count_filtered),
         ms(count_filtered_raw)
     );
@@ -479,6 +517,16 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "| same, `$resultFormat=dataArray` | {} | {} | |",
         ms(series_da),
+        ms(series_raw)
+    );
+    println!(
+        "| same, inside the process: streamed body (`Store::read_rendered`) | {} | {} | no HTTP |",
+        ms(series_store),
+        ms(series_raw)
+    );
+    println!(
+        "| same, inside the process: value path (`Store::read` + render) | {} | {} | no HTTP |",
+        ms(series_value),
         ms(series_raw)
     );
     for (things, members, http, raw) in nested {

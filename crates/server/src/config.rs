@@ -76,6 +76,10 @@ pub struct StorageConfig {
     /// On SIGTERM/Ctrl-C reads are interrupted at once and writes flushed; a process still
     /// running this long after the signal exits anyway (acknowledged writes are already durable).
     pub stop_timeout_ms: u64,
+    /// Index observations by result: `$filter=result gt x&$count=true` becomes an index range
+    /// instead of a scan of every observation, at a cost to every insert (BENCHMARKS.md, issue
+    /// 12). Changing it builds or drops the index at the next start.
+    pub result_index: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -397,6 +401,7 @@ impl Default for StorageConfig {
             readers: 4,
             max_batch: 512,
             statement_timeout_ms: 10_000,
+            result_index: true,
             stop_timeout_ms: 8_000,
         }
     }

@@ -29,6 +29,7 @@ pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
         max_top: config.sta.max_top,
         max_expanded_rows: config.sta.max_expanded_rows,
     };
+    sc.result_index = config.storage.result_index;
     sc.statement_timeout = match config.storage.statement_timeout_ms {
         0 => None,
         ms => Some(std::time::Duration::from_millis(ms)),

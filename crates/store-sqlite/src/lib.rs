@@ -52,6 +52,9 @@ pub struct SqliteConfig {
     /// Committed batches `subscribe` buffers for a slow subscriber before it lags (and catches
     /// up with `observations_since`).
     pub commit_stream_capacity: usize,
+    /// Keep the index of observations by result (`schema::ensure_result_index`): filtered
+    /// counts and pages on `result` are index ranges instead of scans, at a cost to every insert.
+    pub result_index: bool,
 }
 
 impl SqliteConfig {
@@ -65,6 +68,7 @@ impl SqliteConfig {
             statement_timeout: Some(Duration::from_secs(10)),
             clock_tolerance_s: Some(600),
             commit_stream_capacity: 1024,
+            result_index: true,
         }
     }
 }
@@ -149,6 +153,7 @@ impl SqliteStore {
         )
         .db()?;
         schema::migrate(&mut conn).db()?;
+        schema::ensure_result_index(&conn, config.result_index).db()?;
         // Checkpoints copy WAL pages into the database file and fsync it; done inside a commit they
         // stall the writer (and every caller waiting for an ack). A background thread checkpoints
         // instead, PASSIVE so that it never blocks the writer or readers.
@@ -355,6 +360,18 @@ impl Store for SqliteStore {
         let page = self.page;
         self.with_reader(move |conn| store::read::read(&executor::SqliteExecutor(conn), &req, page))
             .await
+    }
+
+    async fn read_rendered(
+        &self,
+        req: ReadRequest,
+        render: store::render::Render,
+    ) -> Result<store::render::ReadBody, StoreError> {
+        let page = self.page;
+        self.with_reader(move |conn| {
+            store::read::read_rendered(&executor::SqliteExecutor(conn), &req, page, &render)
+        })
+        .await
     }
 
     async fn write(&self, cmd: WriteCommand) -> Result<WriteOutcome, StoreError> {

@@ -217,3 +217,30 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<usize> {
 }
 
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
+
+/// The optional index of observations by result (issue 12, `[storage] result_index`).
+/// `$filter=result gt 99.5&$count=true` is a scan of every observation without it; the compiled
+/// filter compares `e.result` bare (sargable), so with it the count is one range of a covering
+/// index. It costs every insert a second B-tree entry in result order (random, unlike the
+/// (datastream, time) key): an index, not a migration, so that a deployment can trade it back
+/// and switching is a restart (building it on 10⁷ observations takes seconds, logged).
+pub fn ensure_result_index(conn: &Connection, wanted: bool) -> rusqlite::Result<()> {
+    let present: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'observations_result')",
+        [],
+        |r| r.get(0),
+    )?;
+    match (wanted, present) {
+        (true, false) => {
+            tracing::info!("building index observations_result ([storage] result_index = true)");
+            conn.execute_batch("CREATE INDEX observations_result ON observations (result)")?;
+            tracing::info!("index observations_result built");
+        }
+        (false, true) => {
+            tracing::info!("dropping index observations_result ([storage] result_index = false)");
+            conn.execute_batch("DROP INDEX observations_result")?;
+        }
+        _ => {}
+    }
+    Ok(())
+}

@@ -20,6 +20,7 @@ pub mod observed_area;
 pub mod paging;
 pub mod patch;
 pub mod read;
+pub mod render;
 pub mod resolve;
 pub mod scenes;
 pub mod shape;
@@ -40,6 +41,18 @@ use tokio::sync::broadcast;
 pub trait Store: Send + Sync + 'static {
     /// Answers a SensorThings GET.
     async fn read(&self, req: ReadRequest) -> Result<ReadResponse, StoreError>;
+    /// Answers a SensorThings GET as the bytes of its response body ([`render`]: links made
+    /// absolute, `render.hidden` removed, within `render.max_bytes`). A backend that can stream
+    /// rows into bytes overrides this (`store::read::read_rendered`); the default renders
+    /// [`Store::read`]'s value, which gives the same bytes.
+    async fn read_rendered(
+        &self,
+        req: ReadRequest,
+        render: render::Render,
+    ) -> Result<render::ReadBody, StoreError> {
+        let response = self.read(req).await?;
+        render::render_response(response, &render)
+    }
     /// Applies one write. Returns only after the write is durable (group commit): callers may
     /// acknowledge to their client as soon as this returns `Ok`.
     async fn write(&self, cmd: WriteCommand) -> Result<WriteOutcome, StoreError>;

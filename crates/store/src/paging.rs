@@ -90,20 +90,27 @@ pub fn parse_token(token: &str, keyset: Option<Keyset>) -> Result<(Keyset, i64, 
     Ok((kind, t, id))
 }
 
-pub fn make_token(keyset: Keyset, last: &Row) -> String {
-    let time = || {
-        last.fields
-            .get("phenomenonTime")
-            .and_then(Value::as_str)
-            .and_then(|s| sta::time::parse_time_value(s).ok())
-            .map(|t| t.start)
-            .unwrap_or_default()
-    };
+/// The phenomenon time (start) a decoded row's keyset token is made of.
+pub fn row_time(row: &Row) -> i64 {
+    row.fields
+        .get("phenomenonTime")
+        .and_then(Value::as_str)
+        .and_then(|s| sta::time::parse_time_value(s).ok())
+        .map(|t| t.start)
+        .unwrap_or_default()
+}
+
+/// The continuation token after the row (`time`, `id`).
+pub fn token(keyset: Keyset, time: i64, id: i64) -> String {
     match keyset {
-        Keyset::Id => format!("i.{}", last.id),
-        Keyset::TimeAsc => format!("ta.{}.{}", time(), last.id),
-        Keyset::TimeDesc => format!("td.{}.{}", time(), last.id),
+        Keyset::Id => format!("i.{id}"),
+        Keyset::TimeAsc => format!("ta.{time}.{id}"),
+        Keyset::TimeDesc => format!("td.{time}.{id}"),
     }
+}
+
+pub fn make_token(keyset: Keyset, last: &Row) -> String {
+    token(keyset, row_time(last), last.id)
 }
 
 /// A nextLink: the same options, with the page moved on.

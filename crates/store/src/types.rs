@@ -32,6 +32,10 @@ pub enum StoreError {
     /// (503). The message names the timeout and its setting.
     #[error("{0}")]
     Interrupted(String),
+    /// A read answer would be larger than the response cap the caller set (400: the client
+    /// should ask for less).
+    #[error("the response would be larger than {cap} bytes")]
+    ResponseTooLarge { cap: usize },
 }
 
 /// How much one read may return: server-driven paging (OGC 18-088 §9.3.3.4) and the `$expand`

@@ -58,6 +58,7 @@ impl From<&StoreError> for ApiError {
             ),
             // Over one of SQLite's own limits: the request's fault, said in our words.
             StoreError::TooComplex(m) => ApiError::new(StatusCode::BAD_REQUEST, m.clone()),
+            StoreError::ResponseTooLarge { cap } => super::redact::too_large(*cap),
             // Statement timeout (or a client that left): the server stopped the query on purpose.
             StoreError::Interrupted(m) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, m.clone()),
             StoreError::Database(m) => {

@@ -5,43 +5,17 @@
 //! so the HTTP layer removes it from what requests without a valid token get.
 
 use super::error::ApiError;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use serde_json::Value;
-use std::io::Write;
 
 /// The key the network plan and the HJ 212 source use for a station's MN.
-const MN: &str = "mn";
+pub const MN: &str = "mn";
 
 /// Removes `mn` from every `properties` and `parameters` object in `v`, expanded entities and
-/// `dataArray` rows included.
+/// `dataArray` rows included (the rule itself is `store::render::hide_member`, which the
+/// store's streamed answers apply too).
 pub fn strip_mns(v: &mut Value) {
-    match v {
-        Value::Object(map) => {
-            for key in ["properties", "parameters"] {
-                if let Some(Value::Object(inner)) = map.get_mut(key) {
-                    inner.remove(MN);
-                }
-            }
-            // dataArray: rows are arrays in the order of `components`.
-            let parameters_at = map
-                .get("components")
-                .and_then(Value::as_array)
-                .and_then(|c| c.iter().position(|n| n == "parameters"));
-            if let (Some(i), Some(Value::Array(rows))) = (parameters_at, map.get_mut("dataArray")) {
-                for row in rows {
-                    if let Some(Value::Object(p)) = row.get_mut(i) {
-                        p.remove(MN);
-                    }
-                }
-            }
-            for (_, child) in map.iter_mut() {
-                strip_mns(child);
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(strip_mns),
-        _ => {}
-    }
+    store::render::hide_member(v, MN);
 }
 
 /// `properties/$value` and `parameters/$value` answer the object as text: the MN goes there too.
@@ -68,41 +42,14 @@ pub fn mentions_mn(decoded_query: &str) -> bool {
     })
 }
 
-/// A writer that fails once more than `cap` bytes were written, so an oversized response is
-/// refused after at most `cap` bytes of buffer instead of after all of it.
-struct Capped {
-    buf: Vec<u8>,
-    cap: usize,
-}
-
-impl Write for Capped {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        if self.buf.len() + data.len() > self.cap {
-            return Err(std::io::Error::other("response over max_response_bytes"));
-        }
-        self.buf.extend_from_slice(data);
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// `v` as an `application/json` response, or a 400 naming `[http] max_response_bytes`.
-pub fn json_capped(v: &Value, cap: usize) -> Result<Response, ApiError> {
-    let mut out = Capped {
-        buf: Vec::new(),
-        cap,
-    };
-    if serde_json::to_writer(&mut out, v).is_err() {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "the response would be larger than {cap} bytes ([http] max_response_bytes); ask for less ($top, $select, fewer $expand levels)"
-            ),
-        ));
-    }
-    Ok(([(header::CONTENT_TYPE, "application/json")], out.buf).into_response())
+/// The 400 for an answer over `[http] max_response_bytes`.
+pub fn too_large(cap: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        format!(
+            "the response would be larger than {cap} bytes ([http] max_response_bytes); ask for less ($top, $select, fewer $expand levels)"
+        ),
+    )
 }
 
 #[cfg(test)]
@@ -139,10 +86,8 @@ mod tests {
 
     #[test]
     fn oversized_responses_are_refused_naming_the_limit() {
-        let v = json!({ "value": "x".repeat(100) });
-        assert!(json_capped(&v, 1000).is_ok());
-        let e = json_capped(&v, 50).unwrap_err();
+        let e = too_large(50);
         assert_eq!(e.status, StatusCode::BAD_REQUEST);
-        assert!(e.message.contains("max_response_bytes"));
+        assert!(e.message.contains("max_response_bytes") && e.message.contains("50"));
     }
 }

@@ -11,6 +11,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use sta::{EntityType, Query, ResourcePath, Tail};
+use store::render::{ReadBody, Render};
 use store::{ReadRequest, ReadResponse, WriteCommand, WriteOutcome};
 
 pub const PREFIX: &str = "/v1.1";
@@ -88,16 +89,22 @@ pub(super) async fn read(
             "query options cannot be applied to a property",
         ));
     }
-    let response = state.store.read(ReadRequest { path, query }).await?;
-    Ok(match response {
-        ReadResponse::Json(mut v) => {
-            store::links::make_absolute(&mut v, &base_url(&state));
-            if !authorised {
-                redact::strip_mns(&mut v);
-            }
-            redact::json_capped(&v, state.config.http.max_response_bytes)?
+    // The store renders the body itself (streaming collection pages from the cells, issue 12)
+    // with the links, the redaction and the size cap this layer decides.
+    let render = Render {
+        service_root: base_url(&state),
+        hidden: (!authorised).then(|| redact::MN.to_string()),
+        max_bytes: state.config.http.max_response_bytes,
+    };
+    let body = state
+        .store
+        .read_rendered(ReadRequest { path, query }, render)
+        .await?;
+    Ok(match body {
+        ReadBody::Json(bytes) => {
+            ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
         }
-        ReadResponse::Text(t) => {
+        ReadBody::Text(t) => {
             let t = if authorised {
                 t
             } else {
@@ -105,7 +112,7 @@ pub(super) async fn read(
             };
             ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], t).into_response()
         }
-        ReadResponse::NoContent => StatusCode::NO_CONTENT.into_response(),
+        ReadBody::NoContent => StatusCode::NO_CONTENT.into_response(),
     })
 }
 

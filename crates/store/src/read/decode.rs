@@ -40,6 +40,52 @@ pub fn width(col: &Column) -> usize {
     }
 }
 
+/// The JSON value of the property `col` (of kind `kind`) whose cells start at `i`: what a
+/// decoded [`Row`] holds and what the streamed answer writes (`crate::read::stream`), one
+/// function so that both say the same.
+pub fn column_value(
+    kind: PropertyKind,
+    col: &Column,
+    row: &dyn RowRef,
+    i: usize,
+) -> Result<Value, StoreError> {
+    Ok(match col {
+        Column::Plain(_) => {
+            let v = row.cell(i)?;
+            match kind {
+                PropertyKind::Id => Value::from(v.as_i64().unwrap_or_default()),
+                PropertyKind::Time => v
+                    .as_i64()
+                    .map(|t| Value::String(sta::time::format_echo(t)))
+                    .unwrap_or(Value::Null),
+                _ => match v {
+                    Cell::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
+                    Cell::Int(n) => Value::from(n),
+                    Cell::Float(f) => Value::from(f),
+                    Cell::Null => Value::Null,
+                },
+            }
+        }
+        Column::Json(_) | Column::Geometry(_) => json_text(row.cell(i)?),
+        Column::Interval(..) => {
+            let start = row.cell(i)?.as_i64();
+            let end = row.cell(i + 1)?.as_i64();
+            start
+                .map(|s| Value::String(sta::time::format_echo_value(s, end)))
+                .unwrap_or(Value::Null)
+        }
+        Column::Result => result_value(row.cell(i)?, row.cell(i + 1)?),
+    })
+}
+
+/// The kind of property `name` of `entity` (`Any` for a column the model does not type).
+pub fn kind_of(entity: EntityType, name: &str) -> PropertyKind {
+    entity
+        .property(name)
+        .map(|p| p.kind)
+        .unwrap_or(PropertyKind::Any)
+}
+
 /// Decodes a row produced by `select_list`, starting at cell `offset`. Properties that `keep`
 /// does not want are skipped (not formatted, not allocated): reading a long series with
 /// `$select=phenomenonTime,result` should cost what those two properties cost.
@@ -53,44 +99,15 @@ pub fn decode(
     let mut i = offset;
     let mut id = 0;
     for (name, col) in mapping::columns(entity) {
-        let kind = entity
-            .property(name)
-            .map(|p| p.kind)
-            .unwrap_or(PropertyKind::Any);
         if *name != "id" && !keep.wants(name) {
             i += width(col);
             continue;
         }
-        let value = match col {
-            Column::Plain(_) => {
-                let v = row.cell(i)?;
-                match kind {
-                    PropertyKind::Id => {
-                        id = v.as_i64().unwrap_or_default();
-                        Value::from(id)
-                    }
-                    PropertyKind::Time => v
-                        .as_i64()
-                        .map(|t| Value::String(sta::time::format_echo(t)))
-                        .unwrap_or(Value::Null),
-                    _ => match v {
-                        Cell::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
-                        Cell::Int(n) => Value::from(n),
-                        Cell::Float(f) => Value::from(f),
-                        Cell::Null => Value::Null,
-                    },
-                }
-            }
-            Column::Json(_) | Column::Geometry(_) => json_text(row.cell(i)?),
-            Column::Interval(..) => {
-                let start = row.cell(i)?.as_i64();
-                let end = row.cell(i + 1)?.as_i64();
-                start
-                    .map(|s| Value::String(sta::time::format_echo_value(s, end)))
-                    .unwrap_or(Value::Null)
-            }
-            Column::Result => result_value(row.cell(i)?, row.cell(i + 1)?),
-        };
+        let kind = kind_of(entity, name);
+        let value = column_value(kind, col, row, i)?;
+        if kind == PropertyKind::Id {
+            id = value.as_i64().unwrap_or_default();
+        }
         i += width(col);
         fields.insert((*name).to_string(), value);
     }
