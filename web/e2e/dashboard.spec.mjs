@@ -55,6 +55,7 @@ const sipPort = await freePort();
 // The first account of a fresh install, made with the CLI before the server starts (as a
 // newcomer would): the dashboard logs in with it and acknowledges under its name.
 execFileSync(bin, ['user', '--data-dir', dataDir, 'add', 'duty', '--role', 'operator', '--display-name', '值班员', '--password-stdin'], { input: 'duty-officer-1\n' });
+execFileSync(bin, ['user', '--data-dir', dataDir, 'add', 'li', '--role', 'reviewer', '--display-name', '李审核', '--password-stdin'], { input: 'reviewer-pass-1\n' });
 const demo = spawn(bin, ['demo', '--data-dir', dataDir, '--http', `127.0.0.1:${httpPort}`, '--hj212', `127.0.0.1:${hjPort}`, '--gb28181', `127.0.0.1:${sipPort}`, '--speed', '600'], {
   cwd: repo,
   stdio: ['ignore', 'pipe', 'pipe'],
@@ -283,6 +284,39 @@ try {
     ackedBy = a.acknowledged_by;
   }
   check(ackedBy === '值班员 (duty)', `an alert acknowledged on the dashboard names the person (${ackedBy})`);
+
+  // Data review: log in as the reviewer, mark the first six hours of yesterday's TP at R01
+  // invalid on the review page, and the day's assessment leaves those values out.
+  await page.locator('[data-testid="logout"]').click();
+  await page.waitForSelector('[data-testid="login"]', { timeout: 10000 });
+  await page.locator('[data-testid="login"]').click();
+  await page.locator('[data-testid="login-form"] input[name="name"]').fill('li');
+  await page.locator('[data-testid="login-form"] input[name="password"]').fill('reviewer-pass-1');
+  await page.locator('[data-testid="login-form"] button[type="submit"]').click();
+  await page.waitForSelector('[data-testid="who"]', { timeout: 10000 }).catch(() => {});
+  await page.goto(`${base}/#/review/R01`);
+  await page.waitForFunction(() => (window.qingshuiReview?.points ?? 0) > 0, null, { timeout: 20000 }).catch(() => {});
+  const reviewPoints = await page.evaluate(() => window.qingshuiReview?.points ?? 0);
+  check(reviewPoints > 0, `the review page charts yesterday's values (${reviewPoints} points)`);
+  await page.locator('[data-testid="review-form"] input[name="from"]').fill('00:00');
+  await page.locator('[data-testid="review-form"] input[name="to"]').fill('05:59');
+  await page.locator('[data-testid="review-form"] select[name="reason"]').selectOption('maintenance');
+  await page.locator('[data-testid="review-invalid"]').click();
+  await page.waitForFunction(() => (window.qingshuiReview?.reviews ?? 0) === 1, null, { timeout: 10000 }).catch(() => {});
+  check((await page.evaluate(() => window.qingshuiReview?.reviews ?? 0)) === 1, 'the review is listed and shaded on the chart');
+  const reviewedBy = (await page.locator('[data-testid="review-list"] tbody tr').first().innerText()).trim();
+  check(reviewedBy.includes('李审核 (li)'), `the review names the reviewer (${reviewedBy})`);
+  {
+    const day = await page.locator('#review-day').inputValue();
+    const from = encodeURIComponent(`${day}T00:00:00+08:00`);
+    const next = new Date(Date.parse(`${day}T00:00:00+08:00`) + 86400000).toISOString();
+    const a = await (await fetch(`${base}/api/v1/assessment?scope=station:R01&from=${from}&to=${encodeURIComponent(next)}`)).json();
+    check((a.review?.invalidated ?? 0) >= 1, `the day's assessment leaves the reviewed values out (${JSON.stringify(a.review)})`);
+  }
+  await page.locator('[data-testid="review-approve"]').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="review-approval"]')?.textContent?.includes('李审核'), null, { timeout: 10000 }).catch(() => {});
+  check((await page.locator('[data-testid="review-approval"]').innerText()).includes('李审核'), 'the day is approved under the reviewer\'s name');
+  await page.screenshot({ path: join(out, 'review-1366-en.png') });
 
   // ---- Wall screen ---------------------------------------------------------------------------
   const wall = await browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN' });

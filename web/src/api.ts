@@ -165,6 +165,35 @@ export async function logout(): Promise<void> {
   if (!res.ok && res.status !== 401) throw new ApiError(res.status, res.statusText);
 }
 
+export type Review = Schemas['ReviewView'];
+export type Approval = Schemas['ApprovalView'];
+
+export async function getReviews(datastream: number, from: Date, to: Date): Promise<Review[]> {
+  const q = new URLSearchParams({ datastreams: String(datastream), from: from.toISOString(), to: to.toISOString() });
+  return (await request<Schemas['ReviewsBody']>(`/api/v1/reviews?${q}`)).value;
+}
+
+export function createReview(body: Schemas['NewReviewBody']): Promise<Review> {
+  return request<Review>('/api/v1/reviews', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+export function undoReview(id: number): Promise<Review> {
+  return request<Review>(`/api/v1/reviews/${id}/undo`, { method: 'POST' });
+}
+
+export async function getApprovals(station: string, from: string, to: string): Promise<Approval[]> {
+  const q = new URLSearchParams({ station, from, to });
+  return (await request<Schemas['ApprovalsBody']>(`/api/v1/approvals?${q}`)).value;
+}
+
+export function approveDay(station: string, day: string): Promise<Approval> {
+  return request<Approval>('/api/v1/approvals', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ station, day }) });
+}
+
+export async function undoApproval(id: number): Promise<void> {
+  await fetch(`/api/v1/approvals/${id}/undo`, { method: 'POST', credentials: 'same-origin', headers: csrf ? { 'X-CSRF-Token': csrf } : {} });
+}
+
 export function getNetwork(): Promise<Network> {
   return request<Network>('/api/v1/network');
 }

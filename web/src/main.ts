@@ -10,6 +10,7 @@ import { renderOverview } from './pages/overview';
 import { renderStation } from './pages/station';
 import { renderAssessment } from './pages/assessment';
 import { renderAlerts } from './pages/alerts';
+import { renderReview } from './pages/review';
 import { alertMessage } from './pages/common';
 import { intrusionPopup } from './camera';
 
@@ -21,6 +22,7 @@ const PAGES: Record<string, PageRender> = {
   station: renderStation,
   assessment: renderAssessment,
   alerts: renderAlerts,
+  review: renderReview,
 };
 
 const app = document.getElementById('app')!;
@@ -42,7 +44,7 @@ function renderHeader(): void {
   // live indicator in place, so the buttons under the user's pointer are never replaced.
   if (key !== headerBuiltFor) {
     headerBuiltFor = key;
-    const nav = (['overview', 'station', 'assessment', 'alerts'] as const)
+    const nav = (['overview', 'station', 'assessment', 'alerts', 'review'] as const)
       .map((p) => `<a href="#/${p}" class="${p === page ? 'active' : ''}" data-nav="${p}">${esc(t(`nav_${p}`))}${p === 'alerts' ? ' <span class="badge" data-testid="alert-badge"></span>' : ''}</a>`)
       .join('');
     header.innerHTML = `

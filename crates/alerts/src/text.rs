@@ -157,6 +157,21 @@ const TEMPLATES: &[(&str, &str, &str)] = &[
     ),
     ("online", "{station} 恢复在线", "{station} is back online"),
     (
+        "bloom_coverage",
+        "影像 {scene} 显示 {basin} 湖区水华覆盖 {coverage}%（{area} km²，阈值 {limit}%）",
+        "Scene {scene}: bloom covers {coverage}% of the {basin} basin ({area} km², limit {limit}%)",
+    ),
+    (
+        "bloom_near_intake",
+        "影像 {scene} 显示取水口 {distance} 米内出现水华（阈值 {limit} 米）",
+        "Scene {scene}: bloom {distance} m from the intake (limit {limit} m)",
+    ),
+    (
+        "credential_guessing",
+        "{station} 疑似密码猜测：来自 {peer} 的 HJ 212 错误密码 {failures} 次（{sources} 个地址）",
+        "possible password guessing on station {station} from {peer}: {failures} wrong HJ 212 passwords from {sources} address(es)",
+    ),
+    (
         "trend",
         "{station} {parameter} {value} {unit} 正趋近目标{target}限值 {limit}：按 {slope} {unit}/h 约 {hours} 小时后达到",
         "{station} {parameter} {value} {unit} is heading for the {target} limit {limit}: reached in about {hours} h at {slope} {unit}/h",

@@ -143,13 +143,16 @@ impl Domain {
         Ok(list)
     }
 
-    /// Reads the stored values of every judged parameter of a station in [from, to).
+    /// Reads the stored values of every judged parameter of a station in [from, to), less the
+    /// values a review in force at `as_of` (ms) marked invalid; counts what review did.
     pub async fn station_series(
         &self,
         store: &Arc<dyn Store>,
         station: &::network::Station,
         from: i64,
         to: i64,
+        as_of: i64,
+        tally: &mut ReviewTally,
     ) -> Result<SeriesByParameter, store::StoreError> {
         let mut wanted: Vec<(String, i64)> = Vec::new();
         for p in &station.parameters {
@@ -165,14 +168,38 @@ impl Domain {
                 bucket: None,
             })
             .await?;
+        let reviews = match store.clone().review_store() {
+            Some(r) => {
+                r.reviews(
+                    wanted.iter().map(|(_, id)| *id).collect(),
+                    from * 1_000_000,
+                    to * 1_000_000,
+                )
+                .await?
+            }
+            None => Vec::new(),
+        };
         let mut out = SeriesByParameter::new();
-        for ((code, _), s) in wanted.into_iter().zip(series) {
+        for ((code, id), s) in wanted.into_iter().zip(series) {
             let SeriesData::Raw(points) = s.data else {
                 continue;
             };
+            let mine: Vec<_> = reviews
+                .iter()
+                .filter(|r| r.datastream_id == id)
+                .cloned()
+                .collect();
             let samples: Vec<Sample> = points
                 .into_iter()
                 .filter_map(|p| {
+                    match store::review::verdict_at(&mine, p.t, as_of) {
+                        Some(store::review::Verdict::Invalid) => {
+                            tally.invalidated += 1;
+                            return None;
+                        }
+                        Some(store::review::Verdict::Valid) => tally.confirmed += 1,
+                        None => tally.unreviewed += 1,
+                    }
                     let v = p.v?;
                     let mut sample = Sample::new(p.t.div_euclid(1_000_000), v);
                     // An unknown flag letter is not silently taken as valid.
@@ -190,14 +217,17 @@ impl Domain {
         Ok(out)
     }
 
-    /// The GB 3838-2002 evaluation of a scope over [from, to) (unix seconds), as JSON.
+    /// The GB 3838-2002 evaluation of a scope over [from, to) (unix seconds), as JSON, on the
+    /// reviewed data as they stood at `as_of` (ms; now for the current view).
     pub async fn assess(
         &self,
         store: &Arc<dyn Store>,
         scope: &Scope,
         from: i64,
         to: i64,
+        as_of: i64,
     ) -> Result<serde_json::Value, AssessError> {
+        let mut tally = ReviewTally::default();
         let stations = self.stations_in(scope).map_err(AssessError::BadScope)?;
         let first = stations[0];
         let mut options = EvaluationOptions::new(water_type(first.kind));
@@ -211,7 +241,9 @@ impl Domain {
         let value = if let Scope::Station(_) = scope {
             options.target_class = Some(target_class(first.target_class));
             options.drinking_water_source = first.is_drinking_water_source();
-            let series = self.station_series(store, first, from, to).await?;
+            let series = self
+                .station_series(store, first, from, to, as_of, &mut tally)
+                .await?;
             let mut result = wq::evaluate_station(&series, &options)
                 .map_err(|e| AssessError::Evaluation(e.to_string()))?;
             result.station = Some(first.code.clone());
@@ -221,7 +253,9 @@ impl Domain {
             for s in &stations {
                 all.push(StationSeries {
                     station: s.code.clone(),
-                    series: self.station_series(store, s, from, to).await?,
+                    series: self
+                        .station_series(store, s, from, to, as_of, &mut tally)
+                        .await?,
                     target_class: Some(target_class(s.target_class)),
                 });
             }
@@ -229,8 +263,26 @@ impl Domain {
                 .map_err(|e| AssessError::Evaluation(e.to_string()))?;
             serde_json::to_value(result)
         };
-        value.map_err(|e| AssessError::Evaluation(e.to_string()))
+        let mut value = value.map_err(|e| AssessError::Evaluation(e.to_string()))?;
+        if let Some(o) = value.as_object_mut() {
+            o.insert(
+                "review".into(),
+                serde_json::to_value(&tally).unwrap_or_default(),
+            );
+        }
+        Ok(value)
     }
+}
+
+/// What data review did to an assessment's values (the answer's `review`).
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct ReviewTally {
+    /// Values left out: a review marked them invalid.
+    pub invalidated: u64,
+    /// Values a reviewer confirmed valid.
+    pub confirmed: u64,
+    /// Values no review covers (automatic data not yet reviewed).
+    pub unreviewed: u64,
 }
 
 #[derive(Debug, thiserror::Error)]

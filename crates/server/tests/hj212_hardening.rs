@@ -368,11 +368,24 @@ async fn wrong_passwords_are_throttled_then_locked_and_the_lock_expires() {
     assert!(status["auth_failures"].as_u64() >= Some(10), "{status}");
     // Raised as an alert (the engine's external path), once for the lockout.
     let alerts = srv.get("/api/v1/alerts").await;
-    assert_eq!(
-        alerts
-            .matches("possible password guessing on station R01 from 127.0.0.1")
-            .count(),
-        1,
+    let list: serde_json::Value = serde_json::from_str(&alerts).expect("alerts JSON");
+    let guessing: Vec<&serde_json::Value> = list["value"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|a| {
+                    a["message_en"].as_str().is_some_and(|m| {
+                        m.contains("possible password guessing on station R01 from 127.0.0.1")
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(guessing.len(), 1, "{alerts}");
+    assert!(
+        guessing[0]["message_zh"]
+            .as_str()
+            .is_some_and(|m| m.contains("疑似密码猜测")),
         "{alerts}"
     );
 

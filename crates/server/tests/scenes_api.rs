@@ -165,10 +165,13 @@ async fn a_scene_goes_in_and_comes_back_with_its_figures_overlay_and_alert() {
         .iter()
         .find(|a| a["source"] == "imagery:basin:south")
         .unwrap_or_else(|| panic!("{alerts}"));
-    let msg = a["message"].as_str().unwrap();
+    let (zh, en) = (
+        a["message_zh"].as_str().unwrap_or_default(),
+        a["message_en"].as_str().unwrap_or_default(),
+    );
     assert!(
-        msg.contains("水华") && msg.contains("bloom covers"),
-        "{msg}"
+        zh.contains("水华覆盖") && en.contains("bloom covers"),
+        "{a}"
     );
     assert!(!list.iter().any(|a| a["source"] == "imagery:basin:north"));
     srv.running.stop().await.expect("stops");

@@ -12,6 +12,7 @@ mod error;
 mod executor;
 mod functions;
 mod reader;
+mod review;
 mod scenes;
 pub mod schema;
 mod typed;
@@ -451,6 +452,10 @@ impl Store for SqliteStore {
     }
 
     fn account_store(self: Arc<Self>) -> Option<Arc<dyn store::accounts::AccountStore>> {
+        Some(self)
+    }
+
+    fn review_store(self: Arc<Self>) -> Option<Arc<dyn store::review::ReviewStore>> {
         Some(self)
     }
 

@@ -201,6 +201,34 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX audit_at ON audit (at);
     CREATE INDEX audit_principal ON audit (principal, at);
     "#,
+    // 5: data review (crate::review): reviews of datastream ranges and station-day approvals,
+    // beside the raw values; an undo is a timestamp, never a delete.
+    r#"
+    CREATE TABLE reviews (
+        id INTEGER PRIMARY KEY,
+        datastream_id INTEGER NOT NULL,
+        start_us INTEGER NOT NULL,
+        end_us INTEGER NOT NULL,
+        verdict TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        note TEXT NOT NULL,
+        by TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        undone_at INTEGER,
+        undone_by TEXT
+    );
+    CREATE INDEX reviews_datastream ON reviews (datastream_id, start_us);
+    CREATE TABLE day_approvals (
+        id INTEGER PRIMARY KEY,
+        station TEXT NOT NULL,
+        day TEXT NOT NULL,
+        by TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        undone_at INTEGER,
+        undone_by TEXT
+    );
+    CREATE INDEX day_approvals_station ON day_approvals (station, day);
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<usize> {

@@ -22,6 +22,7 @@ pub mod patch;
 pub mod read;
 pub mod render;
 pub mod resolve;
+pub mod review;
 pub mod scenes;
 pub mod shape;
 pub mod sql;
@@ -100,6 +101,10 @@ pub trait Store: Send + Sync + 'static {
     }
     /// Accounts, tokens, sessions and the audit trail ([`accounts`]), when the backend has them.
     fn account_store(self: Arc<Self>) -> Option<Arc<dyn accounts::AccountStore>> {
+        None
+    }
+    /// Data review ([`review`]), when the backend has it.
+    fn review_store(self: Arc<Self>) -> Option<Arc<dyn review::ReviewStore>> {
         None
     }
 }

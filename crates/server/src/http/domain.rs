@@ -385,6 +385,8 @@ pub(super) struct AssessmentParams {
     from: Option<String>,
     to: Option<String>,
     period: Option<String>,
+    /// RFC 3339: the assessment as it stood then (reviews made or undone later ignored).
+    as_of: Option<String>,
 }
 
 /// The calendar period containing `now` in local time (Beijing time for Chinese networks).
@@ -454,8 +456,13 @@ pub(super) async fn assessment(
     if from >= to {
         return Err(ApiError::bad_request("from must be before to"));
     }
+    // The as-of view: the assessment as it stood before later reviews.
+    let as_of = match parse_time("as_of", &p.as_of)? {
+        Some(t) => t / 1_000,
+        None => store::clock::now_millis(),
+    };
     let result = d
-        .assess(&state.store, &scope, from, to)
+        .assess(&state.store, &scope, from, to, as_of)
         .await
         .map_err(|e| match e {
             crate::domain::AssessError::BadScope(m) => ApiError::new(StatusCode::NOT_FOUND, m),

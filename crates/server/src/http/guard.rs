@@ -195,6 +195,9 @@ fn write_role(method: &Method, path: &str) -> Option<Role> {
     if path.starts_with("/api/v1/users") {
         return Some(Role::Admin);
     }
+    if path.starts_with("/api/v1/reviews") || path.starts_with("/api/v1/approvals") {
+        return Some(Role::Reviewer);
+    }
     Some(Role::Operator)
 }
 

@@ -11,6 +11,7 @@ pub mod guard;
 pub mod listener;
 pub mod openapi;
 pub mod redact;
+pub mod review;
 mod scene_document;
 pub mod scenes;
 pub mod schema;
@@ -200,6 +201,7 @@ pub fn router(state: AppState) -> Router {
         .merge(scenes::routes(state.config.imagery.max_scene_bytes))
         .merge(video::routes())
         .merge(accounts::routes())
+        .merge(review::routes())
         .merge(openapi::routes())
         .merge(alerts::routes().merge(events::routes()))
         .merge(web::routes())

@@ -3,7 +3,7 @@
 //! generated from the committed copy `web/openapi.json`; a test keeps that copy current.
 
 use super::AppState;
-use super::{accounts, alerts, api, domain, events, scenes, schema, stations, video};
+use super::{accounts, alerts, api, domain, events, review, scenes, schema, stations, video};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -36,6 +36,12 @@ use utoipa::openapi::{RefOr, Schema};
         accounts::add_user,
         accounts::update_user,
         accounts::audit_list,
+        review::create,
+        review::list,
+        review::undo,
+        review::approve,
+        review::approvals,
+        review::undo_approval,
         video::play,
         video::stop,
         alerts::list,

@@ -36,6 +36,11 @@ pub fn channel() -> (NoticeSender, mpsc::Receiver<GuessingNotice>) {
 /// The alert a notice raises. One open alert per station: the engine updates it when the
 /// guessing goes on in a later window.
 pub fn verdict(n: &GuessingNotice) -> Verdict {
+    let text = alerts::text::Text::new("credential_guessing")
+        .with("station", n.station.as_str())
+        .with("peer", n.ip.to_string())
+        .with("failures", n.failures)
+        .with("sources", n.sources);
     Verdict::Trigger(Trigger {
         rule: RuleKind::CredentialGuessing,
         source: format!("hj212-auth:{}", n.station),
@@ -43,17 +48,14 @@ pub fn verdict(n: &GuessingNotice) -> Verdict {
         parameter: None,
         datastream_id: None,
         severity: Severity::Major,
-        message: format!(
-            "possible password guessing on station {} from {}: {} wrong HJ 212 passwords from {} address(es)",
-            n.station, n.ip, n.failures, n.sources
-        ),
-        details: json!({
+        message: text.render(alerts::text::Lang::En).unwrap_or_default(),
+        details: text.into_details(json!({
             "kind": "hj212_password_guessing",
             "mn": n.mn,
             "peer": n.ip.to_string(),
             "failures": n.failures,
             "sources": n.sources,
-        }),
+        })),
         observed_at: Some(store::clock::now_micros()),
     })
 }

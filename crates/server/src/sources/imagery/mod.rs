@@ -9,6 +9,7 @@ pub mod matchups;
 use alerts::lifecycle::Trigger;
 use alerts::model::{RuleKind, Severity};
 use alerts::rules::Verdict;
+use alerts::text::{Lang, Text};
 use imagery::{Analysis, AnalysisSettings};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -80,14 +81,16 @@ pub fn verdicts(
     for b in &a.basins {
         let f = &b.figures;
         if f.valid_pixels > 0 && f.coverage > cfg.alert_coverage {
+            let text = Text::new("bloom_coverage")
+                .with("scene", scene_id)
+                .with("basin", b.basin.as_str())
+                .with("coverage", format!("{:.0}", f.coverage * 100.0))
+                .with("area", format!("{:.2}", f.bloom_area_km2))
+                .with("limit", format!("{:.0}", cfg.alert_coverage * 100.0));
             out.push(trigger(
                 format!("imagery:basin:{}", b.basin),
                 Severity::Major,
-                format!(
-                    "卫星/无人机影像显示 {} 湖区水华覆盖 {:.0}%（{:.2} km²，阈值 {:.0}%） / Scene {scene_id}: bloom covers {:.0}% of the {} basin ({:.2} km², limit {:.0}%)",
-                    b.basin, f.coverage * 100.0, f.bloom_area_km2, cfg.alert_coverage * 100.0,
-                    f.coverage * 100.0, b.basin, f.bloom_area_km2, cfg.alert_coverage * 100.0
-                ),
+                text,
                 json!({"kind": "bloom_coverage", "scene": scene_id, "basin": b.basin, "coverage": f.coverage,
                        "bloom_area_km2": f.bloom_area_km2, "valid_fraction": f.valid_fraction, "grade": f.grade}),
                 observed_us,
@@ -101,10 +104,10 @@ pub fn verdicts(
         out.push(trigger(
             "imagery:intake".into(),
             Severity::Critical,
-            format!(
-                "取水口 {d:.0} 米内出现水华（阈值 {:.0} 米） / Scene {scene_id}: bloom {d:.0} m from the intake (limit {:.0} m)",
-                cfg.alert_intake_m, cfg.alert_intake_m
-            ),
+            Text::new("bloom_near_intake")
+                .with("scene", scene_id)
+                .with("distance", format!("{d:.0}"))
+                .with("limit", format!("{:.0}", cfg.alert_intake_m)),
             json!({"kind": "bloom_near_intake", "scene": scene_id, "distance_m": d}),
             observed_us,
         ));
@@ -112,13 +115,9 @@ pub fn verdicts(
     out
 }
 
-fn trigger(
-    source: String,
-    severity: Severity,
-    message: String,
-    details: Value,
-    at: i64,
-) -> Verdict {
+fn trigger(source: String, severity: Severity, text: Text, details: Value, at: i64) -> Verdict {
+    let message = text.render(Lang::En).unwrap_or_default();
+    let details = text.into_details(details);
     Verdict::Trigger(Trigger {
         rule: RuleKind::BloomArea,
         source,
