@@ -13,6 +13,7 @@ pub mod live;
 pub mod media;
 pub mod platform;
 pub mod play;
+mod queries;
 mod register;
 pub mod snapshots;
 pub mod verdicts;
@@ -135,6 +136,8 @@ impl Source for Gb28181Source {
                 arm_on_register: c.arm_on_register,
                 utc_offset_s: self.utc_offset_s,
                 snapshot_base: c.snapshot_upload_base.clone(),
+                query_retry_s: c.query_retry_s,
+                query_retries: c.query_retries,
             };
             let Some(addr) = c.addr else {
                 // Not listening: the cameras are reported, never online.
@@ -321,8 +324,15 @@ async fn run(
         tokio::select! {
             _ = shutdown.wait_for(|s| *s) => break,
             _ = tick.tick() => {
-                let v = shared.lock().sweep(chrono::Utc::now());
-                shared.raise(v);
+                let swept = shared.lock().sweep(chrono::Utc::now());
+                shared.raise(swept.verdicts);
+                if !swept.out.is_empty() {
+                    // Re-asked queries go out like any platform request: UDP through the
+                    // listener's socket, TCP through the camera's connection. Not awaited
+                    // here: the select holds the shutdown watch's guard.
+                    let s = shared.clone();
+                    tokio::spawn(async move { s.send(swept.out).await });
+                }
             }
             accepted = tcp.accept() => {
                 let Ok((stream, addr)) = accepted else { continue };

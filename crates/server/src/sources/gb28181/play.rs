@@ -294,6 +294,8 @@ mod tests {
             arm_on_register: false,
             utc_offset_s: 8 * 3600,
             snapshot_base: None,
+            query_retry_s: 5,
+            query_retries: 3,
         };
         let camera = Camera {
             video_id: "V01".into(),
