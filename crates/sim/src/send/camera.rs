@@ -272,13 +272,22 @@ impl Device {
                 let ip = self.local.ip().to_string();
                 // The port RTP would leave from; nothing is sent from it (no media here).
                 let sdp = gb28181::sdp::answer(&offer, &self.config.channel_id, &ip, 15_060);
-                let ok = Message::response_to(req, 200, "OK", &format!("d{}", self.next()))
+                let tag = format!("d{}", self.next());
+                let ok = Message::response_to(req, 200, "OK", &tag)
                     .with(
                         "Contact",
                         format!("<sip:{}@{}>", self.config.channel_id, self.local),
                     )
                     .with_body("application/sdp", sdp.into_bytes());
                 let delay = self.config.invite_answer_delay;
+                if !delay.is_zero() {
+                    // A camera that will take a while says so first (RFC 3261 §8.2.6.1).
+                    let trying = Message::response_to(req, 100, "Trying", &tag);
+                    let _ = self
+                        .socket
+                        .send_to(&trying.to_bytes(), self.config.platform)
+                        .await;
+                }
                 if delay.is_zero() {
                     let _ = self
                         .socket

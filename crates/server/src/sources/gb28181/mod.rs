@@ -9,6 +9,7 @@
 //! source (rate-limited) and counted; it never touches other cameras' state.
 
 mod board;
+mod cancel;
 pub mod live;
 pub mod media;
 pub mod platform;
@@ -171,6 +172,7 @@ impl Source for Gb28181Source {
                 platform,
                 invites: Mutex::new(HashMap::new()),
                 media: self.live.as_ref().and_then(|l| l.media()),
+                starting: self.live.as_ref().map(|l| l.starting_set()),
                 udp: Arc::new(udp),
                 tcp_writers: Mutex::new(HashMap::new()),
                 verdicts: self.verdicts,
@@ -209,6 +211,8 @@ struct Shared {
         Mutex<HashMap<String, tokio::sync::oneshot::Sender<Result<gb28181::sdp::Sdp, String>>>>,
     /// The media server whose ports dialogs use (to close them when a camera hangs up).
     media: Option<Arc<media::MediaServer>>,
+    /// Points whose play is being set up (live.rs), by video point id.
+    starting: Option<Arc<Mutex<std::collections::HashSet<String>>>>,
     udp: Arc<UdpSocket>,
     /// Outgoing queues of TCP connections, by connection id.
     tcp_writers: Mutex<HashMap<u64, mpsc::Sender<Vec<u8>>>>,
@@ -297,6 +301,19 @@ impl Shared {
             tracing::info!(stream_id = %d.stream_id, "GB/T 28181 camera ended its live stream (BYE)");
             if let Some(m) = self.media.clone() {
                 tokio::spawn(async move { live::close(&m, &d.stream_id).await });
+            }
+        }
+        for l in handled.late {
+            tracing::info!(point = %l.point, stream_id = %l.stream_id, "GB/T 28181 camera answered an abandoned INVITE: ACK and BYE sent");
+            // Closed at the timeout already; again in case that failed, unless a new play of
+            // the camera is opening the same stream id right now.
+            let opening = self.starting.as_ref().is_some_and(|s| {
+                s.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .contains(&l.point)
+            });
+            if let (Some(m), false) = (self.media.clone(), opening) {
+                tokio::spawn(async move { live::close(&m, &l.stream_id).await });
             }
         }
     }

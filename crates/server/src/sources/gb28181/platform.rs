@@ -139,6 +139,8 @@ pub struct Platform {
     nonce_key: RandomState,
     /// Live-view dialogs by Call-ID (play.rs).
     pub(super) dialogs: HashMap<String, super::play::Dialog>,
+    /// INVITEs given up on, by Call-ID (cancel.rs).
+    pub(super) cancelled: HashMap<String, super::cancel::Cancelled>,
     /// Sequence of the SSRCs handed out.
     pub(super) streams: u32,
     /// Rejects no camera can be blamed for.
@@ -168,6 +170,8 @@ pub struct Handled {
     pub answers: Vec<super::play::InviteAnswer>,
     /// Dialogs the camera ended (BYE): their media server ports can be closed.
     pub ended: Vec<super::play::Dialog>,
+    /// Abandoned INVITEs the camera answered 2xx anyway (ended with BYE at once).
+    pub late: Vec<super::cancel::LateAnswer>,
 }
 
 impl Platform {
@@ -193,6 +197,7 @@ impl Platform {
             seq: 0,
             nonce_key: RandomState::new(),
             dialogs: HashMap::new(),
+            cancelled: HashMap::new(),
             streams: 0,
             unattributed: BTreeMap::new(),
             registrations: 0,
@@ -505,6 +510,7 @@ impl Platform {
         let verdicts = (0..self.cameras.len())
             .filter_map(|i| self.transition(i, now))
             .collect();
+        self.prune_abandoned(now);
         Swept {
             verdicts,
             out: self.retry_queries(now),
