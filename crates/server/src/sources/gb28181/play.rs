@@ -277,7 +277,7 @@ pub(super) fn contact_uri(v: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     //! The dialog rules without sockets: what goes out for each answer a camera can give.
     use super::super::platform::{Camera, Out, Peer, Platform, Settings};
     use chrono::{DateTime, Utc};
@@ -286,7 +286,7 @@ mod tests {
 
     const CAM: &str = "52018100431322000001";
 
-    fn platform(now: DateTime<Utc>) -> Platform {
+    pub(in crate::sources::gb28181) fn platform(now: DateTime<Utc>) -> Platform {
         let settings = Settings {
             platform_id: "52018100432002000001".into(),
             domain: "5201810043".into(),
@@ -327,7 +327,7 @@ mod tests {
         p
     }
 
-    fn parse(o: &Out) -> Message {
+    pub(in crate::sources::gb28181) fn parse(o: &Out) -> Message {
         sip::parse_datagram(&o.bytes, Limits::default()).expect("our own SIP parses")
     }
 
@@ -341,7 +341,7 @@ mod tests {
         gb28181::sdp::answer(&offer, CAM, "127.0.0.1", 15060).into_bytes()
     }
 
-    fn peer() -> Peer {
+    pub(in crate::sources::gb28181) fn peer() -> Peer {
         Peer::Udp("127.0.0.1:40000".parse().expect("addr"))
     }
 
