@@ -204,7 +204,7 @@ try {
   check((await page.locator('[data-testid="video-list"] tbody tr').count()) === 52, 'video-point list has 52 rows');
   // The demo's 52 simulated GB/T 28181 cameras registered: every point has a known state.
   {
-    // The cameras start 20 ms apart once the demo is up: wait until all registered, then let
+    // The cameras all start once the demo is up: wait until all registered, then let
     // the page fetch the network again (its copy may predate the last registrations).
     let known = 0;
     for (let i = 0; i < 30; i++) {

@@ -43,6 +43,8 @@ fn config(
         lat: v.position.lat,
         upload_snapshots: true,
         answer_invites: true,
+        invite_answer_delay: Duration::ZERO,
+        ignore_device_info: 0,
     }
 }
 
@@ -61,10 +63,8 @@ pub fn start(
     tokio::spawn(async move {
         let mut cams = Vec::new();
         for (id, c) in &points {
-            // Spread over ~1 s: 52 registrations in one millisecond make the platform's answers
-            // and the cameras' replies a burst that overflows the listener's default UDP receive
-            // buffer, and the lost DeviceInfo/Catalog answers are not asked for again.
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            // All at once, as a fleet meets a restarted platform: the answers the burst loses
+            // (a full UDP receive buffer) are asked for again (`[gb28181] query_retry_s`).
             match SimCamera::start(c.clone()).await {
                 Ok(cam) => cams.push((id.clone(), Some(cam))),
                 Err(e) => {

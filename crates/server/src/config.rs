@@ -250,8 +250,12 @@ pub struct Gb28181Config {
     pub tcp_idle_timeout_s: u64,
     /// Send SetGuard after each new registration (many IPCs send no alarms unarmed).
     pub arm_on_register: bool,
-    /// How often online/offline transitions are checked.
+    /// How often online/offline transitions are checked (and unanswered queries re-asked).
     pub sweep_interval_ms: u64,
+    /// A Catalog/DeviceInfo/DeviceStatus query unanswered this long (s) is sent again …
+    pub query_retry_s: u32,
+    /// … at most this many times per registration.
+    pub query_retries: u32,
     /// Rejection log lines per interval (the rest summed up in one line).
     pub reject_log_lines: u32,
     pub reject_log_interval_s: u64,
@@ -316,6 +320,8 @@ impl Default for Gb28181Config {
             tcp_idle_timeout_s: 600,
             arm_on_register: true,
             sweep_interval_ms: 1000,
+            query_retry_s: 5,
+            query_retries: 3,
             reject_log_lines: 5,
             reject_log_interval_s: 10,
             station_alert_video_points: 3,

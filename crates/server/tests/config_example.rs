@@ -88,6 +88,8 @@ fn example_config_parses_and_matches_the_defaults() {
     assert_eq!(e.tcp_idle_timeout_s, d.tcp_idle_timeout_s);
     assert_eq!(e.arm_on_register, d.arm_on_register);
     assert_eq!(e.sweep_interval_ms, d.sweep_interval_ms);
+    assert_eq!(e.query_retry_s, d.query_retry_s);
+    assert_eq!(e.query_retries, d.query_retries);
     assert_eq!(e.reject_log_lines, d.reject_log_lines);
     assert_eq!(e.reject_log_interval_s, d.reject_log_interval_s);
     assert_eq!(e.station_alert_video_points, d.station_alert_video_points);

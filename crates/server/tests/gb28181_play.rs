@@ -293,3 +293,75 @@ async fn a_camera_that_never_answers_is_a_504_the_port_closed_and_a_second_play_
     v01.stop();
     srv.stop().await;
 }
+
+#[tokio::test]
+async fn a_timed_out_invite_is_cancelled_and_a_late_200_ended_with_ack_and_bye() {
+    let (base, calls) = stub_media().await;
+    let srv = video::start_with(1, 3, move |c| {
+        c.auth.tokens = vec![TOKEN.into()];
+        c.gb28181.media.api_base = Some(base);
+        c.gb28181.media.secret = server::config::Secret::new(SECRET);
+        c.gb28181.media.timeout_s = 1;
+    })
+    .await;
+    // 100 Trying at once, the 200 only after the platform's 1 s timeout (and despite the
+    // CANCEL: the 200 crosses it, as on a slow uplink).
+    let mut cfg = video::camera(srv.sip, 1, video::PASSWORD);
+    cfg.invite_answer_delay = Duration::from_millis(2500);
+    let mut v01 = SimCamera::start(cfg).await.expect("camera");
+    assert!(v01.wait_registered(WAIT).await);
+    srv.until("V01 online", WAIT, |p| p[0]["online"] == true)
+        .await;
+    let started = Instant::now();
+    let (status, e) = call(&srv, reqwest::Method::POST, "V01").await;
+    assert_eq!(status, 504, "{e}");
+    assert_eq!(e["type"], "error");
+    until("the CANCEL", || !v01.seen().cancels.is_empty()).await;
+    assert!(
+        started.elapsed() < Duration::from_millis(2400),
+        "CANCEL sent at the timeout, before the late 200: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        v01.seen().cancels,
+        ["1 CANCEL"],
+        "same CSeq number as the INVITE"
+    );
+    assert!(v01.seen().byes.is_empty(), "nothing to BYE before the 200");
+    until("ACK and BYE after the late 200", || {
+        let s = v01.seen();
+        s.acks.iter().any(|a| a == "1 ACK") && s.byes.iter().any(|b| b == "2 BYE")
+    })
+    .await;
+    // The port: closed at the timeout, and again after the late answer (no play owns it).
+    until("the port closed after the late answer", || {
+        calls
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|c| c.0 == "closeRtpServer")
+            .count()
+            == 2
+    })
+    .await;
+    let closes: Vec<Value> = calls
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|c| c.0 == "closeRtpServer")
+        .map(|c| c.1["stream_id"].clone())
+        .collect();
+    assert_eq!(
+        closes,
+        [
+            json!("52018100431322000001_52018100431322000001"),
+            json!("52018100431322000001_52018100431322000001")
+        ]
+    );
+    // No dialog is left: the platform does not think V01 is streaming.
+    let (status, none) = call(&srv, reqwest::Method::DELETE, "V01").await;
+    assert_eq!((status, none["stopped"].clone()), (200, json!(false)));
+    assert_eq!(v01.seen().byes.len(), 1, "one BYE");
+    v01.stop();
+    srv.stop().await;
+}

@@ -71,6 +71,8 @@ pub fn camera(sip: SocketAddr, n: usize, password: &str) -> CameraConfig {
         lat: 26.56,
         upload_snapshots: true,
         answer_invites: true,
+        invite_answer_delay: Duration::ZERO,
+        ignore_device_info: 0,
     }
 }
 

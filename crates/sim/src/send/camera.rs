@@ -2,7 +2,8 @@
 //! `gb28181` codec: REGISTER with digest (401 → 200), refresh at half the granted Expires,
 //! keepalives, answers to Catalog / DeviceInfo / DeviceStatus queries and DeviceControl, and
 //! alarms on command. Live view: an INVITE is answered `200` with an SDP answer (`a=sendonly`,
-//! the offer's `y=`), ACK and BYE are recorded; no RTP is sent. Dropping the handle or [`SimCamera::stop`] makes it go silent (it does
+//! the offer's `y=`), at once or after `invite_answer_delay`; ACK, BYE and CANCEL are recorded;
+//! no RTP is sent. Dropping the handle or [`SimCamera::stop`] makes it go silent (it does
 //! not unregister), as a camera losing power does.
 
 use gb28181::Message;
@@ -13,7 +14,7 @@ use gb28181::manscdp::{
 use gb28181::sip::{self, Limits};
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::UdpSocket;
@@ -41,6 +42,12 @@ pub struct CameraConfig {
     /// Answer live-view INVITEs with 200 + SDP (false: a camera that never answers them, as one
     /// behind a broken uplink does).
     pub answer_invites: bool,
+    /// Answer a live-view INVITE only after this long (a camera on a slow uplink, answering
+    /// after the platform gave up). Zero: at once.
+    pub invite_answer_delay: Duration,
+    /// Ignore this many DeviceInfo queries before answering one (a lost answer, as a full
+    /// receive buffer at the platform makes). Zero: answer every one.
+    pub ignore_device_info: u32,
 }
 
 /// What the camera saw, for tests and the demo's log.
@@ -56,6 +63,8 @@ pub struct CameraSeen {
     /// ACKs and BYEs received (method, CSeq header).
     pub acks: Vec<String>,
     pub byes: Vec<String>,
+    /// CANCELs received (CSeq header).
+    pub cancels: Vec<String>,
 }
 
 /// A running simulated camera.
@@ -77,9 +86,10 @@ impl SimCamera {
         let seen = Arc::new(Mutex::new(CameraSeen::default()));
         let device = Device {
             config,
-            socket,
+            socket: Arc::new(socket),
             local,
             seq: AtomicU64::new(1),
+            device_info_ignored: AtomicU32::new(0),
             seen: seen.clone(),
             registered: reg_tx,
         };
@@ -117,9 +127,12 @@ impl SimCamera {
 
 struct Device {
     config: CameraConfig,
-    socket: UdpSocket,
+    /// Shared with the task sending a delayed INVITE answer.
+    socket: Arc<UdpSocket>,
     local: SocketAddr,
     seq: AtomicU64,
+    /// DeviceInfo queries ignored so far (`ignore_device_info`).
+    device_info_ignored: AtomicU32,
     seen: Arc<Mutex<CameraSeen>>,
     registered: watch::Sender<bool>,
 }
@@ -259,18 +272,46 @@ impl Device {
                 let ip = self.local.ip().to_string();
                 // The port RTP would leave from; nothing is sent from it (no media here).
                 let sdp = gb28181::sdp::answer(&offer, &self.config.channel_id, &ip, 15_060);
-                let ok = Message::response_to(req, 200, "OK", &format!("d{}", self.next()))
+                let tag = format!("d{}", self.next());
+                let ok = Message::response_to(req, 200, "OK", &tag)
                     .with(
                         "Contact",
                         format!("<sip:{}@{}>", self.config.channel_id, self.local),
                     )
                     .with_body("application/sdp", sdp.into_bytes());
+                let delay = self.config.invite_answer_delay;
+                if !delay.is_zero() {
+                    // A camera that will take a while says so first (RFC 3261 §8.2.6.1).
+                    let trying = Message::response_to(req, 100, "Trying", &tag);
+                    let _ = self
+                        .socket
+                        .send_to(&trying.to_bytes(), self.config.platform)
+                        .await;
+                }
+                if delay.is_zero() {
+                    let _ = self
+                        .socket
+                        .send_to(&ok.to_bytes(), self.config.platform)
+                        .await;
+                } else {
+                    // Late, and regardless of a CANCEL meanwhile: a 200 crossing the CANCEL,
+                    // the case the platform must end with ACK + BYE.
+                    let (socket, to) = (self.socket.clone(), self.config.platform);
+                    tokio::spawn(async move {
+                        tokio::time::sleep(delay).await;
+                        let _ = socket.send_to(&ok.to_bytes(), to).await;
+                    });
+                }
+            }
+            "ACK" => self.note(|s| s.acks.push(cseq)),
+            "CANCEL" => {
+                self.note(|s| s.cancels.push(cseq));
+                let ok = Message::response_to(req, 200, "OK", "d0");
                 let _ = self
                     .socket
                     .send_to(&ok.to_bytes(), self.config.platform)
                     .await;
             }
-            "ACK" => self.note(|s| s.acks.push(cseq)),
             _ => {
                 self.note(|s| s.byes.push(cseq));
                 let ok = Message::response_to(req, 200, "OK", "d0");
@@ -284,7 +325,7 @@ impl Device {
 
     /// Answers a platform request: 200, then the MANSCDP response it asks for.
     async fn answer(&self, req: &Message) {
-        if let Some(m @ ("INVITE" | "ACK" | "BYE")) = req.method() {
+        if let Some(m @ ("INVITE" | "ACK" | "BYE" | "CANCEL")) = req.method() {
             return self.dialog(req, m).await;
         }
         let ok = Message::response_to(req, 200, "OK", &format!("d{}", self.next()));
@@ -299,6 +340,13 @@ impl Device {
         let reply = match body {
             Body::Query(q) => {
                 self.note(|s| s.queries.push(q.cmd.clone()));
+                if q.cmd == "DeviceInfo"
+                    && self.device_info_ignored.load(Ordering::Relaxed) < c.ignore_device_info
+                {
+                    // As if the answer was lost on its way (the 200 above still went out).
+                    self.device_info_ignored.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
                 match q.cmd.as_str() {
                     "Catalog" => Body::Catalog(CatalogPage {
                         sn: q.sn,

@@ -85,6 +85,11 @@ impl SourceStatus for VideoBoard {
                 );
                 d.insert("clock_drift_s".into(), json!(st.clock_drift_s));
                 d.insert("catalog_channels".into(), json!(st.catalog.len()));
+                d.insert("query_retries".into(), json!(st.query_retries));
+                d.insert(
+                    "queries_unanswered".into(),
+                    json!(st.pending.iter().map(|q| q.cmd).collect::<Vec<_>>()),
+                );
                 d.insert("alarms".into(), json!(st.alarms));
                 d.insert(
                     "last_alarm".into(),
@@ -126,6 +131,13 @@ impl SourceStatus for VideoBoard {
             "counter",
             "Successful GB/T 28181 REGISTERs (new, refresh and unregister).",
             [format!(" {}", p.registrations)],
+        );
+        write_family(
+            out,
+            "qingshui_gb28181_query_retries_total",
+            "counter",
+            "Catalog/DeviceInfo/DeviceStatus queries sent again for want of an answer.",
+            [format!(" {}", p.query_retries)],
         );
         write_family(
             out,

@@ -60,7 +60,8 @@ pub struct LiveView {
     timeout: Duration,
     /// Points whose play request is between `openRtpServer` and the camera's answer: a second
     /// request meanwhile must neither open the same stream id again nor close the first one's.
-    starting: Mutex<HashSet<String>>,
+    /// Shared with the listener: a late answer's port is not closed under a starting play.
+    starting: Arc<Mutex<HashSet<String>>>,
 }
 
 /// Holds a point in [`LiveView::starting`] until dropped (every return path releases it).
@@ -78,12 +79,17 @@ impl LiveView {
             media: media.map(Arc::new),
             shared: OnceLock::new(),
             timeout,
-            starting: Mutex::new(HashSet::new()),
+            starting: Arc::new(Mutex::new(HashSet::new())),
         }
     }
 
     fn starting(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
         self.starting.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The points whose play is being set up (see [`LiveView::starting`]).
+    pub(super) fn starting_set(&self) -> Arc<Mutex<HashSet<String>>> {
+        self.starting.clone()
     }
 
     pub(super) fn media(&self) -> Option<Arc<MediaServer>> {
@@ -156,7 +162,12 @@ impl LiveView {
             }
             _ => {
                 shared.invite_waiters().remove(&dialog.call_id);
-                shared.lock().abandon(&dialog.call_id);
+                // CANCEL it (now, or at the camera's first 1xx): a camera answering later
+                // gets ACK + BYE from the platform (cancel.rs).
+                let cancel = shared.lock().abandon(&dialog.call_id, chrono::Utc::now());
+                if let Some(out) = cancel {
+                    shared.send(vec![out]).await;
+                }
                 close(media, &stream_id).await;
                 Err(PlayError::Timeout(point.into(), self.timeout.as_secs()))
             }

@@ -9,10 +9,12 @@
 //! source (rate-limited) and counted; it never touches other cameras' state.
 
 mod board;
+mod cancel;
 pub mod live;
 pub mod media;
 pub mod platform;
 pub mod play;
+mod queries;
 mod register;
 pub mod snapshots;
 pub mod verdicts;
@@ -135,6 +137,8 @@ impl Source for Gb28181Source {
                 arm_on_register: c.arm_on_register,
                 utc_offset_s: self.utc_offset_s,
                 snapshot_base: c.snapshot_upload_base.clone(),
+                query_retry_s: c.query_retry_s,
+                query_retries: c.query_retries,
             };
             let Some(addr) = c.addr else {
                 // Not listening: the cameras are reported, never online.
@@ -168,6 +172,7 @@ impl Source for Gb28181Source {
                 platform,
                 invites: Mutex::new(HashMap::new()),
                 media: self.live.as_ref().and_then(|l| l.media()),
+                starting: self.live.as_ref().map(|l| l.starting_set()),
                 udp: Arc::new(udp),
                 tcp_writers: Mutex::new(HashMap::new()),
                 verdicts: self.verdicts,
@@ -206,6 +211,8 @@ struct Shared {
         Mutex<HashMap<String, tokio::sync::oneshot::Sender<Result<gb28181::sdp::Sdp, String>>>>,
     /// The media server whose ports dialogs use (to close them when a camera hangs up).
     media: Option<Arc<media::MediaServer>>,
+    /// Points whose play is being set up (live.rs), by video point id.
+    starting: Option<Arc<Mutex<std::collections::HashSet<String>>>>,
     udp: Arc<UdpSocket>,
     /// Outgoing queues of TCP connections, by connection id.
     tcp_writers: Mutex<HashMap<u64, mpsc::Sender<Vec<u8>>>>,
@@ -296,6 +303,19 @@ impl Shared {
                 tokio::spawn(async move { live::close(&m, &d.stream_id).await });
             }
         }
+        for l in handled.late {
+            tracing::info!(point = %l.point, stream_id = %l.stream_id, "GB/T 28181 camera answered an abandoned INVITE: ACK and BYE sent");
+            // Closed at the timeout already; again in case that failed, unless a new play of
+            // the camera is opening the same stream id right now.
+            let opening = self.starting.as_ref().is_some_and(|s| {
+                s.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .contains(&l.point)
+            });
+            if let (Some(m), false) = (self.media.clone(), opening) {
+                tokio::spawn(async move { live::close(&m, &l.stream_id).await });
+            }
+        }
     }
 
     fn on_unparsable(&self, peer: SocketAddr, e: &SipError) {
@@ -321,8 +341,15 @@ async fn run(
         tokio::select! {
             _ = shutdown.wait_for(|s| *s) => break,
             _ = tick.tick() => {
-                let v = shared.lock().sweep(chrono::Utc::now());
-                shared.raise(v);
+                let swept = shared.lock().sweep(chrono::Utc::now());
+                shared.raise(swept.verdicts);
+                if !swept.out.is_empty() {
+                    // Re-asked queries go out like any platform request: UDP through the
+                    // listener's socket, TCP through the camera's connection. Not awaited
+                    // here: the select holds the shutdown watch's guard.
+                    let s = shared.clone();
+                    tokio::spawn(async move { s.send(swept.out).await });
+                }
             }
             accepted = tcp.accept() => {
                 let Ok((stream, addr)) = accepted else { continue };

@@ -63,6 +63,10 @@ pub struct Settings {
     pub utc_offset_s: i32,
     /// Where cameras upload alarm snapshots (`…/api/v1/video/snapshots`); `None`: never asked.
     pub snapshot_base: Option<String>,
+    /// An unanswered registration query is sent again after this long (seconds) …
+    pub query_retry_s: u32,
+    /// … at most this many times.
+    pub query_retries: u32,
 }
 
 /// A configured camera (one video point).
@@ -100,6 +104,10 @@ pub struct CameraState {
     pub rejects: BTreeMap<&'static str, u64>,
     /// The online state last reported as an alert transition (`None`: never decided).
     pub reported_online: Option<bool>,
+    /// Registration queries not answered yet (queries.rs).
+    pub pending: Vec<super::queries::PendingQuery>,
+    /// Queries sent again to this camera.
+    pub query_retries: u64,
 }
 
 /// Outstanding challenges kept per camera.
@@ -131,13 +139,24 @@ pub struct Platform {
     nonce_key: RandomState,
     /// Live-view dialogs by Call-ID (play.rs).
     pub(super) dialogs: HashMap<String, super::play::Dialog>,
+    /// INVITEs given up on, by Call-ID (cancel.rs).
+    pub(super) cancelled: HashMap<String, super::cancel::Cancelled>,
     /// Sequence of the SSRCs handed out.
     pub(super) streams: u32,
     /// Rejects no camera can be blamed for.
     pub unattributed: BTreeMap<&'static str, u64>,
     pub registrations: u64,
+    /// Queries sent again, all cameras (`qingshui_gb28181_query_retries_total`).
+    pub query_retries: u64,
     pub started: DateTime<Utc>,
     pub snapshots: Option<std::sync::Arc<super::snapshots::SnapshotStore>>,
+}
+
+/// One sweep: alerts to raise and queries to send again.
+#[derive(Debug, Default)]
+pub struct Swept {
+    pub verdicts: Vec<Verdict>,
+    pub out: Vec<Out>,
 }
 
 /// One handled message: packets to send and alerts to raise.
@@ -151,6 +170,8 @@ pub struct Handled {
     pub answers: Vec<super::play::InviteAnswer>,
     /// Dialogs the camera ended (BYE): their media server ports can be closed.
     pub ended: Vec<super::play::Dialog>,
+    /// Abandoned INVITEs the camera answered 2xx anyway (ended with BYE at once).
+    pub late: Vec<super::cancel::LateAnswer>,
 }
 
 impl Platform {
@@ -176,9 +197,11 @@ impl Platform {
             seq: 0,
             nonce_key: RandomState::new(),
             dialogs: HashMap::new(),
+            cancelled: HashMap::new(),
             streams: 0,
             unattributed: BTreeMap::new(),
             registrations: 0,
+            query_retries: 0,
             started: now,
             snapshots: None,
         }
@@ -424,10 +447,15 @@ impl Platform {
             Body::Catalog(page) => {
                 if let CatalogProgress::Complete(items) = self.catalogs.feed(now, page) {
                     self.states[i].catalog = items;
+                    self.answered(i, "Catalog");
                 }
             }
-            Body::DeviceInfo(info) => self.states[i].info = Some(info),
+            Body::DeviceInfo(info) => {
+                self.states[i].info = Some(info);
+                self.answered(i, "DeviceInfo");
+            }
             Body::DeviceStatus(s) => {
+                self.answered(i, "DeviceStatus");
                 if let Some(t) = s.device_time {
                     let local = now.naive_utc()
                         + chrono::Duration::seconds(i64::from(self.settings.utc_offset_s));
@@ -477,11 +505,16 @@ impl Platform {
         }
     }
 
-    /// Online/offline transitions since the last sweep.
-    pub fn sweep(&mut self, now: DateTime<Utc>) -> Vec<Verdict> {
-        (0..self.cameras.len())
+    /// Online/offline transitions since the last sweep, and the unanswered queries due again.
+    pub fn sweep(&mut self, now: DateTime<Utc>) -> Swept {
+        let verdicts = (0..self.cameras.len())
             .filter_map(|i| self.transition(i, now))
-            .collect()
+            .collect();
+        self.prune_abandoned(now);
+        Swept {
+            verdicts,
+            out: self.retry_queries(now),
+        }
     }
 }
 

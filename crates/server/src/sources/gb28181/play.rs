@@ -22,15 +22,17 @@ pub struct Dialog {
     pub rtp_port: u16,
     pub confirmed: bool,
     pub started: DateTime<Utc>,
-    peer: Peer,
+    /// A provisional (1xx) answer came: a CANCEL may be sent (RFC 3261 §9.1).
+    pub provisional: bool,
+    pub(super) peer: Peer,
     /// Our From (with our tag) and the To (with the camera's tag once it answered).
-    from: String,
-    to: String,
+    pub(super) from: String,
+    pub(super) to: String,
     /// Request URI of in-dialog requests: the camera's Contact, else the INVITE's URI.
-    target: String,
-    /// The INVITE's Via (the ACK of a non-2xx answer reuses it, RFC 3261 §17.1.1.3).
-    invite_via: String,
-    cseq: u32,
+    pub(super) target: String,
+    /// The INVITE's Via (the ACK of a non-2xx answer and a CANCEL reuse it, §17.1.1.3, §9.1).
+    pub(super) invite_via: String,
+    pub(super) cseq: u32,
 }
 
 /// A camera's final answer to an INVITE: its SDP, or why there is no stream.
@@ -121,6 +123,7 @@ impl Platform {
             rtp_port,
             confirmed: false,
             started: now,
+            provisional: false,
             peer,
             from,
             to,
@@ -148,7 +151,13 @@ impl Platform {
     }
 
     /// A request inside dialog `d` (ACK, BYE); `via` is a fresh one unless given.
-    fn in_dialog(&mut self, d: &Dialog, method: &str, cseq: u32, via: Option<String>) -> Out {
+    pub(super) fn in_dialog(
+        &mut self,
+        d: &Dialog,
+        method: &str,
+        cseq: u32,
+        via: Option<String>,
+    ) -> Out {
         let via = via.unwrap_or_else(|| self.via(d.peer));
         let m = Message::request(method, &d.target)
             .with("Via", via)
@@ -172,9 +181,13 @@ impl Platform {
             return;
         };
         let Some(d) = self.dialogs.get(call_id).cloned() else {
+            self.on_abandoned_response(msg, call_id, status, h);
             return;
         };
         if status < 200 {
+            if let Some(d) = self.dialogs.get_mut(call_id) {
+                d.provisional = true;
+            }
             return;
         }
         let mut answered = d.clone();
@@ -252,15 +265,10 @@ impl Platform {
             .then(|| self.in_dialog(&d, "BYE", d.cseq + 1, None));
         Some((out, d))
     }
-
-    /// Forgets an INVITE nobody waits for any more (timeout).
-    pub fn abandon(&mut self, call_id: &str) -> Option<Dialog> {
-        self.dialogs.remove(call_id)
-    }
 }
 
 /// The URI inside a Contact value (`<sip:…>;params` or a bare `sip:…`).
-fn contact_uri(v: &str) -> Option<String> {
+pub(super) fn contact_uri(v: &str) -> Option<String> {
     let uri = match (v.find('<'), v.find('>')) {
         (Some(a), Some(b)) if a < b => &v[a + 1..b],
         _ => v.split(';').next().unwrap_or_default().trim(),
@@ -269,7 +277,7 @@ fn contact_uri(v: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     //! The dialog rules without sockets: what goes out for each answer a camera can give.
     use super::super::platform::{Camera, Out, Peer, Platform, Settings};
     use chrono::{DateTime, Utc};
@@ -278,7 +286,7 @@ mod tests {
 
     const CAM: &str = "52018100431322000001";
 
-    fn platform(now: DateTime<Utc>) -> Platform {
+    pub(in crate::sources::gb28181) fn platform(now: DateTime<Utc>) -> Platform {
         let settings = Settings {
             platform_id: "52018100432002000001".into(),
             domain: "5201810043".into(),
@@ -294,6 +302,8 @@ mod tests {
             arm_on_register: false,
             utc_offset_s: 8 * 3600,
             snapshot_base: None,
+            query_retry_s: 5,
+            query_retries: 3,
         };
         let camera = Camera {
             video_id: "V01".into(),
@@ -317,7 +327,7 @@ mod tests {
         p
     }
 
-    fn parse(o: &Out) -> Message {
+    pub(in crate::sources::gb28181) fn parse(o: &Out) -> Message {
         sip::parse_datagram(&o.bytes, Limits::default()).expect("our own SIP parses")
     }
 
@@ -331,7 +341,7 @@ mod tests {
         gb28181::sdp::answer(&offer, CAM, "127.0.0.1", 15060).into_bytes()
     }
 
-    fn peer() -> Peer {
+    pub(in crate::sources::gb28181) fn peer() -> Peer {
         Peer::Udp("127.0.0.1:40000".parse().expect("addr"))
     }
 
@@ -461,5 +471,109 @@ mod tests {
         // The same BYE again: no such dialog.
         let h = p.handle(&bye, peer(), now);
         assert_eq!(parse(&h.out[0]).status(), Some(481));
+    }
+
+    #[test]
+    fn an_abandoned_invite_is_cancelled_only_after_a_provisional_answer() {
+        let now = Utc::now();
+        let mut p = platform(now);
+        let (out, d) = p.invite(0, "127.0.0.1", 30000, now).expect("invite");
+        let invite = parse(&out);
+        // No 1xx yet: no CANCEL (RFC 3261 §9.1), but the INVITE is remembered.
+        assert!(p.abandon(&d.call_id, now).is_none());
+        assert!(p.dialog_of(0).is_none(), "a new play may start");
+        assert_eq!(p.abandoned(), 1);
+        // The first 1xx brings the CANCEL; a second 1xx no second one.
+        let trying = Message::response_to(&invite, 100, "Trying", "cam-tag");
+        let h = p.handle(&trying, peer(), now);
+        assert_eq!(h.out.len(), 1);
+        let cancel = parse(&h.out[0]);
+        assert_eq!(cancel.method(), Some("CANCEL"));
+        let sip::StartLine::Request { uri, .. } = &invite.start else {
+            panic!("the INVITE is a request");
+        };
+        assert_eq!(
+            cancel.start,
+            sip::StartLine::Request {
+                method: "CANCEL".into(),
+                uri: uri.clone()
+            },
+            "the INVITE's Request-URI"
+        );
+        assert_eq!(branch(&cancel), branch(&invite), "the INVITE's transaction");
+        assert_eq!(cancel.cseq().ok(), Some((1, "CANCEL")));
+        assert_eq!(
+            cancel.header("To"),
+            invite.header("To"),
+            "To as in the INVITE"
+        );
+        assert_eq!(cancel.header("From"), invite.header("From"));
+        assert!(p.handle(&trying, peer(), now).out.is_empty());
+        // 487 for the INVITE: ACKed in its transaction, then forgotten.
+        let terminated = Message::response_to(&invite, 487, "Request Terminated", "cam-tag");
+        let h = p.handle(&terminated, peer(), now);
+        let ack = parse(&h.out[0]);
+        assert_eq!(ack.method(), Some("ACK"));
+        assert_eq!(branch(&ack), branch(&invite));
+        assert!(h.late.is_empty());
+        assert_eq!(p.abandoned(), 0);
+    }
+
+    #[test]
+    fn a_late_200_is_acked_and_ended_once_and_spares_a_new_plays_port() {
+        let now = Utc::now();
+        let mut p = platform(now);
+        let (out, d) = p.invite(0, "127.0.0.1", 30000, now).expect("invite");
+        let invite = parse(&out);
+        p.handle(
+            &Message::response_to(&invite, 100, "Trying", "t"),
+            peer(),
+            now,
+        );
+        let cancel = p.abandon(&d.call_id, now).expect("CANCEL after a 1xx");
+        assert_eq!(parse(&cancel).method(), Some("CANCEL"));
+        let ok = Message::response_to(&invite, 200, "OK", "cam-tag")
+            .with("Contact", format!("<sip:{CAM}@127.0.0.1:40000>"))
+            .with_body("application/sdp", answer_sdp(&invite));
+        let h = p.handle(&ok, peer(), now);
+        let msgs: Vec<_> = h.out.iter().map(parse).collect();
+        let methods: Vec<_> = msgs.iter().map(|m| m.method()).collect();
+        assert_eq!(methods, [Some("ACK"), Some("BYE")]);
+        assert_ne!(
+            branch(&msgs[0]),
+            branch(&invite),
+            "a 2xx ACK is a new transaction"
+        );
+        assert_eq!(msgs[1].cseq().ok(), Some((2, "BYE")));
+        assert!(
+            msgs[1]
+                .header("To")
+                .unwrap_or_default()
+                .contains("tag=cam-tag")
+        );
+        assert!(h.answers.is_empty(), "nobody waits for it");
+        assert_eq!(h.late.len(), 1);
+        assert_eq!(h.late[0].point, "V01");
+        assert!(p.dialog_of(0).is_none());
+        // Retransmitted: ACK again, no second BYE.
+        let h = p.handle(&ok, peer(), now);
+        assert_eq!(h.out.len(), 1);
+        assert_eq!(parse(&h.out[0]).method(), Some("ACK"));
+        assert!(h.late.is_empty());
+
+        // Abandoned while a new play of the camera starts: its port is not reported.
+        let (out, d) = p.invite(0, "127.0.0.1", 30000, now).expect("invite");
+        let first = parse(&out);
+        p.abandon(&d.call_id, now);
+        let (_, d2) = p.invite(0, "127.0.0.1", 30002, now).expect("a new play");
+        let ok = Message::response_to(&first, 200, "OK", "cam-tag")
+            .with_body("application/sdp", answer_sdp(&first));
+        let h = p.handle(&ok, peer(), now);
+        assert_eq!(h.out.len(), 2, "still ACK + BYE");
+        assert!(h.late.is_empty(), "the new play owns the stream id");
+        assert_eq!(p.dialog_of(0).map(|x| x.call_id.clone()), Some(d2.call_id));
+        // Forgotten after a while: a 200 then is nothing of ours.
+        p.sweep(now + chrono::Duration::seconds(301));
+        assert_eq!(p.abandoned(), 0);
     }
 }

@@ -137,14 +137,14 @@ impl Platform {
             RegisterOutcome::Unregistered => {
                 self.states[i].peer = None;
                 self.states[i].armed = false;
+                self.states[i].pending.clear();
             }
             RegisterOutcome::Refresh => self.states[i].peer = Some(peer),
             RegisterOutcome::New => {
                 self.states[i].peer = Some(peer);
                 self.states[i].armed = false;
-                for cmd in ["Catalog", "DeviceInfo", "DeviceStatus"] {
-                    h.out.extend(self.query(i, cmd));
-                }
+                let queries = self.ask_after_register(i, now);
+                h.out.extend(queries);
                 if self.settings.arm_on_register {
                     let sn = self.next_sn();
                     let body = Body::Control(Control {
