@@ -56,6 +56,7 @@ const sipPort = await freePort();
 // newcomer would): the dashboard logs in with it and acknowledges under its name.
 execFileSync(bin, ['user', '--data-dir', dataDir, 'add', 'duty', '--role', 'operator', '--display-name', '值班员', '--password-stdin'], { input: 'duty-officer-1\n' });
 execFileSync(bin, ['user', '--data-dir', dataDir, 'add', 'li', '--role', 'reviewer', '--display-name', '李审核', '--password-stdin'], { input: 'reviewer-pass-1\n' });
+execFileSync(bin, ['user', '--data-dir', dataDir, 'add', 'boss', '--role', 'admin', '--display-name', '管理员', '--password-stdin'], { input: 'admin-pass-123\n' });
 const demo = spawn(bin, ['demo', '--data-dir', dataDir, '--http', `127.0.0.1:${httpPort}`, '--hj212', `127.0.0.1:${hjPort}`, '--gb28181', `127.0.0.1:${sipPort}`, '--speed', '600'], {
   cwd: repo,
   stdio: ['ignore', 'pipe', 'pipe'],
@@ -317,6 +318,21 @@ try {
   await page.waitForFunction(() => document.querySelector('[data-testid="review-approval"]')?.textContent?.includes('李审核'), null, { timeout: 10000 }).catch(() => {});
   check((await page.locator('[data-testid="review-approval"]').innerText()).includes('李审核'), 'the day is approved under the reviewer\'s name');
   await page.screenshot({ path: join(out, 'review-1366-en.png') });
+
+  // The admin reads the audit trail on the dashboard: the acknowledgement and the review are there.
+  await page.locator('[data-testid="logout"]').click();
+  await page.waitForSelector('[data-testid="login"]', { timeout: 10000 });
+  await page.locator('[data-testid="login"]').click();
+  await page.locator('[data-testid="login-form"] input[name="name"]').fill('boss');
+  await page.locator('[data-testid="login-form"] input[name="password"]').fill('admin-pass-123');
+  await page.locator('[data-testid="login-form"] button[type="submit"]').click();
+  await page.waitForSelector('nav a[data-nav="audit"]', { timeout: 10000 }).catch(() => {});
+  check((await page.locator('nav a[data-nav="audit"]').count()) === 1, 'an admin sees the audit trail in the navigation');
+  await page.locator('nav a[data-nav="audit"]').click().catch(() => {});
+  await page.waitForSelector('[data-testid="audit-list"] tbody tr', { timeout: 10000 }).catch(() => {});
+  const audited = await page.locator('[data-testid="audit-list"] tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-action')));
+  check(audited.includes('alert.ack') && audited.includes('review.mark') && audited.includes('session.login'), `the audit trail lists the acknowledgement, the review and the logins (${[...new Set(audited)].join(', ')})`);
+  await page.screenshot({ path: join(out, 'audit-1366-en.png') });
 
   // ---- Wall screen ---------------------------------------------------------------------------
   const wall = await browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN' });

@@ -104,7 +104,13 @@ export interface WaterBodyAssessment {
   main_pollutants: (Named & { parameter: string; sections_worse_than_iii: number; exceedance_rate_percent: number })[];
 }
 
-export type Assessment = (StationAssessment | WaterBodyAssessment) & { scope: string; from: string; to: string };
+/** What data review did to an assessment's values (docs/review.md). */
+export interface ReviewTally {
+  invalidated: number;
+  confirmed: number;
+  unreviewed: number;
+}
+export type Assessment = (StationAssessment | WaterBodyAssessment) & { scope: string; from: string; to: string; review?: ReviewTally };
 
 export function isWaterBody(a: StationAssessment | WaterBodyAssessment): a is WaterBodyAssessment {
   return 'method' in a;
@@ -163,6 +169,15 @@ export async function logout(): Promise<void> {
   const res = await fetch('/api/v1/session', { method: 'DELETE', credentials: 'same-origin', headers: csrf ? { 'X-CSRF-Token': csrf } : {} });
   csrf = null;
   if (!res.ok && res.status !== 401) throw new ApiError(res.status, res.statusText);
+}
+
+export type AuditEntry = Schemas['AuditEntryView'];
+
+export async function getAudit(action: string, principal: string): Promise<AuditEntry[]> {
+  const q = new URLSearchParams({ limit: '200' });
+  if (action) q.set('action', action);
+  if (principal) q.set('principal', principal);
+  return (await request<Schemas['AuditBody']>(`/api/v1/audit?${q}`)).value;
 }
 
 export type Review = Schemas['ReviewView'];

@@ -5,12 +5,13 @@ import { t, initLang, lang, setLang, onLangChange } from './i18n';
 import { connectLive } from './live';
 import { applyObservation, activeAlerts, emit, loadAlerts, loadNetwork, on, state, upsertAlert } from './store';
 import { esc } from './dom';
-import { loadSession, renderAccount } from './account';
+import { loadSession, renderAccount, session } from './account';
 import { renderOverview } from './pages/overview';
 import { renderStation } from './pages/station';
 import { renderAssessment } from './pages/assessment';
 import { renderAlerts } from './pages/alerts';
 import { renderReview } from './pages/review';
+import { renderAudit } from './pages/audit';
 import { alertMessage } from './pages/common';
 import { intrusionPopup } from './camera';
 
@@ -23,6 +24,7 @@ const PAGES: Record<string, PageRender> = {
   assessment: renderAssessment,
   alerts: renderAlerts,
   review: renderReview,
+  audit: renderAudit,
 };
 
 const app = document.getElementById('app')!;
@@ -44,7 +46,9 @@ function renderHeader(): void {
   // live indicator in place, so the buttons under the user's pointer are never replaced.
   if (key !== headerBuiltFor) {
     headerBuiltFor = key;
-    const nav = (['overview', 'station', 'assessment', 'alerts', 'review'] as const)
+    // The audit trail is for admins only (the server refuses others anyway).
+    const pages = ['overview', 'station', 'assessment', 'alerts', 'review', ...(session?.role === 'admin' ? (['audit'] as const) : [])] as const;
+    const nav = pages
       .map((p) => `<a href="#/${p}" class="${p === page ? 'active' : ''}" data-nav="${p}">${esc(t(`nav_${p}`))}${p === 'alerts' ? ' <span class="badge" data-testid="alert-badge"></span>' : ''}</a>`)
       .join('');
     header.innerHTML = `

@@ -146,6 +146,11 @@ const TEMPLATES: &[(&str, &str, &str)] = &[
         "{station} {parameter}: {faults}",
     ),
     (
+        "maintenance",
+        "{station} 维护/校准中（标记 {flags}）：{parameters}",
+        "{station} under maintenance or calibration (flag {flags}): {parameters}",
+    ),
+    (
         "fault_clear",
         "{station} {parameter}：数据恢复正常",
         "{station} {parameter}: readings are healthy again",

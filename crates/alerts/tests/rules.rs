@@ -263,10 +263,19 @@ fn sensor_faults_flags_constant_range() {
     };
     assert_eq!(m.severity, Severity::Warning);
     assert!(m.message.contains("maintenance"));
-    let Verdict::Trigger(d) = &out[2][0] else {
-        panic!()
+    // Maintenance is the station's: one alert for all its parameters.
+    assert_eq!(m.source, "R01:maintenance");
+    // Flag D after M: the maintenance alert ends, an instrument fault of TP opens.
+    assert!(
+        matches!(&out[2][0], Verdict::Resolve { source, .. } if source == "R01:maintenance"),
+        "{:?}",
+        out[2]
+    );
+    let Verdict::Trigger(d) = &out[2][1] else {
+        panic!("{:?}", out[2])
     };
-    assert_eq!(d.severity, Severity::Major, "flag D escalates");
+    assert_eq!(d.source, "R01:tp");
+    assert_eq!(d.severity, Severity::Major, "flag D is a major fault");
     assert!(matches!(out[3][0], Verdict::Resolve { .. }));
     assert!(out[4].is_empty(), "flag B is not a fault by default");
 
@@ -490,4 +499,47 @@ fn a_fault_on_several_data_kinds_is_one_alert_until_all_are_healthy() {
     );
     assert_eq!(seen.len(), 3, "{seen:?}");
     assert!(matches!(&seen[2], Verdict::Resolve { source, .. } if source == "R06:do"));
+}
+
+#[test]
+fn maintenance_on_several_parameters_is_one_station_alert() {
+    let mut ev = Evaluator::new(only(RuleKind::SensorFault));
+    let mut seen = Vec::new();
+    for (id, p) in [(1, "tp"), (2, "tn"), (3, "nh3_n")] {
+        let mut info = stream("L06", p, "hourly", 3_600, WaterClass::III);
+        info.datastream_id = id;
+        let r = Reading {
+            t: T0,
+            value: Some(1.0),
+            flag: DataFlag::M,
+            censored: false,
+        };
+        seen.extend(ev.observe(&info, &r, T0));
+    }
+    assert!(
+        seen.iter().all(|v| v.key().1 == "L06:maintenance"),
+        "{seen:?}"
+    );
+    let Some(Verdict::Trigger(last)) = seen.last() else {
+        panic!("{seen:?}")
+    };
+    assert_eq!(last.details["parameters"], json!(["nh3_n", "tn", "tp"]));
+    let text = alerts::text::message(&last.details, &last.message, alerts::text::Lang::Zh);
+    assert!(
+        text.starts_with("L06 维护/校准中（标记 M）：") && text.contains("总磷"),
+        "{text}"
+    );
+    // Two back to normal: still open; the third: cleared.
+    let mut resolves = 0;
+    for (id, p) in [(1, "tp"), (2, "tn"), (3, "nh3_n")] {
+        let mut info = stream("L06", p, "hourly", 3_600, WaterClass::III);
+        info.datastream_id = id;
+        for v in ev.observe(&info, &reading(T0 + HOUR, 1.1), T0 + HOUR) {
+            if matches!(v, Verdict::Resolve { .. }) {
+                resolves += 1;
+                assert_eq!(id, 3, "cleared only when the last parameter is healthy");
+            }
+        }
+    }
+    assert_eq!(resolves, 1);
 }

@@ -238,6 +238,25 @@ async fn load_network_file(
         .await
         .with_context(|| format!("loading network {}", path.display()))?;
     tracing::info!(file = %path.display(), created = load.created, updated = load.updated, unchanged = load.unchanged, "network loaded");
+    // A network load that changed the store is a state change like any other: audited.
+    if load.created + load.updated > 0
+        && let Some(accounts) = store.clone().account_store()
+    {
+        let entry = store::accounts::AuditRecord {
+            id: 0,
+            at: store::clock::now_millis(),
+            principal: "config".into(),
+            action: "network.load".into(),
+            target: path.display().to_string(),
+            from_addr: "local".into(),
+            details: serde_json::json!({
+                "created": load.created, "updated": load.updated, "unchanged": load.unchanged,
+            }),
+        };
+        if let Err(e) = accounts.append_audit(vec![entry]).await {
+            tracing::warn!(error = %e, "the network load was not audited");
+        }
+    }
     directory
         .refresh(store)
         .await

@@ -528,7 +528,11 @@ async fn every_state_change_needs_its_role_and_refusals_change_nothing() {
 
 #[tokio::test]
 async fn each_write_is_audited_under_its_principal_and_alerts_name_the_person() {
-    let srv = start(|_| {}).await;
+    let srv = start(|c| {
+        c.network.file =
+            Some(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/hongfeng.toml").into());
+    })
+    .await;
     srv.add_user("wang", "王值班", "operator", "duty-pass-1")
         .await;
     let token = srv.token_for("wang", "duty-pass-1", None).await;
@@ -597,6 +601,8 @@ async fn each_write_is_audited_under_its_principal_and_alerts_name_the_person() 
     assert_eq!(count("alert.external", "service"), 1, "{entries:?}");
     assert_eq!(count("alert.ack", "user:wang"), 1, "{entries:?}");
     assert_eq!(count("session.login", "user:wang"), 2, "{entries:?}");
+    // The network file loaded at start is audited too.
+    assert_eq!(count("network.load", "config"), 1, "{entries:?}");
     assert!(
         !serde_json::to_string(&entries)
             .unwrap_or_default()

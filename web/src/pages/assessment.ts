@@ -127,11 +127,19 @@ function stationsTable(a: WaterBodyAssessment): string {
   return `<h3>${esc(t('per_station'))}</h3><table class="list"><thead><tr><th>${esc(t('station'))}</th><th>${esc(t('class'))}</th><th>${esc(t('grade'))}</th><th>${esc(t('main_pollutants'))}</th><th>${esc(t('reference_lines'))}</th><th>TLI</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
+/** Which data the judgement rests on: left out by review, confirmed, not yet reviewed. */
+function reviewLine(a: Assessment): string {
+  const r = a.review;
+  if (!r) return '';
+  return `<p class="review-tally" data-testid="review-tally">${esc(t('review_tally'))}: ${r.invalidated} ${esc(t('review_tally_invalid'))} · ${r.confirmed} ${esc(t('review_tally_confirmed'))} · ${r.unreviewed} ${esc(t('review_tally_unreviewed'))}</p>`;
+}
+
 function detail(def: ScopeDef, a: Assessment): string {
   const s = core(a);
   return `<div class="panel detail" data-testid="assessment-detail">
     <h2>${esc(def.title)} · ${esc(formatTime(a.from))} – ${esc(formatTime(a.to))}</h2>
     <h3>${esc(t('why'))}</h3>${why(a)}
+    ${reviewLine(a)}
     ${s ? indicatorTable(isWaterBody(a) ? t('combined_means') : t('parameter'), s.indicators) : ''}
     ${s ? indicatorTable(t('reference_lines'), s.reference_indicators) : ''}
     ${tliTable(s)}

@@ -229,9 +229,145 @@ pub struct Evaluator {
     offline: OfflineTracker,
     /// Open alerts restored at start whose sources have not been seen yet.
     restored: BTreeSet<(RuleKind, String)>,
-    /// Per station × parameter, the data kinds whose fault is raised: the one fault alert
-    /// clears only when all of them are healthy again.
+    /// Per rolled-up fault source (`W01:tp`, or `W01:maintenance`), the datastreams
+    /// (`parameter:data kind`) whose fault is raised: the one alert clears only when all of
+    /// them are healthy again.
     faulted: HashMap<String, BTreeSet<String>>,
+    /// The rolled-up source each datastream's raised fault went to.
+    fault_key: HashMap<i64, String>,
+}
+
+/// A fault made only of maintenance or calibration flags (M, C): planned work on the station,
+/// one alert for all its parameters rather than one per parameter.
+fn is_maintenance(details: &Value) -> bool {
+    details["faults"].as_array().is_some_and(|f| {
+        !f.is_empty()
+            && f.iter()
+                .all(|x| matches!(x["flag"].as_str(), Some("M") | Some("C")))
+    })
+}
+
+/// One datastream's fault verdict as the verdicts of its rolled-up alert: a trigger joins
+/// (or opens) the alert of its station × parameter — or of its station's maintenance — and
+/// a resolve closes it only when no member is left.
+fn roll_up_fault(
+    faulted: &mut HashMap<String, BTreeSet<String>>,
+    fault_key: &mut HashMap<i64, String>,
+    restored: &mut BTreeSet<(RuleKind, String)>,
+    info: &StreamInfo,
+    v: Verdict,
+) -> Vec<Verdict> {
+    let member = format!("{}:{}", info.parameter, info.data_kind);
+    let mut out = Vec::new();
+    // Leaves `key`'s alert; resolves it when it was the last member.
+    let mut leave = |faulted: &mut HashMap<String, BTreeSet<String>>,
+                     key: &str,
+                     message: String,
+                     details: Value,
+                     out: &mut Vec<Verdict>| {
+        let members = faulted.entry(key.to_string()).or_default();
+        members.remove(&member);
+        if members.is_empty() {
+            faulted.remove(key);
+            restored.remove(&(RuleKind::SensorFault, key.to_string()));
+            out.push(Verdict::Resolve {
+                rule: RuleKind::SensorFault,
+                source: key.to_string(),
+                message,
+                details,
+            });
+        }
+    };
+    match v {
+        Verdict::Trigger(mut t) => {
+            let maintenance = is_maintenance(&t.details);
+            let key = if maintenance {
+                format!("{}:maintenance", info.station)
+            } else {
+                info.parameter_source()
+            };
+            if let Some(old) = fault_key.get(&info.datastream_id).cloned()
+                && old != key
+            {
+                let text = Text::new("fault_clear")
+                    .with("station", info.station.as_str())
+                    .with("parameter", parameter_names(&info.parameter));
+                let message = text.render(Lang::En).unwrap_or_default();
+                leave(
+                    faulted,
+                    &old,
+                    message,
+                    text.into_details(json!({})),
+                    &mut out,
+                );
+            }
+            let members = faulted.entry(key.clone()).or_default();
+            members.insert(member.clone());
+            fault_key.insert(info.datastream_id, key.clone());
+            t.source = key;
+            let kinds: Vec<String> = members
+                .iter()
+                .filter_map(|m| m.split_once(':'))
+                .filter(|(p, _)| maintenance || *p == info.parameter)
+                .map(|(_, k)| k.to_string())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let parameters: Vec<String> = members
+                .iter()
+                .filter_map(|m| m.split_once(':').map(|(p, _)| p.to_string()))
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            if maintenance {
+                let names = |zh: bool| {
+                    parameters
+                        .iter()
+                        .map(|p| match wq::catalogue::by_code(p) {
+                            Some(c) if zh => c.name_zh.to_string(),
+                            Some(c) => c.name_en.to_string(),
+                            None => p.clone(),
+                        })
+                        .collect::<Vec<_>>()
+                };
+                let flags: BTreeSet<String> = t.details["faults"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|f| f["flag"].as_str().map(str::to_string))
+                    .collect();
+                let flags = flags.into_iter().collect::<Vec<_>>().join("/");
+                let text = Text::new("maintenance")
+                    .with("station", info.station.as_str())
+                    .with("flags", flags)
+                    .with(
+                        "parameters",
+                        both(names(true).join("、"), names(false).join(", ")),
+                    );
+                t.message = text.render(Lang::En).unwrap_or_default();
+                if let Value::Object(d) = &mut t.details {
+                    d.insert("text".into(), json!(text));
+                }
+                t.parameter = None;
+                t.datastream_id = None;
+            }
+            if let Value::Object(d) = &mut t.details {
+                d.insert("data_kind".into(), info.data_kind.clone().into());
+                d.insert("data_kinds".into(), json!(kinds));
+                d.insert("parameters".into(), json!(parameters));
+            }
+            out.push(Verdict::Trigger(t));
+        }
+        Verdict::Resolve {
+            message, details, ..
+        } => {
+            let key = fault_key
+                .remove(&info.datastream_id)
+                .unwrap_or_else(|| info.parameter_source());
+            leave(faulted, &key, message, details, &mut out);
+        }
+    }
+    out
 }
 
 /// `W01:tp:hourly` → `W01:tp`.
@@ -259,20 +395,26 @@ impl Evaluator {
             out.push(v);
         }
         let faulted = &mut self.faulted;
+        let fault_key = &mut self.fault_key;
         let state = self.streams.entry(info.datastream_id).or_insert_with(|| {
             let mut st = StreamState::default();
             let source = info.source();
             // A fault alert open at start: every data kind of its parameter resumes "raised",
             // so it clears once all of them are healthy.
-            if self
-                .restored
-                .contains(&(RuleKind::SensorFault, info.parameter_source()))
-            {
-                st.fault.raised = true;
-                faulted
-                    .entry(info.parameter_source())
-                    .or_default()
-                    .insert(info.data_kind.clone());
+            let maintenance = format!("{}:maintenance", info.station);
+            for key in [info.parameter_source(), maintenance] {
+                if self
+                    .restored
+                    .contains(&(RuleKind::SensorFault, key.clone()))
+                {
+                    st.fault.raised = true;
+                    faulted
+                        .entry(key.clone())
+                        .or_default()
+                        .insert(format!("{}:{}", info.parameter, info.data_kind));
+                    fault_key.insert(info.datastream_id, key);
+                    break;
+                }
             }
             for rule in [
                 RuleKind::Exceedance,
@@ -294,36 +436,13 @@ impl Evaluator {
         if s.sensor_fault.enabled
             && let Some(v) = state.fault.observe(&s.sensor_fault, info, r)
         {
-            let kinds = self.faulted.entry(info.parameter_source()).or_default();
-            match v {
-                Verdict::Trigger(mut t) => {
-                    kinds.insert(info.data_kind.clone());
-                    t.source = info.parameter_source();
-                    if let Value::Object(d) = &mut t.details {
-                        d.insert("data_kind".into(), info.data_kind.clone().into());
-                        d.insert("data_kinds".into(), json!(kinds));
-                    }
-                    out.push(Verdict::Trigger(t));
-                }
-                Verdict::Resolve {
-                    rule,
-                    message,
-                    details,
-                    ..
-                } => {
-                    kinds.remove(&info.data_kind);
-                    if kinds.is_empty() {
-                        self.restored
-                            .remove(&(RuleKind::SensorFault, info.parameter_source()));
-                        out.push(Verdict::Resolve {
-                            rule,
-                            source: info.parameter_source(),
-                            message,
-                            details,
-                        });
-                    }
-                }
-            }
+            out.extend(roll_up_fault(
+                &mut self.faulted,
+                &mut self.fault_key,
+                &mut self.restored,
+                info,
+                v,
+            ));
         }
         if s.threshold_data_kinds.iter().any(|k| k == &info.data_kind) {
             if s.exceedance.enabled {
@@ -396,6 +515,7 @@ impl Evaluator {
         }
         if rule == RuleKind::SensorFault {
             self.faulted.remove(source);
+            self.fault_key.retain(|_, k| k != source);
         }
         for (id, st) in self.streams.iter_mut() {
             let Some(of) = source_of(*id) else { continue };
@@ -405,7 +525,12 @@ impl Evaluator {
             } else {
                 of.as_str()
             };
-            if of == source {
+            // A station's maintenance alert stands for all its datastreams.
+            let maintenance_of_station = rule == RuleKind::SensorFault
+                && source
+                    .strip_suffix(":maintenance")
+                    .is_some_and(|st| of.split_once(':').is_some_and(|(station, _)| station == st));
+            if of == source || maintenance_of_station {
                 match rule {
                     RuleKind::Exceedance => st.exceedance.filter.reset(),
                     RuleKind::Trend => st.trend.raised = false,
