@@ -163,8 +163,8 @@ const TEMPLATES: &[(&str, &str, &str)] = &[
     ("online", "{station} 恢复在线", "{station} is back online"),
     (
         "bloom_coverage",
-        "影像 {scene} 显示 {basin} 湖区水华覆盖 {coverage}%（{area} km²，阈值 {limit}%）",
-        "Scene {scene}: bloom covers {coverage}% of the {basin} basin ({area} km², limit {limit}%)",
+        "影像 {scene} 显示{basin}水华覆盖 {coverage}%（{area} km²，阈值 {limit}%）",
+        "Scene {scene}: bloom covers {coverage}% of {basin} ({area} km², limit {limit}%)",
     ),
     (
         "bloom_near_intake",

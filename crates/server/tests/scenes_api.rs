@@ -170,7 +170,10 @@ async fn a_scene_goes_in_and_comes_back_with_its_figures_overlay_and_alert() {
         a["message_en"].as_str().unwrap_or_default(),
     );
     assert!(
-        zh.contains("水华覆盖") && en.contains("bloom covers"),
+        zh.contains("南部湖区")
+            && zh.contains("水华覆盖")
+            && en.contains("bloom covers")
+            && en.contains("South basin"),
         "{a}"
     );
     assert!(!list.iter().any(|a| a["source"] == "imagery:basin:north"));

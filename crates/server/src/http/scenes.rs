@@ -285,6 +285,7 @@ pub(super) async fn upload(
             &analysis,
             id,
             &state.config.imagery,
+            &domain.network.basins,
             time.timestamp_micros(),
         ) {
             if let Err(e) = engine.external(v).await {

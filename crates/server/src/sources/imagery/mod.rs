@@ -75,15 +75,21 @@ pub fn verdicts(
     a: &Analysis,
     scene_id: i64,
     cfg: &ImageryConfig,
+    basins: &[::network::Basin],
     observed_us: i64,
 ) -> Vec<Verdict> {
     let mut out = Vec::new();
+    // A basin by its name in each language (its id when the network does not name it).
+    let basin_name = |id: &str| match basins.iter().find(|b| b.id == id) {
+        Some(b) => alerts::text::both(b.name_zh.clone(), b.name_en.clone()),
+        None => id.into(),
+    };
     for b in &a.basins {
         let f = &b.figures;
         if f.valid_pixels > 0 && f.coverage > cfg.alert_coverage {
             let text = Text::new("bloom_coverage")
                 .with("scene", scene_id)
-                .with("basin", b.basin.as_str())
+                .with("basin", basin_name(&b.basin))
                 .with("coverage", format!("{:.0}", f.coverage * 100.0))
                 .with("area", format!("{:.2}", f.bloom_area_km2))
                 .with("limit", format!("{:.0}", cfg.alert_coverage * 100.0));
