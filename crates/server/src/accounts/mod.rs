@@ -59,6 +59,10 @@ pub struct Accounts {
     pub store: Option<Arc<dyn AccountStore>>,
     pub config: AuthConfig,
     live: RwLock<Live>,
+    /// Held by a reload from before it reads the store until it has replaced the live set,
+    /// and by every change to the live set (after its store write): a change is never undone
+    /// by a reload that read the store before it.
+    changes: tokio::sync::Mutex<()>,
     /// Failed logins per account name.
     pub throttle: throttle::Throttle,
     /// Failed logins per client address.
@@ -78,6 +82,7 @@ impl Accounts {
             store,
             config,
             live: RwLock::new(Live::default()),
+            changes: tokio::sync::Mutex::new(()),
             throttle,
             throttle_addr,
         })
@@ -96,6 +101,7 @@ impl Accounts {
         let Some(store) = &self.store else {
             return Ok(());
         };
+        let _changes = self.changes.lock().await;
         let users: HashMap<i64, UserRecord> = store
             .users()
             .await?
@@ -196,6 +202,7 @@ impl Accounts {
             from_addr,
         };
         store.add_session(record.clone()).await?;
+        let _changes = self.changes.lock().await;
         self.write_live()
             .sessions
             .insert(record.digest.clone(), (record.clone(), user.clone()));
@@ -206,6 +213,7 @@ impl Accounts {
         if let Some(store) = &self.store {
             store.delete_session(digest).await?;
         }
+        let _changes = self.changes.lock().await;
         self.write_live().sessions.remove(digest);
         Ok(())
     }
@@ -233,6 +241,7 @@ impl Accounts {
             revoked_at: None,
         };
         record.id = store.add_token(record.clone()).await?;
+        let _changes = self.changes.lock().await;
         self.write_live()
             .tokens
             .insert(record.digest.clone(), (record.clone(), owner.clone()));
@@ -242,22 +251,25 @@ impl Accounts {
     pub async fn revoke_token(&self, id: i64, now_ms: i64) -> Result<bool, StoreError> {
         let store = self.store.as_ref().ok_or_else(no_accounts)?;
         let revoked = store.revoke_token(id, now_ms).await?;
+        let _changes = self.changes.lock().await;
         self.write_live().tokens.retain(|_, (t, _)| t.id != id);
         Ok(revoked)
     }
 
     /// Drops the live credentials of an account that was disabled or changed role.
-    pub fn forget_user(&self, user_id: i64) {
+    pub async fn forget_user(&self, user_id: i64) {
+        let _changes = self.changes.lock().await;
         let mut live = self.write_live();
         live.tokens.retain(|_, (_, u)| u.id != user_id);
         live.sessions.retain(|_, (_, u)| u.id != user_id);
     }
 
     /// Replaces the cached copy of an account (role or name changed) in its live credentials.
-    pub fn refresh_user(&self, user: &UserRecord) {
+    pub async fn refresh_user(&self, user: &UserRecord) {
         if user.disabled {
-            return self.forget_user(user.id);
+            return self.forget_user(user.id).await;
         }
+        let _changes = self.changes.lock().await;
         let mut live = self.write_live();
         for (_, u) in live.tokens.values_mut() {
             if u.id == user.id {

@@ -152,9 +152,9 @@ pub(in crate::http) async fn update_user(
     store.update_user(u.clone()).await?;
     // A disabled account, or a new password, ends its sessions and tokens at once.
     if u.disabled || password_changed {
-        state.accounts.forget_user(u.id);
+        state.accounts.forget_user(u.id).await;
     } else {
-        state.accounts.refresh_user(&u);
+        state.accounts.refresh_user(&u).await;
     }
     audit(
         &state,
