@@ -626,3 +626,35 @@ async fn each_write_is_audited_under_its_principal_and_alerts_name_the_person() 
     );
     srv.stop().await;
 }
+
+#[tokio::test]
+async fn open_servers_let_anonymous_clients_write_data_but_never_manage_accounts() {
+    let srv = start(|c| c.auth.open = true).await;
+    let (s, _) = srv
+        .call(Method::POST, "/v1.1/Things", &Cred::None, Some(thing()))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = srv
+        .call(
+            Method::POST,
+            "/api/v1/users",
+            &Cred::None,
+            Some(json!({"name": "intruder", "role": "admin", "password": "pass-word-1"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let (s, _) = srv
+        .call(Method::GET, "/api/v1/audit", &Cred::None, None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, users) = srv
+        .call(
+            Method::GET,
+            "/api/v1/users",
+            &Cred::Bearer(SERVICE.into()),
+            None,
+        )
+        .await;
+    assert_eq!(users["value"].as_array().map(Vec::len), Some(0), "{users}");
+    srv.stop().await;
+}

@@ -60,8 +60,9 @@ pub enum Via {
 pub enum Principal {
     /// No credentials.
     Anonymous,
-    /// No credentials, on a server run with `--open` (local demos): may do anything but see
-    /// station MNs.
+    /// No credentials, on a server run with `--open` (local demos): may write data, act on
+    /// alerts and review — but not manage accounts or read the audit trail (that needs a real
+    /// admin), nor see station MNs.
     Open,
     /// A configured `[auth] tokens` service token: the admin role.
     Service,
@@ -79,7 +80,8 @@ impl Principal {
     pub fn role(&self) -> Option<Role> {
         match self {
             Principal::Anonymous => None,
-            Principal::Open | Principal::Service => Some(Role::Admin),
+            Principal::Open => Some(Role::Reviewer),
+            Principal::Service => Some(Role::Admin),
             Principal::User { role, .. } => Some(*role),
         }
     }
