@@ -4,6 +4,7 @@
 //! before/after, and skipped here.
 
 use super::AppState;
+use crate::accounts::Principal;
 use axum::extract::{ConnectInfo, Request};
 use axum::http::header;
 use axum::response::Response;
@@ -56,14 +57,13 @@ fn recorded_by_handler(path: &str) -> bool {
 }
 
 impl Pending {
-    pub fn of(state: &AppState, req: &Request) -> Option<Pending> {
+    pub fn of(state: &AppState, req: &Request, principal: &Principal) -> Option<Pending> {
         let path = req.uri().path();
         if recorded_by_handler(path) || state.accounts.store.is_none() {
             return None;
         }
-        let principal = state.principal(req.headers()).ok()?.label();
         Some(Pending {
-            principal,
+            principal: principal.label(),
             method: req.method().as_str().to_string(),
             path: path.to_string(),
             query: req.uri().query().map(str::to_string),

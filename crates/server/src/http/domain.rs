@@ -226,14 +226,15 @@ pub(super) struct SeriesParams {
     interval: Option<String>,
 }
 
-fn parse_time(name: &str, v: &Option<String>) -> Result<Option<i64>, ApiError> {
-    v.as_deref()
-        .map(|t| {
-            sta::time::parse_instant(t).map_err(|e| {
-                ApiError::bad_request(format!("{name}: '{t}' is not an ISO 8601 instant ({e})"))
-            })
-        })
-        .transpose()
+/// An instant parameter (µs since the epoch), or a 400 naming it.
+pub(super) fn parse_instant(name: &str, t: &str) -> Result<i64, ApiError> {
+    sta::time::parse_instant(t).map_err(|e| {
+        ApiError::bad_request(format!("{name}: '{t}' is not an ISO 8601 instant ({e})"))
+    })
+}
+
+pub(super) fn parse_time(name: &str, v: &Option<String>) -> Result<Option<i64>, ApiError> {
+    v.as_deref().map(|t| parse_instant(name, t)).transpose()
 }
 
 /// Most raw points `interval=auto` returns before aggregating.

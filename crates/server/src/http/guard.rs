@@ -43,17 +43,25 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
 /// Limits and authorisation that need only the request head; then the body, read within its
 /// size and time limits, so no handler ever waits on a slow or oversized upload.
 pub async fn limits(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let audit = is_write(req.method())
-        .then(|| super::audit_trail::Pending::of(&state, &req))
-        .flatten();
-    let response = limits_and_run(&state, req, next).await;
+    // Who is asking, resolved once per write: its role, its body limit and its audit entry.
+    let principal = is_write(req.method()).then(|| state.principal(req.headers()));
+    let audit = match &principal {
+        Some(Ok(p)) => super::audit_trail::Pending::of(&state, &req, p),
+        _ => None,
+    };
+    let response = limits_and_run(&state, req, next, principal).await;
     if let Some(a) = audit {
         a.finish(&state, &response);
     }
     response
 }
 
-async fn limits_and_run(state: &AppState, req: Request, next: Next) -> Response {
+async fn limits_and_run(
+    state: &AppState,
+    req: Request,
+    next: Next,
+    principal: Option<Result<Principal, ApiError>>,
+) -> Response {
     let state = state.clone();
     let http = &state.config.http;
     let uri_len = req
@@ -92,13 +100,14 @@ async fn limits_and_run(state: &AppState, req: Request, next: Next) -> Response 
         return refused;
     }
     // Authorisation from the headers: an anonymous 60 MB upload is refused before it is read.
-    let authorised = state.has_valid_token(req.headers());
+    let principal = principal.unwrap_or_else(|| state.principal(req.headers()));
+    let authorised = principal.as_ref().is_ok_and(super::acts_by_credential);
     // A camera's snapshot upload carries no token: its one-time session id (checked by the
     // handler) is the authorisation. It still gets the anonymous body limit below.
     let camera_upload =
         req.method() == Method::PUT && req.uri().path().starts_with("/api/v1/video/snapshots/");
     if let Some(role) = write_role(req.method(), req.uri().path()) {
-        match state.authorize_role(req.headers(), role) {
+        match principal.and_then(|p| super::require_role(p, role)) {
             Err(e) => return e.into_response(),
             Ok(p) => {
                 if let Some(refused) = csrf_refused(&p, req.headers()) {

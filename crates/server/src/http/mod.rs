@@ -92,24 +92,7 @@ impl AppState {
 
     /// The request's principal, which must hold at least `role`.
     pub fn authorize_role(&self, headers: &HeaderMap, role: Role) -> Result<Principal, ApiError> {
-        let p = self.principal(headers)?;
-        match p.role() {
-            Some(r) if r >= role => Ok(p),
-            Some(r) => Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                format!(
-                    "this needs the {} role; {} has {} / 需要“{}”权限",
-                    role.as_str(),
-                    p.label(),
-                    r.as_str(),
-                    role.label_zh()
-                ),
-            )),
-            None => Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "this request needs a login or 'Authorization: Bearer <token>' (service tokens are set in [auth] tokens; personal tokens at /api/v1/tokens; or run with --open)",
-            )),
-        }
+        require_role(self.principal(headers)?, role)
     }
 
     /// Data writes (STA, scenes) and alert actions: the operator role.
@@ -139,9 +122,8 @@ impl AppState {
     /// `--open`. Only such requests see station MNs (MNs are what an HJ 212 password guesser
     /// needs) and get the large body limit.
     pub fn has_valid_token(&self, headers: &HeaderMap) -> bool {
-        self.principal(headers).is_ok_and(|p| {
-            !matches!(p, Principal::Open) && p.role().is_some_and(|r| r >= Role::Operator)
-        })
+        self.principal(headers)
+            .is_ok_and(|p| acts_by_credential(&p))
     }
 
     fn service_token_matches(&self, token: &str) -> bool {
@@ -150,6 +132,33 @@ impl AppState {
             found | constant_time_eq(token.as_bytes(), k.as_bytes())
         })
     }
+}
+
+/// `p` holds at least `role`: 403 naming both when it holds less, 401 when it holds none.
+pub fn require_role(p: Principal, role: Role) -> Result<Principal, ApiError> {
+    match p.role() {
+        Some(r) if r >= role => Ok(p),
+        Some(r) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "this needs the {} role; {} has {} / 需要“{}”权限",
+                role.as_str(),
+                p.label(),
+                r.as_str(),
+                role.label_zh()
+            ),
+        )),
+        None => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "this request needs a login or 'Authorization: Bearer <token>' (service tokens are set in [auth] tokens; personal tokens at /api/v1/tokens; or run with --open)",
+        )),
+    }
+}
+
+/// Write rights (operator or above) by a credential, not by `--open`: what sees station MNs
+/// and gets the large body limit.
+pub fn acts_by_credential(p: &Principal) -> bool {
+    !matches!(p, Principal::Open) && p.role().is_some_and(|r| r >= Role::Operator)
 }
 
 /// The session id of the `qingshui_session` cookie.

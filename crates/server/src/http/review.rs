@@ -34,14 +34,8 @@ fn review_store(state: &AppState) -> Result<Arc<dyn ReviewStore>, ApiError> {
     })
 }
 
-fn time(name: &str, s: &str) -> Result<i64, ApiError> {
-    sta::time::parse_instant(s)
-        .map_err(|e| ApiError::bad_request(format!("{name}: not an RFC 3339 time ({e})")))
-}
-
-fn iso_ms(ms: i64) -> String {
-    sta::time::format_instant(ms * 1000)
-}
+use super::accounts::millis_to_rfc3339 as iso_ms;
+use super::domain::parse_instant as time;
 
 /// A review as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]

@@ -84,10 +84,8 @@ pub(super) fn audit(
     });
 }
 
-pub(super) fn millis_to_rfc3339(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
+pub(in crate::http) fn millis_to_rfc3339(ms: i64) -> String {
+    sta::time::format_instant(ms.saturating_mul(1000))
 }
 
 /// A person as the API shows them (never the password hash).

@@ -2,6 +2,7 @@
 
 use super::super::AppState;
 use super::super::audit_trail::from_addr;
+use super::super::domain::parse_time;
 use super::super::error::ApiError;
 use super::super::schema::ErrorBody;
 use super::{UserView, account_store, audit, json_body, millis_to_rfc3339, role_of, user_view};
@@ -202,16 +203,6 @@ pub struct AuditBody {
     pub value: Vec<AuditEntryView>,
 }
 
-fn time_param(name: &str, v: &Option<String>) -> Result<Option<i64>, ApiError> {
-    v.as_deref()
-        .map(|s| {
-            chrono::DateTime::parse_from_rfc3339(s)
-                .map(|t| t.timestamp_millis())
-                .map_err(|e| ApiError::bad_request(format!("{name}: not an RFC 3339 time ({e})")))
-        })
-        .transpose()
-}
-
 #[utoipa::path(get, path = "/api/v1/audit", tag = "accounts", params(AuditQuery),
     responses((status = 200, body = AuditBody), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
@@ -224,8 +215,8 @@ pub(in crate::http) async fn audit_list(
     let filter = AuditFilter {
         principal: q.principal.clone(),
         action: q.action.clone(),
-        since: time_param("since", &q.since)?,
-        until: time_param("until", &q.until)?,
+        since: parse_time("since", &q.since)?.map(|us| us / 1000),
+        until: parse_time("until", &q.until)?.map(|us| us / 1000),
         limit: q.limit.unwrap_or(200).clamp(1, 1000),
     };
     let value = account_store(&state)?

@@ -62,12 +62,13 @@ impl SnapshotStore {
     /// Opens a session for the alert `trigger` raised; returns its id (`None` when the OS
     /// has no randomness to give: then no snapshot is asked for).
     pub fn issue(&self, trigger: Trigger) -> Option<String> {
-        let mut bytes = [0u8; 16];
-        if let Err(e) = getrandom::fill(&mut bytes) {
-            tracing::error!(error = %e, "no randomness for a snapshot session");
-            return None;
-        }
-        let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let id = match crate::accounts::random_hex(16) {
+            Ok(id) => id,
+            Err(e) => {
+                tracing::error!(error = %e, "no randomness for a snapshot session");
+                return None;
+            }
+        };
         let mut pending = self.lock();
         let ttl = self.ttl;
         pending.retain(|_, (_, at)| at.elapsed() < ttl);
