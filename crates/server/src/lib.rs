@@ -141,7 +141,10 @@ pub async fn start_with_sources(
         Some(live.clone()),
     )?;
     configured.extend(extra_sources);
-    let ingest = sources::ingest::Ingest::new(store.clone(), config.ingest.clock_tolerance_s);
+    // Accounts before the sources: devices' sessions go into the same audit trail.
+    let accounts = accounts::Accounts::new(store.clone().account_store(), config.auth.clone());
+    let ingest = sources::ingest::Ingest::new(store.clone(), config.ingest.clock_tolerance_s)
+        .with_audit(accounts.audit.clone());
     let sources::StartedSources {
         board: source_board,
         addrs: source_addrs,
@@ -180,7 +183,6 @@ pub async fn start_with_sources(
     }
     let listener_settings = http::listener::ListenerSettings::from_config(&config.http);
     let commit_lag = alerts.commit_lag.clone();
-    let accounts = accounts::Accounts::new(store.clone().account_store(), config.auth.clone());
     accounts
         .reload(store::clock::now_millis())
         .await

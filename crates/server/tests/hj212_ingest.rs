@@ -546,3 +546,67 @@ fn regex_like_position(message: &str, file: &str) -> bool {
         |s: Option<&str>| s.is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()));
     numeric(parts.next()) && numeric(parts.next())
 }
+
+/// A station is a device that writes: its session on a connection is in the audit trail as
+/// `device:<code>` (never its MN), with what it stored and what was refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stations_session_is_in_the_audit_trail() {
+    let srv = start(|_| {}).await;
+    let mut st = TestStation::connect(srv.hj212.expect("HJ 212 listener"), R01_MN, R01_PW)
+        .await
+        .expect("connect");
+    let qn = "20260316093000123";
+    let cp = "DataTime=20260316093000;w01010-Rtd=14.6,w01010-Flag=N;w01001-Rtd=7.82,w01001-Flag=N";
+    assert_data_answer(
+        st.upload(qn, "2011", cp, WAIT).await.expect("io"),
+        qn,
+        R01_MN,
+    );
+    // A frame without a usable DataTime is refused (not answered).
+    let bad = st
+        .upload(
+            "20260316093100123",
+            "2011",
+            "DataTime=2026131609;w01010-Rtd=1",
+            SILENCE,
+        )
+        .await
+        .expect("io");
+    assert!(
+        bad.is_none(),
+        "answered a frame without a DataTime: {bad:?}"
+    );
+    drop(st);
+    let deadline = std::time::Instant::now() + WAIT;
+    let entries = loop {
+        let v = srv.get("/api/v1/audit?principal=device:R01").await;
+        let e = v["value"].as_array().cloned().unwrap_or_default();
+        if e.iter().any(|e| e["action"] == "hj212.disconnect")
+            || std::time::Instant::now() > deadline
+        {
+            break e;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let of = |action: &str| {
+        entries
+            .iter()
+            .filter(|e| e["action"] == action)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(of("hj212.connect").len(), 1, "{entries:?}");
+    let closed = of("hj212.disconnect");
+    assert_eq!(closed.len(), 1, "{entries:?}");
+    let d = &closed[0]["details"];
+    assert_eq!(d["frames_accepted"], 1, "{d}");
+    assert_eq!(d["observations_stored"], 2, "{d}");
+    assert_eq!(d["frames_refused"], 1, "{d}");
+    assert_eq!(closed[0]["target"], "station R01");
+    assert_eq!(closed[0]["from_addr"], "127.0.0.1");
+    assert!(
+        !entries.iter().any(|e| e.to_string().contains(R01_MN)),
+        "the MN is in the trail: {entries:?}"
+    );
+    srv.stop().await;
+}

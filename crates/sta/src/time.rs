@@ -99,16 +99,34 @@ pub fn format_echo(micros: i64) -> String {
 /// Formatting times is on the hot path of every observation read, so years 0000–9999 are
 /// written directly (civil-from-days arithmetic) and only the rest go through chrono.
 fn write_instant(micros: i64, echo: bool) -> String {
+    let mut out = String::with_capacity(28);
+    push_instant(&mut out, micros, echo);
+    out
+}
+
+/// [`format_echo_value`] appended to `out`: the streamed STA answer writes times straight into
+/// its buffer, without a string per row.
+pub fn push_echo_value(out: &mut String, start: i64, end: Option<i64>) {
+    push_instant(out, start, true);
+    if let Some(e) = end
+        && e != start
+    {
+        out.push('/');
+        push_instant(out, e, true);
+    }
+}
+
+fn push_instant(out: &mut String, micros: i64, echo: bool) {
     if !(MIN_DATETIME..=MAX_DATETIME).contains(&micros) {
         let format = if echo {
             SecondsFormat::AutoSi
         } else {
             SecondsFormat::Millis
         };
-        return match Utc.timestamp_micros(micros).single() {
-            Some(t) => t.to_rfc3339_opts(format, true),
-            None => String::new(),
-        };
+        if let Some(t) = Utc.timestamp_micros(micros).single() {
+            out.push_str(&t.to_rfc3339_opts(format, true));
+        }
+        return;
     }
     let secs = micros.div_euclid(1_000_000);
     let fraction = micros.rem_euclid(1_000_000);
@@ -125,35 +143,33 @@ fn write_instant(micros: i64, echo: bool) -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     // Digits pushed by hand: `write!` through `core::fmt` was a visible share of a long series.
-    let mut out = String::with_capacity(28);
-    push_digits(&mut out, year, 4);
+    push_digits(out, year, 4);
     out.push('-');
-    push_digits(&mut out, month, 2);
+    push_digits(out, month, 2);
     out.push('-');
-    push_digits(&mut out, day, 2);
+    push_digits(out, day, 2);
     out.push('T');
-    push_digits(&mut out, rem / 3600, 2);
+    push_digits(out, rem / 3600, 2);
     out.push(':');
-    push_digits(&mut out, rem % 3600 / 60, 2);
+    push_digits(out, rem % 3600 / 60, 2);
     out.push(':');
-    push_digits(&mut out, rem % 60, 2);
+    push_digits(out, rem % 60, 2);
     match fraction {
         f if !echo => {
             out.push('.');
-            push_digits(&mut out, f / 1000, 3);
+            push_digits(out, f / 1000, 3);
         }
         0 => {}
         f if f % 1000 == 0 => {
             out.push('.');
-            push_digits(&mut out, f / 1000, 3);
+            push_digits(out, f / 1000, 3);
         }
         f => {
             out.push('.');
-            push_digits(&mut out, f, 6);
+            push_digits(out, f, 6);
         }
     }
     out.push('Z');
-    out
 }
 
 /// `n` (0 ≤ n < 10^width, as the callers guarantee) zero-padded to `width` digits.

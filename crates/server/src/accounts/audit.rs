@@ -11,6 +11,8 @@ use tokio::sync::mpsc;
 const FLUSH: Duration = Duration::from_millis(200);
 const QUEUE: usize = 65_536;
 
+/// Cheap to clone: every clone feeds the same writer.
+#[derive(Clone)]
 pub struct AuditLog {
     tx: Option<mpsc::Sender<AuditRecord>>,
 }

@@ -3,7 +3,9 @@
 //! Ingest rules shared by every source (the future-time refusal of `[ingest] clock_tolerance_s`)
 //! live here, not in the protocols.
 
+use crate::accounts::audit::AuditLog;
 use std::sync::Arc;
+use store::accounts::AuditRecord;
 use store::{NewObservation, Store, WriteCommand, WriteOutcome};
 
 /// 1900-01-01T00:00:00Z and 2201-01-01T00:00:00Z in µs: years outside 1900–2200 are refused.
@@ -58,6 +60,8 @@ pub enum IngestError {
 pub struct Ingest {
     store: Arc<dyn Store>,
     clock_tolerance_s: u64,
+    /// Where a source records what a device did (`device:<station>` entries).
+    audit: Option<AuditLog>,
 }
 
 impl Ingest {
@@ -65,6 +69,20 @@ impl Ingest {
         Ingest {
             store,
             clock_tolerance_s,
+            audit: None,
+        }
+    }
+
+    /// The same write path, with devices' sessions recorded in the audit trail.
+    pub fn with_audit(mut self, audit: AuditLog) -> Ingest {
+        self.audit = Some(audit);
+        self
+    }
+
+    /// Records a device's action in the audit trail (nothing without one).
+    pub fn audit(&self, entry: AuditRecord) {
+        if let Some(a) = &self.audit {
+            a.record(entry);
         }
     }
 

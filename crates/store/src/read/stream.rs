@@ -8,7 +8,7 @@
 
 use super::{Page, decode};
 use crate::StoreError;
-use crate::executor::{Executor, Flow, RowRef};
+use crate::executor::{Cell, Executor, Flow, RowRef};
 use crate::paging::Keyset;
 use crate::render::{Capped, Render, hide_member};
 use crate::sql::mapping::{self, Column};
@@ -27,6 +27,8 @@ fn too_large(render: &Render) -> StoreError {
 struct Out<'r> {
     w: Capped,
     render: &'r Render,
+    /// Reused for the times written straight into the body (no string per row).
+    scratch: String,
 }
 
 impl Out<'_> {
@@ -36,14 +38,28 @@ impl Out<'_> {
     fn json<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), StoreError> {
         serde_json::to_writer(&mut self.w, v).map_err(|_| too_large(self.render))
     }
-    /// `"key":`, preceded by a comma unless it is the object's first member.
+    /// `"key":`, preceded by a comma unless it is the object's first member. Keys are the
+    /// model's property and navigation names (ASCII identifiers): nothing to escape.
     fn key(&mut self, first: &mut bool, key: &str) -> Result<(), StoreError> {
+        debug_assert!(!key.contains(['"', '\\']));
         if !*first {
             self.raw(b",")?;
         }
         *first = false;
-        self.json(key)?;
-        self.raw(b":")
+        self.raw(b"\"")?;
+        self.raw(key.as_bytes())?;
+        self.raw(b"\":")
+    }
+    /// A time (instant or interval) as a JSON string in the STA echo form.
+    fn time(&mut self, start: i64, end: Option<i64>) -> Result<(), StoreError> {
+        let mut s = std::mem::take(&mut self.scratch);
+        s.clear();
+        s.push('"');
+        sta::time::push_echo_value(&mut s, start, end);
+        s.push('"');
+        let written = self.raw(s.as_bytes());
+        self.scratch = s;
+        written
     }
     /// A relative link made absolute, as a JSON string.
     fn link(&mut self, relative: &str) -> Result<(), StoreError> {
@@ -103,10 +119,60 @@ fn shown_value(
     Ok(v)
 }
 
-fn id_of(fields: &[Field], row: &dyn RowRef) -> Result<i64, StoreError> {
-    match fields.iter().find(|f| f.kind == PropertyKind::Id) {
-        Some(f) => Ok(row.cell(f.at)?.as_i64().unwrap_or_default()),
-        None => Ok(0),
+/// Writes a property straight from its cells where that gives the value path's bytes without
+/// building a `Value` — times, ids and native (non-JSON) results, i.e. every cell of a long
+/// series —, and says `false` where the value path must shape it (JSON text, geometry, plain
+/// text). The hidden member cannot occur in these: it lives only in JSON objects.
+fn write_direct(out: &mut Out<'_>, field: &Field, row: &dyn RowRef) -> Result<bool, StoreError> {
+    match (field.col, field.kind) {
+        (Column::Interval(..), _) => match row.cell(field.at)?.as_i64() {
+            Some(start) => out.time(start, row.cell(field.at + 1)?.as_i64())?,
+            None => out.raw(b"null")?,
+        },
+        (Column::Plain(_), PropertyKind::Time) => match row.cell(field.at)?.as_i64() {
+            Some(t) => out.time(t, None)?,
+            None => out.raw(b"null")?,
+        },
+        (Column::Plain(_), PropertyKind::Id) => {
+            out.json(&row.cell(field.at)?.as_i64().unwrap_or_default())?
+        }
+        (Column::Result, _) => match (row.cell(field.at)?, row.cell(field.at + 1)?) {
+            (_, Cell::Text(_)) => return Ok(false),
+            // serde_json writes a non-finite float as `null`, as `Number::from_f64` makes it.
+            (Cell::Float(f), _) => out.json(&f)?,
+            (Cell::Int(i), _) => out.json(&i)?,
+            (Cell::Null, _) => out.raw(b"null")?,
+            (Cell::Text(t), _) => out.json(&*String::from_utf8_lossy(t))?,
+        },
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// What every entity of a page shows, worked out once per page rather than per row (a long
+/// series is thousands of rows with the same `$select`).
+struct EntityShape {
+    show_id: bool,
+    /// Navigation links shown.
+    navs: Vec<&'static str>,
+    /// Indices into the layout's fields of the properties shown (besides the id).
+    shown: Vec<usize>,
+}
+
+impl EntityShape {
+    fn of(entity: EntityType, fields: &[Field], select: Option<&[String]>) -> EntityShape {
+        EntityShape {
+            show_id: selected(select, "id"),
+            navs: entity
+                .navigations()
+                .iter()
+                .map(|nav| nav.name)
+                .filter(|name| selected(select, name))
+                .collect(),
+            shown: (0..fields.len())
+                .filter(|&i| fields[i].shown && fields[i].name != "id")
+                .collect(),
+        }
     }
 }
 
@@ -115,69 +181,86 @@ fn write_entity(
     out: &mut Out<'_>,
     entity: EntityType,
     fields: &[Field],
+    shape: &EntityShape,
     row: &dyn RowRef,
     id: i64,
-    select: Option<&[String]>,
 ) -> Result<(), StoreError> {
-    let wants_links = selected(select, "id")
-        || entity
-            .navigations()
-            .iter()
-            .any(|nav| selected(select, nav.name));
-    let link = if wants_links {
+    let link = if shape.show_id || !shape.navs.is_empty() {
         crate::shape::self_link(entity, id)
     } else {
         String::new()
     };
     let mut first = true;
     out.raw(b"{")?;
-    if selected(select, "id") {
+    if shape.show_id {
         out.key(&mut first, "@iot.selfLink")?;
         out.link(&link)?;
         out.key(&mut first, "@iot.id")?;
         out.json(&id)?;
     }
     let render = out.render;
-    for f in fields.iter().filter(|f| f.shown && f.name != "id") {
+    for f in shape.shown.iter().map(|&i| &fields[i]) {
+        out.key(&mut first, f.name)?;
+        if write_direct(out, f, row)? {
+            continue;
+        }
         let own = matches!(f.name, "properties" | "parameters");
         let v = shown_value(f, row, render, own)?;
-        out.key(&mut first, f.name)?;
         out.json(&v)?;
     }
-    for nav in entity.navigations() {
-        if selected(select, nav.name) {
-            out.key(&mut first, &format!("{}@iot.navigationLink", nav.name))?;
-            out.link(&format!("{link}/{}", nav.name))?;
-        }
+    for nav in &shape.navs {
+        out.key(&mut first, &format!("{nav}@iot.navigationLink"))?;
+        out.link(&format!("{link}/{nav}"))?;
     }
     out.raw(b"}")
+}
+
+/// Where one `dataArray` component comes from, resolved once per page.
+enum Component {
+    Id,
+    /// A property of the layout (index into its fields).
+    Field(usize),
+    /// Not a property of the entity: `null`.
+    Missing,
+}
+
+fn components_of(fields: &[Field], components: &[String]) -> Vec<Component> {
+    components
+        .iter()
+        .map(|c| match c.as_str() {
+            "id" => Component::Id,
+            name => fields
+                .iter()
+                .position(|f| f.name == name)
+                .map_or(Component::Missing, Component::Field),
+        })
+        .collect()
 }
 
 /// One `dataArray` line: the components' values in order (`paging::data_array`).
 fn write_line(
     out: &mut Out<'_>,
     fields: &[Field],
-    components: &[String],
+    components: &[Component],
+    parameters_at: Option<usize>,
     row: &dyn RowRef,
     id: i64,
 ) -> Result<(), StoreError> {
-    // The value path strips the member from the first `parameters` component only.
-    let parameters_at = components.iter().position(|c| c == "parameters");
     out.raw(b"[")?;
     for (k, c) in components.iter().enumerate() {
         if k > 0 {
             out.raw(b",")?;
         }
-        if c == "id" {
-            out.json(&id)?;
-            continue;
-        }
-        match fields.iter().find(|f| f.name == c) {
-            Some(f) => {
-                let v = shown_value(f, row, out.render, parameters_at == Some(k))?;
-                out.json(&v)?;
+        match c {
+            Component::Id => out.json(&id)?,
+            Component::Field(i) => {
+                let f = &fields[*i];
+                if !write_direct(out, f, row)? {
+                    let v = shown_value(f, row, out.render, parameters_at == Some(k))?;
+                    out.json(&v)?;
+                }
             }
-            None => out.raw(b"null")?,
+            Component::Missing => out.raw(b"null")?,
         }
     }
     out.raw(b"]")
@@ -193,6 +276,11 @@ pub(super) fn stream_collection(
     let entity = page.entity;
     let select = query.select.as_deref();
     let (fields, fk_at) = layout(entity, select);
+    let shape = EntityShape::of(entity, &fields, select);
+    let id_at = fields
+        .iter()
+        .find(|f| f.kind == PropertyKind::Id)
+        .map(|f| f.at);
     let time_at = fields
         .iter()
         .find(|f| f.name == "phenomenonTime")
@@ -205,6 +293,9 @@ pub(super) fn stream_collection(
             .map(|s| s.to_string())
             .collect(),
     };
+    let line = components_of(&fields, &components);
+    // The value path strips the hidden member from the first `parameters` component only.
+    let parameters_at = components.iter().position(|c| c == "parameters");
     let ds_at = mapping::foreign_keys(entity)
         .iter()
         .position(|(nav, _)| *nav == "Datastream")
@@ -212,10 +303,14 @@ pub(super) fn stream_collection(
     let new_out = || Out {
         w: Capped::new(render.max_bytes),
         render,
+        scratch: String::new(),
     };
     // Entities go into `values`; dataArray lines into one buffer per Datastream, in order of
     // first appearance, as the value path groups them.
     let mut values = new_out();
+    // A series page is hundreds of kilobytes: growing the buffer by doubling copied it ~15 times.
+    let hint = usize::try_from(page.top.min(10_000)).unwrap_or(0) * 48;
+    values.w.buf.reserve(hint.min(render.max_bytes));
     let mut groups: Vec<(i64, Out<'_>, usize)> = Vec::new();
     let mut n: u64 = 0;
     let mut more = false;
@@ -260,7 +355,10 @@ pub(super) fn stream_collection(
             return Ok(Flow::Stop);
         }
         n += 1;
-        let id = id_of(&fields, row)?;
+        let id = match id_at {
+            Some(at) => row.cell(at)?.as_i64().unwrap_or_default(),
+            None => 0,
+        };
         let time = match time_at {
             Some(at) => row.cell(at)?.as_i64().unwrap_or_default(),
             None => 0,
@@ -283,12 +381,12 @@ pub(super) fn stream_collection(
                 out.raw(b",")?;
             }
             *lines += 1;
-            write_line(out, &fields, &components, row, id)?;
+            write_line(out, &fields, &line, parameters_at, row, id)?;
         } else {
             if n > 1 {
                 values.raw(b",")?;
             }
-            write_entity(&mut values, entity, &fields, row, id, select)?;
+            write_entity(&mut values, entity, &fields, &shape, row, id)?;
         }
         Ok(Flow::Continue)
     };
@@ -315,6 +413,7 @@ pub(super) fn stream_collection(
         }
     }
     let mut head = new_out();
+    head.w.buf.reserve(values.w.buf.len() + 512);
     let mut first = true;
     head.raw(b"{")?;
     if let Some(c) = page.count {

@@ -20,6 +20,7 @@ pub mod guard;
 pub mod lockout_alerts;
 pub mod log_limit;
 mod metrics;
+mod sessions;
 mod source;
 pub mod values;
 
@@ -216,6 +217,8 @@ struct Connection<'a> {
     authenticated: bool,
     limiter: LogLimiter,
     last_set_time: Option<Instant>,
+    /// Each station's session on this connection, for the audit trail.
+    sessions: sessions::DeviceSessions,
 }
 
 impl<'a> Connection<'a> {
@@ -233,6 +236,7 @@ impl<'a> Connection<'a> {
                 shared.settings.reject_log_interval,
             ),
             last_set_time: None,
+            sessions: sessions::DeviceSessions::default(),
         }
     }
 
@@ -286,6 +290,7 @@ impl<'a> Connection<'a> {
         for &index in &self.stations {
             self.shared.board.connection(index, false);
         }
+        std::mem::take(&mut self.sessions).closed(&self.shared.ingest, self.peer);
         let _ = socket.shutdown().await;
         tracing::debug!(peer = %self.peer, "HJ 212 connection closed");
     }
@@ -305,6 +310,9 @@ impl<'a> Connection<'a> {
                 error = %error.error,
                 "HJ 212 frame dropped, not answered"
             );
+        }
+        if let Some(s) = station {
+            self.sessions.refused(s.index);
         }
         self.shared.board.reject(station.map(|s| s.index), reason);
         Flow::Continue
@@ -345,10 +353,13 @@ impl<'a> Connection<'a> {
         if self.stations.insert(station.index) {
             shared.board.connection(station.index, true);
         }
+        self.sessions
+            .authenticated(&shared.ingest, self.peer, station.index, &station.code);
         let values = match data_kind(segment.cn) {
             Some(kind) => match self.store_values(&segment, kind, station).await {
                 Ok(values) => values,
                 Err(reason) => {
+                    self.sessions.refused(station.index);
                     shared.board.reject(Some(station.index), reason);
                     if reason == RejectReason::FutureTime {
                         return self.set_time(&segment, station, socket).await;
@@ -363,12 +374,14 @@ impl<'a> Connection<'a> {
             .board
             .frame(station.index, values, store::clock::now_micros());
         let Some(answer) = hj212::answer_frame(&segment, &station.options) else {
+            self.sessions.accepted(station.index, values);
             return Flow::Continue;
         };
         if let Err(e) = socket.write_all(&answer).await {
             tracing::debug!(peer = %self.peer, error = %e, "cannot send the HJ 212 answer");
             return Flow::Close;
         }
+        self.sessions.accepted(station.index, values);
         shared.board.answers_total.fetch_add(1, Ordering::Relaxed);
         Flow::Continue
     }
