@@ -310,7 +310,7 @@ pub(super) fn stream_collection(
     let mut values = new_out();
     // A series page is hundreds of kilobytes: growing the buffer by doubling copied it ~15 times.
     let hint = usize::try_from(page.top.min(10_000)).unwrap_or(0) * 48;
-    values.w.buf.reserve(hint.min(render.max_bytes));
+    values.w.buf.reserve(hint.min(render.max_bytes) + 512);
     let mut groups: Vec<(i64, Out<'_>, usize)> = Vec::new();
     let mut n: u64 = 0;
     let mut more = false;
@@ -413,7 +413,6 @@ pub(super) fn stream_collection(
         }
     }
     let mut head = new_out();
-    head.w.buf.reserve(values.w.buf.len() + 512);
     let mut first = true;
     head.raw(b"{")?;
     if let Some(c) = page.count {
@@ -426,7 +425,13 @@ pub(super) fn stream_collection(
     }
     head.key(&mut first, "value")?;
     head.raw(b"[")?;
-    head.raw(&values.w.buf)?;
-    head.raw(b"]}")?;
-    Ok(head.w.buf)
+    // The head goes in front of the rows in the rows' own buffer (room was reserved): copying
+    // half a megabyte of series into a second fresh buffer cost as much as writing it.
+    if head.w.buf.len() + values.w.buf.len() + 2 > render.max_bytes {
+        return Err(too_large(render));
+    }
+    let mut body = values.w.buf;
+    body.splice(0..0, head.w.buf);
+    body.extend_from_slice(b"]}");
+    Ok(body)
 }
