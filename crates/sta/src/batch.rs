@@ -72,6 +72,12 @@ pub fn parse(body: &[u8], max_requests: usize) -> Result<BatchRequest, String> {
     let batch: BatchRequest = serde_json::from_slice(body).map_err(|e| {
         format!("not a JSON batch ({{\"requests\": [{{\"id\", \"method\", \"url\", …}}]}}): {e}")
     })?;
+    check(batch, max_requests)
+}
+
+/// The checks of [`parse`] on a batch read from any form (JSON here, multipart in
+/// [`crate::batch_multipart`]).
+pub fn check(batch: BatchRequest, max_requests: usize) -> Result<BatchRequest, String> {
     if batch.requests.len() > max_requests {
         return Err(format!(
             "{} requests in one batch, more than the {max_requests} allowed (setting sta.max_batch_requests)",

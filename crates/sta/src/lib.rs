@@ -2,6 +2,7 @@
 //! and the `$filter` language. No IO: the store compiles these into SQL, the server shapes JSON.
 
 pub mod batch;
+pub mod batch_multipart;
 pub mod conformance;
 pub mod entity;
 pub mod error;

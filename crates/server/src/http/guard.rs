@@ -148,10 +148,13 @@ async fn limits_and_run(
     // A form or text/plain body can be sent cross-origin without a preflight; JSON cannot, nor
     // can image/tiff, which is what a scene upload is (http/scenes.rs). A camera's snapshot
     // upload needs no credentials to forge (its session id is the capability) and firmware
-    // labels JPEGs loosely, so its handler checks the picture itself.
+    // labels JPEGs loosely, so its handler checks the picture itself. The standard's
+    // `$batch` is `multipart/mixed`, which (unlike `multipart/form-data`) is not a form
+    // encoding: a browser preflights it like JSON.
     if !is_json(req.headers())
         && !camera_upload
         && !super::scenes::is_scene_upload(req.uri().path(), req.headers())
+        && !super::sta_batch::is_multipart_batch(req.uri().path(), req.headers())
     {
         let got = req
             .headers()

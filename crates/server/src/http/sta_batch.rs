@@ -1,5 +1,6 @@
-//! `POST /v1.1/$batch`: the OData 4.01 JSON batch (FROST's form; the standard's multipart
-//! form is not implemented). Each request runs through the same handler as a direct request
+//! `POST /v1.1/$batch`: the standard's `multipart/mixed` form (OData 4.0, change sets) and the
+//! OData 4.01 JSON batch (FROST's form), read into one request model (`sta::batch`,
+//! `sta::batch_multipart`) and answered in the form they came in. Each request runs through the same handler as a direct request
 //! (same authorisation, budgets, redaction, answers) without an HTTP round trip; the requests of
 //! an atomicity group go to the store as one `WriteCommand::Atomic`, one savepoint, all or
 //! nothing. See docs/sensorthings.md.
@@ -34,14 +35,38 @@ impl Progress {
     }
 }
 
+/// A `multipart/mixed` body sent to `$batch` (the standard's form).
+pub(super) fn is_multipart_batch(path: &str, headers: &HeaderMap) -> bool {
+    path.ends_with("/$batch")
+        && headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(sta::batch_multipart::boundary_of)
+            .is_some()
+}
+
 pub async fn batch(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     state.authorize_read(&headers)?;
-    let batch = sta::batch::parse(&body, state.config.sta.max_batch_requests)
-        .map_err(ApiError::bad_request)?;
+    let max = state.config.sta.max_batch_requests;
+    // The standard's multipart form or FROST's JSON form; the answer comes in the same form.
+    let multipart = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .filter(|ct| {
+            ct.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/")
+        })
+        .map(str::to_string);
+    let batch = match &multipart {
+        Some(ct) => sta::batch_multipart::parse(&body, ct, max),
+        None => sta::batch::parse(&body, max),
+    }
+    .map_err(ApiError::bad_request)?;
     let mut progress = Progress::default();
     let cap = state.config.http.max_response_bytes;
     let mut items = batch.requests.into_iter().peekable();
@@ -76,6 +101,13 @@ pub async fn batch(
                 run_group(&state, &headers, &group, members, &mut progress).await;
             }
         }
+    }
+    if multipart.is_some() {
+        let nonce = crate::accounts::random_hex(12).map_err(ApiError::from)?;
+        let boundary = format!("batchresponse_{nonce}");
+        let body = sta::batch_multipart::write_response(&progress.responses, &boundary);
+        let content_type = format!("multipart/mixed; boundary={boundary}");
+        return Ok(([(header::CONTENT_TYPE, content_type)], body).into_response());
     }
     let body = serde_json::to_vec(&json!({ "responses": progress.responses }))
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("batch: {e}")))?;

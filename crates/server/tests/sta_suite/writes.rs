@@ -613,3 +613,86 @@ async fn batch_stops_running_requests_past_the_response_cap() {
     assert_eq!(things["@iot.count"], 1, "the request past the cap did not run");
     s.stop().await;
 }
+
+/// The standard's form of `$batch`: `multipart/mixed` with a change set whose second request
+/// references the first by its Content-ID; a failing change set answers once and leaves
+/// nothing behind.
+#[tokio::test]
+async fn batch_multipart_with_change_sets() {
+    let s = start_with_l01().await;
+    let datastream = datastream_body(json!({ "@iot.id": "$1" })).to_string();
+    let batch = |datastream: &str| {
+        [
+            "--b1",
+            "Content-Type: application/http",
+            "Content-Transfer-Encoding: binary",
+            "",
+            "GET Things?$count=true&$select=name HTTP/1.1",
+            "",
+            "",
+            "--b1",
+            "Content-Type: multipart/mixed; boundary=cs1",
+            "",
+            "--cs1",
+            "Content-Type: application/http",
+            "Content-Transfer-Encoding: binary",
+            "Content-ID: 1",
+            "",
+            "POST Things HTTP/1.1",
+            "Content-Type: application/json",
+            "",
+            r#"{"name": "L09", "description": "浮标"}"#,
+            "--cs1",
+            "Content-Type: application/http",
+            "Content-Transfer-Encoding: binary",
+            "Content-ID: 2",
+            "",
+            "POST Datastreams HTTP/1.1",
+            "Content-Type: application/json",
+            "",
+            datastream,
+            "--cs1--",
+            "--b1--",
+            "",
+        ]
+        .join("\r\n")
+    };
+    let send = |body: String| {
+        s.client
+            .post(format!("{}/$batch", s.base))
+            .header("Content-Type", "multipart/mixed; boundary=b1")
+            .body(body)
+            .send()
+    };
+    let r = send(batch(&datastream)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let ct = r.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(ct.starts_with("multipart/mixed; boundary=batchresponse_"), "{ct}");
+    let text = r.text().await.unwrap();
+    assert!(text.contains("HTTP/1.1 200 OK"), "{text}");
+    assert!(text.contains(r#""@iot.count":1"#), "{text}");
+    assert_eq!(text.matches("HTTP/1.1 201 Created").count(), 2, "{text}");
+    assert!(text.contains("Content-ID: 2\r\n"), "{text}");
+    assert!(text.contains("/v1.1/Things(2)"), "{text}");
+    let (_, things) = s.get("Things(2)/Datastreams?$select=name").await;
+    assert_eq!(things["value"], json!([{ "name": "DO" }]));
+    // The change set fails in its second request: one answer (400), the Thing rolled back.
+    let mut bad = datastream_body(json!({ "@iot.id": "$1" }));
+    bad.as_object_mut().unwrap().remove("unitOfMeasurement");
+    let r = send(batch(&bad.to_string())).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let text = r.text().await.unwrap();
+    assert_eq!(text.matches("HTTP/1.1").count(), 2, "one GET, one change set: {text}");
+    assert!(text.contains("HTTP/1.1 400 Bad Request"), "{text}");
+    assert!(text.contains("unitOfMeasurement"), "{text}");
+    let (_, count) = s.get("Things?$count=true&$top=0").await;
+    assert_eq!(count["@iot.count"], 2, "the failed change set left its Thing: {count}");
+    // A malformed multipart body is refused whole, with the reason.
+    let r = send("--b1\r\nContent-Type: application/http\r\n\r\nGET Things HTTP/1.1\r\n".into())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let err: Value = r.json().await.unwrap();
+    assert!(err["message"].as_str().unwrap().contains("does not end with"), "{err}");
+    s.stop().await;
+}
