@@ -1,0 +1,469 @@
+//! One MQTT 3.1.1 connection: CONNECT and its credentials, then PUBLISH (create), SUBSCRIBE,
+//! UNSUBSCRIBE, PINGREQ, DISCONNECT. Packets are read and written with rumqttc's codec
+//! (`mqttbytes::v4`); the session rules are ours, because the one that matters is not a
+//! broker's: a PUBACK (QoS 1) or PUBREC (QoS 2) leaves only after the group commit holding the
+//! observation, and a refused publish gets none — MQTT 3.1.1 has no negative acknowledgement,
+//! so the publisher keeps it in flight and sees that it was not taken.
+//!
+//! Writes of one connection run concurrently (up to `[mqtt] max_inflight`), so a publisher is
+//! not held to one group commit per message; their acknowledgements still leave in the order
+//! the publishes arrived (MQTT 3.1.1 §4.6), through an ordered queue of pending writes.
+
+use super::Shared;
+use super::auth::{self, Refusal, Who};
+use super::fanout::{Outgoing, Subscriber};
+use super::topic;
+use bytes::BytesMut;
+use futures_util::stream::{FuturesOrdered, StreamExt};
+use rumqttc::mqttbytes::v4::{
+    ConnAck, ConnectReturnCode, Packet, PubAck, PubComp, PubRec, Publish, SubAck,
+    SubscribeReasonCode, UnsubAck,
+};
+use rumqttc::mqttbytes::{Error as CodecError, QoS};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+
+/// The outcome of one publish's write: `Ok(n)` observations stored, or why not.
+type WriteResult = Result<u64, (&'static str, String)>;
+type PendingWrite = Pin<Box<dyn Future<Output = (u16, QoS, WriteResult)> + Send>>;
+
+/// Why a session ended early.
+#[derive(Debug, thiserror::Error)]
+enum SessionError {
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("malformed packet: {0}")]
+    Codec(CodecError),
+    #[error("protocol: {0}")]
+    Protocol(&'static str),
+}
+
+async fn send(wr: &mut OwnedWriteHalf, packet: Packet, max: usize) -> Result<(), SessionError> {
+    let mut buf = BytesMut::new();
+    packet.write(&mut buf, max).map_err(SessionError::Codec)?;
+    wr.write_all(&buf).await?;
+    Ok(())
+}
+
+/// The next complete packet in `buf`, or `None` when more bytes are needed.
+fn next_packet(buf: &mut BytesMut, max: usize) -> Result<Option<Packet>, SessionError> {
+    match Packet::read(buf, max) {
+        Ok(p) => Ok(Some(p)),
+        Err(CodecError::InsufficientBytes(_)) => Ok(None),
+        Err(e) => Err(SessionError::Codec(e)),
+    }
+}
+
+/// Serves one connection until it closes, the keep-alive lapses, a newer connection takes its
+/// client id, or the server stops.
+pub async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    let (mut rd, mut wr) = stream.into_split();
+    let max = shared.settings.max_packet_bytes;
+    let mut buf = BytesMut::with_capacity(4096);
+    // CONNECT first, within the timeout.
+    let connect = tokio::time::timeout(shared.settings.connect_timeout, async {
+        loop {
+            if let Some(p) = next_packet(&mut buf, max)? {
+                return Ok::<Packet, SessionError>(p);
+            }
+            if rd.read_buf(&mut buf).await? == 0 {
+                return Err(SessionError::Protocol("closed before CONNECT"));
+            }
+        }
+    })
+    .await;
+    let connect = match connect {
+        Ok(Ok(Packet::Connect(c))) => c,
+        Ok(Ok(_)) => return refuse_connect(&shared, peer, "the first packet is not CONNECT"),
+        Ok(Err(SessionError::Codec(CodecError::InvalidProtocolLevel(level)))) => {
+            // MQTT 3.1 (level 3) or anything else this server does not speak.
+            let _ = send(
+                &mut wr,
+                Packet::ConnAck(ConnAck::new(
+                    ConnectReturnCode::RefusedProtocolVersion,
+                    false,
+                )),
+                max,
+            )
+            .await;
+            return refuse_connect(&shared, peer, &format!("protocol level {level}"));
+        }
+        Ok(Err(e)) => return refuse_connect(&shared, peer, &e.to_string()),
+        Err(_) => return refuse_connect(&shared, peer, "no CONNECT within connect_timeout_s"),
+    };
+    if connect.protocol != rumqttc::mqttbytes::Protocol::V4 {
+        // MQTT 5 carries properties this codec's v4 reader does not parse (docs/mqtt.md).
+        let _ = send(
+            &mut wr,
+            Packet::ConnAck(ConnAck::new(
+                ConnectReturnCode::RefusedProtocolVersion,
+                false,
+            )),
+            max,
+        )
+        .await;
+        return refuse_connect(&shared, peer, "MQTT 5 is not served; connect with 3.1.1");
+    }
+    let login = connect
+        .login
+        .as_ref()
+        .map(|l| (l.username.as_str(), l.password.as_str()));
+    let who = match auth::authenticate(
+        &shared.accounts,
+        &shared.config,
+        login,
+        &peer.ip().to_string(),
+    )
+    .await
+    {
+        Ok(w) => w,
+        Err(r) => {
+            let code = match r {
+                Refusal::BadCredentials => ConnectReturnCode::BadUserNamePassword,
+                Refusal::Throttled => ConnectReturnCode::NotAuthorized,
+            };
+            let _ = send(&mut wr, Packet::ConnAck(ConnAck::new(code, false)), max).await;
+            return refuse_connect(&shared, peer, &format!("{r:?}"));
+        }
+    };
+    let client_id = if connect.client_id.is_empty() {
+        if !connect.clean_session {
+            let _ = send(
+                &mut wr,
+                Packet::ConnAck(ConnAck::new(ConnectReturnCode::BadClientId, false)),
+                max,
+            )
+            .await;
+            return refuse_connect(&shared, peer, "empty client id without clean session");
+        }
+        format!("qingshui-{}", shared.next_session_id())
+    } else {
+        connect.client_id.clone()
+    };
+    // Subscriptions live as long as the connection (no persistent sessions: docs/mqtt.md).
+    if send(
+        &mut wr,
+        Packet::ConnAck(ConnAck::new(ConnectReturnCode::Success, false)),
+        max,
+    )
+    .await
+    .is_err()
+    {
+        return;
+    }
+    let id = shared.next_session_id();
+    let (taken_tx, taken_rx) = oneshot::channel();
+    shared.claim_client_id(&client_id, id, taken_tx);
+    shared
+        .stats
+        .connections_accepted
+        .fetch_add(1, Ordering::Relaxed);
+    shared.stats.connected.fetch_add(1, Ordering::Relaxed);
+    tracing::info!(%peer, client = %client_id, who = %who.label(), "MQTT client connected");
+    let keep_alive = match connect.keep_alive {
+        0 => None,
+        // MQTT 3.1.1 §3.1.2.10: one and a half keep-alive periods without a packet.
+        s => Some(Duration::from_millis(u64::from(s) * 1500)),
+    };
+    let mut session = Session {
+        id,
+        who,
+        shared: shared.clone(),
+        wr,
+        pending: FuturesOrdered::new(),
+        queue: mpsc::channel(shared.settings.queue.max(1)),
+        qos2_received: Vec::new(),
+    };
+    let end = session
+        .run(&mut rd, buf, keep_alive, taken_rx, &mut shutdown)
+        .await;
+    session.finish().await;
+    shared.fanout.remove_session(id);
+    shared.release_client_id(&client_id, id);
+    shared.stats.connected.fetch_sub(1, Ordering::Relaxed);
+    match end {
+        Ok(why) => tracing::info!(%peer, client = %client_id, why, "MQTT client disconnected"),
+        Err(e) => {
+            tracing::info!(%peer, client = %client_id, error = %e, "MQTT connection closed")
+        }
+    }
+}
+
+fn refuse_connect(shared: &Shared, peer: SocketAddr, why: &str) {
+    shared
+        .stats
+        .connections_refused
+        .fetch_add(1, Ordering::Relaxed);
+    tracing::info!(%peer, why, "MQTT CONNECT refused");
+}
+
+struct Session {
+    id: u64,
+    who: Who,
+    shared: Arc<Shared>,
+    wr: OwnedWriteHalf,
+    /// Writes in flight, in arrival order: their acknowledgements leave in that order.
+    pending: FuturesOrdered<PendingWrite>,
+    queue: (mpsc::Sender<Outgoing>, mpsc::Receiver<Outgoing>),
+    /// QoS 2 packet ids acknowledged with PUBREC and waiting for PUBREL.
+    qos2_received: Vec<u16>,
+}
+
+impl Session {
+    async fn run(
+        &mut self,
+        rd: &mut tokio::net::tcp::OwnedReadHalf,
+        mut buf: BytesMut,
+        keep_alive: Option<Duration>,
+        mut taken: oneshot::Receiver<()>,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<&'static str, SessionError> {
+        let max = self.shared.settings.max_packet_bytes;
+        let max_inflight = self.shared.settings.max_inflight.max(1);
+        let far = Duration::from_secs(86_400 * 365);
+        let mut deadline = Instant::now() + keep_alive.unwrap_or(far);
+        // Bytes that arrived with CONNECT.
+        while let Some(p) = next_packet(&mut buf, max)? {
+            if self.handle(p).await? {
+                return Ok("DISCONNECT");
+            }
+        }
+        loop {
+            tokio::select! {
+                n = rd.read_buf(&mut buf), if self.pending.len() < max_inflight => {
+                    if n? == 0 {
+                        return Ok("closed by the client");
+                    }
+                    deadline = Instant::now() + keep_alive.unwrap_or(far);
+                    while let Some(p) = next_packet(&mut buf, max)? {
+                        if self.handle(p).await? {
+                            return Ok("DISCONNECT");
+                        }
+                    }
+                }
+                Some((pkid, qos, result)) = self.pending.next(), if !self.pending.is_empty() => {
+                    self.acknowledge(pkid, qos, result).await?;
+                }
+                Some(out) = self.queue.1.recv() => {
+                    self.shared.stats.queue_depth.fetch_sub(1, Ordering::Relaxed);
+                    self.deliver(out).await?;
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    return Err(SessionError::Protocol("keep-alive lapsed"));
+                }
+                _ = &mut taken => return Ok("a newer connection took its client id"),
+                _ = shutdown.changed() => {
+                    if *shutdown.borrow() {
+                        return Ok("server stopping");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Finishes the writes in hand and acknowledges them (the socket may be gone: they are
+    /// stored all the same, and the publisher's resend is recognised as a duplicate).
+    async fn finish(&mut self) {
+        while let Some((pkid, qos, result)) = self.pending.next().await {
+            if self.acknowledge(pkid, qos, result).await.is_err() {
+                break;
+            }
+        }
+        while let Some((pkid, qos, result)) = self.pending.next().await {
+            if result.is_ok() && qos != QoS::AtMostOnce {
+                tracing::debug!(pkid, "stored, but the connection closed before its ack");
+            }
+        }
+        let _ = self.wr.shutdown().await;
+        // Messages still queued for this client no longer count as waiting.
+        self.queue.1.close();
+        while self.queue.1.try_recv().is_ok() {
+            self.shared
+                .stats
+                .queue_depth
+                .fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    async fn write(&mut self, p: Packet) -> Result<(), SessionError> {
+        send(&mut self.wr, p, self.shared.settings.max_packet_bytes).await
+    }
+
+    /// One packet; `true` when the client said DISCONNECT.
+    async fn handle(&mut self, packet: Packet) -> Result<bool, SessionError> {
+        match packet {
+            Packet::Publish(p) => self.publish(p),
+            Packet::PubRel(r) => {
+                // The observation was stored before PUBREC; release the id.
+                self.qos2_received.retain(|&id| id != r.pkid);
+                self.write(Packet::PubComp(PubComp::new(r.pkid))).await?;
+            }
+            Packet::Subscribe(s) => {
+                let mut codes = Vec::with_capacity(s.filters.len());
+                for f in &s.filters {
+                    codes.push(self.subscribe(&f.path));
+                }
+                self.write(Packet::SubAck(SubAck::new(s.pkid, codes)))
+                    .await?;
+            }
+            Packet::Unsubscribe(u) => {
+                for t in &u.topics {
+                    self.shared.fanout.unsubscribe(self.id, t);
+                }
+                self.write(Packet::UnsubAck(UnsubAck::new(u.pkid))).await?;
+            }
+            Packet::PingReq => self.write(Packet::PingResp).await?,
+            Packet::Disconnect => return Ok(true),
+            // We deliver at QoS 0: acknowledgements of ours are not expected, and harmless.
+            Packet::PubAck(_) | Packet::PubRec(_) | Packet::PubComp(_) => {}
+            Packet::Connect(_) => return Err(SessionError::Protocol("a second CONNECT")),
+            Packet::ConnAck(_) | Packet::SubAck(_) | Packet::UnsubAck(_) | Packet::PingResp => {
+                return Err(SessionError::Protocol("a packet only a server sends"));
+            }
+        }
+        Ok(false)
+    }
+
+    fn subscribe(&mut self, filter: &str) -> SubscribeReasonCode {
+        let shared = &self.shared;
+        if !self.who.may_read(&shared.accounts, &shared.config) {
+            shared
+                .stats
+                .subscriptions_refused
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::info!(topic = filter, who = %self.who.label(), "MQTT subscription refused: reads need an account");
+            return SubscribeReasonCode::Failure;
+        }
+        match topic::subscription(filter) {
+            Ok(t) => {
+                let subscriber = Subscriber {
+                    tx: self.queue.0.clone(),
+                    sees_mn: self.who.sees_mn(&shared.accounts),
+                };
+                shared
+                    .fanout
+                    .subscribe(self.id, t, subscriber, shared.settings.retain_latest);
+                // Messages go out at QoS 0: at most once per connection (docs/mqtt.md).
+                SubscribeReasonCode::Success(QoS::AtMostOnce)
+            }
+            Err(e) => {
+                shared
+                    .stats
+                    .subscriptions_refused
+                    .fetch_add(1, Ordering::Relaxed);
+                tracing::info!(topic = filter, error = %e, "MQTT subscription refused");
+                SubscribeReasonCode::Failure
+            }
+        }
+    }
+
+    /// Starts the write of a PUBLISH (or refuses it: counted, logged, not acknowledged).
+    fn publish(&mut self, p: Publish) {
+        let shared = self.shared.clone();
+        shared.stats.publishes_in.fetch_add(1, Ordering::Relaxed);
+        if p.qos == QoS::ExactlyOnce && self.qos2_received.contains(&p.pkid) {
+            // A resend of a QoS 2 publish already stored and PUBREC'd: answer again, store once.
+            let pkid = p.pkid;
+            self.pending
+                .push_back(Box::pin(async move { (pkid, QoS::ExactlyOnce, Ok(0)) }));
+            return;
+        }
+        let refuse = |reason: &'static str, message: String| {
+            shared.stats.refused(reason);
+            tracing::warn!(topic = %p.topic, who = %self.who.label(), reason, %message, "MQTT publish refused (not acknowledged)");
+        };
+        if !self.who.may_write(&shared.accounts) {
+            refuse(
+                "not_authorised",
+                "creating observations needs the operator role".into(),
+            );
+            return;
+        }
+        let command = match super::mapping::command_for(&shared, &p.topic, &p.payload) {
+            Ok(c) => c,
+            Err((reason, message)) => {
+                refuse(reason, message);
+                return;
+            }
+        };
+        let store = shared.store.clone();
+        let (pkid, qos) = (p.pkid, p.qos);
+        let stats = shared.stats.clone();
+        self.pending.push_back(Box::pin(async move {
+            let super::mapping::Command::Write(cmd) = command;
+            let result = store.write(cmd).await.map(|_| 1).map_err(|e| classify(&e));
+            if let Ok(n) = &result {
+                stats.observations_stored.fetch_add(*n, Ordering::Relaxed);
+            }
+            (pkid, qos, result)
+        }));
+    }
+
+    async fn acknowledge(
+        &mut self,
+        pkid: u16,
+        qos: QoS,
+        result: WriteResult,
+    ) -> Result<(), SessionError> {
+        match result {
+            Ok(_) => match qos {
+                QoS::AtMostOnce => Ok(()),
+                QoS::AtLeastOnce => {
+                    self.write(Packet::PubAck(PubAck::new(pkid))).await?;
+                    self.shared.stats.pubacks.fetch_add(1, Ordering::Relaxed);
+                    Ok(())
+                }
+                QoS::ExactlyOnce => {
+                    if !self.qos2_received.contains(&pkid) {
+                        self.qos2_received.push(pkid);
+                    }
+                    self.write(Packet::PubRec(PubRec::new(pkid))).await?;
+                    self.shared.stats.pubacks.fetch_add(1, Ordering::Relaxed);
+                    Ok(())
+                }
+            },
+            Err((reason, message)) => {
+                self.shared.stats.refused(reason);
+                tracing::warn!(pkid, who = %self.who.label(), reason, %message, "MQTT publish not stored (not acknowledged)");
+                Ok(())
+            }
+        }
+    }
+
+    async fn deliver(&mut self, out: Outgoing) -> Result<(), SessionError> {
+        let mut p = Publish::new(out.topic.as_ref(), QoS::AtMostOnce, Vec::new());
+        p.payload = out.payload;
+        p.retain = out.retain;
+        self.write(Packet::Publish(p)).await?;
+        self.shared
+            .stats
+            .publishes_out
+            .fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// A store error as a refusal reason: the client's fault (a bad observation) or the store's.
+fn classify(e: &store::StoreError) -> (&'static str, String) {
+    let status = crate::http::error::ApiError::from(e).status;
+    if status.is_client_error() {
+        ("rejected", e.to_string())
+    } else {
+        ("store_failed", e.to_string())
+    }
+}
