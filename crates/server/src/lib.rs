@@ -158,9 +158,13 @@ pub async fn start_with_sources(
             .trim_end_matches('/'),
         http::sta::PREFIX
     );
-    if let Some(mqtt) =
-        sources::mqtt::MqttSource::from_config(&config, accounts.clone(), service_root)
-    {
+    if let Some(mqtt) = sources::mqtt::MqttSource::from_config(
+        &config,
+        accounts.clone(),
+        service_root,
+        domain.as_ref().map(|d| &d.network),
+        Some(directory.clone()),
+    ) {
         configured.push(Box::new(mqtt));
     }
     let ingest = sources::ingest::Ingest::new(store.clone(), config.ingest.clock_tolerance_s);

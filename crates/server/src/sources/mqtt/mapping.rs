@@ -1,15 +1,18 @@
 //! What a PUBLISH writes: an STA create topic (`v1.1/…/Observations`) becomes the same
 //! [`WriteCommand::Create`] an HTTP POST to that path makes (validation, Datastream link,
-//! idempotency and revisions are the store's, as for HTTP).
+//! idempotency and revisions are the store's, as for HTTP); any other topic is looked up in the
+//! network file's device mappings ([`super::devices`]).
 
 use super::Shared;
 use super::topic;
-use store::WriteCommand;
+use store::{NewObservation, WriteCommand};
 
 /// The write a publish asks for.
 pub enum Command {
     /// One STA create, exactly as HTTP.
     Write(WriteCommand),
+    /// Values of a device mapping (several datastreams from one message), stored all or none.
+    Rows(Vec<NewObservation>),
 }
 
 /// A refusal: the counted reason and the message logged.
@@ -28,9 +31,16 @@ pub fn command_for(shared: &Shared, topic_name: &str, payload: &[u8]) -> Result<
         }
         return Ok(Command::Write(WriteCommand::Create { path, body }));
     }
-    let _ = shared;
-    Err((
-        "unknown_topic",
-        format!("{topic_name} is not a SensorThings create topic"),
-    ))
+    match shared
+        .devices
+        .rows(topic_name, payload, store::clock::now_micros())
+    {
+        Some(rows) => rows.map(Command::Rows),
+        None => Err((
+            "unknown_topic",
+            format!(
+                "{topic_name} is neither a SensorThings create topic nor a mapped device topic"
+            ),
+        )),
+    }
 }

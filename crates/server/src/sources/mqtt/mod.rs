@@ -9,6 +9,7 @@
 //! is rumqttc's (`mqttbytes::v4`), from the same project.
 
 pub mod auth;
+pub mod devices;
 pub mod fanout;
 pub mod mapping;
 pub mod metrics;
@@ -47,6 +48,9 @@ pub struct Shared {
     pub config: Arc<Config>,
     pub accounts: Arc<Accounts>,
     pub store: Arc<dyn Store>,
+    /// The write path of device mappings (the shared ingest rules).
+    pub ingest: crate::sources::ingest::Ingest,
+    pub devices: devices::Devices,
     pub stats: Arc<MqttStats>,
     pub fanout: Arc<Fanout>,
     next_id: AtomicU64,
@@ -83,20 +87,27 @@ pub struct MqttSource {
     accounts: Arc<Accounts>,
     /// `http://host/v1.1`: links in messages.
     service_root: String,
+    devices: Vec<network::MqttDevice>,
+    directory: Option<Arc<crate::directory::DatastreamDirectory>>,
 }
 
 impl MqttSource {
-    /// `None` without `[mqtt] listen`.
+    /// `None` without `[mqtt] listen`. `network` brings the device mappings and `directory`
+    /// their datastreams.
     pub fn from_config(
         config: &Config,
         accounts: Arc<Accounts>,
         service_root: String,
+        network: Option<&network::Network>,
+        directory: Option<Arc<crate::directory::DatastreamDirectory>>,
     ) -> Option<MqttSource> {
         Some(MqttSource {
             addr: config.mqtt.listen?,
             config: Arc::new(config.clone()),
             accounts,
             service_root,
+            devices: network.map(|n| n.mqtt_devices.clone()).unwrap_or_default(),
+            directory,
         })
     }
 }
@@ -160,6 +171,8 @@ impl Source for MqttSource {
                 config: self.config.clone(),
                 accounts: self.accounts.clone(),
                 store,
+                ingest: context.ingest.clone(),
+                devices: devices::Devices::new(self.devices, self.directory),
                 stats: stats.clone(),
                 fanout: fanout.clone(),
                 next_id: AtomicU64::new(1),

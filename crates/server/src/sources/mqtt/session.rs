@@ -13,6 +13,7 @@ use super::Shared;
 use super::auth::{self, Refusal, Who};
 use super::fanout::{Outgoing, Subscriber};
 use super::topic;
+use crate::sources::ingest::IngestError;
 use bytes::BytesMut;
 use futures_util::stream::{FuturesOrdered, StreamExt};
 use rumqttc::mqttbytes::v4::{
@@ -402,11 +403,22 @@ impl Session {
             }
         };
         let store = shared.store.clone();
+        let ingest = shared.ingest.clone();
         let (pkid, qos) = (p.pkid, p.qos);
         let stats = shared.stats.clone();
         self.pending.push_back(Box::pin(async move {
-            let super::mapping::Command::Write(cmd) = command;
-            let result = store.write(cmd).await.map(|_| 1).map_err(|e| classify(&e));
+            let result = match command {
+                super::mapping::Command::Write(cmd) => {
+                    store.write(cmd).await.map(|_| 1).map_err(|e| classify(&e))
+                }
+                // The shared ingest rules (time sanity), then one all-or-nothing write.
+                super::mapping::Command::Rows(rows) => {
+                    ingest.observations(rows).await.map_err(|e| match e {
+                        IngestError::Store(m) | IngestError::Unexpected(m) => ("store_failed", m),
+                        other => ("rejected", other.to_string()),
+                    })
+                }
+            };
             if let Ok(n) = &result {
                 stats.observations_stored.fetch_add(*n, Ordering::Relaxed);
             }
