@@ -163,3 +163,28 @@ def test_mosquitto_clients(env):
          "-t", "v1.1/Datastreams(1)/Observations", "-V", "mqttv311", "-m", "{}"],
         capture_output=True, text=True, timeout=10)
     assert r.returncode != 0
+
+
+def test_mqtt5_refusal_has_a_reason_code(env):
+    """paho over MQTT 5: a refused publish is answered with a failure reason code."""
+    acks = queue.Queue()
+    connected = queue.Queue()
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="py-v5", protocol=mqtt.MQTTv5)
+    c.username_pw_set("py-v5", env["token"])
+    c.on_connect = lambda _c, _u, _f, rc, _p=None: connected.put(rc)
+    c.on_publish = lambda _c, _u, mid, rc, _p=None: acks.put((mid, rc))
+    c.connect("127.0.0.1", env["mqtt_port"], keepalive=10)
+    c.loop_start()
+    try:
+        assert not connected.get(timeout=5).is_failure
+        bad = c.publish("v1.1/Datastreams(2)/Observations", "{not json", qos=1).mid
+        mid, rc = acks.get(timeout=5)
+        assert mid == bad and rc.is_failure and rc.value == 0x99, rc  # payload format invalid
+        good = c.publish("v1.1/Datastreams(2)/Observations",
+                         json.dumps({"phenomenonTime": "2026-04-02T08:00:00Z", "result": 5}), qos=1).mid
+        mid, rc = acks.get(timeout=5)
+        assert mid == good and not rc.is_failure, rc
+        assert results(env["base"], 2) == [5]
+    finally:
+        c.disconnect()
+        c.loop_stop()

@@ -26,7 +26,7 @@ pub struct Config {
     pub mqtt: MqttConfig,
 }
 
-/// `[mqtt]`: the MQTT 3.1.1 listener — create observations by PUBLISH, subscribe to STA topics.
+/// `[mqtt]`: the MQTT 3.1.1/5 listener — create observations by PUBLISH, subscribe to STA topics.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MqttConfig {

@@ -155,6 +155,10 @@ impl Fanout {
     ) {
         loop {
             tokio::select! {
+                // Retained requests first: one made before a commit is answered with the value
+                // before it, and that commit then follows as a live message.
+                biased;
+                Some(r) = retained.recv() => self.deliver_latest(r).await,
                 batch = commits.recv() => match batch {
                     Ok(b) => self.deliver_batch(&b).await,
                     Err(broadcast::error::RecvError::Lagged(n)) => {
@@ -163,7 +167,6 @@ impl Fanout {
                     }
                     Err(broadcast::error::RecvError::Closed) => return,
                 },
-                Some(r) = retained.recv() => self.deliver_latest(r).await,
                 _ = shutdown.changed() => {
                     if *shutdown.borrow() {
                         return;

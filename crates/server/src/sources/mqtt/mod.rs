@@ -15,6 +15,7 @@ pub mod mapping;
 pub mod metrics;
 mod session;
 pub mod topic;
+pub mod wire;
 
 use crate::accounts::Accounts;
 use crate::config::Config;

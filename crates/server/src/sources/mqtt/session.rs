@@ -1,26 +1,24 @@
-//! One MQTT 3.1.1 connection: CONNECT and its credentials, then PUBLISH (create), SUBSCRIBE,
-//! UNSUBSCRIBE, PINGREQ, DISCONNECT. Packets are read and written with rumqttc's codec
-//! (`mqttbytes::v4`); the session rules are ours, because the one that matters is not a
-//! broker's: a PUBACK (QoS 1) or PUBREC (QoS 2) leaves only after the group commit holding the
-//! observation, and a refused publish gets none — MQTT 3.1.1 has no negative acknowledgement,
-//! so the publisher keeps it in flight and sees that it was not taken.
+//! One MQTT 3.1.1 or 5 connection: CONNECT and its credentials, then PUBLISH (create),
+//! SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT. Packets go through [`super::wire`] (rumqttc's
+//! codecs); the session rules are ours, because the one that matters is not a broker's: a
+//! PUBACK (QoS 1) or PUBREC (QoS 2) leaves only after the group commit holding the observation.
+//! A refused publish gets none in 3.1.1 — it has no negative acknowledgement, so the publisher
+//! keeps it in flight and sees that it was not taken — and a reason code with a reason string
+//! in MQTT 5.
 //!
 //! Writes of one connection run concurrently (up to `[mqtt] max_inflight`), so a publisher is
 //! not held to one group commit per message; their acknowledgements still leave in the order
 //! the publishes arrived (MQTT 3.1.1 §4.6), through an ordered queue of pending writes.
 
 use super::Shared;
-use super::auth::{self, Refusal, Who};
+use super::auth::{self, Refusal as AuthRefusal, Who};
 use super::fanout::{Outgoing, Subscriber};
 use super::topic;
+use super::wire::{self, ConnCode, In, Out, Refusal, Version, WireError};
 use crate::sources::ingest::IngestError;
 use bytes::BytesMut;
 use futures_util::stream::{FuturesOrdered, StreamExt};
-use rumqttc::mqttbytes::v4::{
-    ConnAck, ConnectReturnCode, Packet, PubAck, PubComp, PubRec, Publish, SubAck,
-    SubscribeReasonCode, UnsubAck,
-};
-use rumqttc::mqttbytes::{Error as CodecError, QoS};
+use rumqttc::mqttbytes::QoS;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -34,7 +32,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 /// The outcome of one publish's write: `Ok(n)` observations stored, or why not.
-type WriteResult = Result<u64, (&'static str, String)>;
+type WriteResult = Result<u64, Refusal>;
 type PendingWrite = Pin<Box<dyn Future<Output = (u16, QoS, WriteResult)> + Send>>;
 
 /// Why a session ended early.
@@ -42,25 +40,30 @@ type PendingWrite = Pin<Box<dyn Future<Output = (u16, QoS, WriteResult)> + Send>
 enum SessionError {
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
-    #[error("malformed packet: {0}")]
-    Codec(CodecError),
+    #[error("{0}")]
+    Wire(#[from] WireError),
     #[error("protocol: {0}")]
     Protocol(&'static str),
 }
 
-async fn send(wr: &mut OwnedWriteHalf, packet: Packet, max: usize) -> Result<(), SessionError> {
+async fn send(
+    wr: &mut OwnedWriteHalf,
+    version: Version,
+    out: Out,
+    max: usize,
+) -> Result<bool, SessionError> {
     let mut buf = BytesMut::new();
-    packet.write(&mut buf, max).map_err(SessionError::Codec)?;
+    if !wire::write(version, out, &mut buf, max)? {
+        return Ok(false);
+    }
     wr.write_all(&buf).await?;
-    Ok(())
+    Ok(true)
 }
 
-/// The next complete packet in `buf`, or `None` when more bytes are needed.
-fn next_packet(buf: &mut BytesMut, max: usize) -> Result<Option<Packet>, SessionError> {
-    match Packet::read(buf, max) {
-        Ok(p) => Ok(Some(p)),
-        Err(CodecError::InsufficientBytes(_)) => Ok(None),
-        Err(e) => Err(SessionError::Codec(e)),
+fn refusal(reason: &'static str, message: impl Into<String>) -> Refusal {
+    Refusal {
+        reason,
+        message: message.into(),
     }
 }
 
@@ -79,8 +82,8 @@ pub async fn serve(
     // CONNECT first, within the timeout.
     let connect = tokio::time::timeout(shared.settings.connect_timeout, async {
         loop {
-            if let Some(p) = next_packet(&mut buf, max)? {
-                return Ok::<Packet, SessionError>(p);
+            if let Some(p) = wire::read_connect(&mut buf, max)? {
+                return Ok::<In, SessionError>(p);
             }
             if rd.read_buf(&mut buf).await? == 0 {
                 return Err(SessionError::Protocol("closed before CONNECT"));
@@ -89,16 +92,16 @@ pub async fn serve(
     })
     .await;
     let connect = match connect {
-        Ok(Ok(Packet::Connect(c))) => c,
+        Ok(Ok(In::Connect(c))) => c,
         Ok(Ok(_)) => return refuse_connect(&shared, peer, "the first packet is not CONNECT"),
-        Ok(Err(SessionError::Codec(CodecError::InvalidProtocolLevel(level)))) => {
+        Ok(Err(SessionError::Wire(WireError::V4(
+            rumqttc::mqttbytes::Error::InvalidProtocolLevel(level),
+        )))) => {
             // MQTT 3.1 (level 3) or anything else this server does not speak.
             let _ = send(
                 &mut wr,
-                Packet::ConnAck(ConnAck::new(
-                    ConnectReturnCode::RefusedProtocolVersion,
-                    false,
-                )),
+                Version::V4,
+                Out::ConnAck(ConnCode::BadVersion),
                 max,
             )
             .await;
@@ -107,23 +110,11 @@ pub async fn serve(
         Ok(Err(e)) => return refuse_connect(&shared, peer, &e.to_string()),
         Err(_) => return refuse_connect(&shared, peer, "no CONNECT within connect_timeout_s"),
     };
-    if connect.protocol != rumqttc::mqttbytes::Protocol::V4 {
-        // MQTT 5 carries properties this codec's v4 reader does not parse (docs/mqtt.md).
-        let _ = send(
-            &mut wr,
-            Packet::ConnAck(ConnAck::new(
-                ConnectReturnCode::RefusedProtocolVersion,
-                false,
-            )),
-            max,
-        )
-        .await;
-        return refuse_connect(&shared, peer, "MQTT 5 is not served; connect with 3.1.1");
-    }
+    let version = connect.version;
     let login = connect
         .login
         .as_ref()
-        .map(|l| (l.username.as_str(), l.password.as_str()));
+        .map(|(u, p)| (u.as_str(), p.as_str()));
     let who = match auth::authenticate(
         &shared.accounts,
         &shared.config,
@@ -135,21 +126,16 @@ pub async fn serve(
         Ok(w) => w,
         Err(r) => {
             let code = match r {
-                Refusal::BadCredentials => ConnectReturnCode::BadUserNamePassword,
-                Refusal::Throttled => ConnectReturnCode::NotAuthorized,
+                AuthRefusal::BadCredentials => ConnCode::BadCredentials,
+                AuthRefusal::Throttled => ConnCode::NotAuthorized,
             };
-            let _ = send(&mut wr, Packet::ConnAck(ConnAck::new(code, false)), max).await;
+            let _ = send(&mut wr, version, Out::ConnAck(code), max).await;
             return refuse_connect(&shared, peer, &format!("{r:?}"));
         }
     };
     let client_id = if connect.client_id.is_empty() {
-        if !connect.clean_session {
-            let _ = send(
-                &mut wr,
-                Packet::ConnAck(ConnAck::new(ConnectReturnCode::BadClientId, false)),
-                max,
-            )
-            .await;
+        if !connect.clean && version == Version::V4 {
+            let _ = send(&mut wr, version, Out::ConnAck(ConnCode::BadClientId), max).await;
             return refuse_connect(&shared, peer, "empty client id without clean session");
         }
         format!("qingshui-{}", shared.next_session_id())
@@ -157,13 +143,9 @@ pub async fn serve(
         connect.client_id.clone()
     };
     // Subscriptions live as long as the connection (no persistent sessions: docs/mqtt.md).
-    if send(
-        &mut wr,
-        Packet::ConnAck(ConnAck::new(ConnectReturnCode::Success, false)),
-        max,
-    )
-    .await
-    .is_err()
+    if send(&mut wr, version, Out::ConnAck(ConnCode::Success), max)
+        .await
+        .is_err()
     {
         return;
     }
@@ -175,7 +157,7 @@ pub async fn serve(
         .connections_accepted
         .fetch_add(1, Ordering::Relaxed);
     shared.stats.connected.fetch_add(1, Ordering::Relaxed);
-    tracing::info!(%peer, client = %client_id, who = %who.label(), "MQTT client connected");
+    tracing::info!(%peer, client = %client_id, who = %who.label(), ?version, "MQTT client connected");
     let keep_alive = match connect.keep_alive {
         0 => None,
         // MQTT 3.1.1 §3.1.2.10: one and a half keep-alive periods without a packet.
@@ -183,6 +165,7 @@ pub async fn serve(
     };
     let mut session = Session {
         id,
+        version,
         who,
         shared: shared.clone(),
         wr,
@@ -215,6 +198,7 @@ fn refuse_connect(shared: &Shared, peer: SocketAddr, why: &str) {
 
 struct Session {
     id: u64,
+    version: Version,
     who: Who,
     shared: Arc<Shared>,
     wr: OwnedWriteHalf,
@@ -239,7 +223,7 @@ impl Session {
         let far = Duration::from_secs(86_400 * 365);
         let mut deadline = Instant::now() + keep_alive.unwrap_or(far);
         // Bytes that arrived with CONNECT.
-        while let Some(p) = next_packet(&mut buf, max)? {
+        while let Some(p) = wire::read(self.version, &mut buf, max)? {
             if self.handle(p).await? {
                 return Ok("DISCONNECT");
             }
@@ -251,7 +235,7 @@ impl Session {
                         return Ok("closed by the client");
                     }
                     deadline = Instant::now() + keep_alive.unwrap_or(far);
-                    while let Some(p) = next_packet(&mut buf, max)? {
+                    while let Some(p) = wire::read(self.version, &mut buf, max)? {
                         if self.handle(p).await? {
                             return Ok("DISCONNECT");
                         }
@@ -301,46 +285,50 @@ impl Session {
         }
     }
 
-    async fn write(&mut self, p: Packet) -> Result<(), SessionError> {
-        send(&mut self.wr, p, self.shared.settings.max_packet_bytes).await
+    /// `Ok(false)`: nothing is sent for it in this version (a 3.1.1 refusal).
+    async fn write(&mut self, out: Out) -> Result<bool, SessionError> {
+        send(
+            &mut self.wr,
+            self.version,
+            out,
+            self.shared.settings.max_packet_bytes,
+        )
+        .await
     }
 
     /// One packet; `true` when the client said DISCONNECT.
-    async fn handle(&mut self, packet: Packet) -> Result<bool, SessionError> {
+    async fn handle(&mut self, packet: In) -> Result<bool, SessionError> {
         match packet {
-            Packet::Publish(p) => self.publish(p),
-            Packet::PubRel(r) => {
+            In::Publish(p) => self.publish(p),
+            In::PubRel(pkid) => {
                 // The observation was stored before PUBREC; release the id.
-                self.qos2_received.retain(|&id| id != r.pkid);
-                self.write(Packet::PubComp(PubComp::new(r.pkid))).await?;
+                self.qos2_received.retain(|&id| id != pkid);
+                self.write(Out::PubComp(pkid)).await?;
             }
-            Packet::Subscribe(s) => {
-                let mut codes = Vec::with_capacity(s.filters.len());
-                for f in &s.filters {
-                    codes.push(self.subscribe(&f.path));
-                }
-                self.write(Packet::SubAck(SubAck::new(s.pkid, codes)))
-                    .await?;
+            In::Subscribe(pkid, filters) => {
+                let codes = filters.iter().map(|f| self.subscribe(f)).collect();
+                self.write(Out::SubAck(pkid, codes)).await?;
             }
-            Packet::Unsubscribe(u) => {
-                for t in &u.topics {
+            In::Unsubscribe(pkid, topics) => {
+                for t in &topics {
                     self.shared.fanout.unsubscribe(self.id, t);
                 }
-                self.write(Packet::UnsubAck(UnsubAck::new(u.pkid))).await?;
+                self.write(Out::UnsubAck(pkid, topics.len())).await?;
             }
-            Packet::PingReq => self.write(Packet::PingResp).await?,
-            Packet::Disconnect => return Ok(true),
+            In::PingReq => {
+                self.write(Out::PingResp).await?;
+            }
+            In::Disconnect => return Ok(true),
             // We deliver at QoS 0: acknowledgements of ours are not expected, and harmless.
-            Packet::PubAck(_) | Packet::PubRec(_) | Packet::PubComp(_) => {}
-            Packet::Connect(_) => return Err(SessionError::Protocol("a second CONNECT")),
-            Packet::ConnAck(_) | Packet::SubAck(_) | Packet::UnsubAck(_) | Packet::PingResp => {
-                return Err(SessionError::Protocol("a packet only a server sends"));
-            }
+            In::ClientAck => {}
+            In::Connect(_) => return Err(SessionError::Protocol("a second CONNECT")),
+            In::Unexpected(what) => return Err(SessionError::Protocol(what)),
         }
         Ok(false)
     }
 
-    fn subscribe(&mut self, filter: &str) -> SubscribeReasonCode {
+    /// Whether the filter was accepted.
+    fn subscribe(&mut self, filter: &str) -> bool {
         let shared = &self.shared;
         if !self.who.may_read(&shared.accounts, &shared.config) {
             shared
@@ -348,7 +336,7 @@ impl Session {
                 .subscriptions_refused
                 .fetch_add(1, Ordering::Relaxed);
             tracing::info!(topic = filter, who = %self.who.label(), "MQTT subscription refused: reads need an account");
-            return SubscribeReasonCode::Failure;
+            return false;
         }
         match topic::subscription(filter) {
             Ok(t) => {
@@ -360,7 +348,7 @@ impl Session {
                     .fanout
                     .subscribe(self.id, t, subscriber, shared.settings.retain_latest);
                 // Messages go out at QoS 0: at most once per connection (docs/mqtt.md).
-                SubscribeReasonCode::Success(QoS::AtMostOnce)
+                true
             }
             Err(e) => {
                 shared
@@ -368,43 +356,40 @@ impl Session {
                     .subscriptions_refused
                     .fetch_add(1, Ordering::Relaxed);
                 tracing::info!(topic = filter, error = %e, "MQTT subscription refused");
-                SubscribeReasonCode::Failure
+                false
             }
         }
     }
 
-    /// Starts the write of a PUBLISH (or refuses it: counted, logged, not acknowledged).
-    fn publish(&mut self, p: Publish) {
+    /// Starts the write of a PUBLISH. A refusal is queued like a write, so its answer (none in
+    /// 3.1.1, a reason code in 5) keeps its place in the order of acknowledgements.
+    fn publish(&mut self, p: wire::Publish) {
         let shared = self.shared.clone();
         shared.stats.publishes_in.fetch_add(1, Ordering::Relaxed);
-        if p.qos == QoS::ExactlyOnce && self.qos2_received.contains(&p.pkid) {
+        let (pkid, qos) = (p.pkid, p.qos);
+        if qos == QoS::ExactlyOnce && self.qos2_received.contains(&pkid) {
             // A resend of a QoS 2 publish already stored and PUBREC'd: answer again, store once.
-            let pkid = p.pkid;
             self.pending
-                .push_back(Box::pin(async move { (pkid, QoS::ExactlyOnce, Ok(0)) }));
+                .push_back(Box::pin(async move { (pkid, qos, Ok(0)) }));
             return;
         }
-        let refuse = |reason: &'static str, message: String| {
-            shared.stats.refused(reason);
-            tracing::warn!(topic = %p.topic, who = %self.who.label(), reason, %message, "MQTT publish refused (not acknowledged)");
-        };
+        let refused = |r: Refusal| -> PendingWrite { Box::pin(async move { (pkid, qos, Err(r)) }) };
         if !self.who.may_write(&shared.accounts) {
-            refuse(
+            self.pending.push_back(refused(refusal(
                 "not_authorised",
-                "creating observations needs the operator role".into(),
-            );
+                "creating observations needs the operator role",
+            )));
             return;
         }
         let command = match super::mapping::command_for(&shared, &p.topic, &p.payload) {
             Ok(c) => c,
             Err((reason, message)) => {
-                refuse(reason, message);
+                self.pending.push_back(refused(refusal(reason, message)));
                 return;
             }
         };
         let store = shared.store.clone();
         let ingest = shared.ingest.clone();
-        let (pkid, qos) = (p.pkid, p.qos);
         let stats = shared.stats.clone();
         self.pending.push_back(Box::pin(async move {
             let result = match command {
@@ -414,8 +399,10 @@ impl Session {
                 // The shared ingest rules (time sanity), then one all-or-nothing write.
                 super::mapping::Command::Rows(rows) => {
                     ingest.observations(rows).await.map_err(|e| match e {
-                        IngestError::Store(m) | IngestError::Unexpected(m) => ("store_failed", m),
-                        other => ("rejected", other.to_string()),
+                        IngestError::Store(m) | IngestError::Unexpected(m) => {
+                            refusal("store_failed", m)
+                        }
+                        other => refusal("rejected", other.to_string()),
                     })
                 }
             };
@@ -432,36 +419,38 @@ impl Session {
         qos: QoS,
         result: WriteResult,
     ) -> Result<(), SessionError> {
-        match result {
-            Ok(_) => match qos {
-                QoS::AtMostOnce => Ok(()),
-                QoS::AtLeastOnce => {
-                    self.write(Packet::PubAck(PubAck::new(pkid))).await?;
-                    self.shared.stats.pubacks.fetch_add(1, Ordering::Relaxed);
-                    Ok(())
-                }
-                QoS::ExactlyOnce => {
-                    if !self.qos2_received.contains(&pkid) {
-                        self.qos2_received.push(pkid);
-                    }
-                    self.write(Packet::PubRec(PubRec::new(pkid))).await?;
-                    self.shared.stats.pubacks.fetch_add(1, Ordering::Relaxed);
-                    Ok(())
-                }
-            },
-            Err((reason, message)) => {
-                self.shared.stats.refused(reason);
-                tracing::warn!(pkid, who = %self.who.label(), reason, %message, "MQTT publish not stored (not acknowledged)");
-                Ok(())
+        let refused = match result {
+            Ok(_) => None,
+            Err(r) => {
+                self.shared.stats.refused(r.reason);
+                tracing::warn!(pkid, who = %self.who.label(), reason = r.reason, message = %r.message, "MQTT publish not stored");
+                Some(r)
             }
+        };
+        let ok = refused.is_none();
+        let sent = match qos {
+            QoS::AtMostOnce => false,
+            QoS::AtLeastOnce => self.write(Out::PubAck(pkid, refused)).await?,
+            QoS::ExactlyOnce => {
+                if ok && !self.qos2_received.contains(&pkid) {
+                    self.qos2_received.push(pkid);
+                }
+                self.write(Out::PubRec(pkid, refused)).await?
+            }
+        };
+        if sent && ok {
+            self.shared.stats.pubacks.fetch_add(1, Ordering::Relaxed);
         }
+        Ok(())
     }
 
     async fn deliver(&mut self, out: Outgoing) -> Result<(), SessionError> {
-        let mut p = Publish::new(out.topic.as_ref(), QoS::AtMostOnce, Vec::new());
-        p.payload = out.payload;
-        p.retain = out.retain;
-        self.write(Packet::Publish(p)).await?;
+        self.write(Out::Message {
+            topic: out.topic,
+            payload: out.payload,
+            retain: out.retain,
+        })
+        .await?;
         self.shared
             .stats
             .publishes_out
@@ -471,11 +460,11 @@ impl Session {
 }
 
 /// A store error as a refusal reason: the client's fault (a bad observation) or the store's.
-fn classify(e: &store::StoreError) -> (&'static str, String) {
+fn classify(e: &store::StoreError) -> Refusal {
     let status = crate::http::error::ApiError::from(e).status;
     if status.is_client_error() {
-        ("rejected", e.to_string())
+        refusal("rejected", e.to_string())
     } else {
-        ("store_failed", e.to_string())
+        refusal("store_failed", e.to_string())
     }
 }
