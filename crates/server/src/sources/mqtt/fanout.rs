@@ -14,7 +14,12 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use store::render::{ReadBody, Render};
-use store::{ChangeKind, CommitBatch, CommitEvent, ReadRequest, Store, UpsertKind};
+use store::{
+    ChangeKind, CommitBatch, CommitEvent, ObservationCursor, ReadRequest, Store, UpsertKind,
+};
+
+/// Observations re-read per store call when catching up after a lag.
+const CATCH_UP_PAGE: usize = 1000;
 use tokio::sync::{broadcast, mpsc, watch};
 
 /// A message for one client.
@@ -153,6 +158,15 @@ impl Fanout {
         mut retained: mpsc::UnboundedReceiver<RetainRequest>,
         mut shutdown: watch::Receiver<bool>,
     ) {
+        // Subscribed (in `start`) before the cursor is read: a batch committed in between is
+        // both in the stream and at or before the cursor, and is skipped once.
+        let mut cursor = match self.store.observation_cursor().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "MQTT fan-out cannot read the commit position; not started");
+                return;
+            }
+        };
         loop {
             tokio::select! {
                 // Retained requests first: one made before a commit is answered with the value
@@ -160,10 +174,11 @@ impl Fanout {
                 biased;
                 Some(r) = retained.recv() => self.deliver_latest(r).await,
                 batch = commits.recv() => match batch {
-                    Ok(b) => self.deliver_batch(&b).await,
+                    Ok(b) => self.deliver_batch(&b.events, &mut cursor).await,
                     Err(broadcast::error::RecvError::Lagged(n)) => {
-                        tracing::warn!(missed = n, "MQTT fan-out fell behind the commit stream");
+                        tracing::warn!(missed = n, "MQTT fan-out fell behind the commit stream; re-reading what it missed");
                         self.stats.commit_lag_batches.fetch_add(n, Ordering::Relaxed);
+                        self.catch_up(&mut cursor).await;
                     }
                     Err(broadcast::error::RecvError::Closed) => return,
                 },
@@ -176,7 +191,49 @@ impl Fanout {
         }
     }
 
-    async fn deliver_batch(&self, batch: &CommitBatch) {
+    /// Observations committed after `cursor`, re-read from the store in commit order and sent
+    /// as if streamed (the alert engine's catch-up). Entity changes in the missed batches are
+    /// not re-read: only observations have a commit cursor.
+    async fn catch_up(&self, cursor: &mut ObservationCursor) {
+        loop {
+            let page = match self.store.observations_since(*cursor, CATCH_UP_PAGE).await {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::error!(error = %e, "MQTT fan-out cannot re-read missed observations");
+                    return;
+                }
+            };
+            self.stats
+                .recovered
+                .fetch_add(page.events.len() as u64, Ordering::Relaxed);
+            let events: Vec<CommitEvent> = page
+                .events
+                .into_iter()
+                .map(CommitEvent::Observation)
+                .collect();
+            self.deliver_batch(&events, cursor).await;
+            *cursor = page.cursor;
+            if page.complete {
+                return;
+            }
+        }
+    }
+
+    async fn deliver_batch(&self, events: &[CommitEvent], cursor: &mut ObservationCursor) {
+        // Inserted observations at or before the cursor were sent already (by a catch-up).
+        let fresh: Vec<&CommitEvent> = events
+            .iter()
+            .filter(|e| match e {
+                CommitEvent::Observation(o) if o.kind == UpsertKind::Inserted => {
+                    if o.id <= cursor.last_id {
+                        return false;
+                    }
+                    cursor.last_id = o.id;
+                    true
+                }
+                _ => true,
+            })
+            .collect();
         let snapshot: Vec<(Arc<SubTopic>, Vec<Subscriber>)> = self
             .lock()
             .values()
@@ -185,7 +242,7 @@ impl Fanout {
         if snapshot.is_empty() {
             return;
         }
-        for event in &batch.events {
+        for event in fresh {
             for (topic, clients) in &snapshot {
                 let Some(read) = what_to_read(event, topic) else {
                     continue;

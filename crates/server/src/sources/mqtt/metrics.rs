@@ -30,6 +30,8 @@ pub struct MqttStats {
     pub subscriptions_refused: AtomicU64,
     /// Commit batches the fan-out missed because it fell behind the commit stream.
     pub commit_lag_batches: AtomicU64,
+    /// Observations re-read from the store after such a lag, and sent.
+    pub recovered: AtomicU64,
     /// Messages waiting in every subscriber queue (sampled at each delivery).
     pub queue_depth: AtomicI64,
     refusals: Mutex<BTreeMap<&'static str, u64>>,
@@ -121,6 +123,12 @@ impl MqttStats {
             "counter",
             "Commit batches the fan-out missed because it fell behind.",
             get(&self.commit_lag_batches).to_string(),
+        );
+        line(
+            "qingshui_mqtt_recovered_observations_total",
+            "counter",
+            "Observations re-read from the store after the fan-out fell behind, and sent.",
+            get(&self.recovered).to_string(),
         );
         line(
             "qingshui_mqtt_queue_depth",
