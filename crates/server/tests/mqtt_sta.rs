@@ -304,7 +304,31 @@ async fn publish_creates_an_observation_acknowledged_after_commit() {
     );
     assert_eq!(s.results(1).await, vec![json!(7.25)]);
 
-    assert_eq!(s.metric("qingshui_mqtt_pubacks_total").await, 3);
+    // QoS 2: PUBREC after the commit, PUBCOMP on PUBREL; stored once.
+    m.client
+        .publish(
+            "v1.1/Datastreams(1)/Observations",
+            QoS::ExactlyOnce,
+            false,
+            json!({ "phenomenonTime": "2026-03-01T09:00:00Z", "result": 8.5 }).to_string(),
+        )
+        .await
+        .expect("publish");
+    let mut rec = false;
+    let comp = m
+        .wait_for(Duration::from_secs(5), |p| match p {
+            Packet::PubRec(_) => {
+                rec = true;
+                None
+            }
+            Packet::PubComp(_) => Some(()),
+            _ => None,
+        })
+        .await;
+    assert!(rec && comp.is_some(), "PUBREC then PUBCOMP");
+    assert_eq!(s.results(1).await, vec![json!(7.25), json!(8.5)]);
+
+    assert_eq!(s.metric("qingshui_mqtt_pubacks_total").await, 4);
     assert_eq!(s.metric("qingshui_mqtt_connected_clients").await, 1);
     s.stop().await;
 }
