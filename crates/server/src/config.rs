@@ -47,6 +47,9 @@ pub struct MqttConfig {
     pub max_connections: usize,
     /// A connection must send CONNECT within this long.
     pub connect_timeout_s: u64,
+    /// A write to a client that does not read for this long closes its connection (a stuck
+    /// subscriber must not hold its session, or the server's stop, for ever).
+    pub write_timeout_s: u64,
 }
 
 impl Default for MqttConfig {
@@ -60,6 +63,7 @@ impl Default for MqttConfig {
             max_packet_bytes: 262_144,
             max_connections: 1024,
             connect_timeout_s: 10,
+            write_timeout_s: 30,
         }
     }
 }

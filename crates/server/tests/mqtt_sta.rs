@@ -644,7 +644,11 @@ async fn a_reconnected_subscriber_keeps_receiving() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_subscriber_costs_its_queue_and_counts_drops() {
-    let s = start_with(|c| c.mqtt.queue = 4).await;
+    let s = start_with(|c| {
+        c.mqtt.queue = 4;
+        c.mqtt.write_timeout_s = 1;
+    })
+    .await;
     // A raw TCP client that subscribes and then never reads: its socket buffer fills, then its
     // queue, then messages are dropped and counted — the server carries on.
     use rumqttc::mqttbytes::v4::{Connect, Packet as P, Subscribe};
@@ -690,6 +694,13 @@ async fn a_slow_subscriber_costs_its_queue_and_counts_drops() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(s.metric("qingshui_mqtt_queue_depth").await <= 4);
+    // The client that reads nothing is closed after write_timeout_s; its queue is released.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while s.metric("qingshui_mqtt_connected_clients").await > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the stuck client was not closed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(s.metric("qingshui_mqtt_queue_depth").await, 0);
     // Others are still served.
     let mut m = connect("fast", s.mqtt_port, None).await;
     m.subscribe("v1.1/Datastreams(2)/Observations").await;

@@ -41,6 +41,7 @@ pub struct Settings {
     pub max_packet_bytes: usize,
     pub max_connections: usize,
     pub connect_timeout: Duration,
+    pub write_timeout: Duration,
 }
 
 /// What every session shares.
@@ -152,6 +153,7 @@ impl Source for MqttSource {
                 max_packet_bytes: m.max_packet_bytes,
                 max_connections: m.max_connections,
                 connect_timeout: Duration::from_secs(m.connect_timeout_s.max(1)),
+                write_timeout: Duration::from_secs(m.write_timeout_s.max(1)),
             };
             let listener = tokio::net::TcpListener::bind(self.addr)
                 .await

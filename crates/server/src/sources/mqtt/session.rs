@@ -46,17 +46,25 @@ enum SessionError {
     Protocol(&'static str),
 }
 
+/// The bound on writing CONNACK (later writes use `[mqtt] write_timeout_s`).
+const CONNECT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
 async fn send(
     wr: &mut OwnedWriteHalf,
     version: Version,
     out: Out,
     max: usize,
+    timeout: Duration,
 ) -> Result<bool, SessionError> {
+    // A peer that reads nothing for `timeout` is given up: a stuck subscriber must not hold
+    // its session (its publishes' acknowledgements, the server's stop) for ever.
     let mut buf = BytesMut::new();
     if !wire::write(version, out, &mut buf, max)? {
         return Ok(false);
     }
-    wr.write_all(&buf).await?;
+    tokio::time::timeout(timeout, wr.write_all(&buf))
+        .await
+        .map_err(|_| SessionError::Protocol("the client read nothing within write_timeout_s"))??;
     Ok(true)
 }
 
@@ -103,6 +111,7 @@ pub async fn serve(
                 Version::V4,
                 Out::ConnAck(ConnCode::BadVersion),
                 max,
+                CONNECT_WRITE_TIMEOUT,
             )
             .await;
             return refuse_connect(&shared, peer, &format!("protocol level {level}"));
@@ -129,13 +138,27 @@ pub async fn serve(
                 AuthRefusal::BadCredentials => ConnCode::BadCredentials,
                 AuthRefusal::Throttled => ConnCode::NotAuthorized,
             };
-            let _ = send(&mut wr, version, Out::ConnAck(code), max).await;
+            let _ = send(
+                &mut wr,
+                version,
+                Out::ConnAck(code),
+                max,
+                CONNECT_WRITE_TIMEOUT,
+            )
+            .await;
             return refuse_connect(&shared, peer, &format!("{r:?}"));
         }
     };
     let client_id = if connect.client_id.is_empty() {
         if !connect.clean && version == Version::V4 {
-            let _ = send(&mut wr, version, Out::ConnAck(ConnCode::BadClientId), max).await;
+            let _ = send(
+                &mut wr,
+                version,
+                Out::ConnAck(ConnCode::BadClientId),
+                max,
+                CONNECT_WRITE_TIMEOUT,
+            )
+            .await;
             return refuse_connect(&shared, peer, "empty client id without clean session");
         }
         format!("qingshui-{}", shared.next_session_id())
@@ -143,9 +166,15 @@ pub async fn serve(
         connect.client_id.clone()
     };
     // Subscriptions live as long as the connection (no persistent sessions: docs/mqtt.md).
-    if send(&mut wr, version, Out::ConnAck(ConnCode::Success), max)
-        .await
-        .is_err()
+    if send(
+        &mut wr,
+        version,
+        Out::ConnAck(ConnCode::Success),
+        max,
+        CONNECT_WRITE_TIMEOUT,
+    )
+    .await
+    .is_err()
     {
         return;
     }
@@ -292,6 +321,7 @@ impl Session {
             self.version,
             out,
             self.shared.settings.max_packet_bytes,
+            self.shared.settings.write_timeout,
         )
         .await
     }
