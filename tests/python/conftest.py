@@ -68,7 +68,11 @@ MQTT_TOKEN = "py-mqtt-token"
 @pytest.fixture(scope="module")
 def mqtt_server():
     """Not `--open`: anonymous clients may read but not publish; MQTT_TOKEN may write."""
-    mqtt_port = _free_port()
-    proc, data, base = _start(["--token", MQTT_TOKEN, "--mqtt", f"127.0.0.1:{mqtt_port}"])
-    yield {"base": base, "mqtt_port": mqtt_port, "token": MQTT_TOKEN}
+    mqtt_port, ws_port = _free_port(), _free_port()
+    conf = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
+    conf.write(f'[mqtt]\nwebsocket = "127.0.0.1:{ws_port}"\n')
+    conf.close()
+    proc, data, base = _start(["--token", MQTT_TOKEN, "--mqtt", f"127.0.0.1:{mqtt_port}", "--config", conf.name])
+    yield {"base": base, "mqtt_port": mqtt_port, "ws_port": ws_port, "token": MQTT_TOKEN}
     _stop(proc, data)
+    os.unlink(conf.name)

@@ -39,12 +39,15 @@ def env(mqtt_server):
 class Client:
     """A paho client whose events land in queues."""
 
-    def __init__(self, port, client_id, username=None, password=None):
+    def __init__(self, port, client_id, username=None, password=None, websocket=False):
         self.messages = queue.Queue()
         self.acks = queue.Queue()
         self.subacks = queue.Queue()
         self.connected = queue.Queue()
-        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311)
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311,
+                        transport="websockets" if websocket else "tcp")
+        if websocket:
+            c.ws_set_options(path="/mqtt")
         if username is not None:
             c.username_pw_set(username, password)
         c.on_connect = lambda _c, _u, _f, rc, _p=None: self.connected.put(rc)
@@ -188,3 +191,18 @@ def test_mqtt5_refusal_has_a_reason_code(env):
     finally:
         c.disconnect()
         c.loop_stop()
+
+
+def test_websocket_publish_and_subscribe(env):
+    """MQTT over WebSocket (browsers): the same session, rights and topics."""
+    sub = Client(env["ws_port"], "py-ws-sub", websocket=True)
+    sub.subscribe("v1.1/Datastreams(1)/Observations?$select=result")
+    _, v, retain = sub.message()
+    assert retain and "result" in v
+    pub = Client(env["ws_port"], "py-ws-pub", "py-ws-pub", env["token"], websocket=True)
+    mid = pub.publish("v1.1/Datastreams(1)/Observations", {"phenomenonTime": "2026-04-03T08:00:00Z", "result": 33.5})
+    assert pub.acked(mid, 5)
+    _, v, retain = sub.message()
+    assert not retain and v == {"result": 33.5}
+    pub.close()
+    sub.close()

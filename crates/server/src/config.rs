@@ -32,6 +32,8 @@ pub struct Config {
 pub struct MqttConfig {
     /// TCP listen address; unset: no MQTT.
     pub listen: Option<SocketAddr>,
+    /// MQTT over WebSocket (browsers) on its own address; unset: none. Needs `listen`.
+    pub websocket: Option<SocketAddr>,
     /// The endpoint `serverSettings` advertises (`mqtt://host:port`); unset: the bound address.
     pub public_url: Option<String>,
     /// A new subscriber to `v1.1/Datastreams(id)/Observations` gets the datastream's latest
@@ -56,6 +58,7 @@ impl Default for MqttConfig {
     fn default() -> Self {
         MqttConfig {
             listen: None,
+            websocket: None,
             public_url: None,
             retain_latest: true,
             queue: 1000,

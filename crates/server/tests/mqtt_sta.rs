@@ -697,7 +697,10 @@ async fn a_slow_subscriber_costs_its_queue_and_counts_drops() {
     // The client that reads nothing is closed after write_timeout_s; its queue is released.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while s.metric("qingshui_mqtt_connected_clients").await > 0 {
-        assert!(tokio::time::Instant::now() < deadline, "the stuck client was not closed");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stuck client was not closed"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(s.metric("qingshui_mqtt_queue_depth").await, 0);

@@ -15,6 +15,7 @@ pub mod mapping;
 pub mod metrics;
 mod session;
 pub mod topic;
+mod transport;
 pub mod wire;
 
 use crate::accounts::Accounts;
@@ -85,6 +86,7 @@ impl Shared {
 /// The MQTT source, configured.
 pub struct MqttSource {
     addr: SocketAddr,
+    websocket: Option<SocketAddr>,
     config: Arc<Config>,
     accounts: Arc<Accounts>,
     /// `http://host/v1.1`: links in messages.
@@ -105,6 +107,7 @@ impl MqttSource {
     ) -> Option<MqttSource> {
         Some(MqttSource {
             addr: config.mqtt.listen?,
+            websocket: config.mqtt.websocket,
             config: Arc::new(config.clone()),
             accounts,
             service_root,
@@ -181,7 +184,17 @@ impl Source for MqttSource {
                 next_id: AtomicU64::new(1),
                 clients: Mutex::new(HashMap::new()),
             });
-            let task = tokio::spawn(accept_loop(listener, shared, context.shutdown));
+            let ws = match self.websocket {
+                Some(addr) => {
+                    let l = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+                        format!("cannot listen for MQTT over WebSocket on {addr}")
+                    })?;
+                    tracing::info!(bound = %l.local_addr()?, "MQTT over WebSocket ready");
+                    Some(l)
+                }
+                None => None,
+            };
+            let task = tokio::spawn(accept_loop(listener, ws, shared, context.shutdown));
             tracing::info!(%bound, "MQTT listener ready (SensorThings MQTT extension)");
             Ok(RunningSource {
                 addr: Some(bound),
@@ -194,37 +207,68 @@ impl Source for MqttSource {
 
 async fn accept_loop(
     listener: tokio::net::TcpListener,
+    websocket: Option<tokio::net::TcpListener>,
     shared: Arc<Shared>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut sessions = tokio::task::JoinSet::new();
     loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "MQTT accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                // Finished sessions are reaped here, so the set holds only live ones.
-                while sessions.try_join_next().is_some() {}
-                if sessions.len() >= shared.settings.max_connections {
-                    shared.stats.connections_refused.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(%peer, "MQTT connection cap reached; closed at accept");
-                    drop(stream);
-                    continue;
+        let accepted = tokio::select! {
+            a = listener.accept() => a.map(|(s, p)| (s, p, false)),
+            a = async {
+                match &websocket {
+                    Some(l) => l.accept().await,
+                    None => std::future::pending().await,
                 }
-                sessions.spawn(session::serve(stream, peer, shared.clone(), shutdown.clone()));
-            }
+            } => a.map(|(s, p)| (s, p, true)),
             _ = shutdown.changed() => {
                 if *shutdown.borrow() {
                     break;
                 }
+                continue;
             }
+        };
+        let (stream, peer, ws) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(error = %e, "MQTT accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        // Finished sessions are reaped here, so the set holds only live ones.
+        while sessions.try_join_next().is_some() {}
+        if sessions.len() >= shared.settings.max_connections {
+            shared
+                .stats
+                .connections_refused
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(%peer, "MQTT connection cap reached; closed at accept");
+            drop(stream);
+            continue;
         }
+        let (shared, shutdown) = (shared.clone(), shutdown.clone());
+        sessions.spawn(async move {
+            let halves = if ws {
+                // The handshake is bounded like CONNECT.
+                match tokio::time::timeout(
+                    shared.settings.connect_timeout,
+                    transport::websocket(stream),
+                )
+                .await
+                {
+                    Ok(Ok(h)) => h,
+                    Ok(Err(e)) => {
+                        tracing::info!(%peer, error = %e, "MQTT WebSocket handshake failed");
+                        return;
+                    }
+                    Err(_) => return,
+                }
+            } else {
+                transport::tcp(stream)
+            };
+            session::serve(halves, peer, shared, shutdown).await;
+        });
     }
     // Each session finishes the writes it holds and acknowledges them, then returns.
     while sessions.join_next().await.is_some() {}

@@ -14,6 +14,7 @@ use super::Shared;
 use super::auth::{self, Refusal as AuthRefusal, Who};
 use super::fanout::{Outgoing, Subscriber};
 use super::topic;
+use super::transport::{Reader, Writer};
 use super::wire::{self, ConnCode, In, Out, Refusal, Version, WireError};
 use crate::sources::ingest::IngestError;
 use bytes::BytesMut;
@@ -25,9 +26,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
@@ -50,7 +48,7 @@ enum SessionError {
 const CONNECT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 async fn send(
-    wr: &mut OwnedWriteHalf,
+    wr: &mut Writer,
     version: Version,
     out: Out,
     max: usize,
@@ -78,13 +76,11 @@ fn refusal(reason: &'static str, message: impl Into<String>) -> Refusal {
 /// Serves one connection until it closes, the keep-alive lapses, a newer connection takes its
 /// client id, or the server stops.
 pub async fn serve(
-    stream: TcpStream,
+    (mut rd, mut wr): (Reader, Writer),
     peer: SocketAddr,
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let _ = stream.set_nodelay(true);
-    let (mut rd, mut wr) = stream.into_split();
     let max = shared.settings.max_packet_bytes;
     let mut buf = BytesMut::with_capacity(4096);
     // CONNECT first, within the timeout.
@@ -93,7 +89,7 @@ pub async fn serve(
             if let Some(p) = wire::read_connect(&mut buf, max)? {
                 return Ok::<In, SessionError>(p);
             }
-            if rd.read_buf(&mut buf).await? == 0 {
+            if rd.read_into(&mut buf).await? == 0 {
                 return Err(SessionError::Protocol("closed before CONNECT"));
             }
         }
@@ -230,7 +226,7 @@ struct Session {
     version: Version,
     who: Who,
     shared: Arc<Shared>,
-    wr: OwnedWriteHalf,
+    wr: Writer,
     /// Writes in flight, in arrival order: their acknowledgements leave in that order.
     pending: FuturesOrdered<PendingWrite>,
     queue: (mpsc::Sender<Outgoing>, mpsc::Receiver<Outgoing>),
@@ -241,7 +237,7 @@ struct Session {
 impl Session {
     async fn run(
         &mut self,
-        rd: &mut tokio::net::tcp::OwnedReadHalf,
+        rd: &mut Reader,
         mut buf: BytesMut,
         keep_alive: Option<Duration>,
         mut taken: oneshot::Receiver<()>,
@@ -259,7 +255,7 @@ impl Session {
         }
         loop {
             tokio::select! {
-                n = rd.read_buf(&mut buf), if self.pending.len() < max_inflight => {
+                n = rd.read_into(&mut buf), if self.pending.len() < max_inflight => {
                     if n? == 0 {
                         return Ok("closed by the client");
                     }
@@ -303,7 +299,7 @@ impl Session {
                 tracing::debug!(pkid, "stored, but the connection closed before its ack");
             }
         }
-        let _ = self.wr.shutdown().await;
+        self.wr.shutdown().await;
         // Messages still queued for this client no longer count as waiting.
         self.queue.1.close();
         while self.queue.1.try_recv().is_ok() {
