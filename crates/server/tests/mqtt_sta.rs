@@ -823,6 +823,16 @@ async fn mqtt5_refusals_carry_a_reason_code_and_string() {
         unreachable!()
     };
     assert_eq!(ack.reason, PubAckReason::NotAuthorized);
+    anon.subscribe("v1.1/#", Q5::AtMostOnce)
+        .await
+        .expect("subscribe");
+    let P5::SubAck(sa) = next5(&mut arx, |p| matches!(p, P5::SubAck(_))).await else {
+        unreachable!()
+    };
+    assert_eq!(
+        sa.return_codes,
+        vec![rumqttc::v5::mqttbytes::v5::SubscribeReasonCode::TopicFilterInvalid]
+    );
     anon.subscribe(topic, Q5::AtMostOnce)
         .await
         .expect("subscribe");

@@ -15,7 +15,7 @@ use super::auth::{self, Refusal as AuthRefusal, Who};
 use super::fanout::{Outgoing, Subscriber};
 use super::topic;
 use super::transport::{Reader, Writer};
-use super::wire::{self, ConnCode, In, Out, Refusal, Version, WireError};
+use super::wire::{self, ConnCode, In, Out, Refusal, SubAnswer, Version, WireError};
 use crate::sources::ingest::IngestError;
 use bytes::BytesMut;
 use futures_util::stream::{FuturesOrdered, StreamExt};
@@ -353,8 +353,8 @@ impl Session {
         Ok(false)
     }
 
-    /// Whether the filter was accepted.
-    fn subscribe(&mut self, filter: &str) -> bool {
+    /// How the filter is answered.
+    fn subscribe(&mut self, filter: &str) -> SubAnswer {
         let shared = &self.shared;
         if !self.who.may_read(&shared.accounts, &shared.config) {
             shared
@@ -362,7 +362,7 @@ impl Session {
                 .subscriptions_refused
                 .fetch_add(1, Ordering::Relaxed);
             tracing::info!(topic = filter, who = %self.who.label(), "MQTT subscription refused: reads need an account");
-            return false;
+            return SubAnswer::NotAuthorized;
         }
         match topic::subscription(filter) {
             Ok(t) => {
@@ -374,7 +374,7 @@ impl Session {
                     .fanout
                     .subscribe(self.id, t, subscriber, shared.settings.retain_latest);
                 // Messages go out at QoS 0: at most once per connection (docs/mqtt.md).
-                true
+                SubAnswer::Granted
             }
             Err(e) => {
                 shared
@@ -382,7 +382,7 @@ impl Session {
                     .subscriptions_refused
                     .fetch_add(1, Ordering::Relaxed);
                 tracing::info!(topic = filter, error = %e, "MQTT subscription refused");
-                false
+                SubAnswer::Invalid
             }
         }
     }

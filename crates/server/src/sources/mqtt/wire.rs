@@ -76,6 +76,17 @@ pub struct Refusal {
     pub message: String,
 }
 
+/// How one SUBSCRIBE filter is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubAnswer {
+    /// Granted, at QoS 0.
+    Granted,
+    /// Not a topic we serve.
+    Invalid,
+    /// No read right.
+    NotAuthorized,
+}
+
 /// A packet to the client.
 #[derive(Debug)]
 pub enum Out {
@@ -85,8 +96,8 @@ pub enum Out {
     /// QoS 2 answer, likewise.
     PubRec(u16, Option<Refusal>),
     PubComp(u16),
-    /// One success flag per filter.
-    SubAck(u16, Vec<bool>),
+    /// One answer per filter.
+    SubAck(u16, Vec<SubAnswer>),
     UnsubAck(u16, usize),
     PingResp,
     Message {
@@ -265,10 +276,10 @@ pub fn write(
                 Out::SubAck(pkid, ok) => v4::Packet::SubAck(v4::SubAck::new(
                     pkid,
                     ok.into_iter()
-                        .map(|ok| {
-                            if ok {
-                                v4::SubscribeReasonCode::Success(QoS::AtMostOnce)
-                            } else {
+                        .map(|a| match a {
+                            SubAnswer::Granted => v4::SubscribeReasonCode::Success(QoS::AtMostOnce),
+                            // 3.1.1 has one failure code (0x80).
+                            SubAnswer::Invalid | SubAnswer::NotAuthorized => {
                                 v4::SubscribeReasonCode::Failure
                             }
                         })
@@ -330,12 +341,12 @@ pub fn write(
                     pkid,
                     return_codes: ok
                         .into_iter()
-                        .map(|ok| {
-                            if ok {
+                        .map(|a| match a {
+                            SubAnswer::Granted => {
                                 v5::SubscribeReasonCode::Success(QoS5::AtMostOnce)
-                            } else {
-                                v5::SubscribeReasonCode::TopicFilterInvalid
                             }
+                            SubAnswer::Invalid => v5::SubscribeReasonCode::TopicFilterInvalid,
+                            SubAnswer::NotAuthorized => v5::SubscribeReasonCode::NotAuthorized,
                         })
                         .collect(),
                     properties: None,
