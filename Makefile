@@ -9,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 QINGSHUI_DEBUG := $(CARGO_TARGET_DIR)/debug/qingshui
 
-.PHONY: demo serve test test-deps sipp test-rust test-python build fmt lint bench clean
+.PHONY: demo serve test test-deps sipp mosquitto test-rust test-python build fmt lint bench clean
 
 include web/web.mk
 
@@ -26,12 +26,19 @@ serve: web-build
 ## build so that the debug binary the browser test drives embeds it.
 test: test-deps web-build test-rust web-test test-python web-e2e
 
-test-deps: $(VENV)/.installed sipp
+test-deps: $(VENV)/.installed sipp mosquitto
 
 # SIPp (Debian sip-tester) is the independent GB/T 28181 camera of crates/server/tests/gb28181_sipp.rs.
 sipp:
 	@if ! command -v sipp >/dev/null; then \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends sip-tester; \
+	fi
+
+# mosquitto_pub / mosquitto_sub (Debian mosquitto-clients) are independent MQTT clients of
+# tests/python/test_mqtt.py.
+mosquitto:
+	@if ! command -v mosquitto_pub >/dev/null; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends mosquitto-clients; \
 	fi
 
 $(VENV)/.installed: tests/requirements.txt

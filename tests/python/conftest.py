@@ -26,12 +26,11 @@ def _free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server():
+def _start(extra):
     data = tempfile.mkdtemp(prefix="qingshui-py-")
     port = _free_port()
     proc = subprocess.Popen(
-        [_binary(), "serve", "--open", "--data-dir", data, "--http", f"127.0.0.1:{port}"],
+        [_binary(), "serve", "--data-dir", data, "--http", f"127.0.0.1:{port}", *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
@@ -47,7 +46,33 @@ def server():
                 proc.kill()
                 pytest.fail(f"server did not start:\n{out}")
             time.sleep(0.1)
-    yield base
+    return proc, data, base
+
+
+def _stop(proc, data):
     proc.terminate()
     proc.wait(timeout=20)
     shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def server():
+    proc, data, base = _start(["--open"])
+    yield base
+    _stop(proc, data)
+
+
+MQTT_TOKEN = "py-mqtt-token"
+
+
+@pytest.fixture(scope="module")
+def mqtt_server():
+    """Not `--open`: anonymous clients may read but not publish; MQTT_TOKEN may write."""
+    mqtt_port, ws_port = _free_port(), _free_port()
+    conf = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
+    conf.write(f'[mqtt]\nwebsocket = "127.0.0.1:{ws_port}"\n')
+    conf.close()
+    proc, data, base = _start(["--token", MQTT_TOKEN, "--mqtt", f"127.0.0.1:{mqtt_port}", "--config", conf.name])
+    yield {"base": base, "mqtt_port": mqtt_port, "ws_port": ws_port, "token": MQTT_TOKEN}
+    _stop(proc, data)
+    os.unlink(conf.name)

@@ -57,6 +57,8 @@ pub enum Problem {
     UnknownBasin(String),
     #[error("unknown zone `{0}` (not declared in [[zones]])")]
     UnknownZone(String),
+    #[error("mqtt_devices `{topic}`: {reason}")]
+    BadMqttDevice { topic: String, reason: String },
     #[error("{what} `{id}` is not a GB/T 28181 code (20 ASCII digits)")]
     BadGbId { what: &'static str, id: String },
     #[error("unknown parameter code `{0}` (not in the parameter catalogue of the `wq` crate)")]

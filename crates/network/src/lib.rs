@@ -16,8 +16,8 @@ mod write;
 
 pub use error::{NetworkError, Problem};
 pub use model::{
-    BBox, Basin, Cadence, DeviceLink, GbLink, Hj212Link, Method, Network, Parameter, Position,
-    RiverRole, SimHints, SimVariant, Station, StationKind, StationParameter, TargetClass,
+    BBox, Basin, Cadence, DeviceLink, GbLink, Hj212Link, Method, MqttDevice, Network, Parameter,
+    Position, RiverRole, SimHints, SimVariant, Station, StationKind, StationParameter, TargetClass,
     VideoKind, VideoPoint, Zone, ZoneKind,
 };
 pub use parse::{SCHEMA_VERSION, parse_network};

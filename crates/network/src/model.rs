@@ -32,6 +32,43 @@ pub struct Network {
     pub stations: Vec<Station>,
     pub zones: Vec<Zone>,
     pub video_points: Vec<VideoPoint>,
+    /// Devices publishing their own JSON over MQTT, mapped to the stations' datastreams.
+    pub mqtt_devices: Vec<MqttDevice>,
+}
+
+/// `[[mqtt_devices]]`: a topic pattern whose JSON payloads carry values of station parameters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MqttDevice {
+    /// `/`-separated segments; at most one is `{name}`, bound to a station code.
+    pub topic: String,
+    /// The station of a pattern without a `{…}` segment.
+    pub station: Option<String>,
+    /// JSON pointer to the value time; `None`: the time of receipt.
+    pub time: Option<String>,
+    /// (parameter code, JSON pointer), ordered by parameter code.
+    pub values: Vec<(String, String)>,
+}
+
+impl MqttDevice {
+    /// The station a topic names under this pattern, or `None` when it does not match.
+    pub fn station_for(&self, topic: &str) -> Option<String> {
+        let mut bound = self.station.clone();
+        let mut pattern = self.topic.split('/');
+        let mut actual = topic.split('/');
+        loop {
+            match (pattern.next(), actual.next()) {
+                (None, None) => return bound,
+                (Some(p), Some(a)) if p.starts_with('{') && p.ends_with('}') => {
+                    if a.is_empty() {
+                        return None;
+                    }
+                    bound = Some(a.to_string());
+                }
+                (Some(p), Some(a)) if p == a => {}
+                _ => return None,
+            }
+        }
+    }
 }
 
 /// `[lon_min, lat_min, lon_max, lat_max]`, as in GeoJSON.

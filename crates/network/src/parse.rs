@@ -406,6 +406,12 @@ impl Checker<'_> {
             });
         }
 
+        let mqtt_devices = raw
+            .mqtt_devices
+            .iter()
+            .map(|d| self.mqtt_device(d, &stations, &parameters))
+            .collect::<Check<Vec<_>>>()?;
+
         Ok(Network {
             id,
             name_zh: net.name_zh.clone(),
@@ -423,6 +429,106 @@ impl Checker<'_> {
             stations,
             zones,
             video_points,
+            mqtt_devices,
+        })
+    }
+
+    /// One `[[mqtt_devices]]`: a usable pattern, known parameters, JSON pointers.
+    fn mqtt_device(
+        &self,
+        d: &RawMqttDevice,
+        stations: &[Station],
+        parameters: &[Parameter],
+    ) -> Check<MqttDevice> {
+        let topic = d.topic.get_ref();
+        let bad = |span: Range<usize>, reason: String| {
+            self.error(
+                span,
+                Problem::BadMqttDevice {
+                    topic: topic.clone(),
+                    reason,
+                },
+            )
+        };
+        let segments: Vec<&str> = topic.split('/').collect();
+        let placeholders = segments
+            .iter()
+            .filter(|s| s.starts_with('{') && s.ends_with('}'))
+            .count();
+        if topic.is_empty()
+            || topic.starts_with("v1.1/")
+            || topic.contains(['+', '#'])
+            || segments.iter().any(|s| s.is_empty())
+            || placeholders > 1
+            || segments.iter().any(|s| {
+                (s.contains('{') || s.contains('}')) && !(s.starts_with('{') && s.ends_with('}'))
+            })
+        {
+            return Err(bad(
+                d.topic.span(),
+                "a topic of `/`-separated segments, at most one of them `{name}`, no wildcards, not under v1.1/".into(),
+            ));
+        }
+        let station = match (&d.station, placeholders) {
+            (Some(st), 0) => {
+                if !stations.iter().any(|s| &s.code == st.get_ref()) {
+                    return Err(bad(
+                        st.span(),
+                        format!("unknown station `{}`", st.get_ref()),
+                    ));
+                }
+                Some(st.get_ref().clone())
+            }
+            (None, 1) => None,
+            (Some(st), _) => {
+                return Err(bad(
+                    st.span(),
+                    "`station` and a `{…}` segment both name the station".into(),
+                ));
+            }
+            (None, _) => {
+                return Err(bad(
+                    d.topic.span(),
+                    "name the station: a `{station}` segment or `station = \"…\"`".into(),
+                ));
+            }
+        };
+        let pointer_ok = |p: &str| p.is_empty() || p.starts_with('/');
+        if let Some(t) = &d.time
+            && !pointer_ok(t.get_ref())
+        {
+            return Err(bad(
+                t.span(),
+                format!("`{}` is not a JSON pointer", t.get_ref()),
+            ));
+        }
+        if d.values.get_ref().is_empty() {
+            return Err(bad(d.values.span(), "no values".into()));
+        }
+        for (code, pointer) in d.values.get_ref() {
+            if !parameters.iter().any(|p| &p.code == code) {
+                return Err(bad(
+                    d.values.span(),
+                    format!("unknown parameter `{code}` (not in [[parameters]])"),
+                ));
+            }
+            if !pointer_ok(pointer) {
+                return Err(bad(
+                    d.values.span(),
+                    format!("`{pointer}` is not a JSON pointer"),
+                ));
+            }
+        }
+        Ok(MqttDevice {
+            topic: topic.clone(),
+            station,
+            time: d.time.as_ref().map(|t| t.get_ref().clone()),
+            values: d
+                .values
+                .get_ref()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         })
     }
 

@@ -23,6 +23,25 @@ pub(crate) struct RawFile {
     pub zones: Vec<RawZone>,
     #[serde(default)]
     pub video_points: Vec<RawVideoPoint>,
+    /// Devices that publish their own JSON over MQTT (docs/mqtt.md, "Device mapping").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mqtt_devices: Vec<RawMqttDevice>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMqttDevice {
+    /// `farm/{station}/telemetry`: `/`-separated; at most one `{name}` segment, bound to a
+    /// station code.
+    pub topic: Spanned<String>,
+    /// The station, when the topic has no `{…}` segment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub station: Option<Spanned<String>>,
+    /// JSON pointer to the value time (RFC 3339 text or Unix seconds); absent: time of receipt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<Spanned<String>>,
+    /// Parameter code → JSON pointer into the payload.
+    pub values: Spanned<std::collections::BTreeMap<String, String>>,
 }
 
 fn default_crs() -> String {

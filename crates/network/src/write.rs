@@ -106,6 +106,16 @@ impl Network {
                         .map(|g| s(g.channel_id.clone())),
                 })
                 .collect(),
+            mqtt_devices: self
+                .mqtt_devices
+                .iter()
+                .map(|d| RawMqttDevice {
+                    topic: s(d.topic.clone()),
+                    station: d.station.clone().map(s),
+                    time: d.time.clone().map(s),
+                    values: s(d.values.iter().cloned().collect()),
+                })
+                .collect(),
         };
         toml::to_string(&raw)
     }

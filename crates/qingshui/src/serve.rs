@@ -32,6 +32,9 @@ pub struct ServeArgs {
     /// GB/T 28181 SIP listen address, UDP and TCP (needs --network for the video points).
     #[arg(long, env = "QINGSHUI_GB28181", value_name = "ADDR")]
     pub gb28181: Option<SocketAddr>,
+    /// MQTT listen address: the SensorThings MQTT extension (docs/mqtt.md).
+    #[arg(long, env = "QINGSHUI_MQTT", value_name = "ADDR")]
+    pub mqtt: Option<SocketAddr>,
 }
 
 impl ServeArgs {
@@ -45,6 +48,7 @@ impl ServeArgs {
             network: self.network.clone(),
             hj212: self.hj212,
             gb28181: self.gb28181,
+            mqtt: self.mqtt,
         }))
     }
 }
@@ -94,6 +98,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
         if let Some(addr) = running.hj212_addr {
             println!("HJ 212 listener at {addr}");
+        }
+        if let Some(addr) = running.source_addrs.get("mqtt") {
+            println!("MQTT listener at {addr}");
         }
         if let Some(addr) = running.source_addrs.get("gb28181") {
             println!("GB/T 28181 listener at {addr} (UDP and TCP)");

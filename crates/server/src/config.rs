@@ -22,6 +22,53 @@ pub struct Config {
     pub alerts: crate::alerts::config::AlertsConfig,
     /// `[imagery]`: satellite and drone scenes (docs/imagery.md).
     pub imagery: crate::sources::imagery::ImageryConfig,
+    /// `[mqtt]`: the SensorThings MQTT extension (docs/mqtt.md). Disabled while `listen` is absent.
+    pub mqtt: MqttConfig,
+}
+
+/// `[mqtt]`: the MQTT 3.1.1/5 listener — create observations by PUBLISH, subscribe to STA topics.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MqttConfig {
+    /// TCP listen address; unset: no MQTT.
+    pub listen: Option<SocketAddr>,
+    /// MQTT over WebSocket (browsers) on its own address; unset: none. Needs `listen`.
+    pub websocket: Option<SocketAddr>,
+    /// The endpoint `serverSettings` advertises (`mqtt://host:port`); unset: the bound address.
+    pub public_url: Option<String>,
+    /// A new subscriber to `v1.1/Datastreams(id)/Observations` gets the datastream's latest
+    /// stored observation at once, as a retained message (beyond the standard).
+    pub retain_latest: bool,
+    /// Messages waiting for one subscriber; when full, further ones are dropped and counted.
+    pub queue: usize,
+    /// Publishes of one connection being stored at once; the socket is not read past this.
+    pub max_inflight: usize,
+    /// Largest MQTT packet accepted, in bytes; a larger one closes the connection.
+    pub max_packet_bytes: usize,
+    /// Connections open at once; more are closed at accept.
+    pub max_connections: usize,
+    /// A connection must send CONNECT within this long.
+    pub connect_timeout_s: u64,
+    /// A write to a client that does not read for this long closes its connection (a stuck
+    /// subscriber must not hold its session, or the server's stop, for ever).
+    pub write_timeout_s: u64,
+}
+
+impl Default for MqttConfig {
+    fn default() -> Self {
+        MqttConfig {
+            listen: None,
+            websocket: None,
+            public_url: None,
+            retain_latest: true,
+            queue: 1000,
+            max_inflight: 64,
+            max_packet_bytes: 262_144,
+            max_connections: 1024,
+            connect_timeout_s: 10,
+            write_timeout_s: 30,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -458,6 +505,7 @@ pub struct Overrides {
     pub network: Option<PathBuf>,
     pub hj212: Option<SocketAddr>,
     pub gb28181: Option<SocketAddr>,
+    pub mqtt: Option<SocketAddr>,
 }
 
 impl Config {
@@ -489,6 +537,9 @@ impl Config {
         }
         if let Some(a) = o.gb28181 {
             self.gb28181.addr = Some(a);
+        }
+        if let Some(a) = o.mqtt {
+            self.mqtt.listen = Some(a);
         }
         self
     }

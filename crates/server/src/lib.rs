@@ -141,8 +141,33 @@ pub async fn start_with_sources(
         Some(live.clone()),
     )?;
     configured.extend(extra_sources);
-    // Accounts before the sources: devices' sessions go into the same audit trail.
+    // Accounts before the sources: MQTT logs its clients in with the HTTP credentials, and
+    // devices' sessions go into the same audit trail.
     let accounts = accounts::Accounts::new(store.clone().account_store(), config.auth.clone());
+    accounts
+        .reload(store::clock::now_millis())
+        .await
+        .context("loading accounts")?;
+    accounts.spawn_refresh(rx.clone());
+    let service_root = format!(
+        "{}{}",
+        config
+            .http
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{http_addr}"))
+            .trim_end_matches('/'),
+        http::sta::PREFIX
+    );
+    if let Some(mqtt) = sources::mqtt::MqttSource::from_config(
+        &config,
+        accounts.clone(),
+        service_root,
+        domain.as_ref().map(|d| &d.network),
+        Some(directory.clone()),
+    ) {
+        configured.push(Box::new(mqtt));
+    }
     let ingest = sources::ingest::Ingest::new(store.clone(), config.ingest.clock_tolerance_s)
         .with_audit(accounts.audit.clone());
     let sources::StartedSources {
@@ -150,6 +175,12 @@ pub async fn start_with_sources(
         addrs: source_addrs,
         tasks: source_tasks,
     } = sources::start_all(configured, &ingest, &rx).await?;
+    // serverSettings advertises the bound MQTT address unless [mqtt] public_url names one.
+    if let Some(addr) = source_addrs.get("mqtt")
+        && config.mqtt.public_url.is_none()
+    {
+        config.mqtt.public_url = Some(format!("mqtt://{addr}"));
+    }
     // Alerts read the commit stream from here on (after the network load, so its entities are known).
     let video_links = domain
         .as_ref()
@@ -183,11 +214,6 @@ pub async fn start_with_sources(
     }
     let listener_settings = http::listener::ListenerSettings::from_config(&config.http);
     let commit_lag = alerts.commit_lag.clone();
-    accounts
-        .reload(store::clock::now_millis())
-        .await
-        .context("loading accounts")?;
-    accounts.spawn_refresh(rx.clone());
     let state = http::AppState {
         alerts: Some(alerts),
         store: store.clone(),

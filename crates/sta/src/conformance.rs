@@ -1,11 +1,19 @@
 //! What `serverSettings.conformance` lists on the service root: every requirement class and
 //! every requirement of OGC 18-088 this server meets, as the standard names them (its
 //! `[[requirement-…,<path>]]` anchors, relative to [`BASE`]). Clients look for both kinds.
-//! Only what is true belongs here: MultiDatastream and MQTT are not implemented, so neither
-//! they nor their requirements are listed.
+//! Only what is true belongs here: MultiDatastream is not implemented, so neither it nor its
+//! requirements are listed; the MQTT classes are added by the server when its MQTT listener
+//! runs ([`MQTT_CLASSES`]).
 
 /// The base every requirement URI of OGC 18-088 is relative to.
 pub const BASE: &str = "http://www.opengis.net/spec/iot_sensing/1.1/req/";
+
+/// The MQTT extension's two classes: listed (with their endpoint) only by a server that runs
+/// an MQTT listener, so not part of [`conformance`].
+pub const MQTT_CLASSES: [&str; 2] = [
+    "receive-updates-via-mqtt/receive-updates",
+    "create-observations-via-mqtt/observations-creation",
+];
 
 /// The data model: one requirements class per entity type, each with its two requirements.
 const DATAMODEL_ENTITIES: &[&str] = &[

@@ -40,8 +40,23 @@ async fn service_root(State(state): State<AppState>) -> Json<Value> {
         .iter()
         .map(|e| json!({ "name": e.set_name(), "url": format!("{base}/{}", e.set_name()) }))
         .collect();
+    let mut settings = json!({ "conformance": sta::conformance() });
+    // The MQTT extension (docs/mqtt.md): both classes, each with the endpoint, as OGC 18-088
+    // §8.2.1 lays serverSettings out.
+    if state.config.mqtt.listen.is_some()
+        && let Some(endpoint) = &state.config.mqtt.public_url
+        && let Some(obj) = settings.as_object_mut()
+    {
+        for class in sta::conformance::MQTT_CLASSES {
+            let uri = format!("{}{class}", sta::conformance::BASE);
+            if let Some(Value::Array(list)) = obj.get_mut("conformance") {
+                list.push(Value::String(uri.clone()));
+            }
+            obj.insert(uri, json!({ "endpoints": [endpoint] }));
+        }
+    }
     Json(json!({
-        "serverSettings": { "conformance": sta::conformance() },
+        "serverSettings": settings,
         "value": value,
     }))
 }

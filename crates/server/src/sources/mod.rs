@@ -11,6 +11,7 @@ pub mod gb28181;
 pub mod hj212;
 pub mod imagery;
 pub mod ingest;
+pub mod mqtt;
 pub mod status;
 
 use crate::config::Config;
