@@ -18,8 +18,12 @@ use store::PageLimits;
 use store::Store;
 use store_sqlite::{SqliteConfig, SqliteStore};
 
-/// Opens the embedded store described by the configuration.
+/// Opens the store the configuration describes: PostgreSQL when `[storage] database_url` is
+/// set, else the embedded SQLite file.
 pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(url) = config.postgres_url() {
+        return Ok(open_postgres(config, url)?);
+    }
     let mut sc = SqliteConfig::new(config.database_path());
     sc.synchronous_full = !config.storage.synchronous.eq_ignore_ascii_case("normal");
     sc.readers = config.storage.readers;
@@ -38,6 +42,27 @@ pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     sc.clock_tolerance_s = Some(config.ingest.clock_tolerance_s);
     let store = SqliteStore::open(sc)
         .with_context(|| format!("opening {}", config.database_path().display()))?;
+    Ok(Arc::new(store))
+}
+
+/// Opens the PostgreSQL store (migrating it), with the same limits as the embedded one.
+pub fn open_postgres(config: &Config, url: &str) -> anyhow::Result<Arc<store_postgres::PgStore>> {
+    let mut pc = store_postgres::PgConfig::new(url);
+    pc.readers = config.storage.readers;
+    pc.max_batch = config.storage.max_batch;
+    pc.page = PageLimits {
+        default_top: config.sta.default_top,
+        max_top: config.sta.max_top,
+        max_expanded_rows: config.sta.max_expanded_rows,
+    };
+    pc.statement_timeout = match config.storage.statement_timeout_ms {
+        0 => None,
+        ms => Some(std::time::Duration::from_millis(ms)),
+    };
+    pc.clock_tolerance_s = Some(config.ingest.clock_tolerance_s);
+    // The error names the URL without its password (store_postgres::connect).
+    let store = store_postgres::PgStore::open(pc)
+        .with_context(|| format!("opening {}", store_postgres::redact_url(url)))?;
     Ok(Arc::new(store))
 }
 
