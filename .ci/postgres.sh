@@ -8,8 +8,10 @@ PORT="${PG_PORT:-55433}"
 STATE="${PG_STATE:-/tmp/qingshui-postgres-$PORT.dir}"
 case "${1:-}" in
 up)
-    if ! command -v pg_config >/dev/null; then
-        apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql postgresql-contrib
+    # PostGIS evaluates the geospatial $filter functions on PostgreSQL (without it they answer 400).
+    if ! command -v pg_config >/dev/null || [ ! -f "$(pg_config --sharedir 2>/dev/null)/extension/postgis.control" ]; then
+        apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+            postgresql postgresql-contrib postgresql-15-postgis-3
     fi
     if [ -f "$STATE" ] && [ -d "$(cat "$STATE")/data" ]; then
         echo "postgres already up on 127.0.0.1:$PORT ($(cat "$STATE"))"; exit 0

@@ -268,10 +268,10 @@ impl AccountStore for PgStore {
             let mut stmt = conn
                 .prepare_cached(
                     "SELECT id, at, principal, action, target, from_addr, details FROM audit
-                     WHERE (?1 IS NULL OR principal = ?1)
-                       AND (?2 IS NULL OR action LIKE ?2 ESCAPE '\\')
-                       AND (?3 IS NULL OR at >= ?3)
-                       AND (?4 IS NULL OR at < ?4)
+                     WHERE (?1::TEXT IS NULL OR principal = ?1::TEXT)
+                       AND (?2::TEXT IS NULL OR action LIKE ?2::TEXT ESCAPE '\\')
+                       AND (?3::BIGINT IS NULL OR at >= ?3::BIGINT)
+                       AND (?4::BIGINT IS NULL OR at < ?4::BIGINT)
                      ORDER BY at DESC, id DESC LIMIT ?5",
                 )
                 .db()?;

@@ -210,6 +210,7 @@ impl PgStore {
         let conn = PgExec::new(connect(&config.url)?);
         let scope = scope_of(&current_schema(&conn)?);
         schema::migrate(&conn)?;
+        schema::install_geometry(&conn)?;
         schema::ensure_partitions_ahead(&conn, store::clock::now_micros(), 2)?;
         conn.batch("SET synchronous_commit = on")?;
         let future_refused = Arc::new(AtomicU64::new(0));
@@ -628,9 +629,12 @@ fn latest_values(conn: &PgExec, only: Option<&[i64]>) -> Result<Vec<LatestValue>
     );
     let mut params = Vec::new();
     if let Some(ids) = only {
-        sql.push_str(" WHERE d.id = ANY($1::BIGINT[])");
-        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-        params.push(SqlValue::Text(format!("{{{}}}", list.join(","))));
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        sql.push_str(&format!(" WHERE d.id IN ({})", marks.join(", ")));
+        params.extend(ids.iter().map(|&i| SqlValue::Int(i)));
     }
     sql.push_str(" ORDER BY d.id");
     let parse = |t: Option<String>| t.and_then(|s| serde_json::from_str(&s).ok());

@@ -355,6 +355,77 @@ pub fn migrate(exec: &PgExec) -> Result<usize, StoreError> {
     Ok(n)
 }
 
+/// The geometry helpers on PostGIS, when the server has it: `qs_spatial`, `qs_st_relate`,
+/// `qs_geo_distance` and `qs_geo_length` evaluated by PostGIS on planar geometry (SRID 0, the
+/// Euclidean rule of `sta::geo` on SQLite), stored GeoJSON (geometry or Feature) and WKT
+/// literals alike. Without PostGIS the migration's definitions stay: they refuse with a clear
+/// 400. Runs at every start under the migration lock (the extension can be installed later).
+pub fn install_geometry(exec: &PgExec) -> Result<bool, StoreError> {
+    let available = !exec
+        .rows(
+            "SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'",
+            &[],
+        )?
+        .is_empty();
+    if !available {
+        tracing::info!("PostGIS is not installed: geospatial $filter functions answer 400");
+        return Ok(false);
+    }
+    exec.client()
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        .db()?;
+    let result = (|| -> Result<(), StoreError> {
+        // One extension per database, in `public` unless it is there already elsewhere.
+        exec.batch("CREATE EXTENSION IF NOT EXISTS postgis SCHEMA public")?;
+        let rows = exec.rows(
+            "SELECT n.nspname::TEXT FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'postgis'",
+            &[],
+        )?;
+        let ns = rows
+            .first()
+            .map(|r| crate::exec::text(r, 0))
+            .transpose()?
+            .flatten()
+            .unwrap_or_else(|| "public".into());
+        let ns = format!("\"{}\"", ns.replace('"', ""));
+        exec.batch(&format!(
+            r#"
+            CREATE OR REPLACE FUNCTION qs_geom(t TEXT) RETURNS {ns}.geometry LANGUAGE sql IMMUTABLE AS $$
+                SELECT {ns}.ST_SetSRID(CASE
+                    WHEN ltrim(t) LIKE '{{%' THEN
+                        CASE WHEN t::jsonb ->> 'type' = 'Feature'
+                             THEN {ns}.ST_GeomFromGeoJSON((t::jsonb -> 'geometry')::TEXT)
+                             ELSE {ns}.ST_GeomFromGeoJSON(t) END
+                    ELSE {ns}.ST_GeomFromText(t) END, 0) $$;
+            CREATE OR REPLACE FUNCTION qs_geo_distance(a TEXT, b TEXT) RETURNS DOUBLE PRECISION LANGUAGE sql IMMUTABLE AS
+                $$ SELECT {ns}.ST_Distance(qs_geom(a), qs_geom(b)) $$;
+            CREATE OR REPLACE FUNCTION qs_geo_length(a TEXT) RETURNS DOUBLE PRECISION LANGUAGE sql IMMUTABLE AS
+                $$ SELECT CASE WHEN {ns}.GeometryType(qs_geom(a)) IN ('LINESTRING', 'MULTILINESTRING')
+                               THEN {ns}.ST_Length(qs_geom(a)) ELSE 0 END $$;
+            CREATE OR REPLACE FUNCTION qs_st_relate(a TEXT, b TEXT, p TEXT) RETURNS BOOLEAN LANGUAGE sql IMMUTABLE AS
+                $$ SELECT {ns}.ST_Relate(qs_geom(a), qs_geom(b), p) $$;
+            CREATE OR REPLACE FUNCTION qs_spatial(op TEXT, a TEXT, b TEXT) RETURNS BOOLEAN LANGUAGE sql IMMUTABLE AS $$
+                SELECT CASE op
+                    WHEN 'equals' THEN {ns}.ST_Equals(qs_geom(a), qs_geom(b))
+                    WHEN 'disjoint' THEN {ns}.ST_Disjoint(qs_geom(a), qs_geom(b))
+                    WHEN 'touches' THEN {ns}.ST_Touches(qs_geom(a), qs_geom(b))
+                    WHEN 'within' THEN {ns}.ST_Within(qs_geom(a), qs_geom(b))
+                    WHEN 'overlaps' THEN {ns}.ST_Overlaps(qs_geom(a), qs_geom(b))
+                    WHEN 'crosses' THEN {ns}.ST_Crosses(qs_geom(a), qs_geom(b))
+                    WHEN 'intersects' THEN {ns}.ST_Intersects(qs_geom(a), qs_geom(b))
+                    ELSE {ns}.ST_Contains(qs_geom(a), qs_geom(b)) END $$;
+            "#
+        ))
+    })();
+    let unlock = exec
+        .client()
+        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+        .db();
+    result?;
+    unlock?;
+    Ok(true)
+}
+
 /// Microseconds of the first instant of the month holding `t` (UTC), the partition it belongs to.
 pub fn month_of(t: i64) -> i64 {
     use chrono::{Datelike, TimeZone, Utc};
