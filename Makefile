@@ -55,12 +55,13 @@ postgres-down:
 PG_TEST_URL := postgres://postgres@127.0.0.1:55433/postgres
 # The tests that go through the store, once more on PostgreSQL (each test its own schema).
 PG_TESTS := --test sta_api --test hj212_ingest --test alerts_e2e --test accounts \
-	--test review --test domain_api --test time_sanity --test on_demand_datastreams --test multi_node
+	--test review --test domain_api --test time_sanity --test on_demand_datastreams
 
 ## The backend-facing tests on PostgreSQL; the database is stopped even when they fail.
 test-postgres: build
 	bash .ci/postgres.sh up
 	QINGSHUI_TEST_DATABASE_URL=$(PG_TEST_URL) QINGSHUI_BIN=$(QINGSHUI_DEBUG) cargo test -p server $(PG_TESTS) \
+		&& QINGSHUI_TEST_DATABASE_URL=$(PG_TEST_URL) cargo test -p qingshui --test multi_node --test store_copy \
 		&& QINGSHUI_TEST_DATABASE_URL=$(PG_TEST_URL) cargo test -p store-postgres; \
 	rc=$$?; bash .ci/postgres.sh down; exit $$rc
 

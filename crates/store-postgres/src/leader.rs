@@ -3,6 +3,8 @@
 //! node dies PostgreSQL releases it and another node's next try (every few seconds) takes over.
 
 use crate::exec::PgExec;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use store::StoreError;
 use store::sql::SqlValue;
 
@@ -15,20 +17,35 @@ pub struct Leadership {
     key: i64,
     conn: Option<PgExec>,
     held: bool,
+    /// Mirrors `held` for readers elsewhere (health).
+    shown: Option<Arc<AtomicBool>>,
 }
 
 impl Leadership {
-    pub fn new(url: &str, key: i64) -> Self {
+    pub fn new(url: &str, key: i64, shown: Option<Arc<AtomicBool>>) -> Self {
         Leadership {
             url: url.to_owned(),
             key,
             conn: None,
             held: false,
+            shown,
         }
     }
 
     /// Tries once; true while this node holds the lock (a lost connection loses it).
     pub fn try_acquire(&mut self) -> Result<bool, StoreError> {
+        let r = self.try_once();
+        if r.is_err() {
+            self.held = false;
+            self.conn = None;
+        }
+        if let Some(s) = &self.shown {
+            s.store(self.held, Ordering::Relaxed);
+        }
+        r
+    }
+
+    fn try_once(&mut self) -> Result<bool, StoreError> {
         if self.conn.as_ref().is_some_and(PgExec::is_closed) {
             self.conn = None;
             self.held = false;
@@ -64,5 +81,20 @@ impl Leadership {
 
     pub fn held(&self) -> bool {
         self.held
+    }
+}
+
+impl store::Leadership for Leadership {
+    fn try_acquire(&mut self) -> Result<bool, StoreError> {
+        Leadership::try_acquire(self)
+    }
+}
+
+// The blocking client must not be dropped on an async runtime's thread.
+impl Drop for Leadership {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let _ = std::thread::spawn(move || drop(conn)).join();
+        }
     }
 }

@@ -153,6 +153,8 @@ pub struct PgStore {
     listener: Option<notify::Listener>,
     /// Microseconds of the last batch received from another node (0: none yet).
     last_remote_commit: Arc<AtomicI64>,
+    /// Whether this node's alert-engine leadership is held (for health).
+    alert_leader: Arc<AtomicBool>,
 }
 
 fn open_reader(url: &str, timeout: Option<Duration>) -> Result<PgExec, StoreError> {
@@ -270,12 +272,8 @@ impl PgStore {
             future_refused,
             listener,
             last_remote_commit,
+            alert_leader: Arc::new(AtomicBool::new(false)),
         })
-    }
-
-    /// A leadership contest for `key` among the nodes of this deployment (`leader.rs`).
-    pub fn leadership(&self, key: i64) -> leader::Leadership {
-        leader::Leadership::new(&self.url, key ^ i64::from(self.scope))
     }
 
     /// This node's id in the commit notifications.
@@ -562,6 +560,49 @@ impl Store for PgStore {
             reads_timed_out: c.reads_timed_out.load(Ordering::Relaxed),
             reads_cancelled: c.reads_cancelled.load(Ordering::Relaxed),
         }
+    }
+
+    async fn backend_health(&self) -> store::BackendHealth {
+        let started = std::time::Instant::now();
+        let asked = self
+            .with_reader(|conn| {
+                let rows = conn.rows(
+                    "SELECT CASE WHEN pg_is_in_recovery()
+                        THEN (EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) * 1000)::DOUBLE PRECISION END",
+                    &[],
+                )?;
+                Ok(rows.first().map(|r| float(r, 0)).transpose()?.flatten())
+            })
+            .await;
+        let last = self.last_remote_commit();
+        let mut h = store::BackendHealth {
+            backend: "postgres".into(),
+            node: Some(self.node.clone()),
+            last_remote_commit_age_ms: (last > 0)
+                .then(|| (store::clock::now_micros() - last) / 1000),
+            alert_leader: Some(self.alert_leader.load(Ordering::Relaxed)),
+            ..Default::default()
+        };
+        match asked {
+            Ok(lag) => {
+                h.round_trip_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
+                h.replica_lag_ms = lag;
+            }
+            Err(e) => h.error = Some(e.to_string()),
+        }
+        h
+    }
+
+    fn leadership(&self, name: &str) -> Option<Box<dyn store::Leadership>> {
+        let key = match name {
+            "alerts" => leader::ALERT_ENGINE,
+            other => i64::from(scope_of(other)),
+        };
+        Some(Box::new(leader::Leadership::new(
+            &self.url,
+            key ^ i64::from(self.scope),
+            (name == "alerts").then(|| self.alert_leader.clone()),
+        )))
     }
 
     fn alert_store(self: Arc<Self>) -> Option<Arc<dyn store::alerts::AlertStore>> {

@@ -443,6 +443,13 @@ impl Store for SqliteStore {
         }
     }
 
+    async fn backend_health(&self) -> store::BackendHealth {
+        store::BackendHealth {
+            backend: "sqlite".into(),
+            ..Default::default()
+        }
+    }
+
     fn alert_store(self: Arc<Self>) -> Option<Arc<dyn store::alerts::AlertStore>> {
         Some(self)
     }
