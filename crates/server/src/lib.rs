@@ -66,6 +66,45 @@ pub fn open_postgres(config: &Config, url: &str) -> anyhow::Result<Arc<store_pos
     Ok(Arc::new(store))
 }
 
+/// A database URL with its password hidden, for whatever is shown to people.
+pub fn redact_database_url(url: &str) -> String {
+    store_postgres::redact_url(url)
+}
+
+/// `qingshui migrate`: opens the configured store, which applies its pending migrations, and
+/// says where it stands.
+pub async fn migrate(config: &Config) -> anyhow::Result<String> {
+    let store = open_store(config)?;
+    store.close().await;
+    drop(store);
+    Ok(match config.postgres_url() {
+        Some(url) => format!(
+            "PostgreSQL {}: schema version {}",
+            store_postgres::redact_url(url),
+            store_postgres::schema_version(url)?
+        ),
+        None => format!(
+            "SQLite {}: schema version {}",
+            config.database_path().display(),
+            store_sqlite::schema::SCHEMA_VERSION
+        ),
+    })
+}
+
+/// `qingshui store copy`: the embedded store in `from_dir` into the empty PostgreSQL database
+/// at `to_url`, then verified (counts per table, a sample of values).
+pub fn store_copy(
+    from_dir: &std::path::Path,
+    to_url: &str,
+    progress: &mut dyn FnMut(&str, u64, u64),
+) -> anyhow::Result<store_postgres::copy::CopyReport> {
+    let path = from_dir.join("qingshui.sqlite");
+    let src = store_sqlite::ReadOnlyDb::open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    store_postgres::copy::copy_from(&src, to_url, progress)
+        .with_context(|| format!("copying into {}", store_postgres::redact_url(to_url)))
+}
+
 /// A running server: its bound address and a handle to stop it.
 pub struct Running {
     pub http_addr: std::net::SocketAddr,

@@ -13,6 +13,7 @@
 mod accounts;
 mod alerts;
 pub mod compat;
+pub mod copy;
 mod exec;
 pub mod leader;
 mod notify;
