@@ -55,7 +55,7 @@ postgres-down:
 PG_TEST_URL := postgres://postgres@127.0.0.1:55433/postgres
 # The tests that go through the store, once more on PostgreSQL (each test its own schema).
 PG_TESTS := --test sta_api --test hj212_ingest --test alerts_e2e --test accounts \
-	--test review --test domain_api --test time_sanity --test on_demand_datastreams
+	--test review --test scenes_api --test domain_api --test time_sanity --test on_demand_datastreams
 
 ## The backend-facing tests on PostgreSQL; the database is stopped even when they fail.
 test-postgres: build

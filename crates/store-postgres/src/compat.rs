@@ -15,6 +15,11 @@ pub trait ToValue {
     fn to_value(&self) -> SqlValue;
 }
 
+impl ToValue for SqlValue {
+    fn to_value(&self) -> SqlValue {
+        self.clone()
+    }
+}
 impl ToValue for i64 {
     fn to_value(&self) -> SqlValue {
         SqlValue::Int(*self)

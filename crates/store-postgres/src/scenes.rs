@@ -29,7 +29,12 @@ impl SceneStore for PgStore {
             let tx = conn.transaction().db()?;
             tx.execute_bytes(
                 "INSERT INTO scenes (time, sensor, created_at, body, overlay) VALUES (?1, ?2, ?3, ?4, ?5)",
-                &params![s.time, s.sensor, s.created_at, s.body.to_string()],
+                &crate::compat::params_from_iter([
+                    store::sql::SqlValue::Int(s.time),
+                    store::sql::SqlValue::Text(s.sensor.clone()),
+                    store::sql::SqlValue::Int(s.created_at),
+                    store::sql::SqlValue::Text(s.body.to_string()),
+                ]),
                 &overlay,
             )?;
             let id = tx.last_insert_rowid()?;
@@ -46,7 +51,7 @@ impl SceneStore for PgStore {
                     "SELECT {COLUMNS} FROM scenes ORDER BY time DESC, id DESC LIMIT ?1"
                 ))
                 .db()?;
-            stmt.query_map([limit.max(1) as i64], record)
+            stmt.query_map(params![limit.max(1) as i64], record)
                 .db()?
                 .collect::<Result<Vec<_>, _>>()
                 .db()
@@ -58,7 +63,7 @@ impl SceneStore for PgStore {
         self.with_reader(move |conn| {
             conn.query_row(
                 &format!("SELECT {COLUMNS} FROM scenes WHERE id = ?1"),
-                [id],
+                params![id],
                 record,
             )
             .optional()
@@ -69,9 +74,11 @@ impl SceneStore for PgStore {
 
     async fn scene_overlay(&self, id: i64) -> Result<Option<Vec<u8>>, StoreError> {
         self.with_reader(move |conn| {
-            conn.query_row("SELECT overlay FROM scenes WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
+            conn.query_row(
+                "SELECT overlay FROM scenes WHERE id = ?1",
+                params![id],
+                |r| r.get(0),
+            )
             .optional()
             .db()
         })

@@ -401,7 +401,9 @@ impl Engine {
                     Err(broadcast::error::RecvError::Lagged(n)) => self.catch_up(n, enabled).await,
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
-                request = requests.recv(), if enabled => match request {
+                // Requests (a person's acknowledgement, a camera's intrusion) are served on any
+                // node, leader or not, so none waits for ever or is lost (docs/postgres.md).
+                request = requests.recv(), if configured => match request {
                     Some(r) => self.on_request(r).await,
                     None => break,
                 },
