@@ -58,11 +58,12 @@ PG_TESTS := --test sta_api --test hj212_ingest --test alerts_e2e --test accounts
 	--test review --test scenes_api --test domain_api --test time_sanity --test on_demand_datastreams
 
 ## The backend-facing tests on PostgreSQL; the database is stopped even when they fail.
-test-postgres: build
+test-postgres: build test-deps
 	bash .ci/postgres.sh up
-	QINGSHUI_TEST_DATABASE_URL=$(PG_TEST_URL) QINGSHUI_BIN=$(QINGSHUI_DEBUG) cargo test -p server $(PG_TESTS) \
-		&& QINGSHUI_TEST_DATABASE_URL=$(PG_TEST_URL) cargo test -p qingshui --test multi_node --test store_copy \
-		&& QINGSHUI_TEST_DATABASE_URL=$(PG_TEST_URL) cargo test -p store-postgres; \
+	QINGSHUI_TEST_DATABASE_URL=$(PG_TEST_URL) cargo test -p server $(PG_TESTS) \
+		&& QINGSHUI_TEST_DATABASE_URL=$(PG_TEST_URL) cargo test -p qingshui --test multi_node --test store_copy --test durability \
+		&& QINGSHUI_TEST_DATABASE_URL=$(PG_TEST_URL) cargo test -p store-postgres \
+		&& QINGSHUI_TEST_DATABASE_URL=$(PG_TEST_URL) QINGSHUI_BIN=$(QINGSHUI_DEBUG) $(PY) -m pytest -q tests/python/test_frost_client.py; \
 	rc=$$?; bash .ci/postgres.sh down; exit $$rc
 
 test-python: build test-deps

@@ -6,7 +6,7 @@
 mod served;
 
 use serde_json::{Value, json};
-use served::{free_port, sigterm, spawn_server, wait_ready};
+use served::{free_port, sigterm, wait_ready};
 use std::process::{Command, Stdio};
 
 fn fresh_schema_url() -> Option<String> {
@@ -56,7 +56,17 @@ async fn an_embedded_store_copies_into_postgres_and_reads_the_same() {
     let client = reqwest::Client::new();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut child = spawn_server(dir.path(), None, port);
+    // The source is the embedded store, whatever backend the other tests run on.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qingshui"))
+        .args(["serve", "--open", "--http", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env_remove("QINGSHUI_DATABASE_URL")
+        .env("QINGSHUI_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start qingshui on SQLite");
     wait_ready(&client, &base).await;
     let r = client
         .post(format!("{base}/v1.1/Things"))

@@ -261,3 +261,14 @@ impl Drop for Tx<'_> {
         }
     }
 }
+
+/// Reading one column of a raw row (for tests and tools outside this crate).
+pub trait FromCellRow {
+    fn int(&self, i: usize) -> i64;
+}
+
+impl FromCellRow for postgres::Row {
+    fn int(&self, i: usize) -> i64 {
+        cell(self, i).ok().and_then(Cell::as_i64).unwrap_or(0)
+    }
+}

@@ -140,10 +140,15 @@ const MIGRATIONS: &[&str] = &[
         name TEXT := 'observations_' || to_char(m, 'YYYY_MM');
     BEGIN
         IF to_regclass(name) IS NULL THEN
-            -- Rows of this month that reached the default partition move to the new one.
-            EXECUTE format('CREATE TABLE %I (LIKE observations INCLUDING DEFAULTS)', name);
-            EXECUTE format('WITH moved AS (DELETE FROM observations_default WHERE phenomenon_time_start >= %s AND phenomenon_time_start < %s RETURNING *) INSERT INTO %I SELECT * FROM moved', lo, hi, name);
-            EXECUTE format('ALTER TABLE observations ATTACH PARTITION %I FOR VALUES FROM (%s) TO (%s)', name, lo, hi);
+            BEGIN
+                -- Rows of this month that reached the default partition move to the new one.
+                EXECUTE format('CREATE TABLE %I (LIKE observations INCLUDING DEFAULTS)', name);
+                EXECUTE format('WITH moved AS (DELETE FROM observations_default WHERE phenomenon_time_start >= %s AND phenomenon_time_start < %s RETURNING *) INSERT INTO %I SELECT * FROM moved', lo, hi, name);
+                EXECUTE format('ALTER TABLE observations ATTACH PARTITION %I FOR VALUES FROM (%s) TO (%s)', name, lo, hi);
+            EXCEPTION WHEN duplicate_table THEN
+                -- Another node created it in the same moment: it exists now.
+                NULL;
+            END;
         END IF;
         RETURN name;
     END $$;
