@@ -10,9 +10,7 @@ pub use store::deep_insert::id_of;
 use store::deep_insert::{insert_entity, link_to_parent};
 use store::update::update_entity;
 
-use observations::{
-    Aggregate, create_observations, flush_aggregates, recompute_datastream, store_observation,
-};
+use observations::{Aggregate, create_observations, flush_aggregates, recompute_datastream};
 
 use crate::exec::PgExec;
 use sta::{EntityType, Tail};
@@ -219,16 +217,8 @@ pub(super) fn apply_inner(
         WriteCommand::CreateObservations { body } => Ok(WriteOutcome::Rows(create_observations(
             conn, st, &body, ev,
         )?)),
-        WriteCommand::InsertObservations(rows) => {
-            let mut out = Vec::with_capacity(rows.len());
-            for row in rows {
-                out.push(match store_observation(conn, st, row.into(), ev) {
-                    Ok(r) => Ok(r),
-                    Err(StoreError::Sta(e)) => Err(e.to_string()),
-                    Err(other) => return Err(other),
-                });
-            }
-            Ok(WriteOutcome::Rows(out))
-        }
+        WriteCommand::InsertObservations(rows) => Ok(WriteOutcome::Rows(
+            observations::insert_observations(conn, st, rows, ev)?,
+        )),
     }
 }

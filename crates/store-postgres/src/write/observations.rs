@@ -256,13 +256,29 @@ fn generated_feature(conn: &PgExec, st: &mut WriterState, ds: i64) -> Result<i64
     Ok(id)
 }
 
-/// Stores one observation under the idempotency rule.
-pub fn store_observation(
-    conn: &PgExec,
-    st: &mut WriterState,
+/// An observation checked and encoded, ready for the INSERT.
+struct Prepared {
     o: ObsInput,
-    events: &mut Vec<CommitEvent>,
-) -> Result<(i64, UpsertKind), StoreError> {
+    feature_id: i64,
+    native: SqlValue,
+    json: Option<String>,
+    quality: Option<String>,
+    parameters: Option<String>,
+    valid_start: Option<i64>,
+    valid_end: Option<i64>,
+}
+
+fn opt_i(v: Option<i64>) -> SqlValue {
+    v.map_or(SqlValue::Null, SqlValue::Int)
+}
+
+fn opt_t(v: &Option<String>) -> SqlValue {
+    v.clone().map_or(SqlValue::Null, SqlValue::Text)
+}
+
+/// The checks before the INSERT: time, datastream, feature (generated when absent), the
+/// month's partition; the encoded columns.
+fn prepare(conn: &PgExec, st: &mut WriterState, o: ObsInput) -> Result<Prepared, StoreError> {
     st.time.check(o.start)?;
     if !datastream_exists(conn, st, o.datastream_id)? {
         return Err(bad_body(format!(
@@ -295,106 +311,218 @@ pub fn store_observation(
         Some((s, e)) => (Some(s), e),
         None => (None, None),
     };
-    let opt_i = |v: Option<i64>| v.map_or(SqlValue::Null, SqlValue::Int);
-    let opt_t = |v: &Option<String>| v.clone().map_or(SqlValue::Null, SqlValue::Text);
-    // Insert first: a new value (the common case) is one statement. Only when the key is taken
-    // do we read the stored row and apply the idempotency rule.
-    let inserted = conn.query_first(
-        "INSERT INTO observations (datastream_id, phenomenon_time_start, id, phenomenon_time_end, result, result_json,
-           result_time, result_quality, valid_time_start, valid_time_end, parameters, feature_id)
-         VALUES ($1, $2, nextval('observations_id_seq'), $3, $4, $5, $6, $7, $8, $9, $10, $11)
-         ON CONFLICT (datastream_id, phenomenon_time_start) DO NOTHING RETURNING id",
+    Ok(Prepared {
+        o,
+        feature_id,
+        native,
+        json,
+        quality,
+        parameters,
+        valid_start,
+        valid_end,
+    })
+}
+
+const INSERT_COLUMNS: &str = "datastream_id, phenomenon_time_start, id, phenomenon_time_end, result, result_json, result_time, result_quality, valid_time_start, valid_time_end, parameters, feature_id";
+/// Parameters per row (the id is `nextval`, not a parameter).
+const INSERT_WIDTH: usize = 11;
+/// Rows per multi-row INSERT.
+const INSERT_CHUNK: usize = 500;
+
+fn insert_values(p: &Prepared, out: &mut Vec<SqlValue>) {
+    out.extend([
+        SqlValue::Int(p.o.datastream_id),
+        SqlValue::Int(p.o.start),
+        opt_i(p.o.end),
+        p.native.clone(),
+        opt_t(&p.json),
+        opt_i(p.o.result_time),
+        opt_t(&p.quality),
+        opt_i(p.valid_start),
+        opt_i(p.valid_end),
+        opt_t(&p.parameters),
+        SqlValue::Int(p.feature_id),
+    ]);
+}
+
+/// One multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING` for `rows`: the ids of the rows
+/// inserted, by key (a key twice in `rows` is inserted once, for its first occurrence).
+fn insert_many(conn: &PgExec, rows: &[&Prepared]) -> Result<HashMap<(i64, i64), i64>, StoreError> {
+    let mut params = Vec::with_capacity(rows.len() * INSERT_WIDTH);
+    let mut groups = Vec::with_capacity(rows.len());
+    for (i, p) in rows.iter().enumerate() {
+        insert_values(p, &mut params);
+        let b = i * INSERT_WIDTH;
+        let m: Vec<String> = (1..=INSERT_WIDTH).map(|k| format!("${}", b + k)).collect();
+        groups.push(format!(
+            "({}, {}, nextval('observations_id_seq'), {})",
+            m[0],
+            m[1],
+            m[2..].join(", ")
+        ));
+    }
+    let sql = format!(
+        "INSERT INTO observations ({INSERT_COLUMNS}) VALUES {}
+         ON CONFLICT (datastream_id, phenomenon_time_start) DO NOTHING
+         RETURNING datastream_id, phenomenon_time_start, id",
+        groups.join(", ")
+    );
+    let mut out = HashMap::with_capacity(rows.len());
+    for r in conn.rows(&sql, &params)? {
+        if let (Some(ds), Some(t), Some(id)) = (
+            crate::exec::int(&r, 0)?,
+            crate::exec::int(&r, 1)?,
+            crate::exec::int(&r, 2)?,
+        ) {
+            out.insert((ds, t), id);
+        }
+    }
+    Ok(out)
+}
+
+/// The bookkeeping of an inserted row: aggregates of its datastream.
+fn inserted(st: &mut WriterState, o: &ObsInput, id: i64) {
+    let agg = st.pending.entry(o.datastream_id).or_default();
+    agg.count_delta += 1;
+    agg.min_start = min_opt(agg.min_start, o.start);
+    agg.max_end = max_opt(agg.max_end, o.end.unwrap_or(o.start));
+    if let Some(rt) = o.result_time {
+        agg.min_result_time = min_opt(agg.min_result_time, rt);
+        agg.max_result_time = max_opt(agg.max_result_time, rt);
+    }
+    if agg.latest.is_none_or(|(t, _)| o.start >= t) {
+        agg.latest = Some((o.start, id));
+    }
+}
+
+/// The key is taken: the idempotency rule against the stored row (unchanged, or replaced with
+/// the old values kept as a revision).
+fn on_conflict(conn: &PgExec, p: &Prepared) -> Result<(i64, UpsertKind), StoreError> {
+    let o = &p.o;
+    let rows = conn.rows(
+        "SELECT id, result, result_json, result_quality, parameters FROM observations
+         WHERE datastream_id = $1 AND phenomenon_time_start = $2 FOR UPDATE",
+        &[SqlValue::Int(o.datastream_id), SqlValue::Int(o.start)],
+    )?;
+    let row = rows
+        .first()
+        .ok_or_else(|| StoreError::Database("the conflicting observation vanished".into()))?;
+    let id = crate::exec::int(row, 0)?.unwrap_or(0);
+    let old_native = cell(row, 1)?.to_value();
+    let old_json = crate::exec::text(row, 2)?;
+    let old_quality = crate::exec::text(row, 3)?;
+    let old_parameters = crate::exec::text(row, 4)?;
+    if old_native == p.native && old_json == p.json && old_quality == p.quality {
+        return Ok((id, UpsertKind::Unchanged));
+    }
+    conn.execute(
+        "INSERT INTO observation_revisions (observation_id, revised_at, old_result, old_result_json, old_result_quality, old_parameters)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        &[
+            SqlValue::Int(id),
+            SqlValue::Int(store::clock::now_micros()),
+            old_native,
+            opt_t(&old_json),
+            opt_t(&old_quality),
+            opt_t(&old_parameters),
+        ],
+    )?;
+    conn.execute(
+        "UPDATE observations SET phenomenon_time_end = $3, result = $4, result_json = $5, result_time = $6,
+           result_quality = $7, valid_time_start = $8, valid_time_end = $9, parameters = $10, feature_id = $11
+         WHERE datastream_id = $1 AND phenomenon_time_start = $2",
         &[
             SqlValue::Int(o.datastream_id),
             SqlValue::Int(o.start),
             opt_i(o.end),
-            native.clone(),
-            opt_t(&json),
+            p.native.clone(),
+            opt_t(&p.json),
             opt_i(o.result_time),
-            opt_t(&quality),
-            opt_i(valid_start),
-            opt_i(valid_end),
-            opt_t(&parameters),
-            SqlValue::Int(feature_id),
+            opt_t(&p.quality),
+            opt_i(p.valid_start),
+            opt_i(p.valid_end),
+            opt_t(&p.parameters),
+            SqlValue::Int(p.feature_id),
         ],
     )?;
-    let kind = if let Some(SqlValue::Int(id)) = inserted {
-        let agg = st.pending.entry(o.datastream_id).or_default();
-        agg.count_delta += 1;
-        agg.min_start = min_opt(agg.min_start, o.start);
-        agg.max_end = max_opt(agg.max_end, o.end.unwrap_or(o.start));
-        if let Some(rt) = o.result_time {
-            agg.min_result_time = min_opt(agg.min_result_time, rt);
-            agg.max_result_time = max_opt(agg.max_result_time, rt);
-        }
-        if agg.latest.is_none_or(|(t, _)| o.start >= t) {
-            agg.latest = Some((o.start, id));
-        }
-        (id, UpsertKind::Inserted)
-    } else {
-        let rows = conn.rows(
-            "SELECT id, result, result_json, result_quality, parameters FROM observations
-             WHERE datastream_id = $1 AND phenomenon_time_start = $2 FOR UPDATE",
-            &[SqlValue::Int(o.datastream_id), SqlValue::Int(o.start)],
-        )?;
-        let row = rows
-            .first()
-            .ok_or_else(|| StoreError::Database("the conflicting observation vanished".into()))?;
-        let id = crate::exec::int(row, 0)?.unwrap_or(0);
-        let old_native = cell(row, 1)?.to_value();
-        let old_json = crate::exec::text(row, 2)?;
-        let old_quality = crate::exec::text(row, 3)?;
-        let old_parameters = crate::exec::text(row, 4)?;
-        if old_native == native && old_json == json && old_quality == quality {
-            return Ok((id, UpsertKind::Unchanged));
-        }
-        conn.execute(
-            "INSERT INTO observation_revisions (observation_id, revised_at, old_result, old_result_json, old_result_quality, old_parameters)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-            &[
-                SqlValue::Int(id),
-                SqlValue::Int(store::clock::now_micros()),
-                old_native,
-                opt_t(&old_json),
-                opt_t(&old_quality),
-                opt_t(&old_parameters),
-            ],
-        )?;
-        conn.execute(
-            "UPDATE observations SET phenomenon_time_end = $3, result = $4, result_json = $5, result_time = $6,
-               result_quality = $7, valid_time_start = $8, valid_time_end = $9, parameters = $10, feature_id = $11
-             WHERE datastream_id = $1 AND phenomenon_time_start = $2",
-            &[
-                SqlValue::Int(o.datastream_id),
-                SqlValue::Int(o.start),
-                opt_i(o.end),
-                native,
-                opt_t(&json),
-                opt_i(o.result_time),
-                opt_t(&quality),
-                opt_i(valid_start),
-                opt_i(valid_end),
-                opt_t(&parameters),
-                SqlValue::Int(feature_id),
-            ],
-        )?;
-        (id, UpsertKind::Replaced)
-    };
-    // observedArea: the feature's envelope joins the datastream's (a replaced row's old feature
-    // stays counted until the next recompute; an envelope may only be too large, never miss).
-    if let Some(e) = feature_envelope(conn, &mut st.feature_envelopes, feature_id)? {
-        let agg = st.pending.entry(o.datastream_id).or_default();
+    Ok((id, UpsertKind::Replaced))
+}
+
+/// What follows every stored row: the observedArea envelope, the event.
+fn after(
+    conn: &PgExec,
+    st: &mut WriterState,
+    p: Prepared,
+    kind: (i64, UpsertKind),
+    events: &mut Vec<CommitEvent>,
+) -> Result<(), StoreError> {
+    if let Some(e) = feature_envelope(conn, &mut st.feature_envelopes, p.feature_id)? {
+        let agg = st.pending.entry(p.o.datastream_id).or_default();
         agg.area = Some(union(agg.area, e));
     }
     events.push(CommitEvent::Observation(ObservationEvent {
         id: kind.0,
-        datastream_id: o.datastream_id,
-        phenomenon_time: o.start,
-        result: o.result,
-        result_quality: o.result_quality,
+        datastream_id: p.o.datastream_id,
+        phenomenon_time: p.o.start,
+        result: p.o.result,
+        result_quality: p.o.result_quality,
         kind: kind.1,
     }));
-    Ok(kind)
+    Ok(())
+}
+
+/// Stores one observation under the idempotency rule.
+pub fn store_observation(
+    conn: &PgExec,
+    st: &mut WriterState,
+    o: ObsInput,
+    events: &mut Vec<CommitEvent>,
+) -> Result<(i64, UpsertKind), StoreError> {
+    let mut out = store_observations(conn, st, vec![Ok(o)], events)?;
+    out.pop()
+        .unwrap_or_else(|| Err(StoreError::Database("no outcome".into())))
+}
+
+/// Stores many observations under the idempotency rule, in order, as storing them one by one
+/// would, but with one multi-row INSERT per [`INSERT_CHUNK`] rows (one round trip instead of
+/// one per row). A row that fails its checks (`Err` in, or a client error in `prepare`) is
+/// an `Err` out; an engine error fails the whole call.
+fn store_observations(
+    conn: &PgExec,
+    st: &mut WriterState,
+    inputs: Vec<Result<ObsInput, StoreError>>,
+    events: &mut Vec<CommitEvent>,
+) -> Result<Vec<Result<(i64, UpsertKind), StoreError>>, StoreError> {
+    let mut out: Vec<Result<(i64, UpsertKind), StoreError>> = Vec::with_capacity(inputs.len());
+    let mut ready: Vec<(usize, Prepared)> = Vec::new();
+    for (i, input) in inputs.into_iter().enumerate() {
+        match input.and_then(|o| prepare(conn, st, o)) {
+            Ok(p) => {
+                ready.push((i, p));
+                out.push(Err(StoreError::Database("pending".into())));
+            }
+            Err(e @ StoreError::Sta(_)) => out.push(Err(e)),
+            Err(e) => return Err(e),
+        }
+    }
+    let mut rest = ready.into_iter().peekable();
+    while rest.peek().is_some() {
+        let chunk: Vec<(usize, Prepared)> = rest.by_ref().take(INSERT_CHUNK).collect();
+        let refs: Vec<&Prepared> = chunk.iter().map(|(_, p)| p).collect();
+        let mut ids = insert_many(conn, &refs)?;
+        for (i, p) in chunk {
+            let kind = match ids.remove(&(p.o.datastream_id, p.o.start)) {
+                Some(id) => {
+                    inserted(st, &p.o, id);
+                    (id, UpsertKind::Inserted)
+                }
+                None => on_conflict(conn, &p)?,
+            };
+            after(conn, st, p, kind, events)?;
+            out[i] = Ok(kind);
+        }
+    }
+    Ok(out)
 }
 
 /// `POST /CreateObservations`: each row is validated first; a bad row becomes `"error"` in the
@@ -468,21 +596,40 @@ pub fn create_observations(
                     "CreateObservations: item {gi} needs a \"dataArray\" array"
                 ))
             })?;
-        for row in rows {
-            out.push(create_one(conn, st, ds, &components, row, events));
+        let inputs: Vec<Result<ObsInput, StoreError>> = rows
+            .iter()
+            .map(|row| parse_row(ds, &components, row).map_err(bad_body))
+            .collect();
+        for r in store_observations(conn, st, inputs, events)? {
+            out.push(r.map_err(|e| match e {
+                StoreError::Sta(e) => e.to_string(),
+                other => other.to_string(),
+            }));
         }
     }
     Ok(out)
 }
 
-fn create_one(
+/// The rows of `POST /CreateObservations` or `InsertObservations`, stored in multi-row INSERTs.
+pub fn insert_observations(
     conn: &PgExec,
     st: &mut WriterState,
-    ds: i64,
-    components: &[&str],
-    row: &Value,
+    rows: Vec<store::NewObservation>,
     events: &mut Vec<CommitEvent>,
-) -> Result<(i64, UpsertKind), String> {
+) -> Result<Vec<store::RowOutcome>, StoreError> {
+    let inputs = rows.into_iter().map(|r| Ok(ObsInput::from(r))).collect();
+    Ok(store_observations(conn, st, inputs, events)?
+        .into_iter()
+        .map(|r| {
+            r.map_err(|e| match e {
+                StoreError::Sta(e) => e.to_string(),
+                other => other.to_string(),
+            })
+        })
+        .collect())
+}
+
+fn parse_row(ds: i64, components: &[&str], row: &Value) -> Result<ObsInput, String> {
     let cells = row.as_array().ok_or("a dataArray row must be an array")?;
     if cells.len() != components.len() {
         return Err(format!(
@@ -502,10 +649,5 @@ fn create_one(
             }
         }
     }
-    let input = parse_observation(&m, ds, feature).map_err(|e| e.to_string())?;
-    match store_observation(conn, st, input, events) {
-        Ok(r) => Ok(r),
-        Err(StoreError::Sta(e)) => Err(e.to_string()),
-        Err(other) => Err(other.to_string()),
-    }
+    parse_observation(&m, ds, feature).map_err(|e| e.to_string())
 }
