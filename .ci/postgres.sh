@@ -13,10 +13,15 @@ up)
         apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
             postgresql postgresql-contrib postgresql-15-postgis-3
     fi
-    if [ -f "$STATE" ] && [ -d "$(cat "$STATE")/data" ]; then
-        echo "postgres already up on 127.0.0.1:$PORT ($(cat "$STATE"))"; exit 0
-    fi
     PGBIN=$(pg_config --bindir)
+    if [ -f "$STATE" ]; then
+        OLD=$(cat "$STATE")
+        if [ -d "$OLD/data" ] && "$PGBIN/pg_ctl" -D "$OLD/data" status >/dev/null 2>&1; then
+            echo "postgres already up on 127.0.0.1:$PORT ($OLD)"; exit 0
+        fi
+        # Left over from a run that did not stop it (the machine was reused): start afresh.
+        rm -rf "$OLD" "$STATE"
+    fi
     ROOT=$(mktemp -d /tmp/qingshui-pg.XXXXXX)
     RUN=()
     if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$ROOT"; RUN=(runuser -u postgres --); fi
