@@ -14,20 +14,22 @@ up)
             postgresql postgresql-contrib postgresql-15-postgis-3
     fi
     PGBIN=$(pg_config --bindir)
+    RUN=()
+    if [ "$(id -u)" = 0 ]; then RUN=(runuser -u postgres --); fi
     if [ -f "$STATE" ]; then
         OLD=$(cat "$STATE")
-        if [ -d "$OLD/data" ] && "$PGBIN/pg_ctl" -D "$OLD/data" status >/dev/null 2>&1; then
+        if [ -d "$OLD/data" ] && "${RUN[@]}" "$PGBIN/pg_ctl" -D "$OLD/data" status >/dev/null 2>&1; then
             echo "postgres already up on 127.0.0.1:$PORT ($OLD)"; exit 0
         fi
         # Left over from a run that did not stop it (the machine was reused): start afresh.
         rm -rf "$OLD" "$STATE"
     fi
     ROOT=$(mktemp -d /tmp/qingshui-pg.XXXXXX)
-    RUN=()
-    if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$ROOT"; RUN=(runuser -u postgres --); fi
+    if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$ROOT"; fi
     "${RUN[@]}" "$PGBIN/initdb" -D "$ROOT/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$ROOT/initdb.log"
     "${RUN[@]}" "$PGBIN/pg_ctl" -D "$ROOT/data" -l "$ROOT/server.log" -w \
-        -o "-p $PORT -c listen_addresses=127.0.0.1 -k $ROOT -c max_connections=400 -c fsync=on" start >/dev/null
+        -o "-p $PORT -c listen_addresses=127.0.0.1 -k $ROOT -c max_connections=400 -c fsync=on" start >/dev/null \
+        || { cat "$ROOT/server.log" >&2; rm -rf "$ROOT"; exit 1; }
     echo "$ROOT" >"$STATE"
     echo "postgres up: postgres://postgres@127.0.0.1:$PORT/postgres"
     ;;
