@@ -483,6 +483,9 @@ pub fn store_observation(
         .unwrap_or_else(|| Err(StoreError::Database("no outcome".into())))
 }
 
+/// One row's outcome: its id and what the idempotency rule did, or why it was refused.
+type Stored = Result<(i64, UpsertKind), StoreError>;
+
 /// Stores many observations under the idempotency rule, in order, as storing them one by one
 /// would, but with one multi-row INSERT per [`INSERT_CHUNK`] rows (one round trip instead of
 /// one per row). A row that fails its checks (`Err` in, or a client error in `prepare`) is
@@ -492,8 +495,8 @@ fn store_observations(
     st: &mut WriterState,
     inputs: Vec<Result<ObsInput, StoreError>>,
     events: &mut Vec<CommitEvent>,
-) -> Result<Vec<Result<(i64, UpsertKind), StoreError>>, StoreError> {
-    let mut out: Vec<Result<(i64, UpsertKind), StoreError>> = Vec::with_capacity(inputs.len());
+) -> Result<Vec<Stored>, StoreError> {
+    let mut out: Vec<Stored> = Vec::with_capacity(inputs.len());
     let mut ready: Vec<(usize, Prepared)> = Vec::new();
     for (i, input) in inputs.into_iter().enumerate() {
         match input.and_then(|o| prepare(conn, st, o)) {
