@@ -9,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 QINGSHUI_DEBUG := $(CARGO_TARGET_DIR)/debug/qingshui
 
-.PHONY: demo serve test test-deps sipp mosquitto test-rust test-python build fmt lint bench clean
+.PHONY: demo serve test test-deps sipp mosquitto test-rust test-postgres postgres-up postgres-down test-python build fmt lint bench clean
 
 include web/web.mk
 
@@ -24,7 +24,7 @@ serve: web-build
 
 ## Install what the tests need, then run every test. The dashboard is built before the Rust
 ## build so that the debug binary the browser test drives embeds it.
-test: test-deps web-build test-rust web-test test-python web-e2e
+test: test-deps web-build test-rust test-postgres web-test test-python web-e2e
 
 test-deps: $(VENV)/.installed sipp mosquitto
 
@@ -51,6 +51,27 @@ build:
 
 test-rust: build
 	QINGSHUI_REQUIRE_SIPP=1 cargo test --workspace
+
+## A throwaway PostgreSQL on 127.0.0.1:55433 (Debian packages installed when missing; docs/postgres.md).
+postgres-up:
+	bash .ci/postgres.sh up
+
+postgres-down:
+	bash .ci/postgres.sh down
+
+PG_TEST_URL := postgres://postgres@127.0.0.1:55433/postgres
+# The tests that go through the store, once more on PostgreSQL (each test its own schema).
+PG_TESTS := --test sta_api --test hj212_ingest --test alerts_e2e --test accounts \
+	--test review --test scenes_api --test domain_api --test time_sanity --test on_demand_datastreams
+
+## The backend-facing tests on PostgreSQL; the database is stopped even when they fail.
+test-postgres: build test-deps
+	bash .ci/postgres.sh up
+	QINGSHUI_TEST_DATABASE_URL=$(PG_TEST_URL) cargo test -p server $(PG_TESTS) \
+		&& QINGSHUI_TEST_DATABASE_URL=$(PG_TEST_URL) cargo test -p qingshui --test multi_node --test store_copy --test durability \
+		&& QINGSHUI_TEST_DATABASE_URL=$(PG_TEST_URL) cargo test -p store-postgres \
+		&& QINGSHUI_TEST_DATABASE_URL=$(PG_TEST_URL) QINGSHUI_BIN=$(QINGSHUI_DEBUG) $(PY) -m pytest -q tests/python/test_frost_client.py; \
+	rc=$$?; bash .ci/postgres.sh down; exit $$rc
 
 test-python: build test-deps
 	QINGSHUI_BIN=$(QINGSHUI_DEBUG) $(PY) -m pytest -q tests/python

@@ -1,5 +1,6 @@
 """Starts the real qingshui server (the debug binary built by `make test`) on a free port with a
-fresh SQLite data directory for each test module."""
+fresh SQLite data directory for each test module, or, when QINGSHUI_TEST_DATABASE_URL names a
+PostgreSQL server (`make test-postgres`), a fresh schema of that database."""
 
 import os
 import shutil
@@ -26,6 +27,17 @@ def _free_port():
         return s.getsockname()[1]
 
 
+def _postgres_env():
+    """The environment that runs the server on a fresh PostgreSQL schema, or None (SQLite)."""
+    admin = os.environ.get("QINGSHUI_TEST_DATABASE_URL", "").strip()
+    if not admin:
+        return None
+    schema = f"py_{os.getpid()}_{int(time.time() * 1e6) & 0xFFFFFFFF:x}"
+    subprocess.run(["psql", admin, "-qc", f"CREATE SCHEMA {schema}"], check=True)
+    sep = "&" if "?" in admin else "?"
+    return dict(os.environ, QINGSHUI_DATABASE_URL=f"{admin}{sep}options=-csearch_path%3D{schema}")
+
+
 def _start(extra):
     data = tempfile.mkdtemp(prefix="qingshui-py-")
     port = _free_port()
@@ -33,6 +45,7 @@ def _start(extra):
         [_binary(), "serve", "--data-dir", data, "--http", f"127.0.0.1:{port}", *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        env=_postgres_env(),
     )
     base = f"http://127.0.0.1:{port}/v1.1"
     deadline = time.time() + 30

@@ -113,7 +113,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         network: Some(network_path.clone()),
         hj212: Some(args.hj212),
         gb28181: Some(args.gb28181),
-        mqtt: None,
+        ..Default::default()
     });
     config.gb28181.password = server::config::Secret::new(crate::cameras::PASSWORD);
     config.gb28181.keepalive_interval_s = crate::cameras::KEEPALIVE_S;

@@ -9,6 +9,7 @@ mod evaluate;
 mod imagery;
 mod serve;
 mod simulate;
+mod store_cmd;
 mod user;
 
 use clap::{Parser, Subcommand};
@@ -43,6 +44,10 @@ enum Command {
     Imagery(imagery::ImageryArgs),
     /// Accounts: create the first admin, change passwords, disable people.
     User(user::UserArgs),
+    /// Apply the store's pending schema migrations (SQLite or PostgreSQL) and say its version.
+    Migrate(store_cmd::MigrateArgs),
+    /// Store operations: copy the embedded store into PostgreSQL.
+    Store(store_cmd::StoreArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -54,6 +59,8 @@ fn main() -> std::process::ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Imagery(args) => imagery::run(args),
         Command::User(args) => user::run(args),
+        Command::Migrate(args) => store_cmd::migrate(args),
+        Command::Store(args) => store_cmd::run(args),
     };
     match result {
         Ok(code) => code,

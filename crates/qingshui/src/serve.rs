@@ -17,6 +17,15 @@ pub struct ServeArgs {
     /// Directory holding the embedded database (default ./data).
     #[arg(long, env = "QINGSHUI_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Run on PostgreSQL: `postgres://user:password@host:5432/db` (docs/postgres.md). Without
+    /// it the embedded SQLite file in the data directory is used.
+    #[arg(
+        long,
+        env = "QINGSHUI_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
     /// Allow writes without a bearer token (local demos only).
     #[arg(long, env = "QINGSHUI_OPEN")]
     pub open: bool,
@@ -43,6 +52,7 @@ impl ServeArgs {
         Ok(config.overlay(Overrides {
             http: self.http,
             data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
             open: self.open,
             tokens: self.tokens.clone(),
             network: self.network.clone(),

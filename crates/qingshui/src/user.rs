@@ -21,6 +21,15 @@ pub struct UserArgs {
     /// Data directory (the one `serve` uses).
     #[arg(long, env = "QINGSHUI_DATA_DIR", value_name = "DIR", global = true)]
     pub data_dir: Option<PathBuf>,
+    /// PostgreSQL URL (the one `serve` uses), instead of the data directory's SQLite file.
+    #[arg(
+        long,
+        env = "QINGSHUI_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true,
+        global = true
+    )]
+    pub database_url: Option<String>,
     #[command(subcommand)]
     pub action: UserAction,
 }
@@ -82,6 +91,7 @@ fn read_password(from_stdin: bool, min_len: usize) -> anyhow::Result<String> {
 pub fn run(args: UserArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(args.config.as_deref())?.overlay(Overrides {
         data_dir: args.data_dir.clone(),
+        database_url: args.database_url.clone(),
         ..Overrides::default()
     });
     let min_len = config.auth.min_password_len;
@@ -100,8 +110,10 @@ pub fn run(args: UserArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        std::fs::create_dir_all(&config.storage.data_dir)
-            .with_context(|| format!("creating {}", config.storage.data_dir.display()))?;
+        if config.postgres_url().is_none() {
+            std::fs::create_dir_all(&config.storage.data_dir)
+                .with_context(|| format!("creating {}", config.storage.data_dir.display()))?;
+        }
         let store = server::open_store(&config)?;
         let accounts = store
             .clone()

@@ -109,10 +109,13 @@ pub struct HttpConfig {
     pub cors_origins: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageConfig {
     pub data_dir: PathBuf,
+    /// `postgres://user:password@host:port/db`: run on PostgreSQL (docs/postgres.md) instead of
+    /// the embedded SQLite file in `data_dir`. Empty: embedded. Never logged with its password.
+    pub database_url: String,
     /// `full` (durable across power loss, the default) or `normal` (across process crashes).
     pub synchronous: String,
     pub readers: usize,
@@ -446,10 +449,30 @@ impl Default for HttpConfig {
     }
 }
 
+// By hand: the database URL may hold a password, and configurations get printed.
+impl std::fmt::Debug for StorageConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StorageConfig")
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &store_postgres::redact_url(&self.database_url),
+            )
+            .field("synchronous", &self.synchronous)
+            .field("readers", &self.readers)
+            .field("max_batch", &self.max_batch)
+            .field("statement_timeout_ms", &self.statement_timeout_ms)
+            .field("stop_timeout_ms", &self.stop_timeout_ms)
+            .field("result_index", &self.result_index)
+            .finish()
+    }
+}
+
 impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
             data_dir: PathBuf::from("./data"),
+            database_url: String::new(),
             synchronous: "full".into(),
             readers: 4,
             max_batch: 512,
@@ -500,6 +523,7 @@ impl Default for StaConfig {
 pub struct Overrides {
     pub http: Option<SocketAddr>,
     pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
     pub open: bool,
     pub tokens: Vec<String>,
     pub network: Option<PathBuf>,
@@ -525,6 +549,9 @@ impl Config {
         if let Some(d) = o.data_dir {
             self.storage.data_dir = d;
         }
+        if let Some(u) = o.database_url {
+            self.storage.database_url = u;
+        }
         if o.open {
             self.auth.open = true;
         }
@@ -542,6 +569,20 @@ impl Config {
             self.mqtt.listen = Some(a);
         }
         self
+    }
+
+    /// The PostgreSQL URL when the configuration asks for that backend.
+    pub fn postgres_url(&self) -> Option<&str> {
+        let u = self.storage.database_url.trim();
+        (!u.is_empty()).then_some(u)
+    }
+
+    /// Where the store is, for people: the SQLite file or the PostgreSQL URL without password.
+    pub fn store_description(&self) -> String {
+        match self.postgres_url() {
+            Some(u) => store_postgres::redact_url(u),
+            None => self.database_path().display().to_string(),
+        }
     }
 
     pub fn database_path(&self) -> PathBuf {

@@ -18,8 +18,12 @@ use store::PageLimits;
 use store::Store;
 use store_sqlite::{SqliteConfig, SqliteStore};
 
-/// Opens the embedded store described by the configuration.
+/// Opens the store the configuration describes: PostgreSQL when `[storage] database_url` is
+/// set, else the embedded SQLite file.
 pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(url) = config.postgres_url() {
+        return Ok(open_postgres(config, url)?);
+    }
     let mut sc = SqliteConfig::new(config.database_path());
     sc.synchronous_full = !config.storage.synchronous.eq_ignore_ascii_case("normal");
     sc.readers = config.storage.readers;
@@ -39,6 +43,66 @@ pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let store = SqliteStore::open(sc)
         .with_context(|| format!("opening {}", config.database_path().display()))?;
     Ok(Arc::new(store))
+}
+
+/// Opens the PostgreSQL store (migrating it), with the same limits as the embedded one.
+pub fn open_postgres(config: &Config, url: &str) -> anyhow::Result<Arc<store_postgres::PgStore>> {
+    let mut pc = store_postgres::PgConfig::new(url);
+    pc.readers = config.storage.readers;
+    pc.max_batch = config.storage.max_batch;
+    pc.page = PageLimits {
+        default_top: config.sta.default_top,
+        max_top: config.sta.max_top,
+        max_expanded_rows: config.sta.max_expanded_rows,
+    };
+    pc.statement_timeout = match config.storage.statement_timeout_ms {
+        0 => None,
+        ms => Some(std::time::Duration::from_millis(ms)),
+    };
+    pc.clock_tolerance_s = Some(config.ingest.clock_tolerance_s);
+    // The error names the URL without its password (store_postgres::connect).
+    let store = store_postgres::PgStore::open(pc)
+        .with_context(|| format!("opening {}", store_postgres::redact_url(url)))?;
+    Ok(Arc::new(store))
+}
+
+/// A database URL with its password hidden, for whatever is shown to people.
+pub fn redact_database_url(url: &str) -> String {
+    store_postgres::redact_url(url)
+}
+
+/// `qingshui migrate`: opens the configured store, which applies its pending migrations, and
+/// says where it stands.
+pub async fn migrate(config: &Config) -> anyhow::Result<String> {
+    let store = open_store(config)?;
+    store.close().await;
+    drop(store);
+    Ok(match config.postgres_url() {
+        Some(url) => format!(
+            "PostgreSQL {}: schema version {}",
+            store_postgres::redact_url(url),
+            store_postgres::schema_version(url)?
+        ),
+        None => format!(
+            "SQLite {}: schema version {}",
+            config.database_path().display(),
+            store_sqlite::schema::SCHEMA_VERSION
+        ),
+    })
+}
+
+/// `qingshui store copy`: the embedded store in `from_dir` into the empty PostgreSQL database
+/// at `to_url`, then verified (counts per table, a sample of values).
+pub fn store_copy(
+    from_dir: &std::path::Path,
+    to_url: &str,
+    progress: &mut dyn FnMut(&str, u64, u64),
+) -> anyhow::Result<store_postgres::copy::CopyReport> {
+    let path = from_dir.join("qingshui.sqlite");
+    let src = store_sqlite::ReadOnlyDb::open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    store_postgres::copy::copy_from(&src, to_url, progress)
+        .with_context(|| format!("copying into {}", store_postgres::redact_url(to_url)))
 }
 
 /// A running server: its bound address and a handle to stop it.

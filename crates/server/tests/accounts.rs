@@ -2,6 +2,8 @@
 //! expiry, throttling), personal tokens (shown once, revoked, expired), the role × endpoint
 //! matrix (allowed or 401/403, nothing changed on refusal), and the audit trail (one entry per
 //! write, with the right principal; alert history under the person's own name).
+#[path = "common/backend.rs"]
+mod backend;
 
 use reqwest::{Client, Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
@@ -26,7 +28,7 @@ async fn start(tweak: impl FnOnce(&mut Config)) -> Srv {
     config.auth.tokens = vec![SERVICE.into()];
     config.auth.refresh_s = 1;
     tweak(&mut config);
-    let store = server::open_store(&config).expect("store");
+    let store = backend::open_store(&config).expect("store");
     let running = server::start(config, store).await.expect("server starts");
     Srv {
         http: format!("http://{}", running.http_addr),

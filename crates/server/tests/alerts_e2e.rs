@@ -4,6 +4,8 @@
 //! mailbox and the live event stream; it is acknowledged and commented through the API, clears
 //! when the value recovers, and its history survives a restart. A silent station goes offline
 //! and comes back.
+#[path = "common/backend.rs"]
+mod backend;
 
 use serde_json::{Value, json};
 use server::config::Config;
@@ -165,7 +167,7 @@ async fn start(dir: &Path, tweak: impl FnOnce(&mut Config)) -> TestServer {
     config.network.file = Some(hongfeng());
     config.alerts.tick_ms = 100;
     tweak(&mut config);
-    let store = server::open_store(&config).expect("store");
+    let store = backend::open_store(&config).expect("store");
     let running = server::start(config, store).await.expect("server starts");
     TestServer {
         http: format!("http://{}", running.http_addr),

@@ -31,6 +31,7 @@ fn example_config_parses_and_matches_the_defaults() {
     assert_eq!(example.auth.metrics_token, defaults.auth.metrics_token);
     assert_eq!(example.auth.tokens, defaults.auth.tokens);
     assert_eq!(example.storage.data_dir, defaults.storage.data_dir);
+    assert_eq!(example.storage.database_url, defaults.storage.database_url);
     assert_eq!(example.storage.synchronous, defaults.storage.synchronous);
     assert_eq!(example.storage.max_batch, defaults.storage.max_batch);
     assert_eq!(example.auth.open, defaults.auth.open);

@@ -1,6 +1,8 @@
 //! The domain API on the Hongfeng demo network: values posted through SensorThings come back
 //! judged by GB 3838-2002 in `/api/v1/network`, `/api/v1/series` and `/api/v1/assessment`.
 
+#[path = "common/backend.rs"]
+mod backend;
 use serde_json::{Value, json};
 use server::config::Config;
 
@@ -20,7 +22,7 @@ async fn start() -> Demo {
     config.auth.open = true;
     config.network.file =
         Some(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/hongfeng.toml").into());
-    let store = server::open_store(&config).unwrap();
+    let store = backend::open_store(&config).unwrap();
     let running = server::start(config, store).await.unwrap();
     Demo {
         api: format!("http://{}/api/v1", running.http_addr),

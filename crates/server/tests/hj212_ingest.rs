@@ -1,6 +1,8 @@
 //! HJ 212 ingestion end to end: the real server (HTTP + HJ 212 listener) on random ports with a
 //! temp SQLite file and `config/hongfeng.toml`; test stations open real TCP connections; values
 //! are read back through the SensorThings API.
+#[path = "common/backend.rs"]
+mod backend;
 
 mod common;
 
@@ -42,7 +44,7 @@ async fn start(tweak: impl FnOnce(&mut Config)) -> TestServer {
     config.hj212.addr = Some("127.0.0.1:0".parse().expect("addr"));
     config.auth.tokens = vec![OPERATOR_TOKEN.into()];
     tweak(&mut config);
-    let store = server::open_store(&config).expect("store");
+    let store = backend::open_store(&config).expect("store");
     let running = server::start(config, store).await.expect("server starts");
     TestServer {
         http: format!("http://{}", running.http_addr),
@@ -525,7 +527,7 @@ async fn a_bad_network_file_stops_start_up_with_its_position() {
     config.http.addr = "127.0.0.1:0".parse().expect("addr");
     config.storage.data_dir = dir.path().join("data");
     config.network.file = Some(bad.clone());
-    let store = server::open_store(&config).expect("store");
+    let store = backend::open_store(&config).expect("store");
     let err = match server::start(config, store.clone()).await {
         Ok(_) => panic!("a bad network must stop start-up"),
         Err(e) => format!("{e:#}"),

@@ -2,6 +2,8 @@
 //! hold) is visible at once to the domain API (`/api/v1/network`, `/api/v1/series`,
 //! `/api/v1/latest`) and to the alert engine's directory (the live feed names its station and
 //! parameter), without a restart: they share one datastream directory.
+#[path = "common/backend.rs"]
+mod backend;
 
 mod common;
 
@@ -37,7 +39,7 @@ async fn an_on_demand_datastream_is_seen_by_the_domain_api_and_alerts() {
     config.network.file =
         Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config/hongfeng.toml"));
     config.hj212.addr = Some("127.0.0.1:0".parse().expect("addr"));
-    let store = server::open_store(&config).expect("store");
+    let store = backend::open_store(&config).expect("store");
     let running = server::start(config, store).await.expect("server starts");
     let http = format!("http://{}", running.http_addr);
     let client = reqwest::Client::new();

@@ -2,6 +2,8 @@
 //! monthly GB 3838 assessment changes exactly as leaving those values out does; an undo
 //! restores it; the as-of view returns the result from before the review; only reviewers may
 //! review, and raw values are never touched.
+#[path = "common/backend.rs"]
+mod backend;
 
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
@@ -26,7 +28,7 @@ impl Srv {
         config.alerts.enabled = false;
         config.network.file =
             Some(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/hongfeng.toml").into());
-        let store = server::open_store(&config).expect("store");
+        let store = backend::open_store(&config).expect("store");
         let running = server::start(config, store).await.expect("server starts");
         Srv {
             http: format!("http://{}", running.http_addr),

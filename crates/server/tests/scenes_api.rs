@@ -2,6 +2,8 @@
 //! SQLite file; synthetic Sentinel-2 scenes (our GeoTIFF writer) go in through
 //! `POST /api/v1/scenes`, come back from the list, the document, the overlay and
 //! `/api/v1/network`, raise `bloom_area`; bad files are refused with the reason and store nothing.
+#[path = "common/backend.rs"]
+mod backend;
 
 use imagery::synthetic::{Cover, Synthetic, write};
 use serde_json::Value;
@@ -47,7 +49,7 @@ async fn start() -> Server {
     config.network.file = Some(hongfeng());
     // The planted patch covers a few % of the south basin: alert on it.
     config.imagery.alert_coverage = 0.01;
-    let store = server::open_store(&config).expect("store");
+    let store = backend::open_store(&config).expect("store");
     let running = server::start(config, store).await.expect("server starts");
     Server {
         base: format!("http://{}", running.http_addr),

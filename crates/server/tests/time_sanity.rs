@@ -1,6 +1,8 @@
 //! Time sanity end to end (issue #10): the real server with `config/hongfeng.toml` on a random
 //! 127.0.0.1 port and a real SQLite file. A value dated 2099 is refused on every STA write path,
 //! counted, never becomes the latest value, and cannot silence a later real exceedance.
+#[path = "common/backend.rs"]
+mod backend;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -30,7 +32,7 @@ async fn start() -> TestServer {
     config.alerts.tick_ms = 100;
     config.alerts.offline.enabled = false;
     config.alerts.trend.enabled = false;
-    let store = server::open_store(&config).expect("store");
+    let store = backend::open_store(&config).expect("store");
     let running = server::start(config, store).await.expect("server starts");
     TestServer {
         http: format!("http://{}", running.http_addr),

@@ -59,7 +59,7 @@ async fn history_and_live_hours_reach_the_store() {
         network: Some(network_file),
         hj212: Some("127.0.0.1:0".parse().expect("addr")),
         gb28181: None,
-        mqtt: None,
+        ..Default::default()
     });
     config.storage.synchronous = "normal".into();
     let store = server::open_store(&config).expect("store");

@@ -133,6 +133,41 @@ fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreErro
     Ok(conn)
 }
 
+/// A read-only connection to an existing database file as a [`store::executor::Executor`]
+/// (`qingshui store copy` reads its source through it; nothing is migrated or written).
+pub struct ReadOnlyDb(Connection);
+
+impl ReadOnlyDb {
+    pub fn open(path: &Path) -> Result<ReadOnlyDb, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Database(format!(
+                "{} does not exist",
+                path.display()
+            )));
+        }
+        Ok(ReadOnlyDb(open_connection(path, true)?))
+    }
+}
+
+impl store::executor::Executor for ReadOnlyDb {
+    fn dialect(&self) -> store::sql::Dialect {
+        store::sql::Dialect::Sqlite
+    }
+    fn query_each(
+        &self,
+        sql: &str,
+        params: &[store::sql::SqlValue],
+        visit: &mut dyn FnMut(
+            &dyn store::executor::RowRef,
+        ) -> Result<store::executor::Flow, StoreError>,
+    ) -> Result<(), StoreError> {
+        SqliteExecutor(&self.0).query_each(sql, params, visit)
+    }
+    fn execute(&self, _: &str, _: &[store::sql::SqlValue]) -> Result<usize, StoreError> {
+        Err(StoreError::Database("this connection is read only".into()))
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) and migrates the database, then starts the writer.
     pub fn open(config: SqliteConfig) -> Result<SqliteStore, StoreError> {
@@ -440,6 +475,13 @@ impl Store for SqliteStore {
             observations_future_refused: self.future_refused.load(Ordering::Relaxed),
             reads_timed_out: c.reads_timed_out.load(Ordering::Relaxed),
             reads_cancelled: c.reads_cancelled.load(Ordering::Relaxed),
+        }
+    }
+
+    async fn backend_health(&self) -> store::BackendHealth {
+        store::BackendHealth {
+            backend: "sqlite".into(),
+            ..Default::default()
         }
     }
 

@@ -100,6 +100,25 @@ pub fn as_object(entity: EntityType, v: &Value) -> Result<&Map<String, Value>, S
     Ok(m)
 }
 
+/// The two stored result columns in `dialect`: on SQLite native (numbers, strings) and JSON
+/// (everything else); on PostgreSQL, whose `result` column is a double, the number and, for
+/// every result that is not a double (integers too, so they read back as integers), the JSON.
+pub fn encode_result_for(dialect: crate::sql::Dialect, v: &Value) -> (SqlValue, Option<String>) {
+    match dialect {
+        crate::sql::Dialect::Sqlite => encode_result(v),
+        crate::sql::Dialect::Postgres => match v {
+            Value::Number(n) if n.is_f64() => {
+                (SqlValue::Float(n.as_f64().unwrap_or(f64::NAN)), None)
+            }
+            Value::Number(n) => (
+                n.as_f64().map_or(SqlValue::Null, SqlValue::Float),
+                Some(n.to_string()),
+            ),
+            other => (SqlValue::Null, Some(other.to_string())),
+        },
+    }
+}
+
 /// The two stored result columns: native (numbers, strings) and JSON (everything else).
 pub fn encode_result(v: &Value) -> (SqlValue, Option<String>) {
     match v {
@@ -115,6 +134,7 @@ pub fn encode_result(v: &Value) -> (SqlValue, Option<String>) {
 
 /// The SQL columns and values for one property of `entity`, validated.
 pub fn property_columns(
+    dialect: crate::sql::Dialect,
     entity: EntityType,
     name: &str,
     v: &Value,
@@ -178,7 +198,7 @@ pub fn property_columns(
             _ => return Err(wrong("an ISO 8601 instant or interval")),
         },
         (Column::Result, _) => {
-            let (native, json) = encode_result(v);
+            let (native, json) = encode_result_for(dialect, v);
             vec![
                 ("result", native),
                 ("result_json", json.map_or(SqlValue::Null, SqlValue::Text)),
@@ -226,7 +246,7 @@ pub fn insert_entity(
             continue;
         }
         match m.get(p.name) {
-            Some(v) => cols.extend(property_columns(entity, p.name, v)?),
+            Some(v) => cols.extend(property_columns(w.dialect(), entity, p.name, v)?),
             None if p.required => {
                 return Err(bad_body(format!("{entity}: '{}' is required", p.name)));
             }

@@ -38,6 +38,38 @@ use async_trait::async_trait;
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
+/// Leadership among the nodes that share one store: the holder runs what must run once (the
+/// alert engine). Blocking (call it from a blocking thread); a holder that dies loses it.
+pub trait Leadership: Send {
+    /// Tries to become (or checks that this node still is) the leader.
+    fn try_acquire(&mut self) -> Result<bool, StoreError>;
+}
+
+/// What `/api/v1/health` says of the store.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct BackendHealth {
+    /// `sqlite` or `postgres`.
+    pub backend: String,
+    /// This node's id among the nodes of a shared database.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// One round trip to the database through a read connection, in milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub round_trip_ms: Option<f64>,
+    /// When the database is a replica: how far its replay is behind the primary.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replica_lag_ms: Option<f64>,
+    /// How long ago another node's last commit announcement arrived (none yet: absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_remote_commit_age_ms: Option<i64>,
+    /// Whether this node holds the alert engine's leadership (a shared database only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alert_leader: Option<bool>,
+    /// The database could not be asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Answers a SensorThings GET.
@@ -91,6 +123,19 @@ pub trait Store: Send + Sync + 'static {
     /// The first step of a stop: running reads are interrupted and new ones refused (`Closed`),
     /// so a slow query cannot hold the process up; writes go on until [`Store::close`].
     fn interrupt_reads(&self) {}
+    /// The backend and, for a shared database, this node's standing (`/api/v1/health`).
+    async fn backend_health(&self) -> BackendHealth {
+        BackendHealth {
+            backend: "embedded".into(),
+            ..Default::default()
+        }
+    }
+    /// A contest for `name` among the nodes sharing this store; `None`: this store has one
+    /// node, which always leads.
+    fn leadership(&self, name: &str) -> Option<Box<dyn Leadership>> {
+        let _ = name;
+        None
+    }
     /// Alert persistence ([`alerts`]), when the backend has it.
     fn alert_store(self: Arc<Self>) -> Option<Arc<dyn alerts::AlertStore>> {
         None

@@ -106,14 +106,14 @@ pub fn update_entity(
     let mut cols: Vec<(&'static str, SqlValue)> = Vec::new();
     for p in entity.properties().iter().filter(|p| !p.read_only) {
         match m.get(p.name) {
-            Some(v) => cols.extend(property_columns(entity, p.name, v)?),
+            Some(v) => cols.extend(property_columns(w.dialect(), entity, p.name, v)?),
             None if replace && p.required => {
                 return Err(bad_body(format!("PUT {entity}: '{}' is required", p.name)));
             }
             None if replace
                 && !(entity == EntityType::Observation && p.name == "phenomenonTime") =>
             {
-                cols.extend(property_columns(entity, p.name, &Value::Null)?)
+                cols.extend(property_columns(w.dialect(), entity, p.name, &Value::Null)?)
             }
             None => {}
         }

@@ -17,9 +17,39 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// `qingshui serve --open` on `port` with its data in `data` (and `config`, when given).
+/// The PostgreSQL URL of the schema standing for data directory `data` when the tests run on
+/// PostgreSQL (`QINGSHUI_TEST_DATABASE_URL`, `make test-postgres`): created on first use, the
+/// same for a restart on the same directory.
+pub fn postgres_url_for(data: &Path) -> Option<String> {
+    let admin = std::env::var("QINGSHUI_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())?;
+    let h = data
+        .to_string_lossy()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    let schema = format!("q_{h:016x}");
+    let (a, s) = (admin.clone(), schema.clone());
+    std::thread::spawn(move || {
+        let mut c = store_postgres::connect(&a).expect("connect to the test database");
+        c.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {s}"))
+            .expect("schema");
+    })
+    .join()
+    .expect("schema thread");
+    let sep = if admin.contains('?') { '&' } else { '?' };
+    Some(format!("{admin}{sep}options=-csearch_path%3D{schema}"))
+}
+
+/// `qingshui serve --open` on `port` with its data in `data` (and `config`, when given); on
+/// PostgreSQL when the tests run there.
 pub fn spawn_server(data: &Path, config: Option<&Path>, port: u16) -> Child {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_qingshui"));
+    if let Some(url) = postgres_url_for(data) {
+        cmd.env("QINGSHUI_DATABASE_URL", url);
+    }
     cmd.args(["serve", "--open", "--http", &format!("127.0.0.1:{port}")]);
     if let Some(config) = config {
         cmd.arg("--config").arg(config);

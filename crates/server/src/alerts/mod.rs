@@ -242,6 +242,7 @@ pub async fn start(
         directory: directory.clone(),
         video_links,
         evaluator: Evaluator::new(cfg.rules()),
+        rules: cfg.rules(),
         open: HashMap::new(),
         changes: changes.clone(),
         notices: None,
@@ -261,6 +262,11 @@ pub async fn start(
         )?;
         engine.notices = Some(tx);
         notifier_task = Some(task);
+    }
+    // With several nodes on one database only the leader evaluates (docs/postgres.md); the
+    // others keep their directory fresh and take over within a few seconds of its death.
+    let leader = leadership(&store, enabled, shutdown.clone()).await;
+    if enabled && *leader.borrow() {
         engine.restore().await.context("restoring open alerts")?;
     }
     let handle = Arc::new(AlertsHandle {
@@ -274,13 +280,75 @@ pub async fn start(
     });
     let task = tokio::spawn(async move {
         engine
-            .run(commits, requests_rx, tick, enabled, shutdown)
+            .run(commits, requests_rx, tick, enabled, leader, shutdown)
             .await;
         if let Some(t) = notifier_task {
             let _ = t.await;
         }
     });
     Ok((handle, task))
+}
+
+/// How often a node that does not lead tries for the leadership (and the leader checks it still
+/// does): the takeover time after a leader dies.
+const LEADER_RETRY: Duration = Duration::from_secs(2);
+
+/// The alert engine's leadership: always this node on a store with one node; on a shared
+/// database a contest retried every [`LEADER_RETRY`].
+async fn leadership(
+    store: &Arc<dyn Store>,
+    enabled: bool,
+    mut shutdown: watch::Receiver<bool>,
+) -> watch::Receiver<bool> {
+    let contest = if enabled {
+        store.leadership("alerts")
+    } else {
+        None
+    };
+    let Some(contest) = contest else {
+        let (tx, rx) = watch::channel(true);
+        // Keep the sender alive, so the receiver never reports a change.
+        tokio::spawn(async move {
+            stopped(&mut shutdown).await;
+            drop(tx);
+        });
+        return rx;
+    };
+    let try_once = |mut c: Box<dyn store::Leadership>| async move {
+        tokio::task::spawn_blocking(move || {
+            let r = c.try_acquire();
+            (c, r)
+        })
+        .await
+        .ok()
+    };
+    let Some((contest, first)) = try_once(contest).await else {
+        return watch::channel(false).1;
+    };
+    let first = first.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "cannot contest the alert engine's leadership");
+        false
+    });
+    let (tx, rx) = watch::channel(first);
+    tokio::spawn(async move {
+        let mut slot = Some(contest);
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(LEADER_RETRY) => {}
+                _ = stopped(&mut shutdown) => break,
+            }
+            let Some(c) = slot.take() else { break };
+            let Some((c, r)) = try_once(c).await else {
+                break;
+            };
+            slot = Some(c);
+            let lead = r.unwrap_or(false);
+            tx.send_if_modified(|v| std::mem::replace(v, lead) != lead);
+        }
+        // The advisory lock goes with its connection, closed off the runtime's threads.
+        let _ = tokio::task::spawn_blocking(move || drop(slot)).await;
+    });
+    rx
 }
 
 struct Engine {
@@ -291,6 +359,7 @@ struct Engine {
     /// details of the station's alerts so the operator can look.
     video_links: HashMap<String, Value>,
     evaluator: Evaluator,
+    rules: alerts::rules::RuleSettings,
     /// Every alert that is not cleared, by (rule, source).
     open: HashMap<(RuleKind, String), Alert>,
     changes: broadcast::Sender<Arc<AlertChange>>,
@@ -308,19 +377,33 @@ impl Engine {
         mut commits: broadcast::Receiver<Arc<store::CommitBatch>>,
         mut requests: mpsc::Receiver<Request>,
         tick: Duration,
-        enabled: bool,
+        configured: bool,
+        mut leader: watch::Receiver<bool>,
         mut shutdown: watch::Receiver<bool>,
     ) {
         let mut ticker = tokio::time::interval(tick);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
+            let enabled = configured && *leader.borrow();
             tokio::select! {
+                changed = leader.changed() => {
+                    if changed.is_err() {
+                        // The contest ended (shutdown); keep the last standing.
+                        continue;
+                    }
+                    let lead = *leader.borrow_and_update();
+                    if configured {
+                        self.on_leadership(lead).await;
+                    }
+                }
                 batch = commits.recv() => match batch {
                     Ok(batch) => self.on_batch(&batch, enabled).await,
                     Err(broadcast::error::RecvError::Lagged(n)) => self.catch_up(n, enabled).await,
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
-                request = requests.recv(), if enabled => match request {
+                // Requests (a person's acknowledgement, a camera's intrusion) are served on any
+                // node, leader or not, so none waits for ever or is lost (docs/postgres.md).
+                request = requests.recv(), if configured => match request {
                     Some(r) => self.on_request(r).await,
                     None => break,
                 },
@@ -332,6 +415,25 @@ impl Engine {
                 }
                 _ = stopped(&mut shutdown) => break,
             }
+        }
+    }
+
+    /// Leadership changed hands: the new leader continues the open alerts from the store (so an
+    /// alert another node raised is not raised again) and judges what is committed from now on;
+    /// a node that lost it forgets its open alerts (the next leader owns them).
+    async fn on_leadership(&mut self, lead: bool) {
+        self.open.clear();
+        self.evaluator = Evaluator::new(self.rules.clone());
+        if !lead {
+            tracing::warn!("this node lost the alert engine's leadership");
+            return;
+        }
+        if let Ok(c) = self.store.observation_cursor().await {
+            self.cursor = c;
+        }
+        match self.restore().await {
+            Ok(()) => tracing::info!("this node leads the alert engine"),
+            Err(e) => tracing::error!(error = %e, "restoring open alerts after taking the lead"),
         }
     }
 

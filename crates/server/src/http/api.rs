@@ -27,10 +27,16 @@ pub(super) async fn health(
 ) -> Result<Json<Health>, ApiError> {
     state.authorize_metrics(&headers)?;
     let stats = state.store.stats();
+    let backend = state.store.backend_health().await;
     Ok(Json(Health {
-        status: "ok".into(),
+        status: if backend.error.is_some() {
+            "degraded".into()
+        } else {
+            "ok".into()
+        },
         version: env!("CARGO_PKG_VERSION").into(),
         store: serde_json::to_value(stats).unwrap_or_default(),
+        backend: serde_json::to_value(backend).unwrap_or_default(),
     }))
 }
 

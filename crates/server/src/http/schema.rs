@@ -53,6 +53,11 @@ pub struct Health {
     /// The store's counters (commits, observations inserted/replaced, reads timed out, …).
     #[schema(value_type = HashMap<String, Value>)]
     pub store: Value,
+    /// The backend (`sqlite`, `postgres`) and, on PostgreSQL, this node's id, one round trip
+    /// to the database, a replica's replay lag, the age of the last commit another node
+    /// announced and whether this node leads the alert engine (docs/postgres.md).
+    #[schema(value_type = HashMap<String, Value>)]
+    pub backend: Value,
 }
 
 /// `GET /api/v1/latest`: the latest observation of each datastream, as the store keeps it.

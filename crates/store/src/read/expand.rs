@@ -148,7 +148,7 @@ fn expand_to_many(
                 };
                 let order = b.orderby(&q.orderby, &scope)?;
                 branches.push(format!(
-                    "SELECT * FROM (SELECT {cols}, e.{fk} FROM {} e WHERE e.{fk} = {ph}{filter} ORDER BY {order} LIMIT {} OFFSET {})",
+                    "SELECT * FROM (SELECT {cols}, e.{fk} FROM {} e WHERE e.{fk} = {ph}{filter} ORDER BY {order} LIMIT {} OFFSET {}) qs_page",
                     mapping::table(child),
                     top + 1,
                     q.skip
@@ -170,7 +170,7 @@ fn expand_to_many(
             format!(
                 "SELECT * FROM (SELECT {cols}, l.{parent_column} AS qs_parent, \
                  ROW_NUMBER() OVER (PARTITION BY l.{parent_column} ORDER BY {order}) AS qs_rn \
-                 FROM {} e JOIN {table} l ON l.{child_column} = e.id WHERE l.{parent_column} IN ({}){filter}) \
+                 FROM {} e JOIN {table} l ON l.{child_column} = e.id WHERE l.{parent_column} IN ({}){filter}) qs_ranked \
                  WHERE qs_rn > {} AND qs_rn <= {} ORDER BY qs_parent, qs_rn",
                 mapping::table(child),
                 list.join(", "),

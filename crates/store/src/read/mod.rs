@@ -188,7 +188,7 @@ fn plan_collection(
     let order = b.orderby(&query.orderby, &scope)?;
     let top = query.top.unwrap_or(limits.default_top).min(limits.max_top);
     let where_sql = if conds.is_empty() {
-        "1".to_string()
+        conn.dialect().bool_literal(true).to_string()
     } else {
         conds.join(" AND ")
     };

@@ -231,8 +231,11 @@ impl SqlBuilder {
                 format!("({sql} IS NOT NULL)")
             });
         }
-        let ls = self.value_in(l, base, hole)?;
-        let rs = self.value_in(r, base, hole)?;
+        let mut ls = self.value_in(l, base, hole)?;
+        let mut rs = self.value_in(r, base, hole)?;
+        if self.dialect == Dialect::Postgres && op != BinaryOp::And && op != BinaryOp::Or {
+            pg_operand_types(op, &mut ls, l, &mut rs, r);
+        }
         let sym = match op {
             BinaryOp::Or => "OR",
             BinaryOp::And => "AND",
@@ -254,6 +257,7 @@ impl SqlBuilder {
         Ok(format!("({ls} {sym} {rs})"))
     }
 
+    // (see `pg_operand_types`)
     fn call(
         &mut self,
         f: Function,
@@ -422,6 +426,57 @@ fn crosses_to_many(mut entity: EntityType, path: &[String]) -> bool {
         }
     }
     false
+}
+
+/// PostgreSQL is typed where SQLite is not: a JSON member read as text (`#>>`) compared with
+/// or computed with a number is read as a number (`qs_num`, NULL when it is none, as SQLite's
+/// comparison of a text with a number never holds), and an observation's `result` (a double
+/// there, strings kept in `result_json`) compared with a string is read from `result_json`;
+/// numeric literals in arithmetic are typed.
+fn pg_operand_types(op: BinaryOp, ls: &mut String, l: &Expr, rs: &mut String, r: &Expr) {
+    fn numeric(e: &Expr) -> bool {
+        match e {
+            Expr::Literal(Literal::Int(_) | Literal::Float(_)) => true,
+            Expr::Binary(op, a, b) => {
+                matches!(
+                    op,
+                    BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod
+                ) && (numeric(a) || numeric(b))
+            }
+            _ => false,
+        }
+    }
+    fn json_member(sql: &str) -> bool {
+        sql.starts_with('(') && sql.contains("::jsonb #>> '{") && sql.ends_with("}')")
+    }
+    fn string(e: &Expr) -> bool {
+        matches!(e, Expr::Literal(Literal::String(_)))
+    }
+    let arithmetic = matches!(
+        op,
+        BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod
+    );
+    // A bare numeric literal in arithmetic gets its type, or `$1 * $2` is "unknown * unknown".
+    let typed = |side: &mut String, e: &Expr| {
+        if arithmetic && side.starts_with('$') {
+            match e {
+                Expr::Literal(Literal::Int(_)) => *side = format!("{side}::BIGINT"),
+                Expr::Literal(Literal::Float(_)) => *side = format!("{side}::DOUBLE PRECISION"),
+                _ => {}
+            }
+        }
+    };
+    typed(ls, l);
+    typed(rs, r);
+    let fix = |side: &mut String, other_expr: &Expr| {
+        if json_member(side) && numeric(other_expr) {
+            *side = format!("qs_num({side})");
+        } else if side.ends_with(".result") && !side.contains(' ') && string(other_expr) {
+            *side = format!("({side}_json::jsonb #>> '{{}}')");
+        }
+    };
+    fix(ls, r);
+    fix(rs, l);
 }
 
 #[cfg(test)]

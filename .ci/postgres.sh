@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL on loopback for the tests (docs/postgres.md): `up` installs the Debian
+# packages when pg_config is missing, initdb's a cluster in a temporary directory and starts it on
+# $PG_PORT (55433); `down` stops it and removes the directory. The directory is remembered in
+# $PG_STATE so that `down` finds it from another shell.
+set -euo pipefail
+PORT="${PG_PORT:-55433}"
+STATE="${PG_STATE:-/tmp/qingshui-postgres-$PORT.dir}"
+case "${1:-}" in
+up)
+    # PostGIS evaluates the geospatial $filter functions on PostgreSQL (without it they answer 400).
+    if ! command -v pg_config >/dev/null || [ ! -f "$(pg_config --sharedir 2>/dev/null)/extension/postgis.control" ]; then
+        apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+            postgresql postgresql-contrib postgresql-15-postgis-3
+    fi
+    PGBIN=$(pg_config --bindir)
+    RUN=()
+    if [ "$(id -u)" = 0 ]; then RUN=(runuser -u postgres --); fi
+    if [ -f "$STATE" ]; then
+        OLD=$(cat "$STATE")
+        if [ -d "$OLD/data" ] && "${RUN[@]}" "$PGBIN/pg_ctl" -D "$OLD/data" status >/dev/null 2>&1; then
+            echo "postgres already up on 127.0.0.1:$PORT ($OLD)"; exit 0
+        fi
+        # Left over from a run that did not stop it (the machine was reused): start afresh.
+        rm -rf "$OLD" "$STATE"
+    fi
+    ROOT=$(mktemp -d /tmp/qingshui-pg.XXXXXX)
+    if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$ROOT"; fi
+    "${RUN[@]}" "$PGBIN/initdb" -D "$ROOT/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$ROOT/initdb.log"
+    "${RUN[@]}" "$PGBIN/pg_ctl" -D "$ROOT/data" -l "$ROOT/server.log" -w \
+        -o "-p $PORT -c listen_addresses=127.0.0.1 -k $ROOT -c max_connections=400 -c fsync=on" start >/dev/null \
+        || { cat "$ROOT/server.log" >&2; rm -rf "$ROOT"; exit 1; }
+    echo "$ROOT" >"$STATE"
+    echo "postgres up: postgres://postgres@127.0.0.1:$PORT/postgres"
+    ;;
+down)
+    [ -f "$STATE" ] || exit 0
+    ROOT=$(cat "$STATE"); PGBIN=$(pg_config --bindir)
+    RUN=(); if [ "$(id -u)" = 0 ]; then RUN=(runuser -u postgres --); fi
+    "${RUN[@]}" "$PGBIN/pg_ctl" -D "$ROOT/data" -m fast -w stop >/dev/null || true
+    rm -rf "$ROOT" "$STATE"
+    echo "postgres down"
+    ;;
+*) echo "usage: $0 up|down" >&2; exit 2 ;;
+esac

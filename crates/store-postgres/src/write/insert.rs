@@ -1,0 +1,54 @@
+//! The backend side of deep insert: [`Writer`] gives `store::deep_insert` (validation, links,
+//! cascading inserts, HistoricalLocation rules — backend-neutral) the SQLite connection and
+//! this writer's observation hot path.
+
+use super::WriterState;
+use super::observations::{parse_observation, store_observation};
+use crate::exec::PgExec;
+use serde_json::{Map, Value};
+use store::deep_insert::WriteBackend;
+use store::executor::{Executor, Flow, RowRef};
+use store::sql::{Dialect, SqlValue};
+use store::{CommitEvent, StoreError};
+
+/// The writer's connection and state, for one command.
+pub(super) struct Writer<'a> {
+    pub conn: &'a PgExec,
+    pub st: &'a mut WriterState,
+}
+
+impl Executor for Writer<'_> {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+    fn query_rows(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<Vec<SqlValue>>, StoreError> {
+        self.conn.query_rows(sql, params)
+    }
+    fn query_each(
+        &self,
+        sql: &str,
+        params: &[SqlValue],
+        visit: &mut dyn FnMut(&dyn RowRef) -> Result<Flow, StoreError>,
+    ) -> Result<(), StoreError> {
+        self.conn.query_each(sql, params, visit)
+    }
+    fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<usize, StoreError> {
+        self.conn.execute(sql, params)
+    }
+}
+
+impl WriteBackend for Writer<'_> {
+    fn insert_observation(
+        &mut self,
+        body: &Map<String, Value>,
+        datastream: i64,
+        feature: Option<i64>,
+        ev: &mut Vec<CommitEvent>,
+    ) -> Result<i64, StoreError> {
+        let input = parse_observation(body, datastream, feature)?;
+        Ok(store_observation(self.conn, self.st, input, ev)?.0)
+    }
+    fn check_time(&self, start: i64) -> Result<(), StoreError> {
+        self.st.time.check(start)
+    }
+}

@@ -1,0 +1,656 @@
+//! Observations on the write path: parsing, the idempotency rule, FeatureOfInterest generation
+//! and the maintained per-datastream aggregates (count, time ranges, latest).
+//!
+//! Idempotency rule (stations resend, HJ 212 up to three times, and backfill): an observation is
+//! keyed by (datastream, phenomenon time start). Same key and same result and resultQuality → no
+//! change (`Unchanged`). Same key, different result or quality → the row is replaced and the old
+//! values are kept in `observation_revisions` (`Replaced`). Raw values are never edited otherwise.
+
+use super::WriterState;
+use crate::exec::{PgExec, cell};
+use serde_json::{Map, Value};
+use sta::geo::{Envelope, union};
+use std::collections::HashMap;
+use store::executor::Executor;
+use store::sql::SqlValue;
+use store::{CommitEvent, NewObservation, ObservationEvent, StoreError, UpsertKind, bad_body};
+
+/// A fully parsed observation ready to store.
+#[derive(Debug, Clone)]
+pub struct ObsInput {
+    pub datastream_id: i64,
+    pub start: i64,
+    pub end: Option<i64>,
+    pub result: Value,
+    pub result_time: Option<i64>,
+    pub result_quality: Option<Value>,
+    pub valid: Option<(i64, Option<i64>)>,
+    pub parameters: Option<Value>,
+    pub feature_id: Option<i64>,
+}
+
+impl From<NewObservation> for ObsInput {
+    fn from(n: NewObservation) -> Self {
+        ObsInput {
+            datastream_id: n.datastream_id,
+            start: n.phenomenon_time,
+            end: n.phenomenon_time_end,
+            result: n.result,
+            result_time: n.result_time,
+            result_quality: n.result_quality,
+            valid: None,
+            parameters: n.parameters,
+            feature_id: n.feature_id,
+        }
+    }
+}
+
+/// Per-datastream changes accumulated during one command and written once at its end, so a
+/// bulk insert of N rows into one datastream costs one UPDATE, not N.
+#[derive(Debug, Clone, Default)]
+pub struct Aggregate {
+    count_delta: i64,
+    min_start: Option<i64>,
+    max_end: Option<i64>,
+    min_result_time: Option<i64>,
+    max_result_time: Option<i64>,
+    latest: Option<(i64, i64)>,
+    /// The envelope of the features of this command's observations (`observedArea`).
+    area: Option<Envelope>,
+}
+
+fn min_opt(a: Option<i64>, b: i64) -> Option<i64> {
+    Some(a.map_or(b, |a| a.min(b)))
+}
+fn max_opt(a: Option<i64>, b: i64) -> Option<i64> {
+    Some(a.map_or(b, |a| a.max(b)))
+}
+
+pub fn flush_aggregates(
+    conn: &PgExec,
+    pending: &mut HashMap<i64, Aggregate>,
+    areas: &mut HashMap<i64, Option<Envelope>>,
+) -> Result<(), StoreError> {
+    let sql = "UPDATE datastreams SET observation_count = observation_count + $2,
+           phenomenon_time_start = LEAST(COALESCE(phenomenon_time_start, $3::BIGINT), $3::BIGINT),
+           phenomenon_time_end = GREATEST(COALESCE(phenomenon_time_end, $4::BIGINT), $4::BIGINT),
+           result_time_start = CASE WHEN $5::BIGINT IS NULL THEN result_time_start ELSE LEAST(COALESCE(result_time_start, $5::BIGINT), $5::BIGINT) END,
+           result_time_end = CASE WHEN $6::BIGINT IS NULL THEN result_time_end ELSE GREATEST(COALESCE(result_time_end, $6::BIGINT), $6::BIGINT) END,
+           latest_observation_id = CASE WHEN latest_phenomenon_time IS NULL OR $7::BIGINT >= latest_phenomenon_time THEN $8::BIGINT ELSE latest_observation_id END,
+           latest_phenomenon_time = CASE WHEN latest_phenomenon_time IS NULL OR $7::BIGINT >= latest_phenomenon_time THEN $7::BIGINT ELSE latest_phenomenon_time END
+         WHERE id = $1";
+    let opt = |v: Option<i64>| v.map_or(SqlValue::Null, SqlValue::Int);
+    for (ds, agg) in pending.drain() {
+        if let Some(area) = agg.area {
+            extend_area(conn, areas, ds, area)?;
+        }
+        let Some((latest_time, latest_id)) = agg.latest else {
+            continue;
+        };
+        conn.execute(
+            sql,
+            &[
+                SqlValue::Int(ds),
+                SqlValue::Int(agg.count_delta),
+                opt(agg.min_start),
+                opt(agg.max_end),
+                opt(agg.min_result_time),
+                opt(agg.max_result_time),
+                SqlValue::Int(latest_time),
+                SqlValue::Int(latest_id),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// Grows the datastream's stored `observedArea` to hold `area`. The stored envelope is cached
+/// in the writer, so a batch into a datastream whose features are already inside it (fixed
+/// stations: every batch but the first) costs no statement.
+fn extend_area(
+    conn: &PgExec,
+    areas: &mut HashMap<i64, Option<Envelope>>,
+    ds: i64,
+    area: Envelope,
+) -> Result<(), StoreError> {
+    let exec = conn;
+    let current = match areas.get(&ds) {
+        Some(a) => *a,
+        None => store::observed_area::stored(exec, ds)?,
+    };
+    let grown = union(current, area);
+    if current != Some(grown) {
+        store::observed_area::store(exec, ds, Some(grown))?;
+    }
+    areas.insert(ds, Some(grown));
+    Ok(())
+}
+
+/// The envelope of a feature, cached in the writer (features rarely change, and every
+/// structural command clears the cache).
+fn feature_envelope(
+    conn: &PgExec,
+    cache: &mut HashMap<i64, Option<Envelope>>,
+    feature: i64,
+) -> Result<Option<Envelope>, StoreError> {
+    if let Some(e) = cache.get(&feature) {
+        return Ok(*e);
+    }
+    let e = store::observed_area::feature_envelope(conn, feature)?;
+    cache.insert(feature, e);
+    Ok(e)
+}
+
+/// Recomputes a datastream's aggregates from its rows (after deletes and edits): the
+/// backend-neutral statement in `store::cascade`.
+pub fn recompute_datastream(conn: &PgExec, ds: i64) -> Result<(), StoreError> {
+    store::cascade::recompute_datastream(conn, ds)
+}
+
+/// The two stored result columns on PostgreSQL: a number in `result` (double precision, what
+/// `$filter`, series and aggregates compare), every other JSON value — and an integer, so that
+/// it reads back as the integer it was — in `result_json` (`store::read::decode::result_value`
+/// reads `result_json` first).
+pub fn encode_result(v: &Value) -> (SqlValue, Option<String>) {
+    store::deep_insert::encode_result_for(store::sql::Dialect::Postgres, v)
+}
+
+fn json_text(v: &Option<Value>) -> Option<String> {
+    v.as_ref().filter(|v| !v.is_null()).map(|v| v.to_string())
+}
+
+/// Parses an Observation body. `datastream` comes from the body's `Datastream` or the path.
+pub fn parse_observation(
+    m: &Map<String, Value>,
+    datastream_id: i64,
+    feature_id: Option<i64>,
+) -> Result<ObsInput, StoreError> {
+    let result = m
+        .get("result")
+        .cloned()
+        .ok_or_else(|| bad_body("Observation: 'result' is required"))?;
+    let (start, end) = match m.get("phenomenonTime") {
+        None | Some(Value::Null) => (store::clock::now_micros(), None),
+        Some(Value::String(s)) => {
+            let t = sta::time::parse_time_value(s)
+                .map_err(|e| bad_body(format!("Observation: phenomenonTime '{s}': {e}")))?;
+            (t.start, t.end)
+        }
+        Some(other) => {
+            return Err(bad_body(format!(
+                "Observation: phenomenonTime must be an ISO 8601 string, not {other}"
+            )));
+        }
+    };
+    let result_time = match m.get("resultTime") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(
+            sta::time::parse_instant(s)
+                .map_err(|e| bad_body(format!("Observation: resultTime '{s}': {e}")))?,
+        ),
+        Some(other) => {
+            return Err(bad_body(format!(
+                "Observation: resultTime must be an ISO 8601 instant, not {other}"
+            )));
+        }
+    };
+    let valid = match m.get("validTime") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => {
+            let t = sta::time::parse_time_value(s)
+                .map_err(|e| bad_body(format!("Observation: validTime '{s}': {e}")))?;
+            Some((t.start, t.end))
+        }
+        Some(other) => {
+            return Err(bad_body(format!(
+                "Observation: validTime must be an ISO 8601 interval, not {other}"
+            )));
+        }
+    };
+    let parameters = match m.get("parameters") {
+        None | Some(Value::Null) => None,
+        Some(v @ Value::Object(_)) => Some(v.clone()),
+        Some(other) => {
+            return Err(bad_body(format!(
+                "Observation: parameters must be a JSON object, not {other}"
+            )));
+        }
+    };
+    Ok(ObsInput {
+        datastream_id,
+        start,
+        end,
+        result,
+        result_time,
+        result_quality: m.get("resultQuality").cloned().filter(|v| !v.is_null()),
+        valid,
+        parameters,
+        feature_id,
+    })
+}
+
+fn datastream_exists(conn: &PgExec, st: &mut WriterState, ds: i64) -> Result<bool, StoreError> {
+    if st.known_datastreams.contains(&ds) {
+        return Ok(true);
+    }
+    let found = conn
+        .query_first(
+            "SELECT 1 FROM datastreams WHERE id = $1",
+            &[SqlValue::Int(ds)],
+        )?
+        .is_some();
+    if found {
+        st.known_datastreams.insert(ds);
+    }
+    Ok(found)
+}
+
+/// The FeatureOfInterest for an observation that names none: the one generated from its
+/// Thing's Location, created on first use (OGC 18-088 §8.2.7).
+fn generated_feature(conn: &PgExec, st: &mut WriterState, ds: i64) -> Result<i64, StoreError> {
+    if let Some(f) = st.feature_for_datastream.get(&ds) {
+        return Ok(*f);
+    }
+    let id = store::feature::generated_for_datastream(conn, ds)?;
+    st.feature_for_datastream.insert(ds, id);
+    Ok(id)
+}
+
+/// An observation checked and encoded, ready for the INSERT.
+struct Prepared {
+    o: ObsInput,
+    feature_id: i64,
+    native: SqlValue,
+    json: Option<String>,
+    quality: Option<String>,
+    parameters: Option<String>,
+    valid_start: Option<i64>,
+    valid_end: Option<i64>,
+}
+
+fn opt_i(v: Option<i64>) -> SqlValue {
+    v.map_or(SqlValue::Null, SqlValue::Int)
+}
+
+fn opt_t(v: &Option<String>) -> SqlValue {
+    v.clone().map_or(SqlValue::Null, SqlValue::Text)
+}
+
+/// The checks before the INSERT: time, datastream, feature (generated when absent), the
+/// month's partition; the encoded columns.
+fn prepare(conn: &PgExec, st: &mut WriterState, o: ObsInput) -> Result<Prepared, StoreError> {
+    st.time.check(o.start)?;
+    if !datastream_exists(conn, st, o.datastream_id)? {
+        return Err(bad_body(format!(
+            "Datastream({}) does not exist",
+            o.datastream_id
+        )));
+    }
+    let feature_id = match o.feature_id {
+        Some(f) => {
+            let ok = conn
+                .query_first("SELECT 1 FROM features WHERE id = $1", &[SqlValue::Int(f)])?
+                .is_some();
+            if !ok {
+                return Err(bad_body(format!("FeatureOfInterest({f}) does not exist")));
+            }
+            f
+        }
+        None => generated_feature(conn, st, o.datastream_id)?,
+    };
+    // The month's partition exists before its first row (never the default partition).
+    let month = crate::schema::month_of(o.start);
+    if !st.months.contains(&month) {
+        crate::schema::ensure_partition(conn, o.start)?;
+        st.months.insert(month);
+    }
+    let (native, json) = encode_result(&o.result);
+    let quality = json_text(&o.result_quality);
+    let parameters = json_text(&o.parameters);
+    let (valid_start, valid_end) = match o.valid {
+        Some((s, e)) => (Some(s), e),
+        None => (None, None),
+    };
+    Ok(Prepared {
+        o,
+        feature_id,
+        native,
+        json,
+        quality,
+        parameters,
+        valid_start,
+        valid_end,
+    })
+}
+
+const INSERT_COLUMNS: &str = "datastream_id, phenomenon_time_start, id, phenomenon_time_end, result, result_json, result_time, result_quality, valid_time_start, valid_time_end, parameters, feature_id";
+/// Parameters per row (the id is `nextval`, not a parameter).
+const INSERT_WIDTH: usize = 11;
+/// Rows per multi-row INSERT.
+const INSERT_CHUNK: usize = 500;
+
+fn insert_values(p: &Prepared, out: &mut Vec<SqlValue>) {
+    out.extend([
+        SqlValue::Int(p.o.datastream_id),
+        SqlValue::Int(p.o.start),
+        opt_i(p.o.end),
+        p.native.clone(),
+        opt_t(&p.json),
+        opt_i(p.o.result_time),
+        opt_t(&p.quality),
+        opt_i(p.valid_start),
+        opt_i(p.valid_end),
+        opt_t(&p.parameters),
+        SqlValue::Int(p.feature_id),
+    ]);
+}
+
+/// One multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING` for `rows`: the ids of the rows
+/// inserted, by key (a key twice in `rows` is inserted once, for its first occurrence).
+fn insert_many(conn: &PgExec, rows: &[&Prepared]) -> Result<HashMap<(i64, i64), i64>, StoreError> {
+    let mut params = Vec::with_capacity(rows.len() * INSERT_WIDTH);
+    let mut groups = Vec::with_capacity(rows.len());
+    for (i, p) in rows.iter().enumerate() {
+        insert_values(p, &mut params);
+        let b = i * INSERT_WIDTH;
+        let m: Vec<String> = (1..=INSERT_WIDTH).map(|k| format!("${}", b + k)).collect();
+        groups.push(format!(
+            "({}, {}, nextval('observations_id_seq'), {})",
+            m[0],
+            m[1],
+            m[2..].join(", ")
+        ));
+    }
+    let sql = format!(
+        "INSERT INTO observations ({INSERT_COLUMNS}) VALUES {}
+         ON CONFLICT (datastream_id, phenomenon_time_start) DO NOTHING
+         RETURNING datastream_id, phenomenon_time_start, id",
+        groups.join(", ")
+    );
+    let mut out = HashMap::with_capacity(rows.len());
+    for r in conn.rows(&sql, &params)? {
+        if let (Some(ds), Some(t), Some(id)) = (
+            crate::exec::int(&r, 0)?,
+            crate::exec::int(&r, 1)?,
+            crate::exec::int(&r, 2)?,
+        ) {
+            out.insert((ds, t), id);
+        }
+    }
+    Ok(out)
+}
+
+/// The bookkeeping of an inserted row: aggregates of its datastream.
+fn inserted(st: &mut WriterState, o: &ObsInput, id: i64) {
+    let agg = st.pending.entry(o.datastream_id).or_default();
+    agg.count_delta += 1;
+    agg.min_start = min_opt(agg.min_start, o.start);
+    agg.max_end = max_opt(agg.max_end, o.end.unwrap_or(o.start));
+    if let Some(rt) = o.result_time {
+        agg.min_result_time = min_opt(agg.min_result_time, rt);
+        agg.max_result_time = max_opt(agg.max_result_time, rt);
+    }
+    if agg.latest.is_none_or(|(t, _)| o.start >= t) {
+        agg.latest = Some((o.start, id));
+    }
+}
+
+/// The key is taken: the idempotency rule against the stored row (unchanged, or replaced with
+/// the old values kept as a revision).
+fn on_conflict(conn: &PgExec, p: &Prepared) -> Result<(i64, UpsertKind), StoreError> {
+    let o = &p.o;
+    let rows = conn.rows(
+        "SELECT id, result, result_json, result_quality, parameters FROM observations
+         WHERE datastream_id = $1 AND phenomenon_time_start = $2 FOR UPDATE",
+        &[SqlValue::Int(o.datastream_id), SqlValue::Int(o.start)],
+    )?;
+    let row = rows
+        .first()
+        .ok_or_else(|| StoreError::Database("the conflicting observation vanished".into()))?;
+    let id = crate::exec::int(row, 0)?.unwrap_or(0);
+    let old_native = cell(row, 1)?.to_value();
+    let old_json = crate::exec::text(row, 2)?;
+    let old_quality = crate::exec::text(row, 3)?;
+    let old_parameters = crate::exec::text(row, 4)?;
+    if old_native == p.native && old_json == p.json && old_quality == p.quality {
+        return Ok((id, UpsertKind::Unchanged));
+    }
+    conn.execute(
+        "INSERT INTO observation_revisions (observation_id, revised_at, old_result, old_result_json, old_result_quality, old_parameters)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        &[
+            SqlValue::Int(id),
+            SqlValue::Int(store::clock::now_micros()),
+            old_native,
+            opt_t(&old_json),
+            opt_t(&old_quality),
+            opt_t(&old_parameters),
+        ],
+    )?;
+    conn.execute(
+        "UPDATE observations SET phenomenon_time_end = $3, result = $4, result_json = $5, result_time = $6,
+           result_quality = $7, valid_time_start = $8, valid_time_end = $9, parameters = $10, feature_id = $11
+         WHERE datastream_id = $1 AND phenomenon_time_start = $2",
+        &[
+            SqlValue::Int(o.datastream_id),
+            SqlValue::Int(o.start),
+            opt_i(o.end),
+            p.native.clone(),
+            opt_t(&p.json),
+            opt_i(o.result_time),
+            opt_t(&p.quality),
+            opt_i(p.valid_start),
+            opt_i(p.valid_end),
+            opt_t(&p.parameters),
+            SqlValue::Int(p.feature_id),
+        ],
+    )?;
+    Ok((id, UpsertKind::Replaced))
+}
+
+/// What follows every stored row: the observedArea envelope, the event.
+fn after(
+    conn: &PgExec,
+    st: &mut WriterState,
+    p: Prepared,
+    kind: (i64, UpsertKind),
+    events: &mut Vec<CommitEvent>,
+) -> Result<(), StoreError> {
+    if let Some(e) = feature_envelope(conn, &mut st.feature_envelopes, p.feature_id)? {
+        let agg = st.pending.entry(p.o.datastream_id).or_default();
+        agg.area = Some(union(agg.area, e));
+    }
+    events.push(CommitEvent::Observation(ObservationEvent {
+        id: kind.0,
+        datastream_id: p.o.datastream_id,
+        phenomenon_time: p.o.start,
+        result: p.o.result,
+        result_quality: p.o.result_quality,
+        kind: kind.1,
+    }));
+    Ok(())
+}
+
+/// Stores one observation under the idempotency rule.
+pub fn store_observation(
+    conn: &PgExec,
+    st: &mut WriterState,
+    o: ObsInput,
+    events: &mut Vec<CommitEvent>,
+) -> Result<(i64, UpsertKind), StoreError> {
+    let mut out = store_observations(conn, st, vec![Ok(o)], events)?;
+    out.pop()
+        .unwrap_or_else(|| Err(StoreError::Database("no outcome".into())))
+}
+
+/// One row's outcome: its id and what the idempotency rule did, or why it was refused.
+type Stored = Result<(i64, UpsertKind), StoreError>;
+
+/// Stores many observations under the idempotency rule, in order, as storing them one by one
+/// would, but with one multi-row INSERT per [`INSERT_CHUNK`] rows (one round trip instead of
+/// one per row). A row that fails its checks (`Err` in, or a client error in `prepare`) is
+/// an `Err` out; an engine error fails the whole call.
+fn store_observations(
+    conn: &PgExec,
+    st: &mut WriterState,
+    inputs: Vec<Result<ObsInput, StoreError>>,
+    events: &mut Vec<CommitEvent>,
+) -> Result<Vec<Stored>, StoreError> {
+    let mut out: Vec<Stored> = Vec::with_capacity(inputs.len());
+    let mut ready: Vec<(usize, Prepared)> = Vec::new();
+    for (i, input) in inputs.into_iter().enumerate() {
+        match input.and_then(|o| prepare(conn, st, o)) {
+            Ok(p) => {
+                ready.push((i, p));
+                out.push(Err(StoreError::Database("pending".into())));
+            }
+            Err(e @ StoreError::Sta(_)) => out.push(Err(e)),
+            Err(e) => return Err(e),
+        }
+    }
+    let mut rest = ready.into_iter().peekable();
+    while rest.peek().is_some() {
+        let chunk: Vec<(usize, Prepared)> = rest.by_ref().take(INSERT_CHUNK).collect();
+        let refs: Vec<&Prepared> = chunk.iter().map(|(_, p)| p).collect();
+        let mut ids = insert_many(conn, &refs)?;
+        for (i, p) in chunk {
+            let kind = match ids.remove(&(p.o.datastream_id, p.o.start)) {
+                Some(id) => {
+                    inserted(st, &p.o, id);
+                    (id, UpsertKind::Inserted)
+                }
+                None => on_conflict(conn, &p)?,
+            };
+            after(conn, st, p, kind, events)?;
+            out[i] = Ok(kind);
+        }
+    }
+    Ok(out)
+}
+
+/// `POST /CreateObservations`: each row is validated first; a bad row becomes `"error"` in the
+/// answer without failing the others.
+pub fn create_observations(
+    conn: &PgExec,
+    st: &mut WriterState,
+    body: &Value,
+    events: &mut Vec<CommitEvent>,
+) -> Result<Vec<store::RowOutcome>, StoreError> {
+    let groups = body
+        .as_array()
+        .ok_or_else(|| bad_body("CreateObservations: the body must be a JSON array"))?;
+    let mut out = Vec::new();
+    for (gi, group) in groups.iter().enumerate() {
+        let g = group
+            .as_object()
+            .ok_or_else(|| bad_body(format!("CreateObservations: item {gi} must be an object")))?;
+        let ds = g
+            .get("Datastream")
+            .and_then(|d| d.get("@iot.id"))
+            .ok_or_else(|| {
+                bad_body(format!(
+                    "CreateObservations: item {gi} needs \"Datastream\": {{\"@iot.id\": …}}"
+                ))
+            })?;
+        let ds = super::id_of(ds).map_err(|_| {
+            bad_body(format!(
+                "CreateObservations: item {gi}: bad Datastream id {ds}"
+            ))
+        })?;
+        let components: Vec<&str> = g
+            .get("components")
+            .and_then(Value::as_array)
+            .ok_or_else(|| {
+                bad_body(format!(
+                    "CreateObservations: item {gi} needs a \"components\" array"
+                ))
+            })?
+            .iter()
+            .map(|c| c.as_str().unwrap_or(""))
+            .collect();
+        for required in ["phenomenonTime", "result"] {
+            if !components.contains(&required) {
+                return Err(bad_body(format!(
+                    "CreateObservations: item {gi}: components must include {required}"
+                )));
+            }
+        }
+        for c in &components {
+            if !matches!(
+                *c,
+                "id" | "phenomenonTime"
+                    | "resultTime"
+                    | "result"
+                    | "resultQuality"
+                    | "validTime"
+                    | "parameters"
+                    | "FeatureOfInterest/id"
+            ) {
+                return Err(bad_body(format!(
+                    "CreateObservations: item {gi}: unknown component '{c}'"
+                )));
+            }
+        }
+        let rows = g
+            .get("dataArray")
+            .and_then(Value::as_array)
+            .ok_or_else(|| {
+                bad_body(format!(
+                    "CreateObservations: item {gi} needs a \"dataArray\" array"
+                ))
+            })?;
+        let inputs: Vec<Result<ObsInput, StoreError>> = rows
+            .iter()
+            .map(|row| parse_row(ds, &components, row).map_err(bad_body))
+            .collect();
+        for r in store_observations(conn, st, inputs, events)? {
+            out.push(r.map_err(|e| match e {
+                StoreError::Sta(e) => e.to_string(),
+                other => other.to_string(),
+            }));
+        }
+    }
+    Ok(out)
+}
+
+/// The rows of `POST /CreateObservations` or `InsertObservations`, stored in multi-row INSERTs.
+pub fn insert_observations(
+    conn: &PgExec,
+    st: &mut WriterState,
+    rows: Vec<store::NewObservation>,
+    events: &mut Vec<CommitEvent>,
+) -> Result<Vec<store::RowOutcome>, StoreError> {
+    let inputs = rows.into_iter().map(|r| Ok(ObsInput::from(r))).collect();
+    Ok(store_observations(conn, st, inputs, events)?
+        .into_iter()
+        .map(|r| {
+            r.map_err(|e| match e {
+                StoreError::Sta(e) => e.to_string(),
+                other => other.to_string(),
+            })
+        })
+        .collect())
+}
+
+fn parse_row(ds: i64, components: &[&str], row: &Value) -> Result<ObsInput, String> {
+    let cells = row.as_array().ok_or("a dataArray row must be an array")?;
+    if cells.len() != components.len() {
+        return Err(format!(
+            "row has {} values for {} components",
+            cells.len(),
+            components.len()
+        ));
+    }
+    let mut m = Map::new();
+    let mut feature = None;
+    for (c, v) in components.iter().zip(cells) {
+        match *c {
+            "FeatureOfInterest/id" => feature = Some(super::id_of(v).map_err(|e| e.to_string())?),
+            "id" => {}
+            other => {
+                m.insert(other.to_string(), v.clone());
+            }
+        }
+    }
+    parse_observation(&m, ds, feature).map_err(|e| e.to_string())
+}
