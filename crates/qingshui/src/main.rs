@@ -7,6 +7,7 @@ mod cameras;
 mod demo;
 mod evaluate;
 mod imagery;
+mod report;
 mod serve;
 mod simulate;
 mod user;
@@ -43,6 +44,8 @@ enum Command {
     Imagery(imagery::ImageryArgs),
     /// Accounts: create the first admin, change passwords, disable people.
     User(user::UserArgs),
+    /// Water-quality report (monthly/quarterly/annual) as PDF or Excel.
+    Report(report::ReportArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -54,6 +57,7 @@ fn main() -> std::process::ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Imagery(args) => imagery::run(args),
         Command::User(args) => user::run(args),
+        Command::Report(args) => report::run(args),
     };
     match result {
         Ok(code) => code,

@@ -22,6 +22,32 @@ pub struct Config {
     pub alerts: crate::alerts::config::AlertsConfig,
     /// `[imagery]`: satellite and drone scenes (docs/imagery.md).
     pub imagery: crate::sources::imagery::ImageryConfig,
+    /// `[reports]`: water-quality reports in PDF and Excel (docs/reports.md).
+    pub reports: ReportsConfig,
+}
+
+/// `[reports]`: the monthly/quarterly/annual bulletins (docs/reports.md).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportsConfig {
+    /// Font files the PDF is typeset with (TTF/OTF/TTC), the CJK font first. Missing files are
+    /// skipped; a PDF request with none found is an error naming them. Never downloaded.
+    pub font_paths: Vec<PathBuf>,
+}
+
+impl Default for ReportsConfig {
+    fn default() -> Self {
+        ReportsConfig {
+            font_paths: [
+                "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+                "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
+                "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+            ]
+            .iter()
+            .map(PathBuf::from)
+            .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -9,6 +9,7 @@ pub mod domain;
 pub mod http;
 pub mod metrics;
 pub mod network;
+pub mod reports;
 pub mod sources;
 
 use anyhow::Context;
@@ -222,6 +223,17 @@ pub async fn start_with_sources(
         shutdown,
         task,
     })
+}
+
+/// The domain view of a store without a server (`qingshui report --data-dir`): loads the
+/// network file into the store (idempotent) and reads its datastreams.
+pub async fn open_domain(
+    path: &std::path::Path,
+    store: &Arc<dyn Store>,
+) -> anyhow::Result<domain::Domain> {
+    let directory = Arc::new(directory::DatastreamDirectory::default());
+    let (_, domain) = load_network_file(path, store, &directory).await?;
+    Ok(domain)
 }
 
 /// Reads, parses and loads a network file; the registry of its HJ 212 stations.
