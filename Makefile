@@ -9,14 +9,18 @@ VENV := .venv
 PY := $(VENV)/bin/python
 QINGSHUI_DEBUG := $(CARGO_TARGET_DIR)/debug/qingshui
 
-.PHONY: demo serve test test-deps sipp test-rust test-python build fmt lint bench clean
+.PHONY: demo serve test test-deps sipp report-deps test-rust test-python build fmt lint bench clean
+
+# PDF reports (typst) are a cargo feature, off in a plain `cargo build`; the demo and the tests
+# build with it (docs/reports.md).
+FEATURES := --features server/pdf,qingshui/pdf
 
 include web/web.mk
 
 ## Run the platform with the Hongfeng Lake demo on the embedded store (release build).
 ## The dashboard is built first so that the binary embeds it.
-demo: web-build
-	cargo run --release -p qingshui -- demo
+demo: web-build report-deps
+	cargo run --release -p qingshui --features pdf -- demo
 
 ## Run the server alone on ./data with the Hongfeng network, accepting anonymous writes (local use).
 serve: web-build
@@ -26,7 +30,14 @@ serve: web-build
 ## build so that the debug binary the browser test drives embeds it.
 test: test-deps web-build test-rust web-test test-python web-e2e
 
-test-deps: $(VENV)/.installed sipp
+test-deps: $(VENV)/.installed sipp report-deps
+
+# The PDF report's CJK font (Debian fonts-noto-cjk; never downloaded by the build) and poppler's
+# pdftotext/pdftoppm, which crates/server/tests/reports.rs reads the PDF back with.
+report-deps:
+	@if [ ! -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || ! command -v pdftoppm >/dev/null; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends fonts-noto-cjk poppler-utils; \
+	fi
 
 # SIPp (Debian sip-tester) is the independent GB/T 28181 camera of crates/server/tests/gb28181_sipp.rs.
 sipp:
@@ -40,10 +51,10 @@ $(VENV)/.installed: tests/requirements.txt
 	touch $@
 
 build:
-	cargo build --workspace --all-targets
+	cargo build --workspace --all-targets $(FEATURES)
 
-test-rust: build
-	QINGSHUI_REQUIRE_SIPP=1 cargo test --workspace
+test-rust: build report-deps
+	QINGSHUI_REQUIRE_SIPP=1 cargo test --workspace $(FEATURES)
 
 test-python: build test-deps
 	QINGSHUI_BIN=$(QINGSHUI_DEBUG) $(PY) -m pytest -q tests/python
@@ -53,7 +64,7 @@ fmt:
 
 lint:
 	cargo fmt --all -- --check
-	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets $(FEATURES) -- -D warnings
 
 ## Benchmarks (release build); results and commands are in BENCHMARKS.md.
 bench:
