@@ -56,7 +56,10 @@ async fn fill(dir: &Path) {
     for (p, level) in [("tp", 0.03), ("nh3_n", 0.4), ("cod_mn", 3.5)] {
         let id = l01["datastreams"]
             .as_array()
-            .and_then(|d| d.iter().find(|d| d["parameter"] == p && d["speaks"] == true))
+            .and_then(|d| {
+                d.iter()
+                    .find(|d| d["parameter"] == p && d["speaks"] == true)
+            })
             .and_then(|d| d["id"].as_i64())
             .expect("datastream");
         let rows: Vec<Value> = (0..168)
@@ -88,7 +91,10 @@ async fn reports_from_the_embedded_store_and_clear_errors() {
     let out = out_dir.path().join("empty.xlsx");
     let o = report(&data, &out, &["--period", "2026-10", "--format", "xlsx"]);
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("no store"), "{o:?}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no store"),
+        "{o:?}"
+    );
     assert!(!out.exists());
 
     fill(&data).await;
@@ -100,7 +106,10 @@ async fn reports_from_the_embedded_store_and_clear_errors() {
     use calamine::Reader;
     let sheets = wb.sheet_names().to_vec();
     for s in ["报告", "数据获取", "点位类别", "指标评价值", "日均值"] {
-        assert!(sheets.iter().any(|n| n == s), "sheet {s} missing: {sheets:?}");
+        assert!(
+            sheets.iter().any(|n| n == s),
+            "sheet {s} missing: {sheets:?}"
+        );
     }
     let ind = wb.worksheet_range("指标评价值").expect("sheet");
     let tp = ind
@@ -112,20 +121,47 @@ async fn reports_from_the_embedded_store_and_clear_errors() {
     assert_eq!(std::fs::read_dir(out_dir.path()).expect("dir").count(), 1);
 
     let pdf = out_dir.path().join("月报.pdf");
-    let o = report(&data, &pdf, &["--period", "2026-10", "--format", "pdf", "--scope", "station:L01"]);
+    let o = report(
+        &data,
+        &pdf,
+        &[
+            "--period",
+            "2026-10",
+            "--format",
+            "pdf",
+            "--scope",
+            "station:L01",
+        ],
+    );
     if cfg!(feature = "pdf") {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         assert!(std::fs::read(&pdf).expect("pdf").starts_with(b"%PDF"));
     } else {
         assert!(!o.status.success());
-        assert!(String::from_utf8_lossy(&o.stderr).contains("--features pdf"), "{o:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("--features pdf"),
+            "{o:?}"
+        );
         assert!(!pdf.exists());
     }
 
     for (args, words) in [
         (vec!["--period", "2026-13", "--format", "xlsx"], "period"),
-        (vec!["--period", "2026-10", "--format", "xlsx", "--scope", "station:Z9"], "Z9"),
-        (vec!["--period", "2025-01", "--format", "xlsx"], "no valid data"),
+        (
+            vec![
+                "--period",
+                "2026-10",
+                "--format",
+                "xlsx",
+                "--scope",
+                "station:Z9",
+            ],
+            "Z9",
+        ),
+        (
+            vec!["--period", "2025-01", "--format", "xlsx"],
+            "no valid data",
+        ),
         (vec!["--period", "2026-10", "--format", "docx"], "format"),
     ] {
         let out = out_dir.path().join("bad.xlsx");

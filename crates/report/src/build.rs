@@ -131,7 +131,9 @@ fn headline(input: &ReportInput, network: &str, scope: &str) -> String {
             None => (None, "未监测", "not monitored"),
         },
     };
-    let who = if input.lake.is_some() { network } else { scope };
+    let lake = l.t(&input.lake_zh, &input.lake_en);
+    let who = if input.lake.is_some() { lake } else { scope };
+    let _ = network;
     match l {
         Lang::Zh => match class {
             Some(c) => format!(
@@ -580,7 +582,7 @@ fn pollutants_section(input: &ReportInput) -> Section {
     let mut rows = Vec::new();
     let combined = input.lake.as_ref().and_then(|b| b.result.combined.as_ref());
     let listed: Vec<(&str, &StationAssessment)> = combined
-        .map(|c| (l.t(&input.network_zh, &input.network_en), c))
+        .map(|c| (l.t(&input.lake_zh, &input.lake_en), c))
         .into_iter()
         .chain(
             input
@@ -1020,8 +1022,8 @@ fn method_section(input: &ReportInput) -> Section {
             )
             .into(),
             l.t(
-                "营养状态：综合营养状态指数 TLI(Σ)，以叶绿素a为基准参数加权（中国环境监测总站方法）；均值按日均值的均值计算，数值修约采用四舍六入五成双。",
-                "Trophic state: TLI(Σ) weighted on chlorophyll a (CNEMC method); means are the means of daily means; rounding is half to even.",
+                "营养状态：综合营养状态指数 TLI(Σ)，以叶绿素a为基准参数加权（中国环境监测总站方法），叶绿素a以 mg/m³（即 µg/L）计；TLI(Σ) < 30 贫营养，30 ≤ TLI(Σ) ≤ 50 中营养，50 < TLI(Σ) ≤ 60 轻度富营养，60 < TLI(Σ) ≤ 70 中度富营养，TLI(Σ) > 70 重度富营养。均值按日均值的均值计算，数值修约采用四舍六入五成双。",
+                "Trophic state: TLI(Σ) weighted on chlorophyll a (CNEMC method), chl-a in mg/m³ (= µg/L); TLI(Σ) < 30 oligotrophic, 30 ≤ TLI(Σ) ≤ 50 mesotrophic, 50 < TLI(Σ) ≤ 60 light, 60 < TLI(Σ) ≤ 70 middle, TLI(Σ) > 70 hypereutrophic. Means are the means of daily means; rounding is half to even.",
             )
             .into(),
             format!(

@@ -107,6 +107,9 @@ pub struct ReportInput {
     pub utc_offset_s: i32,
     pub network_zh: String,
     pub network_en: String,
+    /// The lake's name, for the class line ("红枫湖").
+    pub lake_zh: String,
+    pub lake_en: String,
     /// The scope as asked (`waterbody:lake`, `network`, `basin:north`, `station:W01`).
     pub scope: String,
     pub scope_zh: String,

@@ -86,7 +86,7 @@ pub fn source(report: &Report) -> String {
          #set page(paper: \"a4\", margin: (x: 1.7cm, top: 1.8cm, bottom: 2cm),\n\
            header: context {{ if counter(page).get().first() > 1 {{ set text(size: 8pt, fill: luma(90)); {title}; h(1fr); {period} }} }},\n\
            footer: context {{ set text(size: 8pt, fill: luma(90)); {period}; h(1fr); counter(page).display(\"1 / 1\", both: true) }})\n\
-         #set text(font: ({fonts}), size: 10pt, lang: \"{lang}\")\n\
+         #set text(font: ({fonts}), size: 10pt, lang: \"{lang}\", cjk-latin-spacing: none)\n\
          #set par(justify: false, leading: 0.7em)\n\
          #set heading(numbering: none)\n\
          #show heading: set text(size: 12pt)\n\n",

@@ -33,6 +33,17 @@ pub struct ReportsConfig {
     /// Font files the PDF is typeset with (TTF/OTF/TTC), the CJK font first. Missing files are
     /// skipped; a PDF request with none found is an error naming them. Never downloaded.
     pub font_paths: Vec<PathBuf>,
+    /// Day of the month (local time) from which the previous month's network report is made and
+    /// stored under `<data_dir>/reports/`; 0 turns the schedule off.
+    pub schedule_day: u32,
+    /// How often the schedule looks for a due report, seconds.
+    pub schedule_check_s: u64,
+    /// Formats the schedule writes (`xlsx`, `pdf`; pdf only in a build with the `pdf` feature).
+    pub schedule_formats: Vec<String>,
+    /// Language of scheduled reports and their mail (`zh` or `en`).
+    pub schedule_lang: String,
+    /// Recipients of scheduled reports (sent through `[alerts.email]`'s SMTP server); empty: stored only.
+    pub email_to: Vec<String>,
 }
 
 impl Default for ReportsConfig {
@@ -46,6 +57,11 @@ impl Default for ReportsConfig {
             .iter()
             .map(PathBuf::from)
             .collect(),
+            schedule_day: 0,
+            schedule_check_s: 3600,
+            schedule_formats: vec!["xlsx".into(), "pdf".into()],
+            schedule_lang: "zh".into(),
+            email_to: Vec::new(),
         }
     }
 }

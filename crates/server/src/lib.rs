@@ -200,6 +200,13 @@ pub async fn start_with_sources(
         accounts,
         live: Some(live),
     };
+    // The monthly report schedule (off unless `[reports] schedule_day` is set).
+    if let Some(d) = state.domain.clone() {
+        let c = state.config.reports.clone();
+        let dir = state.config.storage.data_dir.join("reports");
+        let email = state.config.alerts.email.clone();
+        reports::schedule::spawn(d, store.clone(), c, email, dir, rx.clone());
+    }
     let app = http::router(state);
     let task_store = store.clone();
     let task = tokio::spawn(async move {

@@ -430,8 +430,10 @@ fn check_pdf(pdf: &[u8], lake_class: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("report.pdf");
     std::fs::write(&file, pdf).expect("write");
+    if let Ok(keep) = std::env::var("QINGSHUI_KEEP_REPORT") {
+        std::fs::copy(&file, keep).expect("keep the PDF");
+    }
     let out = std::process::Command::new("pdftotext")
-        .args(["-layout"])
         .arg(&file)
         .arg("-")
         .output()
@@ -486,7 +488,113 @@ fn check_pdf(pdf: &[u8], lake_class: &str) {
         })
         .count();
     assert_eq!(rendered, pages, "every page renders");
-    if let Ok(keep) = std::env::var("QINGSHUI_KEEP_REPORT") {
-        std::fs::copy(&file, keep).expect("keep the PDF");
+}
+
+async fn start_in(dir: &std::path::Path, schedule: bool) -> (server::Running, String) {
+    let mut config = Config::default();
+    config.http.addr = "127.0.0.1:0".parse().expect("addr");
+    config.storage.data_dir = dir.to_path_buf();
+    config.auth.tokens = vec![TOKEN.into()];
+    config.alerts.enabled = false;
+    config.network.file =
+        Some(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/hongfeng.toml").into());
+    if schedule {
+        config.reports.schedule_day = 1;
+        config.reports.schedule_check_s = 1;
+        config.reports.schedule_formats = vec!["xlsx".into()];
     }
+    let store = server::open_store(&config).expect("store");
+    let running = server::start(config, store).await.expect("server starts");
+    let http = format!("http://{}", running.http_addr);
+    (running, http)
+}
+
+#[tokio::test]
+async fn the_schedule_writes_one_report_per_closed_month_across_restarts() {
+    use chrono::{Datelike, Months};
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The last closed month in Beijing time, whenever this runs.
+    let now =
+        chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("tz"));
+    let last = now
+        .with_day(1)
+        .and_then(|d| d.checked_sub_months(Months::new(1)))
+        .expect("last month");
+    let month = format!("{}-{:02}", last.year(), last.month());
+
+    // Data of that month, loaded with the schedule off.
+    let (running, http) = start_in(dir.path(), false).await;
+    let srv = Srv {
+        http,
+        client: Client::new(),
+        running: Some(running),
+        _dir: tempfile::tempdir().expect("unused"),
+    };
+    let net = srv.json("/api/v1/network").await;
+    let id = net["stations"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["code"] == "L01"))
+        .and_then(|s| s["datastreams"].as_array())
+        .and_then(|d| {
+            d.iter()
+                .find(|d| d["parameter"] == "tp" && d["speaks"] == true)
+        })
+        .and_then(|d| d["id"].as_i64())
+        .expect("L01 tp");
+    let rows: Vec<Value> = (0..72)
+        .map(|h: i64| {
+            let v = 0.03 * (1.0 + ((h % 5) as f64 - 2.0) * 0.02);
+            json!([format!("{month}-{:02}T{:02}:00:00+08:00", 1 + h / 24, h % 24), v, {"flag": "N"}])
+        })
+        .collect();
+    let r = srv
+        .client
+        .post(format!("{}/v1.1/CreateObservations", srv.http))
+        .bearer_auth(TOKEN)
+        .json(&json!([{"Datastream": {"@iot.id": id}, "components": ["phenomenonTime", "result", "resultQuality"], "dataArray": rows}]))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let mut srv = srv;
+    srv.running
+        .take()
+        .expect("running")
+        .stop()
+        .await
+        .expect("stop");
+
+    let reports = dir.path().join("reports");
+    let file = reports.join(format!("hongfeng-{month}-network.xlsx"));
+    let (running, _) = start_in(dir.path(), true).await;
+    let mut waited = 0;
+    while !file.exists() && waited < 600 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    assert!(file.exists(), "{} not written", file.display());
+    let first = std::fs::metadata(&file)
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    let book = sheets(&std::fs::read(&file).expect("read"));
+    assert!(book.contains_key("指标评价值"));
+    running.stop().await.expect("stop");
+
+    // After a restart the schedule finds the file and makes no second one.
+    let (running, _) = start_in(dir.path(), true).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    running.stop().await.expect("stop");
+    let files: Vec<String> = std::fs::read_dir(&reports)
+        .expect("reports dir")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().to_string()))
+        .collect();
+    assert_eq!(
+        files,
+        vec![format!("hongfeng-{month}-network.xlsx")],
+        "{files:?}"
+    );
+    let again = std::fs::metadata(&file)
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    assert_eq!(first, again, "the report was not made again");
 }

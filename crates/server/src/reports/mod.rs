@@ -3,6 +3,8 @@
 //! `/api/v1/assessment`, so every number in a report is the API's — plus the trend months,
 //! scenes, alerts and station-day means, and renders Excel or (with the `pdf` feature) PDF.
 
+pub mod schedule;
+
 use crate::domain::{Assessed, Domain, Scope, water_type};
 use ::network::{DataKind, StationKind};
 use report::{
@@ -276,8 +278,8 @@ pub async fn gather(
             .await?
             .map(|result| BodyResult {
                 id: "lake".into(),
-                name_zh: net.name_zh.clone(),
-                name_en: net.name_en.clone(),
+                name_zh: lake_name(&net.name_zh),
+                name_en: lake_name(&net.name_en),
                 result,
             })
     } else {
@@ -433,6 +435,8 @@ pub async fn gather(
         utc_offset_s: offset,
         network_zh: net.name_zh.clone(),
         network_en: net.name_en.clone(),
+        lake_zh: lake_name(&net.name_zh),
+        lake_en: lake_name(&net.name_en),
         scope: req.scope.code(),
         scope_zh,
         scope_en,
@@ -469,6 +473,29 @@ pub async fn gather(
 }
 
 use chrono::Offset;
+
+/// The lake's name from the network's: up to "水质监测网", "monitoring network" or a bracketed
+/// note ("红枫湖水质监测网（演示）" → "红枫湖").
+pub fn lake_name(network: &str) -> String {
+    let cut = [
+        "水质监测网",
+        "监测网",
+        "（",
+        " water-quality",
+        " monitoring network",
+        " (",
+    ]
+    .iter()
+    .filter_map(|m| network.find(m))
+    .min()
+    .unwrap_or(network.len());
+    let name = network[..cut].trim();
+    if name.is_empty() {
+        network.to_string()
+    } else {
+        name.to_string()
+    }
+}
 
 async fn scenes_of(
     store: &Arc<dyn Store>,
