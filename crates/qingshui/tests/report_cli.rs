@@ -103,7 +103,7 @@ async fn reports_from_the_embedded_store_and_clear_errors() {
     let o = report(&data, &xlsx, &["--period", "2026-10", "--format", "xlsx"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let mut wb: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).expect("a workbook");
-    use calamine::Reader;
+    use calamine::{DataType, Reader};
     let sheets = wb.sheet_names().to_vec();
     for s in ["报告", "数据获取", "点位类别", "指标评价值", "日均值"] {
         assert!(

@@ -390,11 +390,20 @@ fn stations_section(input: &ReportInput) -> Section {
             ]);
         }
     }
-    let meeting = input.station_results.len() - failing.len();
+    let meeting = input
+        .station_results
+        .iter()
+        .filter(|a| a.target.as_ref().and_then(|t| t.meets_target) == Some(true))
+        .count();
+    let judged = input
+        .station_results
+        .iter()
+        .filter(|a| a.target.as_ref().and_then(|t| t.meets_target).is_some())
+        .count();
     let paragraphs = vec![match l {
         Lang::Zh => format!(
-            "{}个点位中{}个达到水质目标{}。",
-            input.station_results.len(),
+            "有有效数据的{}个点位中{}个达到水质目标{}。",
+            judged,
             meeting,
             if failing.is_empty() {
                 String::new()
@@ -403,9 +412,9 @@ fn stations_section(input: &ReportInput) -> Section {
             }
         ),
         Lang::En => format!(
-            "{} of {} stations met their target class{}.",
+            "{} of {} stations with valid data met their target class{}.",
             meeting,
-            input.station_results.len(),
+            judged,
             if failing.is_empty() {
                 String::new()
             } else {

@@ -95,7 +95,7 @@ fn draw(
         let labels_owned = labels.to_vec();
         chart
             .configure_mesh()
-            .disable_x_mesh()
+            .disable_mesh()
             .x_labels(n.min(12))
             .x_label_formatter(&|x| {
                 let i = x.round();

@@ -598,3 +598,57 @@ async fn the_schedule_writes_one_report_per_closed_month_across_restarts() {
         .expect("mtime");
     assert_eq!(first, again, "the report was not made again");
 }
+
+/// Build times of the demo's reports (docs/reports.md, "Figures"): run on a store written by
+/// `qingshui demo --data-dir DIR` with
+/// `QINGSHUI_REPORT_BENCH_DIR=DIR cargo test -p server --features pdf --test reports -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore]
+async fn report_build_times_on_the_demo_store() {
+    let Ok(dir) = std::env::var("QINGSHUI_REPORT_BENCH_DIR") else {
+        return;
+    };
+    let mut config = Config::default();
+    config.storage.data_dir = dir.into();
+    let store = server::open_store(&config).expect("store");
+    let network = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/hongfeng.toml");
+    let domain = server::open_domain(std::path::Path::new(network), &store)
+        .await
+        .expect("domain");
+    let month = std::env::var("QINGSHUI_REPORT_MONTH").unwrap_or_else(|_| "2026-11".into());
+    let year = month[..4].to_string();
+    for period in [month.as_str(), year.as_str()] {
+        for format in ["xlsx", "pdf"] {
+            if format == "pdf" && !server::reports::PDF_BUILT {
+                continue;
+            }
+            let req =
+                server::reports::ReportRequest::parse(period, format, None, None).expect("req");
+            let t0 = std::time::Instant::now();
+            let input = server::reports::gather(
+                &domain,
+                &store,
+                &req,
+                sta::time::now_micros() / 1000,
+                &|_, _, _| {},
+            )
+            .await
+            .expect("gather");
+            let gathered = t0.elapsed();
+            let bytes =
+                server::reports::render(&input, req.format, &config.reports).expect("render");
+            let total = t0.elapsed();
+            println!(
+                "report {period} {format}: gather {:.2} s, render {:.2} s, total {:.2} s, {} bytes",
+                gathered.as_secs_f64(),
+                (total - gathered).as_secs_f64(),
+                total.as_secs_f64(),
+                bytes.len()
+            );
+            if let Ok(out) = std::env::var("QINGSHUI_REPORT_BENCH_OUT") {
+                std::fs::write(format!("{out}/demo-{period}.{format}"), &bytes).expect("write");
+            }
+        }
+    }
+    store.close().await;
+}
