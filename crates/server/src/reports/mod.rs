@@ -394,16 +394,22 @@ pub async fn gather(
                 .parameters
                 .iter()
                 .map(|p| {
-                    let per = match d.directory.speaking_datastream(&s.code, &p.code) {
-                        Some((DataKind::Hourly, _)) => Some(3600),
-                        Some((DataKind::Realtime, _)) => Some(s.realtime_interval_s.max(1) as i64),
+                    let end = to.min(now_ms / 1000);
+                    let hours = (end - from).max(0) / 3600;
+                    // Analysers report once per cycle (HJ 915: at the network's cycle hours),
+                    // probes every hour (hourly data) or every real-time interval.
+                    let cycles = net.cadence.analyser_cycle_hours.len().max(1) as i64;
+                    let expected = match d.directory.speaking_datastream(&s.code, &p.code) {
+                        Some((DataKind::Hourly, _)) if p.method == ::network::Method::Analyser => {
+                            Some(hours * cycles / 24)
+                        }
+                        Some((DataKind::Hourly, _)) => Some(hours),
+                        Some((DataKind::Realtime, _)) => {
+                            Some((end - from).max(0) / s.realtime_interval_s.max(1) as i64)
+                        }
                         _ => None,
                     };
-                    let end = to.min(now_ms / 1000);
-                    (
-                        p.code.clone(),
-                        per.map(|per| ((end - from).max(0) / per) as u64),
-                    )
+                    (p.code.clone(), expected.map(|e| e as u64))
                 })
                 .collect(),
         })
