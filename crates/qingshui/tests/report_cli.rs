@@ -114,7 +114,7 @@ async fn reports_from_the_embedded_store_and_clear_errors() {
     let ind = wb.worksheet_range("指标评价值").expect("sheet");
     let tp = ind
         .rows()
-        .find(|r| r[0].to_string() == "L01" && r[1].to_string() == "tp")
+        .find(|r| r[0] == "L01" && r[1] == "tp")
         .expect("L01 tp");
     assert_eq!(tp[4].get_float(), Some(0.03));
     // Nothing but the report in the output directory (the temporary file was renamed).
