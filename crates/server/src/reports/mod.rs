@@ -300,6 +300,18 @@ pub async fn gather(
         }
         tick(&b.id);
     }
+    // The rivers as a water body (proportion method from 5 sections) in the network report.
+    if req.scope == ReportScope::Network
+        && net.stations.iter().any(|s| s.kind == StationKind::River)
+        && let Some(result) = body_result(d, store, &Scope::Rivers, from, to, as_of).await?
+    {
+        basin_results.push(BodyResult {
+            id: "rivers".into(),
+            name_zh: "出入湖河流".into(),
+            name_en: "Inflow and outflow rivers".into(),
+            result,
+        });
+    }
     // 环比 / 同比 of TLI: the lake's, else the single station's (for a basin: the basin's).
     let tli_subject = |p: ReportPeriod| {
         let (f, t) = p.bounds(offset);
