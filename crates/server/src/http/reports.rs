@@ -39,8 +39,8 @@ pub(crate) fn failure(e: ReportFailure) -> ApiError {
 
 #[utoipa::path(get, path = "/api/v1/reports", tag = "domain", params(ReportParams),
     responses(
-        (status = 200, content_type = "application/pdf", description = "the report as PDF (A4, CJK font embedded)"),
-        (status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", description = "the report as an Excel workbook"),
+        (status = 200, description = "the report: PDF (A4, CJK font embedded) for format=pdf, an Excel workbook for format=xlsx",
+            content(("application/pdf"), ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 400, body = ErrorBody, description = "bad period, format, lang or scope; a period without data"),
         (status = 404, body = ErrorBody, description = "the scope is not in the network, or no network is loaded"),
         (status = 501, body = ErrorBody, description = "PDF asked of a build without the pdf feature")))]
