@@ -330,6 +330,18 @@ async fn the_monthly_report_holds_the_assessment_apis_numbers() {
         assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&pdf));
         assert_eq!(ct.as_deref(), Some("application/pdf"));
         check_pdf(&pdf, lake_class);
+        // A station's report and an English one typeset too.
+        for q in [
+            "scope=station:L04",
+            "scope=station:W01&lang=en",
+            "scope=basin:south",
+        ] {
+            let (s, _, b) = srv
+                .get(&format!("/api/v1/reports?period=2026-10&format=pdf&{q}"))
+                .await;
+            assert_eq!(s, StatusCode::OK, "{q}: {}", String::from_utf8_lossy(&b));
+            assert!(b.starts_with(b"%PDF"), "{q}");
+        }
     } else {
         assert_eq!(s, StatusCode::NOT_IMPLEMENTED);
         let v: Value = serde_json::from_slice(&pdf).expect("JSON error");
