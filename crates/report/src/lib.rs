@@ -8,6 +8,7 @@ pub mod build;
 pub mod charts;
 pub mod input;
 pub mod period;
+mod sections;
 pub mod typst_source;
 pub mod xlsx;
 
