@@ -9,14 +9,18 @@ VENV := .venv
 PY := $(VENV)/bin/python
 QINGSHUI_DEBUG := $(CARGO_TARGET_DIR)/debug/qingshui
 
-.PHONY: demo serve test test-deps sipp mosquitto test-rust test-postgres postgres-up postgres-down test-python build fmt lint bench clean
+.PHONY: demo serve test test-deps sipp mosquitto report-deps test-rust test-postgres postgres-up postgres-down test-python build fmt lint bench clean
+
+# PDF reports (typst) are a cargo feature, off in a plain `cargo build`; the demo and the tests
+# build with it (docs/reports.md).
+FEATURES := --features server/pdf,qingshui/pdf
 
 include web/web.mk
 
 ## Run the platform with the Hongfeng Lake demo on the embedded store (release build).
 ## The dashboard is built first so that the binary embeds it.
-demo: web-build
-	cargo run --release -p qingshui -- demo
+demo: web-build report-deps
+	cargo run --release -p qingshui --features pdf -- demo
 
 ## Run the server alone on ./data with the Hongfeng network, accepting anonymous writes (local use).
 serve: web-build
@@ -26,7 +30,14 @@ serve: web-build
 ## build so that the debug binary the browser test drives embeds it.
 test: test-deps web-build test-rust test-postgres web-test test-python web-e2e
 
-test-deps: $(VENV)/.installed sipp mosquitto
+test-deps: $(VENV)/.installed sipp mosquitto report-deps
+
+# The PDF report's CJK font (Debian fonts-noto-cjk; never downloaded by the build) and poppler's
+# pdftotext/pdftoppm, which crates/server/tests/reports.rs reads the PDF back with.
+report-deps:
+	@if [ ! -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || ! command -v pdftoppm >/dev/null; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends fonts-noto-cjk poppler-utils; \
+	fi
 
 # SIPp (Debian sip-tester) is the independent GB/T 28181 camera of crates/server/tests/gb28181_sipp.rs.
 sipp:
@@ -47,10 +58,10 @@ $(VENV)/.installed: tests/requirements.txt
 	touch $@
 
 build:
-	cargo build --workspace --all-targets
+	cargo build --workspace --all-targets $(FEATURES)
 
-test-rust: build
-	QINGSHUI_REQUIRE_SIPP=1 cargo test --workspace
+test-rust: build report-deps
+	QINGSHUI_REQUIRE_SIPP=1 cargo test --workspace $(FEATURES)
 
 ## A throwaway PostgreSQL on 127.0.0.1:55433 (Debian packages installed when missing; docs/postgres.md).
 postgres-up:
@@ -67,8 +78,8 @@ PG_TESTS := --test sta_api --test hj212_ingest --test alerts_e2e --test accounts
 ## The backend-facing tests on PostgreSQL; the database is stopped even when they fail.
 test-postgres: build test-deps
 	bash .ci/postgres.sh up
-	QINGSHUI_TEST_DATABASE_URL=$(PG_TEST_URL) cargo test -p server $(PG_TESTS) \
-		&& QINGSHUI_TEST_DATABASE_URL=$(PG_TEST_URL) cargo test -p qingshui --test multi_node --test store_copy --test durability \
+	QINGSHUI_TEST_DATABASE_URL=$(PG_TEST_URL) cargo test -p server --features pdf $(PG_TESTS) \
+		&& QINGSHUI_TEST_DATABASE_URL=$(PG_TEST_URL) cargo test -p qingshui --features pdf --test multi_node --test store_copy --test durability \
 		&& QINGSHUI_TEST_DATABASE_URL=$(PG_TEST_URL) cargo test -p store-postgres \
 		&& QINGSHUI_TEST_DATABASE_URL=$(PG_TEST_URL) QINGSHUI_BIN=$(QINGSHUI_DEBUG) $(PY) -m pytest -q tests/python/test_frost_client.py; \
 	rc=$$?; bash .ci/postgres.sh down; exit $$rc
@@ -81,7 +92,7 @@ fmt:
 
 lint:
 	cargo fmt --all -- --check
-	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets $(FEATURES) -- -D warnings
 
 ## Benchmarks (release build); results and commands are in BENCHMARKS.md.
 bench:

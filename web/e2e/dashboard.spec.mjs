@@ -198,6 +198,22 @@ try {
   check(cards >= 4, `assessment shows lake, basins, rivers, intake (${cards} cards)`);
   check((await page.locator('[data-testid="assessment-detail"]').innerText()).length > 100, 'assessment detail has content');
   await page.screenshot({ path: join(out, 'assessment-1366-en.png'), fullPage: false });
+  // The report download buttons (docs/reports.md): the workbook always; the PDF in a build with
+  // the `pdf` feature (make test), else the clear 501.
+  const links = page.locator('[data-testid="report-download"] a');
+  check((await links.count()) === 2, 'report download offers PDF and Excel');
+  for (const i of [0, 1]) {
+    const href = await links.nth(i).getAttribute('href');
+    const r = await fetch(`${base}${href}`);
+    const body = Buffer.from(await r.arrayBuffer());
+    if (href.includes('format=xlsx')) {
+      check(r.status === 200 && body.subarray(0, 2).toString() === 'PK', `Excel report downloads (${r.status}, ${body.length} bytes)`);
+    } else {
+      const pdf = r.status === 200 && body.subarray(0, 4).toString() === '%PDF';
+      const notBuilt = r.status === 501 && body.toString().includes('xlsx');
+      check(pdf || notBuilt, `PDF report downloads or says it is not built (${r.status}, ${body.length} bytes)`);
+    }
+  }
 
   // Alerts & video points.
   await page.locator('nav a[data-nav="alerts"]').click();

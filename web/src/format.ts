@@ -98,6 +98,19 @@ export function periodLabel(kind: PeriodKind, year: number, index: number, lang:
   return lang === 'zh' ? `${year}年${index}月` : `${year}-${pad(index)}`;
 }
 
+/** The report period code of `GET /api/v1/reports`: `2026-11`, `2026-Q4`, `2026`. */
+export function reportPeriod(kind: PeriodKind, year: number, index: number): string {
+  if (kind === 'year') return String(year);
+  if (kind === 'quarter') return `${year}-Q${index}`;
+  return `${year}-${pad(index)}`;
+}
+
+/** The download URL of a water-quality report (docs/reports.md). */
+export function reportUrl(kind: PeriodKind, year: number, index: number, format: 'pdf' | 'xlsx', lang: Lang, scope = 'network'): string {
+  const q = new URLSearchParams({ period: reportPeriod(kind, year, index), format, lang, scope });
+  return `/api/v1/reports?${q.toString()}`;
+}
+
 export function percent(n: number, d: number): string {
   if (d <= 0) return '—';
   return `${Math.round((100 * n) / d)}%`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { beijingParts, calendarPeriod, chartWindow, formatInterval, formatPollutant, formatTime, formatValue, periodLabel, percent, toCsv, toDate } from '../src/format';
+import { beijingParts, calendarPeriod, chartWindow, formatInterval, formatPollutant, formatTime, formatValue, periodLabel, percent, reportPeriod, reportUrl, toCsv, toDate } from '../src/format';
 
 describe('formatting', () => {
   it('formats values with the catalogue decimals', () => {
@@ -41,6 +41,10 @@ describe('formatting', () => {
     expect(beijingParts(new Date('2026-12-31T23:00:00Z'))).toEqual({ year: 2027, month: 1, quarter: 1 });
     expect(periodLabel('quarter', 2026, 2, 'zh')).toBe('2026年第2季度');
     expect(periodLabel('month', 2026, 3, 'en')).toBe('2026-03');
+    expect(reportPeriod('month', 2026, 3)).toBe('2026-03');
+    expect(reportPeriod('quarter', 2026, 4)).toBe('2026-Q4');
+    expect(reportPeriod('year', 2026, 1)).toBe('2026');
+    expect(reportUrl('month', 2026, 11, 'pdf', 'zh')).toBe('/api/v1/reports?period=2026-11&format=pdf&lang=zh&scope=network');
   });
 
   it('chart windows end at the given instant', () => {

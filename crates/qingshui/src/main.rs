@@ -7,6 +7,7 @@ mod cameras;
 mod demo;
 mod evaluate;
 mod imagery;
+mod report;
 mod serve;
 mod simulate;
 mod store_cmd;
@@ -48,6 +49,8 @@ enum Command {
     Migrate(store_cmd::MigrateArgs),
     /// Store operations: copy the embedded store into PostgreSQL.
     Store(store_cmd::StoreArgs),
+    /// Water-quality report (monthly/quarterly/annual) as PDF or Excel.
+    Report(report::ReportArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -61,6 +64,7 @@ fn main() -> std::process::ExitCode {
         Command::User(args) => user::run(args),
         Command::Migrate(args) => store_cmd::migrate(args),
         Command::Store(args) => store_cmd::run(args),
+        Command::Report(args) => report::run(args),
     };
     match result {
         Ok(code) => code,

@@ -24,6 +24,48 @@ pub struct Config {
     pub imagery: crate::sources::imagery::ImageryConfig,
     /// `[mqtt]`: the SensorThings MQTT extension (docs/mqtt.md). Disabled while `listen` is absent.
     pub mqtt: MqttConfig,
+    /// `[reports]`: water-quality reports in PDF and Excel (docs/reports.md).
+    pub reports: ReportsConfig,
+}
+
+/// `[reports]`: the monthly/quarterly/annual bulletins (docs/reports.md).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportsConfig {
+    /// Font files the PDF is typeset with (TTF/OTF/TTC), the CJK font first. Missing files are
+    /// skipped; a PDF request with none found is an error naming them. Never downloaded.
+    pub font_paths: Vec<PathBuf>,
+    /// Day of the month (local time) from which the previous month's network report is made and
+    /// stored under `<data_dir>/reports/`; 0 turns the schedule off.
+    pub schedule_day: u32,
+    /// How often the schedule looks for a due report, seconds.
+    pub schedule_check_s: u64,
+    /// Formats the schedule writes (`xlsx`, `pdf`; pdf only in a build with the `pdf` feature).
+    pub schedule_formats: Vec<String>,
+    /// Language of scheduled reports and their mail (`zh` or `en`).
+    pub schedule_lang: String,
+    /// Recipients of scheduled reports (sent through `[alerts.email]`'s SMTP server); empty: stored only.
+    pub email_to: Vec<String>,
+}
+
+impl Default for ReportsConfig {
+    fn default() -> Self {
+        ReportsConfig {
+            font_paths: [
+                "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+                "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
+                "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+            ]
+            .iter()
+            .map(PathBuf::from)
+            .collect(),
+            schedule_day: 0,
+            schedule_check_s: 3600,
+            schedule_formats: vec!["xlsx".into(), "pdf".into()],
+            schedule_lang: "zh".into(),
+            email_to: Vec::new(),
+        }
+    }
 }
 
 /// `[mqtt]`: the MQTT 3.1.1/5 listener — create observations by PUBLISH, subscribe to STA topics.

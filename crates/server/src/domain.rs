@@ -217,16 +217,17 @@ impl Domain {
         Ok(out)
     }
 
-    /// The GB 3838-2002 evaluation of a scope over [from, to) (unix seconds), as JSON, on the
-    /// reviewed data as they stood at `as_of` (ms; now for the current view).
-    pub async fn assess(
+    /// The GB 3838-2002 evaluation of a scope over [from, to) (unix seconds), as `wq`'s typed
+    /// result, on the reviewed data as they stood at `as_of` (ms), with what review did. The
+    /// JSON answer ([`Domain::assess`]) and the reports both come from here.
+    pub async fn assess_typed(
         &self,
         store: &Arc<dyn Store>,
         scope: &Scope,
         from: i64,
         to: i64,
         as_of: i64,
-    ) -> Result<serde_json::Value, AssessError> {
+    ) -> Result<(Assessed, ReviewTally), AssessError> {
         let mut tally = ReviewTally::default();
         let stations = self.stations_in(scope).map_err(AssessError::BadScope)?;
         let first = stations[0];
@@ -238,7 +239,7 @@ impl Domain {
         if let Some(offset) = crate::network::parse_utc_offset(&self.network.utc_offset) {
             options.utc_offset_seconds = offset as i64;
         }
-        let value = if let Scope::Station(_) = scope {
+        let result = if let Scope::Station(_) = scope {
             options.target_class = Some(target_class(first.target_class));
             options.drinking_water_source = first.is_drinking_water_source();
             let series = self
@@ -247,7 +248,7 @@ impl Domain {
             let mut result = wq::evaluate_station(&series, &options)
                 .map_err(|e| AssessError::Evaluation(e.to_string()))?;
             result.station = Some(first.code.clone());
-            serde_json::to_value(result)
+            Assessed::Station(Box::new(result))
         } else {
             let mut all = Vec::new();
             for s in &stations {
@@ -261,7 +262,25 @@ impl Domain {
             }
             let result = wq::evaluate_water_body(&all, &options)
                 .map_err(|e| AssessError::Evaluation(e.to_string()))?;
-            serde_json::to_value(result)
+            Assessed::WaterBody(Box::new(result))
+        };
+        Ok((result, tally))
+    }
+
+    /// The GB 3838-2002 evaluation of a scope over [from, to) (unix seconds), as JSON, on the
+    /// reviewed data as they stood at `as_of` (ms; now for the current view).
+    pub async fn assess(
+        &self,
+        store: &Arc<dyn Store>,
+        scope: &Scope,
+        from: i64,
+        to: i64,
+        as_of: i64,
+    ) -> Result<serde_json::Value, AssessError> {
+        let (result, tally) = self.assess_typed(store, scope, from, to, as_of).await?;
+        let value = match result {
+            Assessed::Station(r) => serde_json::to_value(r),
+            Assessed::WaterBody(r) => serde_json::to_value(r),
         };
         let mut value = value.map_err(|e| AssessError::Evaluation(e.to_string()))?;
         if let Some(o) = value.as_object_mut() {
@@ -272,6 +291,13 @@ impl Domain {
         }
         Ok(value)
     }
+}
+
+/// A typed assessment: one station's, or a water body's with its stations.
+#[derive(Debug, Clone)]
+pub enum Assessed {
+    Station(Box<wq::StationAssessment>),
+    WaterBody(Box<wq::WaterBodyAssessment>),
 }
 
 /// What data review did to an assessment's values (the answer's `review`).

@@ -9,6 +9,7 @@ pub mod domain;
 pub mod http;
 pub mod metrics;
 pub mod network;
+pub mod reports;
 pub mod sources;
 
 use anyhow::Context;
@@ -291,6 +292,13 @@ pub async fn start_with_sources(
         accounts,
         live: Some(live),
     };
+    // The monthly report schedule (off unless `[reports] schedule_day` is set).
+    if let Some(d) = state.domain.clone() {
+        let c = state.config.reports.clone();
+        let dir = state.config.storage.data_dir.join("reports");
+        let email = state.config.alerts.email.clone();
+        reports::schedule::spawn(d, store.clone(), c, email, dir, rx.clone());
+    }
     let app = http::router(state);
     let task_store = store.clone();
     let task = tokio::spawn(async move {
@@ -314,6 +322,17 @@ pub async fn start_with_sources(
         shutdown,
         task,
     })
+}
+
+/// The domain view of a store without a server (`qingshui report --data-dir`): loads the
+/// network file into the store (idempotent) and reads its datastreams.
+pub async fn open_domain(
+    path: &std::path::Path,
+    store: &Arc<dyn Store>,
+) -> anyhow::Result<domain::Domain> {
+    let directory = Arc::new(directory::DatastreamDirectory::default());
+    let (_, domain) = load_network_file(path, store, &directory).await?;
+    Ok(domain)
 }
 
 /// Reads, parses and loads a network file; the registry of its HJ 212 stations.

@@ -12,6 +12,7 @@ fn example_config_parses_and_matches_the_defaults() {
     let defaults = Config::default();
     assert_eq!(example.imagery, defaults.imagery, "[imagery]");
     assert_eq!(example.mqtt, defaults.mqtt, "[mqtt]");
+    assert_eq!(example.reports, defaults.reports, "[reports]");
     assert_eq!(example.http.addr, defaults.http.addr);
     assert_eq!(example.http.max_body_bytes, defaults.http.max_body_bytes);
     let (e, d) = (&example.http, &defaults.http);

@@ -4,7 +4,7 @@
 // components, and the explanation ("why") the API returns.
 import { getAssessment, isWaterBody, type Assessment, type IndicatorResult, type Network, type StationAssessment, type WaterBodyAssessment } from '../api';
 import { classChip, colourChip, esc } from '../dom';
-import { beijingParts, calendarPeriod, formatTime, periodLabel, type PeriodKind } from '../format';
+import { beijingParts, calendarPeriod, formatTime, periodLabel, reportUrl, type PeriodKind } from '../format';
 import { lang, nameOf, t, type Key } from '../i18n';
 import { errorBox, network, safeT } from './common';
 
@@ -178,6 +178,9 @@ export function renderAssessment(root: HTMLElement): () => void {
         <select id="year">${years}</select>
         ${kind === 'year' ? '' : `<select id="index">${idxOpts}</select>`}
         <span class="muted">${esc(periodLabel(kind, year, index, l))} (${esc(t('beijing_time'))})</span>
+        <span class="report-links" data-testid="report-download"><strong>${esc(t('report_download'))}</strong>
+          <a class="button" href="${esc(reportUrl(kind, year, index, 'pdf', l))}" download>${esc(t('report_pdf'))}</a>
+          <a class="button" href="${esc(reportUrl(kind, year, index, 'xlsx', l))}" download>${esc(t('report_xlsx'))}</a></span>
       </section>
       <section class="acards" data-testid="assessment-cards">${defs.map((d) => card(d, results[d.scope], d.scope === sel.scope)).join('')}</section>
       ${a && !(a instanceof Error) ? detail(sel, a) : ''}`;

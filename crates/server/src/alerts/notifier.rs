@@ -331,3 +331,52 @@ fn mail(cfg: &EmailConfig, notices: &[Notice]) -> anyhow::Result<Message> {
     }
     Ok(builder.body(body)?)
 }
+
+/// Sends one mail with files attached through the SMTP server of `[alerts.email]` (the same
+/// transport settings the alert mails use): scheduled reports.
+pub async fn send_with_attachments(
+    e: &EmailConfig,
+    to: &[String],
+    subject: &str,
+    body: &str,
+    files: &[std::path::PathBuf],
+) -> Result<(), String> {
+    use lettre::message::{Attachment, MultiPart, SinglePart};
+    let mut builder =
+        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&e.smtp_host).port(e.smtp_port);
+    if let (Some(u), Some(p)) = (&e.username, &e.password) {
+        builder = builder.credentials(Credentials::new(u.clone(), p.clone()));
+    }
+    let transport = builder.build();
+    let from: Mailbox = e
+        .from
+        .parse()
+        .map_err(|err| format!("from {:?}: {err}", e.from))?;
+    let mut m = Message::builder().from(from).subject(subject);
+    for t in to {
+        m = m.to(t
+            .parse::<Mailbox>()
+            .map_err(|err| format!("to {t:?}: {err}"))?);
+    }
+    let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(body.to_string()));
+    for f in files {
+        let bytes = std::fs::read(f).map_err(|err| format!("{}: {err}", f.display()))?;
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| "report".into());
+        let kind = if name.ends_with(".pdf") {
+            "application/pdf"
+        } else {
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        };
+        let ct = ContentType::parse(kind).map_err(|err| err.to_string())?;
+        parts = parts.singlepart(Attachment::new(name).body(bytes, ct));
+    }
+    let message = m.multipart(parts).map_err(|err| err.to_string())?;
+    transport
+        .send(message)
+        .await
+        .map(|_| ())
+        .map_err(|err| err.to_string())
+}

@@ -11,6 +11,7 @@ pub mod guard;
 pub mod listener;
 pub mod openapi;
 pub mod redact;
+pub mod reports;
 pub mod review;
 mod scene_document;
 pub mod scenes;
@@ -211,6 +212,7 @@ pub fn router(state: AppState) -> Router {
         .merge(video::routes())
         .merge(accounts::routes())
         .merge(review::routes())
+        .merge(reports::routes())
         .merge(openapi::routes())
         .merge(alerts::routes().merge(events::routes()))
         .merge(web::routes())

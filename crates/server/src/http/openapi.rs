@@ -3,7 +3,9 @@
 //! generated from the committed copy `web/openapi.json`; a test keeps that copy current.
 
 use super::AppState;
-use super::{accounts, alerts, api, domain, events, review, scenes, schema, stations, video};
+use super::{
+    accounts, alerts, api, domain, events, reports, review, scenes, schema, stations, video,
+};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -23,6 +25,7 @@ use utoipa::openapi::{RefOr, Schema};
         domain::network,
         domain::series,
         domain::assessment,
+        reports::report,
         stations::stations,
         video::upload,
         video::snapshot,
