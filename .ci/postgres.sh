@@ -9,7 +9,9 @@ STATE="${PG_STATE:-/tmp/qingshui-postgres-$PORT.dir}"
 case "${1:-}" in
 up)
     # PostGIS evaluates the geospatial $filter functions on PostgreSQL (without it they answer 400).
-    if ! command -v pg_config >/dev/null || [ ! -f "$(pg_config --sharedir 2>/dev/null)/extension/postgis.control" ]; then
+    # pg_config alone proves nothing: libpq-dev ships it without the server binaries.
+    if ! command -v pg_config >/dev/null || [ ! -x "$(pg_config --bindir 2>/dev/null)/initdb" ] \
+        || [ ! -f "$(pg_config --sharedir 2>/dev/null)/extension/postgis.control" ]; then
         apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
             postgresql postgresql-contrib postgresql-15-postgis-3
     fi
