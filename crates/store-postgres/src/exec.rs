@@ -310,6 +310,12 @@ impl PgExec {
         }
     }
 
+    /// The prepared statement for `sql` from the connection's cache (prepared on first use), for
+    /// callers that bind typed values themselves (the writer's array INSERT).
+    pub fn prepared(&self, sql: &str) -> Result<Statement, StoreError> {
+        self.statement(sql)
+    }
+
     fn statement(&self, sql: &str) -> Result<Statement, StoreError> {
         if let Some(s) = self.cache.borrow().get(sql) {
             return Ok(s.clone());

@@ -7,7 +7,7 @@
 //! values are kept in `observation_revisions` (`Replaced`). Raw values are never edited otherwise.
 
 use super::WriterState;
-use crate::exec::{PgExec, cell};
+use crate::exec::{Db, PgExec, cell};
 use serde_json::{Map, Value};
 use sta::geo::{Envelope, union};
 use std::collections::HashMap;
@@ -323,56 +323,78 @@ fn prepare(conn: &PgExec, st: &mut WriterState, o: ObsInput) -> Result<Prepared,
     })
 }
 
-const INSERT_COLUMNS: &str = "datastream_id, phenomenon_time_start, id, phenomenon_time_end, result, result_json, result_time, result_quality, valid_time_start, valid_time_end, parameters, feature_id";
-/// Parameters per row (the id is `nextval`, not a parameter).
-const INSERT_WIDTH: usize = 11;
-/// Rows per multi-row INSERT.
-const INSERT_CHUNK: usize = 500;
+/// Rows per INSERT (bounds the statement's arrays; a CreateObservations request is 1,000 rows
+/// in practice).
+const INSERT_CHUNK: usize = 10_000;
 
-fn insert_values(p: &Prepared, out: &mut Vec<SqlValue>) {
-    out.extend([
-        SqlValue::Int(p.o.datastream_id),
-        SqlValue::Int(p.o.start),
-        opt_i(p.o.end),
-        p.native.clone(),
-        opt_t(&p.json),
-        opt_i(p.o.result_time),
-        opt_t(&p.quality),
-        opt_i(p.valid_start),
-        opt_i(p.valid_end),
-        opt_t(&p.parameters),
-        SqlValue::Int(p.feature_id),
-    ]);
-}
-
-/// One multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING` for `rows`: the ids of the rows
-/// inserted, by key (a key twice in `rows` is inserted once, for its first occurrence).
+/// The rows of a command as one `INSERT … SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING
+/// RETURNING`: one prepared statement whatever the row count, its eleven columns sent as binary
+/// arrays. A multi-row `VALUES` list costs PostgreSQL a parse and plan of eleven placeholders
+/// per row and one conversion per value; the arrays cost one of each per column, which is what
+/// brings a group commit close to binary COPY (BENCHMARKS.md, issue 16). Returns the ids of the
+/// rows inserted, by key (a key twice in `rows` is inserted once, for its first occurrence).
 fn insert_many(conn: &PgExec, rows: &[&Prepared]) -> Result<HashMap<(i64, i64), i64>, StoreError> {
-    let mut params = Vec::with_capacity(rows.len() * INSERT_WIDTH);
-    let mut groups = Vec::with_capacity(rows.len());
-    for (i, p) in rows.iter().enumerate() {
-        insert_values(p, &mut params);
-        let b = i * INSERT_WIDTH;
-        let m: Vec<String> = (1..=INSERT_WIDTH).map(|k| format!("${}", b + k)).collect();
-        groups.push(format!(
-            "({}, {}, nextval('observations_id_seq'), {})",
-            m[0],
-            m[1],
-            m[2..].join(", ")
-        ));
-    }
-    let sql = format!(
-        "INSERT INTO observations ({INSERT_COLUMNS}) VALUES {}
+    const SQL: &str = "INSERT INTO observations (datastream_id, phenomenon_time_start, id, phenomenon_time_end, result, result_json, result_time, result_quality, valid_time_start, valid_time_end, parameters, feature_id)
+         SELECT d, s, nextval('observations_id_seq'), e, r, rj, rt, rq, vs, ve, p, f
+         FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::DOUBLE PRECISION[], $5::TEXT[], $6::BIGINT[], $7::TEXT[], $8::BIGINT[], $9::BIGINT[], $10::TEXT[], $11::BIGINT[])
+              AS u(d, s, e, r, rj, rt, rq, vs, ve, p, f)
          ON CONFLICT (datastream_id, phenomenon_time_start) DO NOTHING
-         RETURNING datastream_id, phenomenon_time_start, id",
-        groups.join(", ")
-    );
-    let mut out = HashMap::with_capacity(rows.len());
-    for r in conn.rows(&sql, &params)? {
+         RETURNING datastream_id, phenomenon_time_start, id";
+    let n = rows.len();
+    let mut ds = Vec::with_capacity(n);
+    let mut start = Vec::with_capacity(n);
+    let mut end = Vec::with_capacity(n);
+    let mut result = Vec::with_capacity(n);
+    let mut json = Vec::with_capacity(n);
+    let mut result_time = Vec::with_capacity(n);
+    let mut quality = Vec::with_capacity(n);
+    let mut valid_start = Vec::with_capacity(n);
+    let mut valid_end = Vec::with_capacity(n);
+    let mut parameters = Vec::with_capacity(n);
+    let mut feature = Vec::with_capacity(n);
+    for p in rows {
+        ds.push(p.o.datastream_id);
+        start.push(p.o.start);
+        end.push(p.o.end);
+        result.push(match p.native {
+            SqlValue::Float(f) => Some(f),
+            SqlValue::Int(i) => Some(i as f64),
+            _ => None,
+        });
+        json.push(p.json.as_deref());
+        result_time.push(p.o.result_time);
+        quality.push(p.quality.as_deref());
+        valid_start.push(p.valid_start);
+        valid_end.push(p.valid_end);
+        parameters.push(p.parameters.as_deref());
+        feature.push(p.feature_id);
+    }
+    let stmt = conn.prepared(SQL)?;
+    let returned = conn
+        .client()
+        .query(
+            &stmt,
+            &[
+                &ds,
+                &start,
+                &end,
+                &result,
+                &json,
+                &result_time,
+                &quality,
+                &valid_start,
+                &valid_end,
+                &parameters,
+                &feature,
+            ],
+        )
+        .db()?;
+    let mut out = HashMap::with_capacity(n);
+    for r in &returned {
         if let (Some(ds), Some(t), Some(id)) = (
-            crate::exec::int(&r, 0)?,
-            crate::exec::int(&r, 1)?,
-            crate::exec::int(&r, 2)?,
+            crate::exec::int(r, 0)?,
+            crate::exec::int(r, 1)?,
+            crate::exec::int(r, 2)?,
         ) {
             out.insert((ds, t), id);
         }
