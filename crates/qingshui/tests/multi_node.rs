@@ -64,6 +64,82 @@ fn t(i: i64) -> String {
     sta::time::format_instant(1_767_225_600_000_000 + i * 1_000_000)
 }
 
+/// A lake station with a total-phosphorus datastream the alert rules judge (GB 3838 Class Ⅲ for
+/// lakes: TP ≤ 0.05 mg/L, reference water-quality.md), as the network loader would write it.
+fn judged_station() -> Value {
+    json!({
+        "name": "MN01", "description": "two-node alerts",
+        "properties": { "station_code": "MN01", "water_type": "lake", "target_class": "III" },
+        "Locations": [{ "name": "l", "description": "l", "encodingType": "application/geo+json", "location": { "type": "Point", "coordinates": [106.4, 26.5] } }],
+        "Datastreams": [{
+            "name": "TP", "description": "total phosphorus, hourly",
+            "properties": { "parameter": "tp", "data_kind": "hourly", "interval_s": 3600 },
+            "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
+            "unitOfMeasurement": { "name": "mg/L", "symbol": "mg/L", "definition": "ucum:mg/L" },
+            "Sensor": { "name": "s", "description": "s", "encodingType": "text/html", "metadata": "m" },
+            "ObservedProperty": { "name": "TP", "definition": "urn:tp", "description": "p" }
+        }]
+    })
+}
+
+/// An hourly value `hours_ago` hours before now.
+fn hours_ago(h: i64) -> String {
+    let hour = 3_600_000_000;
+    sta::time::format_instant((sta::time::now_micros() / hour - h) * hour)
+}
+
+async fn get_json(client: &reqwest::Client, url: &str) -> Value {
+    client
+        .get(url)
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json")
+}
+
+/// Every alert (any state) of `source`, read through `base`.
+async fn alerts_of(client: &reqwest::Client, base: &str, source: &str) -> Vec<Value> {
+    let all = get_json(client, &format!("{base}/api/v1/alerts?limit=1000")).await;
+    all["value"]
+        .as_array()
+        .expect("value")
+        .iter()
+        .filter(|a| a["source"] == source)
+        .cloned()
+        .collect()
+}
+
+/// Waits until the alert `id`, read through `base`, satisfies `done`.
+async fn wait_alert(
+    client: &reqwest::Client,
+    base: &str,
+    id: i64,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let a = get_json(client, &format!("{base}/api/v1/alerts/{id}")).await;
+        if done(&a) {
+            return a;
+        }
+        assert!(Instant::now() < deadline, "{what}: {a}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn observe(client: &reqwest::Client, base: &str, ds: i64, time: String, value: f64) {
+    let r = client
+        .post(format!("{base}/v1.1/Datastreams({ds})/Observations"))
+        .json(&json!({ "phenomenonTime": time, "result": value }))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+}
+
 /// Writes observations one by one through `base` until `stop`; the times acknowledged (201).
 async fn writer(
     base: String,
@@ -175,6 +251,56 @@ async fn two_nodes_share_writes_events_and_the_alert_engine() {
     assert_eq!(leader(&client, &a).await, Some(true), "A leads");
     assert_eq!(leader(&client, &b).await, Some(false), "B does not");
 
+    // An alert raised by A (the leader) is acknowledged by a person on B; A's next judgement of
+    // the same exceedance builds on the acknowledgement instead of overwriting it.
+    let r = client
+        .post(format!("{a}/v1.1/Things"))
+        .json(&judged_station())
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    let tp_list = get_json(
+        &client,
+        &format!("{b}/v1.1/Datastreams?$filter=name eq 'TP'&$select=id"),
+    )
+    .await;
+    let tp = tp_list["value"][0]["@iot.id"]
+        .as_i64()
+        .expect("TP datastream");
+    let source = "MN01:tp:hourly";
+    observe(&client, &a, tp, hours_ago(3), 0.3).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let raised = loop {
+        if let Some(x) = alerts_of(&client, &b, source).await.into_iter().next() {
+            break x;
+        }
+        assert!(Instant::now() < deadline, "A raised no TP alert");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let alert_id = raised["id"].as_i64().expect("alert id");
+    let r = client
+        .post(format!("{b}/api/v1/alerts/{alert_id}/ack"))
+        .json(&json!({ "by": "duty officer", "comment": "crew on the way" }))
+        .send()
+        .await
+        .expect("ack");
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    let count = raised["count"].as_u64().unwrap_or(1);
+    observe(&client, &a, tp, hours_ago(2), 0.35).await;
+    let updated = wait_alert(
+        &client,
+        &b,
+        alert_id,
+        "A did not judge the second value",
+        |x| x["count"].as_u64().unwrap_or(0) > count,
+    )
+    .await;
+    assert_eq!(
+        updated["state"], "acknowledged",
+        "the leader's update overwrote B's acknowledgement: {updated}"
+    );
+
     // Clients write through both nodes; A is killed mid-way; B goes on.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut writers = Vec::new();
@@ -230,6 +356,16 @@ async fn two_nodes_share_writes_events_and_the_alert_engine() {
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+    // The alert A raised is continued by B, not raised again.
+    let before = wait_alert(&client, &b, alert_id, "", |_| true).await;
+    observe(&client, &b, tp, hours_ago(1), 0.4).await;
+    wait_alert(&client, &b, alert_id, "B did not continue A's alert", |x| {
+        x["count"].as_u64().unwrap_or(0) > before["count"].as_u64().unwrap_or(0)
+    })
+    .await;
+    let all = alerts_of(&client, &b, source).await;
+    assert_eq!(all.len(), 1, "B raised A's alert again: {all:?}");
+    assert_eq!(all[0]["state"], "acknowledged", "{all:?}");
     node_b.kill().expect("kill B");
     let _ = node_b.wait();
 }

@@ -11,6 +11,7 @@
 //! changes alerts, an acknowledgement can never race an automatic clear.
 
 pub mod config;
+mod leadership;
 pub mod notifier;
 
 use crate::directory::DatastreamDirectory;
@@ -249,6 +250,8 @@ pub async fn start(
         last_refresh: Instant::now(),
         cursor,
         commit_lag: commit_lag.clone(),
+        shared: false,
+        leading: true,
     };
     let (requests_tx, requests_rx) = mpsc::channel(256);
     let mut notifier_task = None;
@@ -265,7 +268,9 @@ pub async fn start(
     }
     // With several nodes on one database only the leader evaluates (docs/postgres.md); the
     // others keep their directory fresh and take over within a few seconds of its death.
-    let leader = leadership(&store, enabled, shutdown.clone()).await;
+    let (leader, shared) = leadership::contest(&store, enabled, shutdown.clone()).await;
+    engine.shared = shared;
+    engine.leading = *leader.borrow();
     if enabled && *leader.borrow() {
         engine.restore().await.context("restoring open alerts")?;
     }
@@ -289,68 +294,6 @@ pub async fn start(
     Ok((handle, task))
 }
 
-/// How often a node that does not lead tries for the leadership (and the leader checks it still
-/// does): the takeover time after a leader dies.
-const LEADER_RETRY: Duration = Duration::from_secs(2);
-
-/// The alert engine's leadership: always this node on a store with one node; on a shared
-/// database a contest retried every [`LEADER_RETRY`].
-async fn leadership(
-    store: &Arc<dyn Store>,
-    enabled: bool,
-    mut shutdown: watch::Receiver<bool>,
-) -> watch::Receiver<bool> {
-    let contest = if enabled {
-        store.leadership("alerts")
-    } else {
-        None
-    };
-    let Some(contest) = contest else {
-        let (tx, rx) = watch::channel(true);
-        // Keep the sender alive, so the receiver never reports a change.
-        tokio::spawn(async move {
-            stopped(&mut shutdown).await;
-            drop(tx);
-        });
-        return rx;
-    };
-    let try_once = |mut c: Box<dyn store::Leadership>| async move {
-        tokio::task::spawn_blocking(move || {
-            let r = c.try_acquire();
-            (c, r)
-        })
-        .await
-        .ok()
-    };
-    let Some((contest, first)) = try_once(contest).await else {
-        return watch::channel(false).1;
-    };
-    let first = first.unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "cannot contest the alert engine's leadership");
-        false
-    });
-    let (tx, rx) = watch::channel(first);
-    tokio::spawn(async move {
-        let mut slot = Some(contest);
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep(LEADER_RETRY) => {}
-                _ = stopped(&mut shutdown) => break,
-            }
-            let Some(c) = slot.take() else { break };
-            let Some((c, r)) = try_once(c).await else {
-                break;
-            };
-            slot = Some(c);
-            let lead = r.unwrap_or(false);
-            tx.send_if_modified(|v| std::mem::replace(v, lead) != lead);
-        }
-        // The advisory lock goes with its connection, closed off the runtime's threads.
-        let _ = tokio::task::spawn_blocking(move || drop(slot)).await;
-    });
-    rx
-}
-
 struct Engine {
     store: Arc<dyn Store>,
     alert_store: Option<Arc<dyn AlertStore>>,
@@ -369,6 +312,11 @@ struct Engine {
     /// and a streamed insert at or before it was already evaluated by the catch-up.
     cursor: ObservationCursor,
     commit_lag: Arc<CommitLagStats>,
+    /// Several nodes share the database: a person may acknowledge, comment or clear an alert on
+    /// any of them, so the stored alert, not this node's copy, is the current one.
+    shared: bool,
+    /// This node leads the engine (always, with one node): only the leader keeps open alerts.
+    leading: bool,
 }
 
 impl Engine {
@@ -422,6 +370,7 @@ impl Engine {
     /// alert another node raised is not raised again) and judges what is committed from now on;
     /// a node that lost it forgets its open alerts (the next leader owns them).
     async fn on_leadership(&mut self, lead: bool) {
+        self.leading = lead;
         self.open.clear();
         self.evaluator = Evaluator::new(self.rules.clone());
         if !lead {
@@ -592,6 +541,7 @@ impl Engine {
                     d.insert("video_points".into(), links.clone());
                 }
                 let key = (t.rule, t.source.clone());
+                self.refresh_open(&key).await;
                 lifecycle::trigger(self.open.get(&key), t, now)
             }
             Verdict::Resolve {
@@ -600,7 +550,9 @@ impl Engine {
                 message,
                 details,
             } => {
-                let open = self.open.get(&(rule, source))?;
+                let key = (rule, source);
+                self.refresh_open(&key).await;
+                let open = self.open.get(&key)?;
                 match lifecycle::resolve(open, message, details, now) {
                     Ok(o) => o,
                     Err(e) => {
@@ -630,7 +582,7 @@ impl Engine {
             if self.open.get(&key).is_some_and(|a| a.id == alert.id) {
                 self.open.remove(&key);
             }
-        } else {
+        } else if self.leading {
             self.open.insert(key, alert.clone());
         }
         let action = out
@@ -660,6 +612,43 @@ impl Engine {
         Ok(alert)
     }
 
+    /// An alert as stored.
+    async fn stored(&self, id: i64) -> Result<Option<Alert>, EngineError> {
+        let store = self.alert_store.as_ref().ok_or(EngineError::Disabled)?;
+        let Some((row, _)) = store.alert(id).await? else {
+            return Ok(None);
+        };
+        serde_json::from_value::<Alert>(row.body)
+            .map(Some)
+            .map_err(|e| {
+                EngineError::Store(StoreError::Database(format!("unreadable alert {id}: {e}")))
+            })
+    }
+
+    /// On a shared database, the open alert under `key` as another node may have left it (a
+    /// person acknowledged, commented or cleared it there): re-read before the leader changes
+    /// it, so its change builds on theirs instead of overwriting it. An alert cleared elsewhere
+    /// is no longer open here. One indexed read, only where a change is written anyway.
+    async fn refresh_open(&mut self, key: &(RuleKind, String)) {
+        if !self.shared {
+            return;
+        }
+        let Some(id) = self.open.get(key).map(|a| a.id) else {
+            return;
+        };
+        match self.stored(id).await {
+            Ok(Some(a)) if a.state != AlertState::Cleared => {
+                self.open.insert(key.clone(), a);
+            }
+            Ok(_) => {
+                self.open.remove(key);
+            }
+            Err(e) => {
+                tracing::warn!(id, error = %e, "cannot re-read an open alert; using this node's copy")
+            }
+        }
+    }
+
     async fn on_request(&mut self, request: Request) {
         match request {
             Request::Lifecycle { id, command, reply } => {
@@ -672,15 +661,10 @@ impl Engine {
     }
 
     async fn lifecycle(&mut self, id: i64, command: Command) -> Result<Alert, EngineError> {
-        let current = match self.open.values().find(|a| a.id == id) {
-            Some(a) => a.clone(),
-            None => {
-                let store = self.alert_store.as_ref().ok_or(EngineError::Disabled)?;
-                let (row, _) = store.alert(id).await?.ok_or(EngineError::NotFound(id))?;
-                serde_json::from_value::<Alert>(row.body).map_err(|e| {
-                    EngineError::Store(StoreError::Database(format!("unreadable alert {id}: {e}")))
-                })?
-            }
+        let known = self.open.values().find(|a| a.id == id).cloned();
+        let current = match known {
+            Some(a) if !self.shared => a,
+            _ => self.stored(id).await?.ok_or(EngineError::NotFound(id))?,
         };
         let manual_clear = matches!(command, Command::Clear { .. });
         let now = store::clock::now_micros();
