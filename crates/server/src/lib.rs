@@ -214,6 +214,7 @@ pub async fn start_with_sources(
         .await
         .context("loading accounts")?;
     accounts.spawn_refresh(rx.clone());
+    let audit_log = accounts.audit.clone();
     let service_root = format!(
         "{}{}",
         config
@@ -301,6 +302,7 @@ pub async fn start_with_sources(
     }
     let app = http::router(state);
     let task_store = store.clone();
+    let task_audit = audit_log;
     let task = tokio::spawn(async move {
         // Returns once in-flight requests finished, or the grace period dropped them.
         http::listener::serve(listener, app, listener_settings, rx).await;
@@ -308,6 +310,8 @@ pub async fn start_with_sources(
         sources::stopped(source_tasks).await;
         // The engine stops on the same signal; let it finish the change it is storing.
         let _ = alerts_task.await;
+        // The sessions the sources just closed, the last requests: audited before the store goes.
+        task_audit.flush().await;
         // In-flight requests are done; flush what the writer still holds.
         task_store.close().await;
         Ok(())

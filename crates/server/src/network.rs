@@ -419,7 +419,24 @@ impl StationRegistry {
             return Ok(Some(id));
         }
         let plan = on_demand_plan(template, kind);
-        let desired = datastream_desired(&plan, &self.entity_ids)?;
+        // Several nodes on one database: the same station may send to two of them at once, so
+        // the check and the creation also hold the store's lock for this key (a PostgreSQL
+        // advisory lock), released after the commit: the second node then finds the first's.
+        let across = store_lock(store, &format!("create {}", plan.key)).await?;
+        let created = self.create_on_demand(store, &plan).await;
+        if let Some(lock) = across {
+            // The lock's connection is closed off the runtime's threads.
+            let _ = tokio::task::spawn_blocking(move || drop(lock)).await;
+        }
+        created.map(Some)
+    }
+
+    async fn create_on_demand(
+        &self,
+        store: &Arc<dyn Store>,
+        plan: &DatastreamPlan,
+    ) -> anyhow::Result<i64> {
+        let desired = datastream_desired(plan, &self.entity_ids)?;
         // Another process (or an earlier run) may have created it: upsert by key.
         let current = store
             .keyed_entities(EntityType::Datastream, Some(plan.key.clone()))
@@ -434,7 +451,36 @@ impl StationRegistry {
             .refresh(store)
             .await
             .context("refreshing the datastream directory")?;
-        Ok(Some(id))
+        Ok(id)
+    }
+}
+
+/// Holds the store's lock `name` among the nodes sharing the database (`None` at once on a
+/// store with one node); waits up to 10 s for another node to let it go.
+async fn store_lock(
+    store: &Arc<dyn Store>,
+    name: &str,
+) -> anyhow::Result<Option<Box<dyn store::Leadership>>> {
+    let Some(mut lock) = store.leadership(name) else {
+        return Ok(None);
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (back, held) = tokio::task::spawn_blocking(move || {
+            let held = lock.try_acquire();
+            (lock, held)
+        })
+        .await
+        .context("the store lock's thread")?;
+        lock = back;
+        if held.with_context(|| format!("taking the store lock '{name}'"))? {
+            return Ok(Some(lock));
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = tokio::task::spawn_blocking(move || drop(lock)).await;
+            bail!("another node has held the store lock '{name}' for more than 10 s");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
 

@@ -126,3 +126,86 @@ async fn an_on_demand_datastream_is_seen_by_the_domain_api_and_alerts() {
     drop(feed);
     running.stop().await.expect("clean stop");
 }
+
+/// Two nodes on one PostgreSQL database (docs/postgres.md) receive minute data of the same
+/// station at the same moment: the minute datastream is created once, and both values are in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_create_an_on_demand_datastream_once() {
+    if !backend::on_postgres() {
+        eprintln!(
+            "QINGSHUI_TEST_DATABASE_URL is not set: two nodes need PostgreSQL (make test-postgres)"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = backend::postgres_url_for(dir.path()).expect("schema");
+    let node = |data: PathBuf| {
+        let mut config = Config::default();
+        config.http.addr = "127.0.0.1:0".parse().expect("addr");
+        config.storage.data_dir = data;
+        config.storage.database_url = url.clone();
+        config.auth.open = true;
+        config.auth.tokens = vec![TOKEN.into()];
+        config.network.file =
+            Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config/hongfeng.toml"));
+        config.hj212.addr = Some("127.0.0.1:0".parse().expect("addr"));
+        config
+    };
+    let config_a = node(dir.path().join("a"));
+    let a = server::start(
+        config_a.clone(),
+        server::open_store(&config_a).expect("store A"),
+    )
+    .await
+    .expect("node A starts");
+    let config_b = node(dir.path().join("b"));
+    let b = server::start(
+        config_b.clone(),
+        server::open_store(&config_b).expect("store B"),
+    )
+    .await
+    .expect("node B starts");
+
+    let upload = |addr: std::net::SocketAddr, minute: u32, value: f64| async move {
+        let mut st = TestStation::connect(addr, R01_MN, R01_PW)
+            .await
+            .expect("connect");
+        st.upload(
+            &format!("202603151107{minute:02}001"),
+            "2051",
+            &format!("DataTime=202603151106{minute:02};w01010-Min={value},w01010-Avg={value},w01010-Max={value},w01010-Flag=N"),
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("io")
+    };
+    let (ra, rb) = tokio::join!(
+        upload(a.hj212_addr.expect("HJ 212 A"), 0, 15.1),
+        upload(b.hj212_addr.expect("HJ 212 B"), 1, 15.7)
+    );
+    assert!(
+        ra.is_some() && rb.is_some(),
+        "both frames are acknowledged: {ra:?} {rb:?}"
+    );
+
+    let client = reqwest::Client::new();
+    let found = get(
+        &client,
+        format!(
+            "http://{}/v1.1/Datastreams?$filter=properties/key eq 'datastream:R01:water_temp:minute'&$expand=Observations($select=result;$orderby=phenomenonTime)&$select=id",
+            b.http_addr
+        ),
+    )
+    .await;
+    let streams = found["value"].as_array().expect("value");
+    assert_eq!(streams.len(), 1, "created once across the nodes: {found}");
+    let results: Vec<f64> = streams[0]["Observations"]
+        .as_array()
+        .expect("observations")
+        .iter()
+        .filter_map(|o| o["result"].as_f64())
+        .collect();
+    assert_eq!(results, [15.1, 15.7], "both nodes' values in it: {found}");
+    a.stop().await.expect("stop A");
+    b.stop().await.expect("stop B");
+}

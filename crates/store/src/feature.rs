@@ -39,10 +39,13 @@ pub fn generated_for_datastream(exec: &impl Executor, ds: i64) -> Result<i64, St
     }
     // name, description, encoding_type, feature ← the Location's; then the link back to it.
     location.rotate_left(1);
+    // Several nodes on one database may generate the same feature at once: the second insert
+    // waits for the first to commit and then does nothing, and the feature is read back.
     let created = exec.query_first(
         &format!(
             "INSERT INTO features (name, description, encoding_type, feature, generated_from_location)
-             VALUES ({}, {}, {}, {}, {}) RETURNING id",
+             VALUES ({}, {}, {}, {}, {})
+             ON CONFLICT (generated_from_location) DO NOTHING RETURNING id",
             p(1),
             p(2),
             p(3),
@@ -51,6 +54,16 @@ pub fn generated_for_datastream(exec: &impl Executor, ds: i64) -> Result<i64, St
         ),
         &location,
     )?;
+    let created = match created {
+        Some(id) => Some(id),
+        None => exec.query_first(
+            &format!(
+                "SELECT id FROM features WHERE generated_from_location = {}",
+                p(1)
+            ),
+            std::slice::from_ref(&location[4]),
+        )?,
+    };
     match created {
         Some(SqlValue::Int(id)) => Ok(id),
         other => Err(StoreError::Database(format!(

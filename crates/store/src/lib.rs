@@ -130,8 +130,9 @@ pub trait Store: Send + Sync + 'static {
             ..Default::default()
         }
     }
-    /// A contest for `name` among the nodes sharing this store; `None`: this store has one
-    /// node, which always leads.
+    /// A contest for `name` among the nodes sharing this store — the alert engine's leadership,
+    /// or a lock held for a moment (creating a datastream on demand); `None`: this store has
+    /// one node, which always leads.
     fn leadership(&self, name: &str) -> Option<Box<dyn Leadership>> {
         let _ = name;
         None
