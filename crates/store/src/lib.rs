@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod alerts;
 pub mod cascade;
 pub mod clock;
+pub mod command;
 pub mod count;
 pub mod deep_insert;
 pub mod delete_where;

@@ -1,15 +1,18 @@
-//! The backend side of deep insert: [`Writer`] gives `store::deep_insert` (validation, links,
-//! cascading inserts, HistoricalLocation rules — backend-neutral) the SQLite connection and
-//! this writer's observation hot path.
+//! The backend side of a write command: [`Writer`] gives `store::command` and
+//! `store::deep_insert` (validation, links, cascading inserts, HistoricalLocation rules —
+//! backend-neutral) the PostgreSQL connection and this writer's observation hot path.
 
 use super::WriterState;
-use super::observations::{parse_observation, store_observation};
+use super::observations::{
+    create_observations, insert_observations, parse_observation, store_observation,
+};
 use crate::exec::PgExec;
 use serde_json::{Map, Value};
+use store::command::CommandBackend;
 use store::deep_insert::WriteBackend;
 use store::executor::{Executor, Flow, RowRef};
 use store::sql::{Dialect, SqlValue};
-use store::{CommitEvent, StoreError};
+use store::{CommitEvent, NewObservation, RowOutcome, StoreError};
 
 /// The writer's connection and state, for one command.
 pub(super) struct Writer<'a> {
@@ -50,5 +53,22 @@ impl WriteBackend for Writer<'_> {
     }
     fn check_time(&self, start: i64) -> Result<(), StoreError> {
         self.st.time.check(start)
+    }
+}
+
+impl CommandBackend for Writer<'_> {
+    fn create_observations(
+        &mut self,
+        body: &Value,
+        ev: &mut Vec<CommitEvent>,
+    ) -> Result<Vec<RowOutcome>, StoreError> {
+        create_observations(self.conn, self.st, body, ev)
+    }
+    fn insert_observations(
+        &mut self,
+        rows: Vec<NewObservation>,
+        ev: &mut Vec<CommitEvent>,
+    ) -> Result<Vec<RowOutcome>, StoreError> {
+        insert_observations(self.conn, self.st, rows, ev)
     }
 }

@@ -141,12 +141,6 @@ fn feature_envelope(
     Ok(e)
 }
 
-/// Recomputes a datastream's aggregates from its rows (after deletes and edits): the
-/// backend-neutral statement in `store::cascade`.
-pub fn recompute_datastream(conn: &PgExec, ds: i64) -> Result<(), StoreError> {
-    store::cascade::recompute_datastream(conn, ds)
-}
-
 /// The two stored result columns on PostgreSQL: a number in `result` (double precision, what
 /// `$filter`, series and aggregates compare), every other JSON value — and an integer, so that
 /// it reads back as the integer it was — in `result_json` (`store::read::decode::result_value`

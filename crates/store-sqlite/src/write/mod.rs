@@ -1,51 +1,20 @@
-//! The write path, run on the single writer thread inside one savepoint per command: deep
-//! insert, PATCH/PUT, DELETE with OGC 18-088's cascades, observations.
+//! The write path, run on the single writer thread inside one savepoint per command. What a
+//! command does is the engine-neutral `store::command`; this backend gives it the SQLite
+//! connection and its observation hot path (`observations.rs`), and keeps the writer's caches.
 
-mod atomic;
 mod insert;
 mod observations;
 
 use insert::Writer;
+pub use store::command::TimePolicy;
 pub use store::deep_insert::id_of;
-use store::deep_insert::{insert_entity, link_to_parent};
-use store::update::update_entity;
 
 use crate::error::Db;
-use observations::{
-    Aggregate, create_observations, flush_aggregates, recompute_datastream, store_observation,
-};
+use observations::{Aggregate, flush_aggregates};
 
-use crate::executor::SqliteExecutor;
 use rusqlite::Connection;
-use sta::{EntityType, Tail};
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use store::resolve::{Target, resolve};
-use store::{ChangeKind, CommitEvent, StoreError, WriteCommand, WriteOutcome, bad_body};
-
-/// The store's rule for future phenomenon times, and the count of what it refused.
-#[derive(Debug, Clone, Default)]
-pub struct TimePolicy {
-    /// `None`: any time is accepted.
-    pub tolerance_s: Option<u64>,
-    pub refused: Arc<AtomicU64>,
-}
-
-impl TimePolicy {
-    /// A phenomenonTime later than now + the tolerance would pin the latest value and move the
-    /// alert clock: refuse it (400) and count it. Checked on every observation write path.
-    pub fn check(&self, start: i64) -> Result<(), StoreError> {
-        sta::time::check_year_range(start).map_err(|e| bad_body(format!("Observation: {e}")))?;
-        let Some(tolerance) = self.tolerance_s else {
-            return Ok(());
-        };
-        sta::time::check_not_future(start, store::clock::now_micros(), tolerance).map_err(|e| {
-            self.refused.fetch_add(1, Ordering::Relaxed);
-            bad_body(format!("Observation: {e}"))
-        })
-    }
-}
+use store::{CommitEvent, StoreError, WriteCommand, WriteOutcome};
 
 /// State the writer keeps between commands.
 pub struct WriterState {
@@ -92,14 +61,11 @@ pub fn apply(
     cmd: WriteCommand,
     events: &mut Vec<CommitEvent>,
 ) -> Result<WriteOutcome, StoreError> {
-    let observation_only = matches!(
-        cmd,
-        WriteCommand::CreateObservations { .. } | WriteCommand::InsertObservations(_)
-    );
+    let observation_only = store::command::observation_only(&cmd);
     if !observation_only {
         st.forget_caches();
     }
-    let result = apply_inner(conn, st, cmd, events).and_then(|r| {
+    let result = store::command::apply(&mut Writer { conn, st }, cmd, events).and_then(|r| {
         flush_aggregates(conn, &mut st.pending, &mut st.areas)?;
         Ok(r)
     });
@@ -110,114 +76,4 @@ pub fn apply(
         st.forget_caches();
     }
     result
-}
-
-pub(super) fn apply_inner(
-    conn: &Connection,
-    st: &mut WriterState,
-    cmd: WriteCommand,
-    ev: &mut Vec<CommitEvent>,
-) -> Result<WriteOutcome, StoreError> {
-    match cmd {
-        WriteCommand::Create { path, body } => {
-            if !path.is_collection() || path.tail != Tail::None {
-                return Err(bad_body("POST must address a collection"));
-            }
-            let entity = path.target();
-            let mut body = body;
-            if path.steps.len() > 1 {
-                let parent_path = sta::ResourcePath {
-                    steps: path.steps[..path.steps.len() - 1].to_vec(),
-                    tail: Tail::None,
-                };
-                let Target::Entity(pe, pid) = resolve(&SqliteExecutor(conn), &parent_path)? else {
-                    return Err(bad_body("POST must address a collection"));
-                };
-                link_to_parent(entity, &mut body, pe, pid)?;
-            }
-            let id = insert_entity(&mut Writer { conn, st }, entity, &body, ev)?;
-            Ok(WriteOutcome::Created { entity, id })
-        }
-        WriteCommand::Update {
-            path,
-            body,
-            replace,
-        } => {
-            let Target::Entity(entity, id) = resolve(&SqliteExecutor(conn), &path)? else {
-                return Err(bad_body("PATCH and PUT must address one entity"));
-            };
-            if path.tail != Tail::None {
-                return Err(bad_body(
-                    "PATCH and PUT must address an entity, not a property",
-                ));
-            }
-            update_entity(&mut Writer { conn, st }, entity, id, &body, replace, ev)?;
-            Ok(WriteOutcome::Updated { entity, id })
-        }
-        WriteCommand::JsonPatch { path, operations } => {
-            let Target::Entity(entity, id) = resolve(&SqliteExecutor(conn), &path)? else {
-                return Err(bad_body("a JSON-Patch must address one entity"));
-            };
-            if path.tail != Tail::None {
-                return Err(bad_body(
-                    "a JSON-Patch must address an entity, not a property",
-                ));
-            }
-            // Read, patch and replace in this command's savepoint: atomic with respect to every
-            // other write, and nothing changes when an operation fails.
-            let mut doc = store::patch::current_document(&SqliteExecutor(conn), entity, id)?;
-            store::patch::apply(entity, &mut doc, &operations)?;
-            update_entity(&mut Writer { conn, st }, entity, id, &doc, true, ev)?;
-            Ok(WriteOutcome::Updated { entity, id })
-        }
-        WriteCommand::Delete { path } => {
-            let Target::Entity(entity, id) = resolve(&SqliteExecutor(conn), &path)? else {
-                return Err(bad_body("DELETE must address one entity"));
-            };
-            store::cascade::delete_entity(&SqliteExecutor(conn), entity, id, ev)?;
-            Ok(WriteOutcome::Deleted)
-        }
-        WriteCommand::DeleteWhere {
-            path,
-            filter,
-            limit,
-        } => {
-            let exec = SqliteExecutor(conn);
-            let m = store::delete_where::select_matching(&exec, &path, filter.as_ref(), limit)?;
-            if m.entity == EntityType::Observation {
-                // Set-based, then each touched datastream recomputed once (times, latest
-                // value, count): a per-row delete would recompute per row.
-                store::delete_where::delete_observations(&exec, &m.ids)?;
-                for &ds in &m.datastreams {
-                    recompute_datastream(conn, ds)?;
-                }
-                ev.extend(m.ids.iter().map(|&id| CommitEvent::Entity {
-                    entity: EntityType::Observation,
-                    id,
-                    change: ChangeKind::Deleted,
-                }));
-            } else {
-                // Cascades never reach an entity of the same type, so every id still exists.
-                for &id in &m.ids {
-                    store::cascade::delete_entity(&exec, m.entity, id, ev)?;
-                }
-            }
-            Ok(WriteOutcome::DeletedCount(m.ids.len() as u64))
-        }
-        WriteCommand::Atomic { writes, produced } => atomic::atomic(conn, st, writes, produced, ev),
-        WriteCommand::CreateObservations { body } => Ok(WriteOutcome::Rows(create_observations(
-            conn, st, &body, ev,
-        )?)),
-        WriteCommand::InsertObservations(rows) => {
-            let mut out = Vec::with_capacity(rows.len());
-            for row in rows {
-                out.push(match store_observation(conn, st, row.into(), ev) {
-                    Ok(r) => Ok(r),
-                    Err(StoreError::Sta(e)) => Err(e.to_string()),
-                    Err(other) => return Err(other),
-                });
-            }
-            Ok(WriteOutcome::Rows(out))
-        }
-    }
 }

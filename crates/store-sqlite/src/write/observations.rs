@@ -141,12 +141,6 @@ fn feature_envelope(
     Ok(e)
 }
 
-/// Recomputes a datastream's aggregates from its rows (after deletes and edits): the
-/// backend-neutral statement in `store::cascade`.
-pub fn recompute_datastream(conn: &Connection, ds: i64) -> Result<(), StoreError> {
-    store::cascade::recompute_datastream(&SqliteExecutor(conn), ds)
-}
-
 /// The two stored result columns (`store::deep_insert::encode_result`), as rusqlite values.
 pub fn encode_result(v: &Value) -> (SqlValue, Option<String>) {
     let (native, json) = store::deep_insert::encode_result(v);
