@@ -10,17 +10,11 @@
 //! only), and each node's listener thread re-publishes other nodes' batches on its own commit
 //! stream (`notify.rs`); `leader.rs` is the advisory lock that makes one node the alert engine.
 
-mod accounts;
-mod alerts;
-pub mod compat;
 pub mod copy;
 mod exec;
 pub mod leader;
 mod notify;
-mod review;
-mod scenes;
 pub mod schema;
-mod typed;
 mod write;
 
 pub use exec::{PgExec, placeholders, to_store_error};
@@ -30,7 +24,9 @@ use exec::{cell, float, int, text};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
+use store::executor::Executor;
 use store::sql::SqlValue;
+use store::sql_stores::{SqlRunner, typed};
 use store::{
     CommitBatch, LatestValue, PageLimits, ReadRequest, ReadResponse, Series, SeriesBucket,
     SeriesData, SeriesPoint, SeriesRequest, Store, StoreError, StoreStats, WriteCommand,
@@ -354,6 +350,61 @@ impl PgStore {
     }
 }
 
+/// Ends the transaction a capability store's closure runs in: ROLLBACK unless committed, also
+/// when the closure panics.
+struct Transaction<'c> {
+    conn: &'c PgExec,
+    open: bool,
+}
+
+impl Transaction<'_> {
+    fn begin(conn: &PgExec) -> Result<Transaction<'_>, StoreError> {
+        conn.batch("BEGIN")?;
+        Ok(Transaction { conn, open: true })
+    }
+
+    fn commit(mut self) -> Result<(), StoreError> {
+        self.open = false;
+        self.conn.batch("COMMIT")
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.conn.batch("ROLLBACK");
+        }
+    }
+}
+
+/// The capability stores (`store::sql_stores`: accounts, alerts, review, scenes, typed reads)
+/// run on PostgreSQL through this: writes on the writer's connection between group commits, in
+/// a transaction of their own; reads on the reader pool (with its `statement_timeout`).
+#[async_trait]
+impl SqlRunner for PgStore {
+    async fn on_writer<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Executor) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.exclusive(move |conn| {
+            let tx = Transaction::begin(conn)?;
+            let out = f(conn)?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn on_reader<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Executor) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.with_reader(move |conn| f(conn)).await
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn writer_loop(
     mut conn: PgExec,
@@ -522,16 +573,16 @@ impl Store for PgStore {
         entity: sta::EntityType,
         key: Option<String>,
     ) -> Result<Vec<store::KeyedEntity>, StoreError> {
-        self.with_reader(move |conn| typed::keyed_entities(conn, entity, key.as_deref()))
+        self.on_reader(move |ex| typed::keyed_entities(ex, entity, key.as_deref()))
             .await
     }
 
     async fn datastreams_with_things(&self) -> Result<Vec<store::DatastreamRow>, StoreError> {
-        self.with_reader(typed::datastreams_with_things).await
+        self.on_reader(typed::datastreams_with_things).await
     }
 
     async fn observation_cursor(&self) -> Result<store::ObservationCursor, StoreError> {
-        self.with_reader(typed::observation_cursor).await
+        self.on_reader(typed::observation_cursor).await
     }
 
     async fn observations_since(
@@ -539,7 +590,7 @@ impl Store for PgStore {
         since: store::ObservationCursor,
         limit: usize,
     ) -> Result<store::CommittedObservations, StoreError> {
-        self.with_reader(move |conn| typed::observations_since(conn, since, limit))
+        self.on_reader(move |ex| typed::observations_since(ex, since, limit))
             .await
     }
 

@@ -6,16 +6,11 @@
 //! `synchronous=FULL`), and only then answers the callers and publishes the batch's events. A
 //! caller is never told "stored" before its data are durable.
 
-mod accounts;
-mod alerts;
 mod error;
 mod executor;
 mod functions;
 mod reader;
-mod review;
-mod scenes;
 pub mod schema;
-mod typed;
 mod write;
 
 pub use error::to_store_error;
@@ -28,6 +23,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
+use store::executor::Executor;
+use store::sql_stores::{SqlRunner, typed};
 use store::{
     CommitBatch, LatestValue, PageLimits, ReadRequest, ReadResponse, Series, SeriesBucket,
     SeriesData, SeriesPoint, SeriesRequest, Store, StoreError, StoreStats, WriteCommand,
@@ -80,7 +77,7 @@ struct Job {
 }
 
 /// Work for the writer thread: a client write, or a closure that needs the write connection for
-/// tables outside the STA model (alerts, `crate::alerts`). One writer per file means no second
+/// tables outside the STA model (the capability stores of `store::sql_stores`). One writer per file means no second
 /// connection can invalidate the group commit's snapshot (SQLITE_BUSY_SNAPSHOT).
 enum Work {
     Write(Job),
@@ -252,6 +249,35 @@ impl SqliteStore {
                 .map_err(|_| StoreError::Closed)?;
         }
         rx.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+/// The capability stores (`store::sql_stores`: accounts, alerts, review, scenes, typed reads)
+/// run on SQLite through this: writes on the writer thread in a transaction of their own,
+/// reads on the cancellable reader pool.
+#[async_trait]
+impl SqlRunner for SqliteStore {
+    async fn on_writer<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Executor) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.exclusive(move |conn| {
+            // Dropped without commit (an error): rolled back.
+            let tx = conn.transaction().db()?;
+            let out = f(&SqliteExecutor(&tx))?;
+            tx.commit().db()?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn on_reader<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Executor) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.with_reader(move |conn| f(&SqliteExecutor(conn))).await
     }
 }
 
@@ -437,16 +463,16 @@ impl Store for SqliteStore {
         entity: sta::EntityType,
         key: Option<String>,
     ) -> Result<Vec<store::KeyedEntity>, StoreError> {
-        self.with_reader(move |conn| typed::keyed_entities(conn, entity, key.as_deref()))
+        self.on_reader(move |ex| typed::keyed_entities(ex, entity, key.as_deref()))
             .await
     }
 
     async fn datastreams_with_things(&self) -> Result<Vec<store::DatastreamRow>, StoreError> {
-        self.with_reader(typed::datastreams_with_things).await
+        self.on_reader(typed::datastreams_with_things).await
     }
 
     async fn observation_cursor(&self) -> Result<store::ObservationCursor, StoreError> {
-        self.with_reader(typed::observation_cursor).await
+        self.on_reader(typed::observation_cursor).await
     }
 
     async fn observations_since(
@@ -454,7 +480,7 @@ impl Store for SqliteStore {
         since: store::ObservationCursor,
         limit: usize,
     ) -> Result<store::CommittedObservations, StoreError> {
-        self.with_reader(move |conn| typed::observations_since(conn, since, limit))
+        self.on_reader(move |ex| typed::observations_since(ex, since, limit))
             .await
     }
 

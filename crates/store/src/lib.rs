@@ -26,6 +26,7 @@ pub mod review;
 pub mod scenes;
 pub mod shape;
 pub mod sql;
+pub mod sql_stores;
 mod typed;
 mod types;
 pub mod update;
