@@ -18,10 +18,10 @@ use crate::executor::{Cell, Executor, Flow, RowRef};
 use crate::sql::SqlValue;
 use async_trait::async_trait;
 
-/// `vec![SqlValue::from(a), …]`: a statement's parameters from plain Rust values.
+/// `[SqlValue::from(a), …]`: a statement's parameters from plain Rust values.
 macro_rules! params {
-    ($($v:expr),* $(,)?) => {
-        vec![$($crate::sql::SqlValue::from($v)),*]
+    ($($v:expr),+ $(,)?) => {
+        [$($crate::sql::SqlValue::from($v)),+]
     };
 }
 
