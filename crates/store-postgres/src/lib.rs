@@ -24,9 +24,8 @@ use exec::{cell, float, int, text};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
-use store::executor::Executor;
 use store::sql::SqlValue;
-use store::sql_stores::{SqlRunner, typed};
+use store::sql_stores::{OnConnection, SqlRunner, typed};
 use store::{
     CommitBatch, LatestValue, PageLimits, ReadRequest, ReadResponse, Series, SeriesBucket,
     SeriesData, SeriesPoint, SeriesRequest, Store, StoreError, StoreStats, WriteCommand,
@@ -382,11 +381,10 @@ impl Drop for Transaction<'_> {
 /// a transaction of their own; reads on the reader pool (with its `statement_timeout`).
 #[async_trait]
 impl SqlRunner for PgStore {
-    async fn on_writer<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&dyn Executor) -> Result<T, StoreError> + Send + 'static,
-    {
+    async fn on_writer<T: Send + 'static, F: OnConnection<T>>(
+        &self,
+        f: F,
+    ) -> Result<T, StoreError> {
         self.exclusive(move |conn| {
             let tx = Transaction::begin(conn)?;
             let out = f(conn)?;
@@ -396,11 +394,10 @@ impl SqlRunner for PgStore {
         .await
     }
 
-    async fn on_reader<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&dyn Executor) -> Result<T, StoreError> + Send + 'static,
-    {
+    async fn on_reader<T: Send + 'static, F: OnConnection<T>>(
+        &self,
+        f: F,
+    ) -> Result<T, StoreError> {
         self.with_reader(move |conn| f(conn)).await
     }
 }

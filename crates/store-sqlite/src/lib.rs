@@ -23,8 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
-use store::executor::Executor;
-use store::sql_stores::{SqlRunner, typed};
+use store::sql_stores::{OnConnection, SqlRunner, typed};
 use store::{
     CommitBatch, LatestValue, PageLimits, ReadRequest, ReadResponse, Series, SeriesBucket,
     SeriesData, SeriesPoint, SeriesRequest, Store, StoreError, StoreStats, WriteCommand,
@@ -257,11 +256,10 @@ impl SqliteStore {
 /// reads on the cancellable reader pool.
 #[async_trait]
 impl SqlRunner for SqliteStore {
-    async fn on_writer<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&dyn Executor) -> Result<T, StoreError> + Send + 'static,
-    {
+    async fn on_writer<T: Send + 'static, F: OnConnection<T>>(
+        &self,
+        f: F,
+    ) -> Result<T, StoreError> {
         self.exclusive(move |conn| {
             // Dropped without commit (an error): rolled back.
             let tx = conn.transaction().db()?;
@@ -272,11 +270,10 @@ impl SqlRunner for SqliteStore {
         .await
     }
 
-    async fn on_reader<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&dyn Executor) -> Result<T, StoreError> + Send + 'static,
-    {
+    async fn on_reader<T: Send + 'static, F: OnConnection<T>>(
+        &self,
+        f: F,
+    ) -> Result<T, StoreError> {
         self.with_reader(move |conn| f(&SqliteExecutor(conn))).await
     }
 }

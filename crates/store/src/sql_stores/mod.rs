@@ -39,16 +39,17 @@ pub mod typed;
 pub trait SqlRunner: Send + Sync + 'static {
     /// Runs `f` on the writer's connection between group commits, inside one transaction that
     /// commits when `f` returns `Ok` and rolls back otherwise.
-    async fn on_writer<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&dyn Executor) -> Result<T, StoreError> + Send + 'static;
+    async fn on_writer<T: Send + 'static, F: OnConnection<T>>(&self, f: F)
+    -> Result<T, StoreError>;
     /// Runs `f` on a read connection (with the backend's statement timeout and cancellation).
-    async fn on_reader<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&dyn Executor) -> Result<T, StoreError> + Send + 'static;
+    async fn on_reader<T: Send + 'static, F: OnConnection<T>>(&self, f: F)
+    -> Result<T, StoreError>;
 }
+
+/// What [`SqlRunner`] runs: a closure over a connection, sent to the thread that owns it.
+pub trait OnConnection<T>: FnOnce(&dyn Executor) -> Result<T, StoreError> + Send + 'static {}
+
+impl<T, F: FnOnce(&dyn Executor) -> Result<T, StoreError> + Send + 'static> OnConnection<T> for F {}
 
 impl From<i64> for SqlValue {
     fn from(v: i64) -> Self {
