@@ -10,6 +10,7 @@ mod error;
 mod executor;
 mod functions;
 mod reader;
+mod runner;
 pub mod schema;
 mod write;
 
@@ -23,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
-use store::sql_stores::{OnConnection, SqlRunner, typed};
+use store::sql_stores::{SqlRunner, typed};
 use store::{
     CommitBatch, LatestValue, PageLimits, ReadRequest, ReadResponse, Series, SeriesBucket,
     SeriesData, SeriesPoint, SeriesRequest, Store, StoreError, StoreStats, WriteCommand,
@@ -248,33 +249,6 @@ impl SqliteStore {
                 .map_err(|_| StoreError::Closed)?;
         }
         rx.await.map_err(|_| StoreError::Closed)?
-    }
-}
-
-/// The capability stores (`store::sql_stores`: accounts, alerts, review, scenes, typed reads)
-/// run on SQLite through this: writes on the writer thread in a transaction of their own,
-/// reads on the cancellable reader pool.
-#[async_trait]
-impl SqlRunner for SqliteStore {
-    async fn on_writer<T: Send + 'static, F: OnConnection<T>>(
-        &self,
-        f: F,
-    ) -> Result<T, StoreError> {
-        self.exclusive(move |conn| {
-            // Dropped without commit (an error): rolled back.
-            let tx = conn.transaction().db()?;
-            let out = f(&SqliteExecutor(&tx))?;
-            tx.commit().db()?;
-            Ok(out)
-        })
-        .await
-    }
-
-    async fn on_reader<T: Send + 'static, F: OnConnection<T>>(
-        &self,
-        f: F,
-    ) -> Result<T, StoreError> {
-        self.with_reader(move |conn| f(&SqliteExecutor(conn))).await
     }
 }
 
