@@ -10,17 +10,12 @@
 //! only), and each node's listener thread re-publishes other nodes' batches on its own commit
 //! stream (`notify.rs`); `leader.rs` is the advisory lock that makes one node the alert engine.
 
-mod accounts;
-mod alerts;
-pub mod compat;
 pub mod copy;
 mod exec;
 pub mod leader;
 mod notify;
-mod review;
-mod scenes;
+mod runner;
 pub mod schema;
-mod typed;
 mod write;
 
 pub use exec::{PgExec, placeholders, to_store_error};
@@ -31,6 +26,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 use store::sql::SqlValue;
+use store::sql_stores::{SqlRunner, typed};
 use store::{
     CommitBatch, LatestValue, PageLimits, ReadRequest, ReadResponse, Series, SeriesBucket,
     SeriesData, SeriesPoint, SeriesRequest, Store, StoreError, StoreStats, WriteCommand,
@@ -522,16 +518,16 @@ impl Store for PgStore {
         entity: sta::EntityType,
         key: Option<String>,
     ) -> Result<Vec<store::KeyedEntity>, StoreError> {
-        self.with_reader(move |conn| typed::keyed_entities(conn, entity, key.as_deref()))
+        self.on_reader(move |ex| typed::keyed_entities(ex, entity, key.as_deref()))
             .await
     }
 
     async fn datastreams_with_things(&self) -> Result<Vec<store::DatastreamRow>, StoreError> {
-        self.with_reader(typed::datastreams_with_things).await
+        self.on_reader(typed::datastreams_with_things).await
     }
 
     async fn observation_cursor(&self) -> Result<store::ObservationCursor, StoreError> {
-        self.with_reader(typed::observation_cursor).await
+        self.on_reader(typed::observation_cursor).await
     }
 
     async fn observations_since(
@@ -539,7 +535,7 @@ impl Store for PgStore {
         since: store::ObservationCursor,
         limit: usize,
     ) -> Result<store::CommittedObservations, StoreError> {
-        self.with_reader(move |conn| typed::observations_since(conn, since, limit))
+        self.on_reader(move |ex| typed::observations_since(ex, since, limit))
             .await
     }
 

@@ -3,6 +3,7 @@
 //! partition, moves rows that reached the default partition into it, is idempotent, and the
 //! store creates the partitions ahead at start.
 
+use store::executor::Executor;
 use store::sql::SqlValue;
 use store_postgres::{PgExec, schema};
 
@@ -25,8 +26,10 @@ fn fresh() -> Option<(String, PgExec)> {
 }
 
 fn count(exec: &PgExec, sql: &str) -> i64 {
-    let rows = exec.rows(sql, &[]).expect("query");
-    store_postgres::compat::FromCellRow::int(&rows[0], 0)
+    match Executor::query_first(exec, sql, &[]).expect("query") {
+        Some(SqlValue::Int(n)) => n,
+        other => panic!("{sql}: not a count: {other:?}"),
+    }
 }
 
 const MARCH_2026: i64 = 1_772_323_200_000_000; // 2026-03-01T00:00:00Z

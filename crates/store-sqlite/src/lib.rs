@@ -6,16 +6,12 @@
 //! `synchronous=FULL`), and only then answers the callers and publishes the batch's events. A
 //! caller is never told "stored" before its data are durable.
 
-mod accounts;
-mod alerts;
 mod error;
 mod executor;
 mod functions;
 mod reader;
-mod review;
-mod scenes;
+mod runner;
 pub mod schema;
-mod typed;
 mod write;
 
 pub use error::to_store_error;
@@ -28,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
+use store::sql_stores::{SqlRunner, typed};
 use store::{
     CommitBatch, LatestValue, PageLimits, ReadRequest, ReadResponse, Series, SeriesBucket,
     SeriesData, SeriesPoint, SeriesRequest, Store, StoreError, StoreStats, WriteCommand,
@@ -80,7 +77,7 @@ struct Job {
 }
 
 /// Work for the writer thread: a client write, or a closure that needs the write connection for
-/// tables outside the STA model (alerts, `crate::alerts`). One writer per file means no second
+/// tables outside the STA model (the capability stores of `store::sql_stores`). One writer per file means no second
 /// connection can invalidate the group commit's snapshot (SQLITE_BUSY_SNAPSHOT).
 enum Work {
     Write(Job),
@@ -437,16 +434,16 @@ impl Store for SqliteStore {
         entity: sta::EntityType,
         key: Option<String>,
     ) -> Result<Vec<store::KeyedEntity>, StoreError> {
-        self.with_reader(move |conn| typed::keyed_entities(conn, entity, key.as_deref()))
+        self.on_reader(move |ex| typed::keyed_entities(ex, entity, key.as_deref()))
             .await
     }
 
     async fn datastreams_with_things(&self) -> Result<Vec<store::DatastreamRow>, StoreError> {
-        self.with_reader(typed::datastreams_with_things).await
+        self.on_reader(typed::datastreams_with_things).await
     }
 
     async fn observation_cursor(&self) -> Result<store::ObservationCursor, StoreError> {
-        self.with_reader(typed::observation_cursor).await
+        self.on_reader(typed::observation_cursor).await
     }
 
     async fn observations_since(
@@ -454,7 +451,7 @@ impl Store for SqliteStore {
         since: store::ObservationCursor,
         limit: usize,
     ) -> Result<store::CommittedObservations, StoreError> {
-        self.with_reader(move |conn| typed::observations_since(conn, since, limit))
+        self.on_reader(move |ex| typed::observations_since(ex, since, limit))
             .await
     }
 

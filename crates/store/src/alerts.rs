@@ -2,8 +2,8 @@
 //!
 //! The store does not know the alert model (that is the `alerts` crate); it keeps each alert as
 //! a JSON record plus the columns the API filters on, and an append-only history per alert. This
-//! module is the backend-neutral contract; a backend implements [`AlertStore`] (SQLite's is in
-//! `store-sqlite`).
+//! module is the backend-neutral contract; its SQL, the same for every backend, is
+//! [`crate::sql_stores::alerts`] (a backend implements [`crate::sql_stores::SqlRunner`]).
 
 use crate::StoreError;
 use async_trait::async_trait;

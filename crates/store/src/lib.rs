@@ -2,8 +2,10 @@
 //!
 //! The [`Store`] trait is what the server talks to; it speaks SensorThings (resource paths,
 //! query options, JSON bodies) and knows nothing of any engine. [`sql`] compiles STA queries to SQL
-//! for a [`sql::Dialect`]. Backends live in their own crates (`store-sqlite`: the embedded one, one
-//! group-committing writer thread and a pool of readers); this crate links no database engine.
+//! for a [`sql::Dialect`]; [`sql_stores`] is the SQL of the capability stores (accounts, alerts,
+//! review, scenes, typed reads), written once for every backend. Backends live in their own
+//! crates (`store-sqlite`: the embedded one, one group-committing writer thread and a pool of
+//! readers; `store-postgres`); this crate links no database engine.
 
 pub mod accounts;
 pub mod alerts;
@@ -27,6 +29,7 @@ pub mod review;
 pub mod scenes;
 pub mod shape;
 pub mod sql;
+pub mod sql_stores;
 mod typed;
 mod types;
 pub mod update;

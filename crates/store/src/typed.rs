@@ -1,6 +1,7 @@
 //! Typed rows for the server's own questions to its store (the network loader, the datastream
 //! directory, the alert engine's catch-up after a lagged commit stream). These are not STA
-//! requests: no paths, no query options, no links — plain rows a backend answers with plain SQL.
+//! requests: no paths, no query options, no links — plain rows, answered with plain SQL by
+//! [`crate::sql_stores::typed`].
 
 use crate::ObservationEvent;
 use serde_json::{Map, Value};

@@ -1,0 +1,49 @@
+//! The capability stores (`store::sql_stores`) on a real PostgreSQL (`QINGSHUI_TEST_DATABASE_URL`;
+//! skipped without it): the shared behaviour test, each part in a fresh schema.
+
+use store::Store;
+use store::sql_stores::conformance;
+use store_postgres::{PgConfig, PgStore};
+
+fn fresh() -> Option<PgStore> {
+    let admin = std::env::var("QINGSHUI_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())?;
+    let name = format!(
+        "cap_{:x}_{:x}",
+        std::process::id(),
+        store::clock::now_micros() & 0xffff_ffff
+    );
+    // The blocking client must not run on the test's runtime thread.
+    let url = std::thread::spawn(move || {
+        let mut c = store_postgres::connect(&admin).expect("connect");
+        c.batch_execute(&format!("CREATE SCHEMA {name}"))
+            .expect("schema");
+        let sep = if admin.contains('?') { '&' } else { '?' };
+        format!("{admin}{sep}options=-csearch_path%3D{name}")
+    })
+    .join()
+    .expect("create the schema");
+    let mut config = PgConfig::new(url);
+    config.notify = false;
+    Some(PgStore::open(config).expect("open"))
+}
+
+macro_rules! on_postgres {
+    ($name:ident) => {
+        #[tokio::test(flavor = "multi_thread")]
+        async fn $name() {
+            let Some(store) = fresh() else {
+                eprintln!("QINGSHUI_TEST_DATABASE_URL is not set: skipped");
+                return;
+            };
+            conformance::$name(&store).await;
+            store.close().await;
+        }
+    };
+}
+
+on_postgres!(alerts);
+on_postgres!(scenes);
+on_postgres!(accounts);
+on_postgres!(review);
