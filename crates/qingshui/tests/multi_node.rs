@@ -130,6 +130,45 @@ async fn wait_alert(
     }
 }
 
+/// `/api/v1/events` of `base`, read up to its `ready` event.
+async fn open_events(client: &reqwest::Client, base: &str) -> reqwest::Response {
+    let mut sse = client
+        .get(format!("{base}/api/v1/events"))
+        .send()
+        .await
+        .expect("sse");
+    let mut seen = String::new();
+    while !seen.contains("event: ready") {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), sse.chunk())
+            .await
+            .expect("ready in time")
+            .expect("chunk")
+            .expect("open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    sse
+}
+
+/// Reads `sse` until an `alert` event holding both `a` and `b` arrives (10 s at most).
+async fn wait_event(sse: &mut reqwest::Response, a: &str, b: &str, what: &str) {
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if seen
+            .split("\n\n")
+            .any(|e| e.contains("event: alert") && e.contains(a) && e.contains(b))
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}: {seen}");
+        if let Ok(Ok(Some(chunk))) =
+            tokio::time::timeout(Duration::from_millis(500), sse.chunk()).await
+        {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+}
+
 async fn observe(client: &reqwest::Client, base: &str, ds: i64, time: String, value: f64) {
     let r = client
         .post(format!("{base}/v1.1/Datastreams({ds})/Observations"))
@@ -269,6 +308,8 @@ async fn two_nodes_share_writes_events_and_the_alert_engine() {
         .as_i64()
         .expect("TP datastream");
     let source = "MN01:tp:hourly";
+    let mut sse_b = open_events(&client, &b).await;
+    let mut sse_a = open_events(&client, &a).await;
     observe(&client, &a, tp, hours_ago(3), 0.3).await;
     let deadline = Instant::now() + Duration::from_secs(15);
     let raised = loop {
@@ -279,6 +320,14 @@ async fn two_nodes_share_writes_events_and_the_alert_engine() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let alert_id = raised["id"].as_i64().expect("alert id");
+    // The dashboard on B sees the alert A raised, live.
+    wait_event(
+        &mut sse_b,
+        "\"action\":\"raised\"",
+        source,
+        "B's SSE did not carry A's alert",
+    )
+    .await;
     let r = client
         .post(format!("{b}/api/v1/alerts/{alert_id}/ack"))
         .json(&json!({ "by": "duty officer", "comment": "crew on the way" }))
@@ -286,6 +335,15 @@ async fn two_nodes_share_writes_events_and_the_alert_engine() {
         .await
         .expect("ack");
     assert_eq!(r.status(), reqwest::StatusCode::OK);
+    // … and the dashboard on A sees the acknowledgement made on B.
+    wait_event(
+        &mut sse_a,
+        "\"action\":\"acknowledged\"",
+        source,
+        "A's SSE did not carry B's acknowledgement",
+    )
+    .await;
+    drop((sse_a, sse_b));
     let count = raised["count"].as_u64().unwrap_or(1);
     observe(&client, &a, tp, hours_ago(2), 0.35).await;
     let updated = wait_alert(

@@ -137,6 +137,8 @@ pub struct PgStore {
     url: String,
     scope: u32,
     node: String,
+    /// The commit-notification channel and this node's id, when notifications are on.
+    announce: Option<(String, String)>,
     writer: Mutex<Option<mpsc::Sender<Work>>>,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Arc<Mutex<Vec<PgExec>>>,
@@ -238,13 +240,14 @@ impl PgStore {
         } else {
             None
         };
+        let announce = config
+            .notify
+            .then(|| (notify::channel(scope), node.clone()));
         let thread = {
             let events = events.clone();
             let counters = counters.clone();
             let max_batch = config.max_batch.max(1);
-            let announce = config
-                .notify
-                .then(|| (notify::channel(scope), node.clone()));
+            let announce = announce.clone();
             let url = config.url.clone();
             std::thread::Builder::new()
                 .name("qingshui-pg-writer".into())
@@ -257,6 +260,7 @@ impl PgStore {
             url: config.url,
             scope,
             node,
+            announce,
             writer: Mutex::new(Some(tx)),
             writer_thread: Mutex::new(Some(thread)),
             reader_permits: Arc::new(Semaphore::new(readers.len())),

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
+use store::executor::Executor;
 use store::sql::SqlValue;
 use store::{ChangeKind, CommitBatch, CommitEvent, ObservationEvent, StoreError, UpsertKind};
 use tokio::sync::broadcast;
@@ -54,6 +55,7 @@ pub fn encode(e: &CommitEvent) -> Value {
         CommitEvent::Entity { entity, id, change } => {
             json!({"e": [entity.set_name(), id, change_name(*change)]})
         }
+        CommitEvent::Alert { id } => json!({ "a": id }),
     }
 }
 
@@ -72,6 +74,9 @@ pub fn decode(v: &Value) -> Option<CommitEvent> {
             result_quality: v.get("q").cloned(),
             kind,
         }));
+    }
+    if let Some(id) = v.get("a").and_then(Value::as_i64) {
+        return Some(CommitEvent::Alert { id });
     }
     let e = v.get("e")?.as_array()?;
     let change = match e.get(2)?.as_str()? {
@@ -127,13 +132,13 @@ pub fn payloads(node: &str, events: &[CommitEvent]) -> Vec<String> {
 
 /// Queues the notifications of a batch in the writer's open transaction.
 pub fn announce(
-    conn: &PgExec,
+    conn: &dyn Executor,
     channel: &str,
     node: &str,
     events: &[CommitEvent],
 ) -> Result<(), StoreError> {
     for p in payloads(node, events) {
-        conn.execute_values(
+        conn.execute(
             "SELECT pg_notify($1, $2)",
             &[SqlValue::Text(channel.into()), SqlValue::Text(p)],
         )?;

@@ -4,7 +4,7 @@
 use crate::{PgExec, PgStore};
 use async_trait::async_trait;
 use store::StoreError;
-use store::sql_stores::{OnConnection, SqlRunner};
+use store::sql_stores::{Announcer, OnConnection, SqlRunner};
 
 /// Ends the transaction a capability store's closure runs in: ROLLBACK unless committed, also
 /// when the closure panics.
@@ -56,5 +56,12 @@ impl SqlRunner for PgStore {
         f: F,
     ) -> Result<T, StoreError> {
         self.with_reader(move |conn| f(conn)).await
+    }
+
+    fn announcer(&self) -> Option<Announcer> {
+        let (channel, node) = self.announce.clone()?;
+        Some(std::sync::Arc::new(move |ex, events| {
+            crate::notify::announce(ex, &channel, &node, events)
+        }))
     }
 }

@@ -229,6 +229,12 @@ pub enum CommitEvent {
         id: i64,
         change: ChangeKind,
     },
+    /// An alert was stored (raised, changed, acknowledged, cleared) by another node sharing the
+    /// database: its alert engine re-reads it (docs/postgres.md). A store with one node never
+    /// publishes this; the alert engine that changed an alert tells its own subscribers.
+    Alert {
+        id: i64,
+    },
 }
 
 /// Everything one group commit made durable.

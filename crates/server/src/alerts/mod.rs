@@ -10,6 +10,7 @@
 //! subscribers (`/api/v1/events`) and the notifier (webhooks, email). Because only this task
 //! changes alerts, an acknowledgement can never race an automatic clear.
 
+mod across_nodes;
 pub mod config;
 mod leadership;
 pub mod notifier;
@@ -437,6 +438,11 @@ impl Engine {
         if entities_changed {
             self.refresh().await;
         }
+        for event in &batch.events {
+            if let CommitEvent::Alert { id } = event {
+                self.on_remote_alert(*id).await;
+            }
+        }
         if !enabled {
             return;
         }
@@ -610,43 +616,6 @@ impl Engine {
             );
         }
         Ok(alert)
-    }
-
-    /// An alert as stored.
-    async fn stored(&self, id: i64) -> Result<Option<Alert>, EngineError> {
-        let store = self.alert_store.as_ref().ok_or(EngineError::Disabled)?;
-        let Some((row, _)) = store.alert(id).await? else {
-            return Ok(None);
-        };
-        serde_json::from_value::<Alert>(row.body)
-            .map(Some)
-            .map_err(|e| {
-                EngineError::Store(StoreError::Database(format!("unreadable alert {id}: {e}")))
-            })
-    }
-
-    /// On a shared database, the open alert under `key` as another node may have left it (a
-    /// person acknowledged, commented or cleared it there): re-read before the leader changes
-    /// it, so its change builds on theirs instead of overwriting it. An alert cleared elsewhere
-    /// is no longer open here. One indexed read, only where a change is written anyway.
-    async fn refresh_open(&mut self, key: &(RuleKind, String)) {
-        if !self.shared {
-            return;
-        }
-        let Some(id) = self.open.get(key).map(|a| a.id) else {
-            return;
-        };
-        match self.stored(id).await {
-            Ok(Some(a)) if a.state != AlertState::Cleared => {
-                self.open.insert(key.clone(), a);
-            }
-            Ok(_) => {
-                self.open.remove(key);
-            }
-            Err(e) => {
-                tracing::warn!(id, error = %e, "cannot re-read an open alert; using this node's copy")
-            }
-        }
     }
 
     async fn on_request(&mut self, request: Request) {

@@ -189,7 +189,16 @@ impl<R: SqlRunner> AlertStore for R {
         alert: AlertRecord,
         history: Vec<AlertHistoryRecord>,
     ) -> Result<i64, StoreError> {
-        self.on_writer(move |ex| save(ex, alert, history)).await
+        let announce = self.announcer();
+        self.on_writer(move |ex| {
+            let id = save(ex, alert, history)?;
+            // The other nodes' engines and live streams learn of it when this commits.
+            if let Some(announce) = &announce {
+                announce(ex, &[crate::CommitEvent::Alert { id }])?;
+            }
+            Ok(id)
+        })
+        .await
     }
 
     async fn alert(

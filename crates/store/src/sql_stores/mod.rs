@@ -44,7 +44,17 @@ pub trait SqlRunner: Send + Sync + 'static {
     /// Runs `f` on a read connection (with the backend's statement timeout and cancellation).
     async fn on_reader<T: Send + 'static, F: OnConnection<T>>(&self, f: F)
     -> Result<T, StoreError>;
+    /// How to tell the other nodes sharing this database about a change from inside the
+    /// writer's transaction (delivered only when it commits); `None`: nobody else to tell.
+    fn announcer(&self) -> Option<Announcer> {
+        None
+    }
 }
+
+/// Announces commit events to the other nodes, in the transaction `Executor` is in.
+pub type Announcer = std::sync::Arc<
+    dyn Fn(&dyn Executor, &[crate::CommitEvent]) -> Result<(), StoreError> + Send + Sync,
+>;
 
 /// What [`SqlRunner`] runs: a closure over a connection, sent to the thread that owns it.
 pub trait OnConnection<T>: FnOnce(&dyn Executor) -> Result<T, StoreError> + Send + 'static {}

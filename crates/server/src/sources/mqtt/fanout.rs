@@ -377,6 +377,8 @@ fn what_to_read(event: &CommitEvent, topic: &SubTopic) -> Option<Read> {
             )
         }
         CommitEvent::Entity { change, .. } if *change == ChangeKind::Deleted => return None,
+        // Alerts are not SensorThings entities: no MQTT topic carries them.
+        CommitEvent::Alert { .. } => return None,
         CommitEvent::Entity { entity, id, change } => {
             (*entity, *id, *change == ChangeKind::Updated)
         }
