@@ -116,23 +116,93 @@ pub fn push_echo_value(out: &mut String, start: i64, end: Option<i64>) {
     }
 }
 
+/// [`push_echo_value`] for a byte buffer (the streamed answer's body).
+pub fn extend_echo_value(out: &mut Vec<u8>, start: i64, end: Option<i64>) {
+    EchoWriter::default().extend_value(out, start, end);
+}
+
+/// Writes times in the echo form into a byte buffer, remembering the date of the last one: the
+/// rows of a series share their day (288 five-minute values a day), so its digits are worked
+/// out once a day rather than once a row.
+#[derive(Debug, Default)]
+pub struct EchoWriter {
+    /// The day (since 1970) whose `YYYY-MM-DDT` is in `date`.
+    day: Option<i64>,
+    date: [u8; 11],
+}
+
+impl EchoWriter {
+    /// An instant, or `start/end` when the end is distinct.
+    pub fn extend_value(&mut self, out: &mut Vec<u8>, start: i64, end: Option<i64>) {
+        self.extend_instant(out, start);
+        if let Some(e) = end
+            && e != start
+        {
+            out.push(b'/');
+            self.extend_instant(out, e);
+        }
+    }
+
+    fn extend_instant(&mut self, out: &mut Vec<u8>, micros: i64) {
+        if !(MIN_DATETIME..=MAX_DATETIME).contains(&micros) {
+            out.extend_from_slice(chrono_instant(micros, true).as_bytes());
+            return;
+        }
+        let (days, clock) = split(micros);
+        if self.day != Some(days) {
+            self.date = date_digits(days);
+            self.day = Some(days);
+        }
+        out.extend_from_slice(&self.date);
+        let mut buf = [0u8; 16];
+        let n = clock_digits(&mut buf, clock, true);
+        out.extend_from_slice(&buf[..n]);
+    }
+}
+
 fn push_instant(out: &mut String, micros: i64, echo: bool) {
     if !(MIN_DATETIME..=MAX_DATETIME).contains(&micros) {
-        let format = if echo {
-            SecondsFormat::AutoSi
-        } else {
-            SecondsFormat::Millis
-        };
-        if let Some(t) = Utc.timestamp_micros(micros).single() {
-            out.push_str(&t.to_rfc3339_opts(format, true));
-        }
+        out.push_str(&chrono_instant(micros, echo));
         return;
     }
-    let secs = micros.div_euclid(1_000_000);
-    let fraction = micros.rem_euclid(1_000_000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
+    let (days, clock) = split(micros);
+    let mut buf = [0u8; 16];
+    let n = clock_digits(&mut buf, clock, echo);
+    // Only ASCII digits and separators are written.
+    out.push_str(std::str::from_utf8(&date_digits(days)).unwrap_or_default());
+    out.push_str(std::str::from_utf8(&buf[..n]).unwrap_or_default());
+}
+
+/// Years outside 0000–9999, through chrono.
+fn chrono_instant(micros: i64, echo: bool) -> String {
+    let format = if echo {
+        SecondsFormat::AutoSi
+    } else {
+        SecondsFormat::Millis
+    };
+    Utc.timestamp_micros(micros)
+        .single()
+        .map(|t| t.to_rfc3339_opts(format, true))
+        .unwrap_or_default()
+}
+
+/// Days since 1970 and microseconds into the day.
+fn split(micros: i64) -> (i64, i64) {
+    (
+        micros.div_euclid(86_400_000_000),
+        micros.rem_euclid(86_400_000_000),
+    )
+}
+
+/// Two digits of `v` (0–99). Digits are put by hand: `write!` through `core::fmt`, and a
+/// `String` push per character, were a visible share of a long series.
+fn two(v: i64) -> [u8; 2] {
+    let v = v as u8;
+    [b'0' + v / 10, b'0' + v % 10]
+}
+
+/// `YYYY-MM-DDT` of a day since 1970 (years 0000–9999), by Howard Hinnant's civil_from_days.
+fn date_digits(days: i64) -> [u8; 11] {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -142,44 +212,45 @@ fn push_instant(out: &mut String, micros: i64, echo: bool) {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    // Digits pushed by hand: `write!` through `core::fmt` was a visible share of a long series.
-    push_digits(out, year, 4);
-    out.push('-');
-    push_digits(out, month, 2);
-    out.push('-');
-    push_digits(out, day, 2);
-    out.push('T');
-    push_digits(out, rem / 3600, 2);
-    out.push(':');
-    push_digits(out, rem % 3600 / 60, 2);
-    out.push(':');
-    push_digits(out, rem % 60, 2);
-    match fraction {
-        f if !echo => {
-            out.push('.');
-            push_digits(out, f / 1000, 3);
-        }
-        0 => {}
-        f if f % 1000 == 0 => {
-            out.push('.');
-            push_digits(out, f / 1000, 3);
-        }
-        f => {
-            out.push('.');
-            push_digits(out, f, 6);
-        }
-    }
-    out.push('Z');
+    let [c1, c2] = two(year / 100);
+    let [y1, y2] = two(year % 100);
+    let [m1, m2] = two(month);
+    let [d1, d2] = two(day);
+    [c1, c2, y1, y2, b'-', m1, m2, b'-', d1, d2, b'T']
 }
 
-/// `n` (0 ≤ n < 10^width, as the callers guarantee) zero-padded to `width` digits.
-fn push_digits(out: &mut String, n: i64, width: u32) {
-    let mut div = 10i64.pow(width.saturating_sub(1));
-    while div > 0 {
-        let d = (n / div % 10) as u8;
-        out.push(char::from(b'0' + d));
-        div /= 10;
+/// `hh:mm:ss[.fff[fff]]Z` of microseconds into a day: milliseconds always (`echo` false), or
+/// the echo form (none when zero, three digits when whole milliseconds, six otherwise).
+fn clock_digits(buf: &mut [u8; 16], micros: i64, echo: bool) -> usize {
+    let secs = micros / 1_000_000;
+    let fraction = micros % 1_000_000;
+    let [h1, h2] = two(secs / 3600);
+    let [m1, m2] = two(secs % 3600 / 60);
+    let [s1, s2] = two(secs % 60);
+    buf[..8].copy_from_slice(&[h1, h2, b':', m1, m2, b':', s1, s2]);
+    let mut n = 8;
+    let digits = match fraction {
+        _ if !echo => 3,
+        0 => 0,
+        f if f % 1000 == 0 => 3,
+        _ => 6,
+    };
+    if digits > 0 {
+        buf[n] = b'.';
+        n += 1;
+        let mut v = if digits == 3 {
+            fraction / 1000
+        } else {
+            fraction
+        };
+        for i in (0..digits).rev() {
+            buf[n + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        n += digits;
     }
+    buf[n] = b'Z';
+    n + 1
 }
 
 /// An instant, or an interval `start/end` when it has a distinct end (milliseconds always).
@@ -308,6 +379,14 @@ mod tests {
             assert_eq!(format_instant(m), want, "{m}");
             let want = t.to_rfc3339_opts(SecondsFormat::AutoSi, true);
             assert_eq!(format_echo(m), want, "{m}");
+            // The byte writer of the streamed answer writes the same, intervals included.
+            for end in [None, Some(m), Some(m.saturating_add(300_000_000))] {
+                let mut text = String::new();
+                push_echo_value(&mut text, m, end);
+                let mut bytes = Vec::new();
+                extend_echo_value(&mut bytes, m, end);
+                assert_eq!(bytes, text.as_bytes(), "{m} {end:?}");
+            }
         }
     }
 }

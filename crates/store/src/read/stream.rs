@@ -10,12 +10,11 @@ use super::{Page, decode};
 use crate::StoreError;
 use crate::executor::{Cell, Executor, Flow, RowRef};
 use crate::paging::Keyset;
-use crate::render::{Capped, Render, hide_member};
+use crate::render::{Render, hide_member};
 use crate::sql::mapping::{self, Column};
 use serde::Serialize;
 use serde_json::Value;
 use sta::{EntityType, PropertyKind, Query, ResultFormat};
-use std::io::Write;
 
 /// Every write into a [`Capped`] buffer fails only when the cap is passed.
 fn too_large(render: &Render) -> StoreError {
@@ -24,19 +23,30 @@ fn too_large(render: &Render) -> StoreError {
     }
 }
 
+/// A part of the body. Writes go straight into the buffer; the cap is checked once per row
+/// ([`Out::within_cap`]) — a check per write was a visible share of a long series, and a row
+/// is already in memory as the engine's cells.
 struct Out<'r> {
-    w: Capped,
+    buf: Vec<u8>,
     render: &'r Render,
-    /// Reused for the times written straight into the body (no string per row).
-    scratch: String,
+    /// Times in the echo form, the date of a run of rows written once.
+    times: sta::time::EchoWriter,
 }
 
 impl Out<'_> {
     fn raw(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
-        self.w.write_all(bytes).map_err(|_| too_large(self.render))
+        self.buf.extend_from_slice(bytes);
+        Ok(())
     }
     fn json<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), StoreError> {
-        serde_json::to_writer(&mut self.w, v).map_err(|_| too_large(self.render))
+        serde_json::to_writer(&mut self.buf, v)
+            .map_err(|e| StoreError::Database(format!("cannot write the answer: {e}")))
+    }
+    fn within_cap(&self) -> Result<(), StoreError> {
+        if self.buf.len() > self.render.max_bytes {
+            return Err(too_large(self.render));
+        }
+        Ok(())
     }
     /// `"key":`, preceded by a comma unless it is the object's first member. Keys are the
     /// model's property and navigation names (ASCII identifiers): nothing to escape.
@@ -52,14 +62,10 @@ impl Out<'_> {
     }
     /// A time (instant or interval) as a JSON string in the STA echo form.
     fn time(&mut self, start: i64, end: Option<i64>) -> Result<(), StoreError> {
-        let mut s = std::mem::take(&mut self.scratch);
-        s.clear();
-        s.push('"');
-        sta::time::push_echo_value(&mut s, start, end);
-        s.push('"');
-        let written = self.raw(s.as_bytes());
-        self.scratch = s;
-        written
+        self.buf.push(b'"');
+        self.times.extend_value(&mut self.buf, start, end);
+        self.buf.push(b'"');
+        Ok(())
     }
     /// A relative link made absolute, as a JSON string.
     fn link(&mut self, relative: &str) -> Result<(), StoreError> {
@@ -301,16 +307,18 @@ pub(super) fn stream_collection(
         .position(|(nav, _)| *nav == "Datastream")
         .map(|k| fk_at + k);
     let new_out = || Out {
-        w: Capped::new(render.max_bytes),
+        buf: Vec::new(),
         render,
-        scratch: String::new(),
+        times: sta::time::EchoWriter::default(),
     };
     // Entities go into `values`; dataArray lines into one buffer per Datastream, in order of
     // first appearance, as the value path groups them.
     let mut values = new_out();
-    // A series page is hundreds of kilobytes: growing the buffer by doubling copied it ~15 times.
-    let hint = usize::try_from(page.top.min(10_000)).unwrap_or(0) * 48;
-    values.w.buf.reserve(hint.min(render.max_bytes) + 512);
+    // A series page is hundreds of kilobytes: growing the buffer by doubling copied it ~15 times,
+    // and one doubling at the end still copied (and faulted in) the whole page. A row of a
+    // `$select`ed series is ~57 bytes; pages not touched are never faulted in.
+    let hint = usize::try_from(page.top.min(10_000)).unwrap_or(0) * 72;
+    values.buf.reserve(hint.min(render.max_bytes) + 512);
     let mut groups: Vec<(i64, Out<'_>, usize)> = Vec::new();
     let mut n: u64 = 0;
     let mut more = false;
@@ -349,21 +357,30 @@ pub(super) fn stream_collection(
     }
     let sql = format!("SELECT {} {}", list.join(", "), page.from);
     let time_at = time_at.filter(|_| time_keyset);
+    let needs_id = if data_array {
+        line.iter().any(|c| matches!(c, Component::Id))
+    } else {
+        shape.show_id || !shape.navs.is_empty()
+    };
     let mut visit = |row: &dyn RowRef| {
         if n == page.top {
             more = true;
             return Ok(Flow::Stop);
         }
         n += 1;
+        // The id is read only where the row shows it or the nextLink's token needs it (the
+        // last row of a full page): two cells fewer per row of a long series.
         let id = match id_at {
-            Some(at) => row.cell(at)?.as_i64().unwrap_or_default(),
-            None => 0,
+            Some(at) if needs_id || n == page.top => row.cell(at)?.as_i64().unwrap_or_default(),
+            _ => 0,
         };
-        let time = match time_at {
-            Some(at) => row.cell(at)?.as_i64().unwrap_or_default(),
-            None => 0,
-        };
-        last = Some((time, id));
+        if n == page.top {
+            let time = match time_at {
+                Some(at) => row.cell(at)?.as_i64().unwrap_or_default(),
+                None => 0,
+            };
+            last = Some((time, id));
+        }
         if data_array {
             let ds = match ds_at {
                 Some(at) => row.cell(at)?.as_i64().unwrap_or_default(),
@@ -382,11 +399,13 @@ pub(super) fn stream_collection(
             }
             *lines += 1;
             write_line(out, &fields, &line, parameters_at, row, id)?;
+            out.within_cap()?;
         } else {
             if n > 1 {
                 values.raw(b",")?;
             }
             write_entity(&mut values, entity, &fields, &shape, row, id)?;
+            values.within_cap()?;
         }
         Ok(Flow::Continue)
     };
@@ -408,8 +427,9 @@ pub(super) fn stream_collection(
             values.json(&count)?;
             values.key(&mut first, "dataArray")?;
             values.raw(b"[")?;
-            values.raw(&lines.w.buf)?;
+            values.raw(&lines.buf)?;
             values.raw(b"]}")?;
+            values.within_cap()?;
         }
     }
     let mut head = new_out();
@@ -427,11 +447,11 @@ pub(super) fn stream_collection(
     head.raw(b"[")?;
     // The head goes in front of the rows in the rows' own buffer (room was reserved): copying
     // half a megabyte of series into a second fresh buffer cost as much as writing it.
-    if head.w.buf.len() + values.w.buf.len() + 2 > render.max_bytes {
+    if head.buf.len() + values.buf.len() + 2 > render.max_bytes {
         return Err(too_large(render));
     }
-    let mut body = values.w.buf;
-    body.splice(0..0, head.w.buf);
+    let mut body = values.buf;
+    body.splice(0..0, head.buf);
     body.extend_from_slice(b"]}");
     Ok(body)
 }
