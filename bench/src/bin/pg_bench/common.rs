@@ -150,11 +150,20 @@ pub fn value(ds: i64, i: i64) -> f64 {
     ((i * 7919 + ds * 104_729) % 10_000) as f64 / 100.0
 }
 
-/// CreateObservations of `rows` rows into datastream `ds`, BATCH rows per request.
+/// The first phenomenon time of `rows` five-minute ingest rows: a month start far enough back
+/// that the last row is in the past (the store refuses future times, row by row).
+pub fn ingest_start(rows: usize) -> i64 {
+    let span = rows as i64 * FIVE_MIN + 31 * 86_400_000_000;
+    store_postgres::schema::month_of(store::clock::now_micros() - span)
+}
+
+/// CreateObservations of `rows` rows into datastream `ds`, BATCH rows per request, the first
+/// at `start`; every row must be stored (a refused row is an error, not a faster request).
 pub async fn post_batches(
     client: reqwest::Client,
     base: String,
     ds: usize,
+    start: i64,
     rows: usize,
 ) -> anyhow::Result<()> {
     let mut i = 0;
@@ -162,7 +171,7 @@ pub async fn post_batches(
         let data: Vec<Value> = (i..i + BATCH)
             .map(|j| {
                 json!([
-                    sta::time::format_instant(T0 + j as i64 * FIVE_MIN),
+                    sta::time::format_instant(start + j as i64 * FIVE_MIN),
                     j as f64 * 0.001
                 ])
             })
@@ -180,6 +189,17 @@ pub async fn post_batches(
                 r.text().await.unwrap_or_default()
             );
         }
+        let answer: Value = r.json().await?;
+        let refused = answer
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|v| v.as_str() == Some("error"))
+            .count();
+        anyhow::ensure!(
+            refused == 0,
+            "CreateObservations into Datastream({ds}) refused {refused} rows"
+        );
         i += BATCH;
     }
     Ok(())

@@ -2,26 +2,29 @@
 //! table, one transaction per BATCH rows) and HTTP CreateObservations with 1 and 16 clients on
 //! one node, and 16 clients split 8 + 8 over two nodes on one schema.
 
-use crate::common::{BATCH, FIVE_MIN, Node, Schemas, T0, create_stations, post_batches};
+use crate::common::{BATCH, FIVE_MIN, Node, Schemas, create_stations, ingest_start, post_batches};
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::Type;
 use std::time::Instant;
 
-/// The partitions of the months `rows` five-minute rows from T0 fall in (blocking).
-fn ensure_months(url: &str, rows: usize) -> anyhow::Result<()> {
+/// The partitions of the months `rows` five-minute rows from `start` fall in (blocking).
+pub fn ensure_months(url: &str, start: i64, rows: usize) -> anyhow::Result<()> {
     let exec = store_postgres::PgExec::new(store_postgres::connect(url)?);
-    for i in 0..(rows as i64 * FIVE_MIN / 2_419_200_000_000 + 2) {
-        store_postgres::schema::ensure_partition(&exec, T0 + i * 2_419_200_000_000)?;
+    let last = store_postgres::schema::month_of(start + rows as i64 * FIVE_MIN);
+    let mut t = start;
+    while store_postgres::schema::month_of(t) <= last {
+        store_postgres::schema::ensure_partition(&exec, t)?;
+        t += 20 * 86_400_000_000;
     }
     Ok(())
 }
 
 /// Binary COPY of `rows` rows into observations, 1 transaction per BATCH rows.
-pub fn raw_copy(url: &str, rows: usize) -> anyhow::Result<f64> {
+pub fn raw_copy(url: &str, start: i64, rows: usize) -> anyhow::Result<f64> {
     let exec = store_postgres::PgExec::new(store_postgres::connect(url)?);
     store_postgres::schema::migrate(&exec)?;
     drop(exec);
-    ensure_months(url, rows)?;
+    ensure_months(url, start, rows)?;
     let exec = store_postgres::PgExec::new(store_postgres::connect(url)?);
     let mut client = exec.client();
     let t = Instant::now();
@@ -38,7 +41,7 @@ pub fn raw_copy(url: &str, rows: usize) -> anyhow::Result<f64> {
         for j in i..i + BATCH {
             let (ds, t, id, v, f) = (
                 1i64,
-                T0 + j as i64 * FIVE_MIN,
+                start + j as i64 * FIVE_MIN,
                 j as i64 + 1,
                 j as f64 * 0.001,
                 1i64,
@@ -66,6 +69,7 @@ async fn concurrent(
     client: &reqwest::Client,
     bases: &[String],
     first: usize,
+    start: i64,
     clients: usize,
     per_client: usize,
 ) -> anyhow::Result<f64> {
@@ -76,6 +80,7 @@ async fn concurrent(
             client.clone(),
             bases[k % bases.len()].clone(),
             first + k,
+            start,
             per_client,
         )));
     }
@@ -93,8 +98,10 @@ fn stored_rows(url: &str) -> anyhow::Result<i64> {
 }
 
 pub async fn run(schemas: &Schemas, rows: usize) -> anyhow::Result<Ingest> {
+    let start = ingest_start(rows);
     let s = schemas.clone();
-    let raw = tokio::task::spawn_blocking(move || raw_copy(&s.create("raw")?, rows)).await??;
+    let raw =
+        tokio::task::spawn_blocking(move || raw_copy(&s.create("raw")?, start, rows)).await??;
     let client = reqwest::Client::new();
 
     // One node: 1 client, then 16.
@@ -103,9 +110,9 @@ pub async fn run(schemas: &Schemas, rows: usize) -> anyhow::Result<Ingest> {
     let node = Node::start(&url).await?;
     create_stations(&client, &node.sta(), 17, 4).await?;
     let t = Instant::now();
-    post_batches(client.clone(), node.sta(), 1, rows).await?;
+    post_batches(client.clone(), node.sta(), 1, start, rows).await?;
     let one_client = rows as f64 / t.elapsed().as_secs_f64();
-    let sixteen = concurrent(&client, &[node.sta()], 2, 16, rows / 16).await?;
+    let sixteen = concurrent(&client, &[node.sta()], 2, start, 16, rows / 16).await?;
     node.stop().await?;
     let u = url.clone();
     let n = tokio::task::spawn_blocking(move || stored_rows(&u)).await??;
@@ -124,9 +131,9 @@ pub async fn run(schemas: &Schemas, rows: usize) -> anyhow::Result<Ingest> {
     // start creates this month's and the next two): two writers creating the same partition
     // in the same moment is a race of its own (BENCHMARKS.md).
     let u = url.clone();
-    tokio::task::spawn_blocking(move || ensure_months(&u, rows)).await??;
+    tokio::task::spawn_blocking(move || ensure_months(&u, start, rows)).await??;
     create_stations(&client, &a.sta(), 16, 4).await?;
-    let two_nodes = concurrent(&client, &[a.sta(), b.sta()], 1, 16, rows / 16).await?;
+    let two_nodes = concurrent(&client, &[a.sta(), b.sta()], 1, start, 16, rows / 16).await?;
     b.stop().await?;
     a.stop().await?;
     let u = url.clone();

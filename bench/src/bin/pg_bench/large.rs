@@ -58,15 +58,14 @@ pub async fn first_rows(
 /// COPY rows 1..per_ds of every datastream, then the aggregates and statistics (blocking).
 /// Returns (rows copied, obs/s of the COPY).
 pub fn copy_rest(url: &str, datastreams: i64, per_ds: i64) -> anyhow::Result<(i64, f64)> {
+    anyhow::ensure!(
+        T0 + per_ds * FIVE_MIN < store::clock::now_micros(),
+        "{per_ds} five-minute rows from 2026-03-01 reach the future: use more datastreams"
+    );
     let exec = store_postgres::PgExec::new(store_postgres::connect(url)?);
     // The partitions of every month the rows fall in (the writer's maintenance, ahead of COPY,
     // so that no row lands in the default partition).
-    let last = T0 + (per_ds - 1) * FIVE_MIN;
-    let mut t = T0;
-    while store_postgres::schema::month_of(t) <= store_postgres::schema::month_of(last) {
-        store_postgres::schema::ensure_partition(&exec, t)?;
-        t += 20 * 86_400_000_000;
-    }
+    crate::ingest::ensure_months(url, T0, per_ds as usize)?;
     let mut client = exec.client();
     // The generated FeatureOfInterest of each datastream, from the row the writer stored.
     let features: HashMap<i64, i64> = client
