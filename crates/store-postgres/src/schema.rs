@@ -315,6 +315,35 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX day_approvals_station ON day_approvals (station, day);
     "#,
+    // 6: two writers (two nodes) reaching a new month in the same moment. The second one's
+    // CREATE TABLE waited for the first's transaction and then failed on the catalog's unique
+    // index (unique_violation, not duplicate_table), so its whole command answered 409. Now
+    // they take turns on a transaction-level advisory lock of the partition's name, and the
+    // second finds the partition the first committed.
+    r#"
+    CREATE OR REPLACE FUNCTION qs_ensure_partition(t BIGINT) RETURNS TEXT LANGUAGE plpgsql AS $$
+    DECLARE
+        m TIMESTAMP := date_trunc('month', to_timestamp(t / 1e6) AT TIME ZONE 'UTC');
+        lo BIGINT := (extract(epoch FROM m) * 1000000)::BIGINT;
+        hi BIGINT := (extract(epoch FROM m + INTERVAL '1 month') * 1000000)::BIGINT;
+        name TEXT := 'observations_' || to_char(m, 'YYYY_MM');
+    BEGIN
+        IF to_regclass(name) IS NULL THEN
+            PERFORM pg_advisory_xact_lock(hashtext('qs_ensure_partition'), hashtext(current_schema() || '.' || name));
+            IF to_regclass(name) IS NULL THEN
+                BEGIN
+                    -- Rows of this month that reached the default partition move to the new one.
+                    EXECUTE format('CREATE TABLE %I (LIKE observations INCLUDING DEFAULTS)', name);
+                    EXECUTE format('WITH moved AS (DELETE FROM observations_default WHERE phenomenon_time_start >= %s AND phenomenon_time_start < %s RETURNING *) INSERT INTO %I SELECT * FROM moved', lo, hi, name);
+                    EXECUTE format('ALTER TABLE observations ATTACH PARTITION %I FOR VALUES FROM (%s) TO (%s)', name, lo, hi);
+                EXCEPTION WHEN duplicate_table THEN
+                    NULL;
+                END;
+            END IF;
+        END IF;
+        RETURN name;
+    END $$;
+    "#,
 ];
 
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();

@@ -86,3 +86,51 @@ fn partitions_are_made_per_month_and_take_over_the_default_rows() {
     );
     assert!(dup.is_err(), "the key is unique");
 }
+
+/// Two writers (two nodes) creating the same month's partition in overlapping transactions:
+/// the second waits for the first and then finds the partition, instead of failing on the
+/// catalog's unique index when the first commits (what made a two-node ingest answer 409).
+#[test]
+fn two_writers_creating_one_month_at_once_both_succeed() {
+    let Some((url, first)) = fresh() else {
+        eprintln!("QINGSHUI_TEST_DATABASE_URL is not set: skipped");
+        return;
+    };
+    schema::migrate(&first).expect("migrate");
+    let second = PgExec::new(store_postgres::connect(&url).expect("connect"));
+    let second_pid = count(&second, "SELECT pg_backend_pid()::BIGINT");
+    first.batch("BEGIN").expect("begin");
+    schema::ensure_partition(&first, JUNE_1995).expect("first creates");
+    let waiting = std::thread::spawn(move || {
+        second.batch("BEGIN")?;
+        schema::ensure_partition(&second, JUNE_1995 + 7)?;
+        second.batch("COMMIT")
+    });
+    // The second is blocked behind the first's uncommitted partition before the first commits.
+    let watcher = PgExec::new(store_postgres::connect(&url).expect("connect"));
+    let mut blocked = false;
+    for _ in 0..100 {
+        let n = count(
+            &watcher,
+            &format!("SELECT COUNT(*) FROM pg_locks WHERE pid = {second_pid} AND NOT granted"),
+        );
+        if n > 0 {
+            blocked = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(blocked, "the second writer never waited for the first");
+    first.batch("COMMIT").expect("commit");
+    waiting
+        .join()
+        .expect("thread")
+        .expect("the second writer finds the partition the first committed");
+    assert_eq!(
+        count(
+            &watcher,
+            "SELECT COUNT(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE c.relname = 'observations_1995_06' AND c.relnamespace = current_schema()::regnamespace"
+        ),
+        1
+    );
+}

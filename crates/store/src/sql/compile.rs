@@ -34,6 +34,20 @@ pub struct SqlBuilder {
     now_micros: i64,
 }
 
+/// Whether an ORDER BY key is a column that can never be NULL: an id (every table's primary
+/// key) or an observation's phenomenon time start (part of its primary key). Their order needs
+/// no null rule, and without one PostgreSQL reads them in index order.
+fn never_null(sql: &str, base: &Scope) -> bool {
+    let column = sql
+        .strip_prefix(base.alias.as_str())
+        .and_then(|c| c.strip_prefix('.'));
+    match column {
+        Some("id") => true,
+        Some("phenomenon_time_start") => base.entity == EntityType::Observation,
+        _ => false,
+    }
+}
+
 fn bad(message: impl Into<String>) -> StaError {
     StaError::query("$filter", message)
 }
@@ -98,16 +112,18 @@ impl SqlBuilder {
                 StaError::BadQuery { message, .. } => StaError::query("$orderby", message),
                 other => other,
             })?;
-            parts.push(format!(
-                "{sql}{}",
+            let suffix = if never_null(&sql, base) {
+                self.dialect.order_suffix_not_null(key.descending)
+            } else {
                 self.dialect.order_suffix(key.descending)
-            ));
+            };
+            parts.push(format!("{sql}{suffix}"));
         }
         let tie_desc = keys.first().is_some_and(|k| k.descending);
         parts.push(format!(
             "{}.id{}",
             base.alias,
-            self.dialect.order_suffix(tie_desc)
+            self.dialect.order_suffix_not_null(tie_desc)
         ));
         Ok(parts.join(", "))
     }
@@ -589,7 +605,18 @@ mod tests {
         .unwrap();
         assert_eq!(
             b.orderby(&q.orderby, &scope).unwrap(),
-            "e.phenomenon_time_start DESC NULLS LAST, e.result ASC NULLS FIRST, e.id DESC NULLS LAST"
+            "e.phenomenon_time_start DESC, e.result ASC NULLS FIRST, e.id DESC"
+        );
+        // A column that may be NULL keeps the null rule (a Datastream's phenomenonTime).
+        let scope = Scope {
+            entity: EntityType::Datastream,
+            alias: "e".into(),
+        };
+        let q =
+            sta::Query::parse(EntityType::Datastream, "$orderby=phenomenonTime,id%20desc").unwrap();
+        assert_eq!(
+            b.orderby(&q.orderby, &scope).unwrap(),
+            "e.phenomenon_time_start ASC NULLS FIRST, e.id DESC, e.id ASC"
         );
     }
 }

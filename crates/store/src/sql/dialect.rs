@@ -43,6 +43,14 @@ impl Dialect {
         }
     }
 
+    /// ORDER BY suffix of a column that is never NULL: no null order to ask for. On
+    /// PostgreSQL this matters: a b-tree (ASC NULLS LAST) delivers `ASC` and, backwards,
+    /// `DESC`, but not `ASC NULLS FIRST`, so a page ordered by id with the null rule was a
+    /// sort of the whole table (`Observations?$top=1` on 10 M rows: seconds).
+    pub fn order_suffix_not_null(self, descending: bool) -> &'static str {
+        if descending { " DESC" } else { " ASC" }
+    }
+
     /// ORDER BY suffix giving OGC 18-088's null order: first ascending, last descending.
     pub fn order_suffix(self, descending: bool) -> &'static str {
         match (self, descending) {
