@@ -251,20 +251,8 @@ async fn two_nodes_share_writes_events_and_the_alert_engine() {
     assert_eq!(ids.len(), 2, "B reads A's datastreams: {ds}");
 
     // B's live stream carries A's observation.
-    let mut sse = client
-        .get(format!("{b}/api/v1/events"))
-        .send()
-        .await
-        .expect("sse");
+    let mut sse = open_events(&client, &b).await;
     let mut seen = String::new();
-    while !seen.contains("event: ready") {
-        let chunk = tokio::time::timeout(Duration::from_secs(5), sse.chunk())
-            .await
-            .expect("ready in time")
-            .expect("chunk")
-            .expect("open");
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-    }
     let r = client
         .post(format!("{a}/v1.1/Datastreams({})/Observations", ids[0]))
         .json(&json!({ "phenomenonTime": t(-1), "result": 42.5 }))
