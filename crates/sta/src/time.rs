@@ -116,14 +116,9 @@ pub fn push_echo_value(out: &mut String, start: i64, end: Option<i64>) {
     }
 }
 
-/// [`push_echo_value`] for a byte buffer (the streamed answer's body).
-pub fn extend_echo_value(out: &mut Vec<u8>, start: i64, end: Option<i64>) {
-    EchoWriter::default().extend_value(out, start, end);
-}
-
-/// Writes times in the echo form into a byte buffer, remembering the date of the last one: the
-/// rows of a series share their day (288 five-minute values a day), so its digits are worked
-/// out once a day rather than once a row.
+/// [`push_echo_value`] for a byte buffer (the streamed answer's body), remembering the date of
+/// the last time written: the rows of a series share their day (288 five-minute values a day),
+/// so its digits are worked out once a day rather than once a row.
 #[derive(Debug, Default)]
 pub struct EchoWriter {
     /// The day (since 1970) whose `YYYY-MM-DDT` is in `date`.
@@ -384,7 +379,7 @@ mod tests {
                 let mut text = String::new();
                 push_echo_value(&mut text, m, end);
                 let mut bytes = Vec::new();
-                extend_echo_value(&mut bytes, m, end);
+                EchoWriter::default().extend_value(&mut bytes, m, end);
                 assert_eq!(bytes, text.as_bytes(), "{m} {end:?}");
             }
         }

@@ -630,10 +630,13 @@ impl Engine {
     }
 
     async fn lifecycle(&mut self, id: i64, command: Command) -> Result<Alert, EngineError> {
-        let known = self.open.values().find(|a| a.id == id).cloned();
+        // On a shared database another node may have changed it: the stored alert is current.
+        let known = (!self.shared)
+            .then(|| self.open.values().find(|a| a.id == id).cloned())
+            .flatten();
         let current = match known {
-            Some(a) if !self.shared => a,
-            _ => self.stored(id).await?.ok_or(EngineError::NotFound(id))?,
+            Some(a) => a,
+            None => self.stored(id).await?.ok_or(EngineError::NotFound(id))?,
         };
         let manual_clear = matches!(command, Command::Clear { .. });
         let now = store::clock::now_micros();
