@@ -17,21 +17,12 @@ fn fresh_schema_url() -> Option<String> {
     let admin = std::env::var("QINGSHUI_TEST_DATABASE_URL")
         .ok()
         .filter(|u| !u.trim().is_empty())?;
-    let schema = format!(
-        "mn_{:x}_{:x}",
-        std::process::id(),
-        sta::time::now_micros() & 0xffff_ffff
-    );
-    let (a, s) = (admin.clone(), schema.clone());
-    std::thread::spawn(move || {
-        let mut c = store_postgres::connect(&a).expect("connect");
-        c.batch_execute(&format!("CREATE SCHEMA {s}"))
-            .expect("schema");
-    })
-    .join()
-    .expect("schema thread");
-    let sep = if admin.contains('?') { '&' } else { '?' };
-    Some(format!("{admin}{sep}options=-csearch_path%3D{schema}"))
+    // The blocking client must not run on a test's runtime thread.
+    let (_, url) = std::thread::spawn(move || store_postgres::create_fresh_schema(&admin, "mn_"))
+        .join()
+        .expect("schema thread")
+        .expect("schema");
+    Some(url)
 }
 
 fn spawn_node(url: &str, data: &std::path::Path, port: u16) -> Child {

@@ -110,6 +110,32 @@ pub fn connect(url: &str) -> Result<postgres::Client, StoreError> {
     })
 }
 
+/// A name unique on this host for a schema or a node: the prefix, the process, the start
+/// microsecond and a per-process sequence (parallel tests open several in one microsecond).
+pub fn unique_name(prefix: &str) -> String {
+    static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    format!(
+        "{prefix}{:x}_{:x}_{:x}",
+        std::process::id(),
+        store::clock::now_micros() & 0xff_ffff_ffff,
+        SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
+/// Creates a fresh schema named from `prefix` (blocking) and answers its name and the URL
+/// whose `search_path` names it: tests and benchmarks, each in a schema of its own.
+pub fn create_fresh_schema(admin_url: &str, prefix: &str) -> Result<(String, String), StoreError> {
+    let name = unique_name(prefix);
+    let mut c = connect(admin_url)?;
+    c.batch_execute(&format!("CREATE SCHEMA {name}"))
+        .map_err(exec::to_store_error)?;
+    let sep = if admin_url.contains('?') { '&' } else { '?' };
+    Ok((
+        name.clone(),
+        format!("{admin_url}{sep}options=-csearch_path%3D{name}"),
+    ))
+}
+
 struct Job {
     cmd: WriteCommand,
     reply: oneshot::Sender<Result<WriteOutcome, StoreError>>,
@@ -188,11 +214,7 @@ pub fn scope_of(schema: &str) -> u32 {
 
 /// A node id for the commit notifications: host-unique enough (pid and start time).
 fn node_id() -> String {
-    format!(
-        "{:x}-{:x}",
-        std::process::id(),
-        store::clock::now_micros() & 0xff_ffff_ffff
-    )
+    unique_name("")
 }
 
 impl PgStore {

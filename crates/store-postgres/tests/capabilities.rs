@@ -9,21 +9,11 @@ fn fresh() -> Option<PgStore> {
     let admin = std::env::var("QINGSHUI_TEST_DATABASE_URL")
         .ok()
         .filter(|u| !u.trim().is_empty())?;
-    let name = format!(
-        "cap_{:x}_{:x}",
-        std::process::id(),
-        store::clock::now_micros() & 0xffff_ffff
-    );
     // The blocking client must not run on the test's runtime thread.
-    let url = std::thread::spawn(move || {
-        let mut c = store_postgres::connect(&admin).expect("connect");
-        c.batch_execute(&format!("CREATE SCHEMA {name}"))
-            .expect("schema");
-        let sep = if admin.contains('?') { '&' } else { '?' };
-        format!("{admin}{sep}options=-csearch_path%3D{name}")
-    })
-    .join()
-    .expect("create the schema");
+    let (_, url) = std::thread::spawn(move || store_postgres::create_fresh_schema(&admin, "cap_"))
+        .join()
+        .expect("create the schema")
+        .expect("schema");
     let mut config = PgConfig::new(url);
     config.notify = false;
     Some(PgStore::open(config).expect("open"))

@@ -11,16 +11,7 @@ fn fresh() -> Option<(String, PgExec)> {
     let admin = std::env::var("QINGSHUI_TEST_DATABASE_URL")
         .ok()
         .filter(|u| !u.trim().is_empty())?;
-    let name = format!(
-        "pt_{:x}_{:x}",
-        std::process::id(),
-        store::clock::now_micros() & 0xffff_ffff
-    );
-    let mut c = store_postgres::connect(&admin).expect("connect");
-    c.batch_execute(&format!("CREATE SCHEMA {name}"))
-        .expect("schema");
-    let sep = if admin.contains('?') { '&' } else { '?' };
-    let url = format!("{admin}{sep}options=-csearch_path%3D{name}");
+    let (_, url) = store_postgres::create_fresh_schema(&admin, "pt_").expect("schema");
     let exec = PgExec::new(store_postgres::connect(&url).expect("connect"));
     Some((url, exec))
 }

@@ -26,14 +26,12 @@ impl Schemas {
 
     /// A fresh schema and the URL whose `search_path` names it (blocking).
     pub fn create(&self, tag: &str) -> anyhow::Result<String> {
-        let name = format!("bench_{tag}_{:x}", store::clock::now_micros() & 0xffff_ffff);
-        let mut c = store_postgres::connect(&self.admin)?;
-        c.batch_execute(&format!("CREATE SCHEMA {name}"))?;
+        let (name, url) =
+            store_postgres::create_fresh_schema(&self.admin, &format!("bench_{tag}_"))?;
         if let Ok(mut names) = self.names.lock() {
-            names.push(name.clone());
+            names.push(name);
         }
-        let sep = if self.admin.contains('?') { '&' } else { '?' };
-        Ok(format!("{}{sep}options=-csearch_path%3D{name}", self.admin))
+        Ok(url)
     }
 
     /// Drops every schema of this run (blocking); errors are printed, not fatal.
