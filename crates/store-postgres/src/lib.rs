@@ -6,9 +6,9 @@
 //! to `max_batch`, each in its own savepoint inside one transaction; callers are answered only
 //! after `COMMIT` returned, with `synchronous_commit = on`), and a small pool of reader threads
 //! each own a connection with a `statement_timeout`. Several nodes may share one database:
-//! every commit is announced with `pg_notify` inside the transaction (delivered on commit
-//! only), and each node's listener thread re-publishes other nodes' batches on its own commit
-//! stream (`notify.rs`); `leader.rs` is the advisory lock that makes one node the alert engine.
+//! while another node listens, every commit is announced with `pg_notify` inside the transaction
+//! (delivered on commit only), and each node's listener thread re-publishes other nodes' batches
+//! on its own commit stream (`notify.rs`); `leader.rs` is the advisory lock that makes one node the alert engine.
 
 pub mod copy;
 mod exec;
@@ -19,6 +19,7 @@ pub mod schema;
 mod write;
 
 pub use exec::{PgExec, placeholders, to_store_error};
+pub use notify::channel as commit_channel;
 
 use async_trait::async_trait;
 use exec::{cell, float, int, text};
@@ -159,12 +160,20 @@ struct Counters {
     reads_cancelled: AtomicU64,
 }
 
+/// The commit-notification channel, this node's id, and who listens.
+#[derive(Clone)]
+struct Announce {
+    channel: String,
+    node: String,
+    peers: Arc<notify::Peers>,
+}
+
 pub struct PgStore {
     url: String,
     scope: u32,
     node: String,
-    /// The commit-notification channel and this node's id, when notifications are on.
-    announce: Option<(String, String)>,
+    /// How this node announces its commits, when notifications are on.
+    announce: Option<Announce>,
     writer: Mutex<Option<mpsc::Sender<Work>>>,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Arc<Mutex<Vec<PgExec>>>,
@@ -178,6 +187,8 @@ pub struct PgStore {
     listener: Option<notify::Listener>,
     /// Microseconds of the last batch received from another node (0: none yet).
     last_remote_commit: Arc<AtomicI64>,
+    /// The other nodes listening: the writer announces only while one is.
+    peers: Arc<notify::Peers>,
     /// Whether this node's alert-engine leadership is held (for health).
     alert_leader: Arc<AtomicBool>,
 }
@@ -251,20 +262,31 @@ impl PgStore {
         let counters = Arc::new(Counters::default());
         let node = node_id();
         let last_remote_commit = Arc::new(AtomicI64::new(0));
+        let peers = Arc::new(notify::Peers::default());
         let listener = if config.notify {
-            Some(notify::Listener::start(
+            let listener = notify::Listener::start(
                 config.url.clone(),
                 notify::channel(scope),
                 node.clone(),
                 events.clone(),
                 last_remote_commit.clone(),
-            )?)
+                peers.clone(),
+            )?;
+            // Serve no one before the other nodes know of us (notify.rs).
+            if !peers.wait_until_known(Duration::from_secs(5)) {
+                tracing::warn!(
+                    "this node's hello did not come back within 5 s: other nodes may miss its first commits"
+                );
+            }
+            Some(listener)
         } else {
             None
         };
-        let announce = config
-            .notify
-            .then(|| (notify::channel(scope), node.clone()));
+        let announce = config.notify.then(|| Announce {
+            channel: notify::channel(scope),
+            node: node.clone(),
+            peers: peers.clone(),
+        });
         let thread = {
             let events = events.clone();
             let counters = counters.clone();
@@ -295,6 +317,7 @@ impl PgStore {
             future_refused,
             listener,
             last_remote_commit,
+            peers,
             alert_leader: Arc::new(AtomicBool::new(false)),
         })
     }
@@ -385,7 +408,7 @@ fn writer_loop(
     events: broadcast::Sender<Arc<CommitBatch>>,
     counters: Arc<Counters>,
     max_batch: usize,
-    announce: Option<(String, String)>,
+    announce: Option<Announce>,
 ) {
     while let Ok(first) = rx.recv() {
         if conn.is_closed() {
@@ -441,10 +464,13 @@ fn writer_loop(
                 }
                 results.push(r);
             }
-            if let Some((channel, node)) = &announce
+            // The last step before COMMIT: a node that said hello before this check hears
+            // this batch (notify.rs).
+            if let Some(a) = &announce
                 && !batch_events.is_empty()
+                && a.peers.any_live(store::clock::now_micros())
             {
-                notify::announce(&conn, channel, node, &batch_events)?;
+                notify::announce(&conn, &a.channel, &a.node, &batch_events)?;
             }
             conn.batch("COMMIT")
         })();
@@ -604,6 +630,10 @@ impl Store for PgStore {
             last_remote_commit_age_ms: (last > 0)
                 .then(|| (store::clock::now_micros() - last) / 1000),
             alert_leader: Some(self.alert_leader.load(Ordering::Relaxed)),
+            peers: self
+                .listener
+                .is_some()
+                .then(|| self.peers.live_count(store::clock::now_micros())),
             ..Default::default()
         };
         match asked {

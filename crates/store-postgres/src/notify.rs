@@ -6,12 +6,21 @@
 //! A payload is at most 8000 bytes, so a large batch goes as several notifications (one per
 //! chunk of events, delivered in order). An observation event whose result alone would not fit
 //! is sent without its result, and the receiving node reads it back from the database.
+//!
+//! Announcing costs the writer a quarter of its throughput (the JSON of every event and
+//! PostgreSQL's notification queue), so a writer announces only while another node listens.
+//! Listening nodes say so (`Peers`): a hello when their listener starts, which every node
+//! hearing it answers, and a heartbeat every [`HEARTBEAT`]; a node not heard for [`PEER_TTL`]
+//! is gone. A starting node opens only after its own hello has come back through the queue
+//! and the answers have had [`SETTLE`] to arrive, so a writer that had not heard of it yet has
+//! committed (its check is the last step before COMMIT) before the new node serves anyone.
 
 use crate::exec::PgExec;
 use serde_json::{Value, json};
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use store::executor::Executor;
 use store::sql::SqlValue;
 use store::{ChangeKind, CommitBatch, CommitEvent, ObservationEvent, StoreError, UpsertKind};
@@ -24,6 +33,69 @@ pub fn channel(scope: u32) -> String {
 }
 /// PostgreSQL's payload limit is 8000 bytes; leave room for the envelope.
 const CHUNK: usize = 7000;
+/// How often a listening node tells the others it is there.
+pub const HEARTBEAT: Duration = Duration::from_secs(2);
+/// A node not heard for this long has gone: the others stop announcing to it.
+pub const PEER_TTL: Duration = Duration::from_secs(10);
+/// How long a starting node waits, after its hello came back, for the others' answers.
+pub const SETTLE: Duration = Duration::from_millis(100);
+/// At most this many notifications are taken off the connection before they are published.
+const DRAIN: usize = 1024;
+
+/// The other nodes listening on the channel, as this node has heard them.
+#[derive(Default)]
+pub struct Peers {
+    /// Microseconds when another node was last heard (0: never).
+    last_heard: AtomicI64,
+    /// Each other node and when it was last heard.
+    seen: Mutex<HashMap<String, i64>>,
+    /// This node's own hello has come back through the queue.
+    echoed: AtomicBool,
+}
+
+impl Peers {
+    /// Whether another node has been heard within [`PEER_TTL`]: the writer announces only then.
+    pub fn any_live(&self, now: i64) -> bool {
+        let t = self.last_heard.load(Ordering::Relaxed);
+        t > 0 && now - t < ttl_micros()
+    }
+
+    /// How many other nodes have been heard within [`PEER_TTL`] (for health).
+    pub fn live_count(&self, now: i64) -> usize {
+        self.seen
+            .lock()
+            .map(|m| m.values().filter(|&&t| now - t < ttl_micros()).count())
+            .unwrap_or(0)
+    }
+
+    /// Notes `node` as heard at `now`.
+    fn heard(&self, node: &str, now: i64) {
+        self.last_heard.fetch_max(now, Ordering::Relaxed);
+        if let Ok(mut m) = self.seen.lock() {
+            // Forget long-gone nodes, so restarts (a new id each) do not pile up.
+            m.retain(|_, t| now - *t < 6 * ttl_micros());
+            m.insert(node.to_owned(), now);
+        }
+    }
+
+    /// Waits until this node's hello has come back (at most `timeout`), then [`SETTLE`] more
+    /// for the answers. False when the hello did not come back in time.
+    pub fn wait_until_known(&self, timeout: Duration) -> bool {
+        let start = Instant::now();
+        while !self.echoed.load(Ordering::Relaxed) {
+            if start.elapsed() >= timeout {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        std::thread::sleep(SETTLE);
+        true
+    }
+}
+
+fn ttl_micros() -> i64 {
+    PEER_TTL.as_micros() as i64
+}
 
 fn kind_name(k: UpsertKind) -> &'static str {
     match k {
@@ -94,6 +166,11 @@ pub fn decode(v: &Value) -> Option<CommitEvent> {
 /// How every payload from `node` begins.
 fn own_prefix(node: &str) -> String {
     format!("{{\"n\":{},", Value::from(node))
+}
+
+/// A presence payload: `"h"` (hello: answer me) or `"b"` (heartbeat).
+fn presence(node: &str, kind: &str) -> String {
+    format!("{}\"p\":\"{kind}\"}}", own_prefix(node))
 }
 
 /// One event in the wire form of [`encode`], written straight into text: the writer announces
@@ -186,14 +263,22 @@ impl Listener {
         node: String,
         events: broadcast::Sender<Arc<CommitBatch>>,
         last_remote: Arc<AtomicI64>,
+        peers: Arc<Peers>,
     ) -> Result<Listener, StoreError> {
         let stop = Arc::new(AtomicBool::new(false));
         // The first connection is made here, so a wrong URL fails the start, not a thread.
         let first = crate::connect(&url)?;
-        let stopping = stop.clone();
+        let ears = Ears {
+            channel,
+            node,
+            events,
+            last_remote,
+            peers,
+            stop: stop.clone(),
+        };
         std::thread::Builder::new()
             .name("qingshui-pg-listen".into())
-            .spawn(move || listen_loop(first, url, channel, node, events, last_remote, stopping))
+            .spawn(move || ears.listen_loop(first, url))
             .map_err(|e| StoreError::Database(format!("cannot start the listener: {e}")))?;
         Ok(Listener { stop })
     }
@@ -203,91 +288,168 @@ impl Listener {
     }
 }
 
-fn listen_loop(
-    first: postgres::Client,
-    url: String,
+/// What the listener thread holds.
+struct Ears {
     channel: String,
     node: String,
     events: broadcast::Sender<Arc<CommitBatch>>,
     last_remote: Arc<AtomicI64>,
+    peers: Arc<Peers>,
     stop: Arc<AtomicBool>,
-) {
-    let mut client = Some(first);
-    while !stop.load(Ordering::Relaxed) {
-        let mut c = match client.take() {
-            Some(c) => c,
-            None => match crate::connect(&url) {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!(error = %e, "commit listener cannot connect; retrying");
-                    std::thread::sleep(Duration::from_secs(1));
-                    continue;
-                }
-            },
-        };
-        if let Err(e) = c.batch_execute(&format!("LISTEN {channel}")) {
-            tracing::warn!(error = %e, "LISTEN failed; retrying");
-            std::thread::sleep(Duration::from_secs(1));
-            continue;
-        }
-        let exec = PgExec::new(c);
-        loop {
-            if stop.load(Ordering::Relaxed) {
-                return;
-            }
-            let received: Result<Vec<String>, postgres::Error> = {
-                let mut client = exec.client();
-                let mut n = client.notifications();
-                let mut it = n.timeout_iter(Duration::from_millis(500));
-                let mut got = Vec::new();
-                loop {
-                    match fallible_iterator::FallibleIterator::next(&mut it) {
-                        Ok(Some(note)) => got.push(note.payload().to_owned()),
-                        Ok(None) => break Ok(got),
-                        Err(e) => break Err(e),
+}
+
+/// What one notification was.
+enum Heard {
+    /// Another node's commits.
+    Batch(CommitBatch),
+    /// Another node starting: answer it.
+    Hello,
+    /// This node's own hello, back through the queue.
+    OwnHello,
+    /// Nothing to act on (our own batch, a heartbeat, an unreadable payload).
+    Nothing,
+}
+
+impl Ears {
+    fn listen_loop(self, first: postgres::Client, url: String) {
+        let mut client = Some(first);
+        while !self.stop.load(Ordering::Relaxed) {
+            let mut c = match client.take() {
+                Some(c) => c,
+                None => match crate::connect(&url) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "commit listener cannot connect; retrying");
+                        std::thread::sleep(Duration::from_secs(1));
+                        continue;
                     }
-                }
+                },
             };
-            match received {
-                Ok(payloads) => {
-                    for p in payloads {
-                        if let Some(batch) = receive(&exec, &node, &p, &last_remote) {
-                            let _ = events.send(Arc::new(batch));
+            if let Err(e) = c.batch_execute(&format!("LISTEN {}", self.channel)) {
+                tracing::warn!(error = %e, "LISTEN failed; retrying");
+                std::thread::sleep(Duration::from_secs(1));
+                continue;
+            }
+            let exec = PgExec::new(c);
+            // After LISTEN: a writer that hears this hello announces to us from then on.
+            if let Err(e) = self.say(&exec, "h") {
+                tracing::warn!(error = %e, "cannot say hello to the other nodes; reconnecting");
+                continue;
+            }
+            let mut last_beat = Instant::now();
+            loop {
+                if self.stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                match take_notifications(&exec) {
+                    Ok(payloads) => {
+                        for p in payloads {
+                            match self.receive(&exec, &p) {
+                                Heard::Batch(batch) => {
+                                    let _ = self.events.send(Arc::new(batch));
+                                }
+                                Heard::Hello => {
+                                    if let Err(e) = self.say(&exec, "b") {
+                                        tracing::warn!(error = %e, "cannot answer a hello");
+                                    }
+                                }
+                                Heard::OwnHello => self.peers.echoed.store(true, Ordering::Relaxed),
+                                Heard::Nothing => {}
+                            }
                         }
                     }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "commit listener lost its connection; reconnecting");
+                        break;
+                    }
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, "commit listener lost its connection; reconnecting");
+                if last_beat.elapsed() >= HEARTBEAT {
+                    if let Err(e) = self.say(&exec, "b") {
+                        tracing::warn!(error = %e, "cannot send the heartbeat");
+                    }
+                    last_beat = Instant::now();
+                }
+                if exec.is_closed() {
                     break;
                 }
             }
-            if exec.is_closed() {
-                break;
-            }
+        }
+    }
+
+    /// Sends a presence payload of this node.
+    fn say(&self, exec: &PgExec, kind: &str) -> Result<(), StoreError> {
+        exec.execute(
+            "SELECT pg_notify($1, $2)",
+            &[
+                SqlValue::Text(self.channel.clone()),
+                SqlValue::Text(presence(&self.node, kind)),
+            ],
+        )
+        .map(|_| ())
+    }
+
+    /// Reads one notification.
+    fn receive(&self, exec: &PgExec, payload: &str) -> Heard {
+        // Our own payloads come back too: recognised by the envelope's first member (every
+        // payload begins `{"n":<node>,`) without parsing — parsing every own payload cost the
+        // node as much as the JSON of the writes themselves.
+        if payload.starts_with(&own_prefix(&self.node)) {
+            return if payload == presence(&self.node, "h") {
+                Heard::OwnHello
+            } else {
+                Heard::Nothing
+            };
+        }
+        let Ok(v) = serde_json::from_str::<Value>(payload) else {
+            return Heard::Nothing;
+        };
+        let Some(from) = v.get("n").and_then(Value::as_str) else {
+            return Heard::Nothing;
+        };
+        if from == self.node {
+            return Heard::Nothing;
+        }
+        self.peers.heard(from, store::clock::now_micros());
+        if let Some(kind) = v.get("p").and_then(Value::as_str) {
+            return if kind == "h" {
+                Heard::Hello
+            } else {
+                Heard::Nothing
+            };
+        }
+        if let Some(t) = v.get("t").and_then(Value::as_i64) {
+            self.last_remote.store(t, Ordering::Relaxed);
+        }
+        match batch_of(exec, &v) {
+            Some(batch) => Heard::Batch(batch),
+            None => Heard::Nothing,
         }
     }
 }
 
-/// A batch from another node (our own are published by our writer already).
-fn receive(
-    exec: &PgExec,
-    node: &str,
-    payload: &str,
-    last_remote: &AtomicI64,
-) -> Option<CommitBatch> {
-    // Our own batches come back too: recognised by the envelope's first member (`payloads`
-    // writes `{"n":<node>,` first) without parsing them — parsing every own payload cost the
-    // node as much as the JSON of the writes themselves.
-    if payload.starts_with(&own_prefix(node)) {
-        return None;
+/// Waits up to half a second for a notification, then takes what else has arrived without
+/// waiting (at most [`DRAIN`]): each burst is published at once, not after a quiet spell.
+fn take_notifications(exec: &PgExec) -> Result<Vec<String>, postgres::Error> {
+    use fallible_iterator::FallibleIterator;
+    let mut client = exec.client();
+    let mut n = client.notifications();
+    let mut got = Vec::new();
+    match n.timeout_iter(Duration::from_millis(500)).next()? {
+        Some(note) => got.push(note.payload().to_owned()),
+        None => return Ok(got),
     }
-    let v: Value = serde_json::from_str(payload).ok()?;
-    if v.get("n").and_then(Value::as_str) == Some(node) {
-        return None;
+    let mut pending = n.iter();
+    while got.len() < DRAIN {
+        match pending.next()? {
+            Some(note) => got.push(note.payload().to_owned()),
+            None => break,
+        }
     }
-    if let Some(t) = v.get("t").and_then(Value::as_i64) {
-        last_remote.store(t, Ordering::Relaxed);
-    }
+    Ok(got)
+}
+
+/// The events of another node's batch payload; an event sent without its result is read back.
+fn batch_of(exec: &PgExec, v: &Value) -> Option<CommitBatch> {
     let mut events = Vec::new();
     for e in v.get("ev")?.as_array()? {
         let Some(mut ev) = decode(e) else { continue };

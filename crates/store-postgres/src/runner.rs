@@ -59,9 +59,10 @@ impl SqlRunner for PgStore {
     }
 
     fn announcer(&self) -> Option<Announcer> {
-        let (channel, node) = self.announce.clone()?;
+        // Alerts are few: announced whether or not another node is heard.
+        let a = self.announce.clone()?;
         Some(std::sync::Arc::new(move |ex, events| {
-            crate::notify::announce(ex, &channel, &node, events)
+            crate::notify::announce(ex, &a.channel, &a.node, events)
         }))
     }
 }

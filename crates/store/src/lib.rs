@@ -66,6 +66,10 @@ pub struct BackendHealth {
     /// How long ago another node's last commit announcement arrived (none yet: absent).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_remote_commit_age_ms: Option<i64>,
+    /// How many other nodes on the same database this node has heard within the last ten
+    /// seconds (a shared database only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peers: Option<usize>,
     /// Whether this node holds the alert engine's leadership (a shared database only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alert_leader: Option<bool>,
