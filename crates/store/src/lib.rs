@@ -19,6 +19,7 @@ pub mod executor;
 pub mod expand_rules;
 pub mod feature;
 pub mod links;
+pub mod observation_input;
 pub mod observed_area;
 pub mod paging;
 pub mod patch;

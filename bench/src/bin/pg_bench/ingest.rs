@@ -1,6 +1,7 @@
 //! Durable ingest: the raw ceiling (binary COPY of the same rows into the same partitioned
 //! table, one transaction per BATCH rows) and HTTP CreateObservations with 1 and 16 clients on
-//! one node, and 16 clients split 8 + 8 over two nodes on one schema.
+//! one node, the 16 again while a second, idle node listens (the node then announces every
+//! commit: what the notifications cost), and 16 clients split 8 + 8 over two nodes on one schema.
 
 use crate::common::{BATCH, FIVE_MIN, Node, Schemas, create_stations, ingest_start, post_batches};
 use postgres::binary_copy::BinaryCopyInWriter;
@@ -60,6 +61,7 @@ pub struct Ingest {
     pub raw: f64,
     pub one_client: f64,
     pub sixteen: f64,
+    pub sixteen_watched: f64,
     pub two_nodes: f64,
 }
 
@@ -108,18 +110,22 @@ pub async fn run(schemas: &Schemas, rows: usize) -> anyhow::Result<Ingest> {
     let s = schemas.clone();
     let url = tokio::task::spawn_blocking(move || s.create("http")).await??;
     let node = Node::start(&url).await?;
-    create_stations(&client, &node.sta(), 17, 4).await?;
+    create_stations(&client, &node.sta(), 33, 4).await?;
     let t = Instant::now();
     post_batches(client.clone(), node.sta(), 1, start, rows).await?;
     let one_client = rows as f64 / t.elapsed().as_secs_f64();
     let sixteen = concurrent(&client, &[node.sta()], 2, start, 16, rows / 16).await?;
+    // The same 16 clients on datastreams of their own while an idle second node listens.
+    let watcher = Node::start(&url).await?;
+    let sixteen_watched = concurrent(&client, &[node.sta()], 18, start, 16, rows / 16).await?;
+    watcher.stop().await?;
     node.stop().await?;
     let u = url.clone();
     let n = tokio::task::spawn_blocking(move || stored_rows(&u)).await??;
     anyhow::ensure!(
-        n as usize == rows * 2,
+        n as usize == rows * 3,
         "one node stored {n} of {} rows",
-        rows * 2
+        rows * 3
     );
 
     // Two nodes on one schema, each its own writer: 8 clients on A, 8 on B.
@@ -140,6 +146,7 @@ pub async fn run(schemas: &Schemas, rows: usize) -> anyhow::Result<Ingest> {
         raw,
         one_client,
         sixteen,
+        sixteen_watched,
         two_nodes,
     })
 }
@@ -158,6 +165,10 @@ pub fn print(i: &Ingest) {
         (
             "HTTP CreateObservations, 16 concurrent clients, one node",
             i.sixteen,
+        ),
+        (
+            "HTTP CreateObservations, 16 concurrent clients, one node, an idle second node listening",
+            i.sixteen_watched,
         ),
         (
             "HTTP CreateObservations, 16 clients split 8 + 8 over two nodes",

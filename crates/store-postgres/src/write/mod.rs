@@ -8,7 +8,6 @@ mod observations;
 
 use insert::Writer;
 pub use store::command::TimePolicy;
-pub use store::deep_insert::id_of;
 
 use observations::{Aggregate, flush_aggregates};
 

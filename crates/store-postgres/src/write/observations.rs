@@ -8,63 +8,14 @@
 
 use super::WriterState;
 use crate::exec::{Db, PgExec, cell};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sta::geo::{Envelope, union};
 use std::collections::HashMap;
 use store::executor::Executor;
+pub use store::observation_input::{Aggregate, ObsInput, parse_observation};
+use store::observation_input::{json_text, parse_create_observations};
 use store::sql::SqlValue;
-use store::{CommitEvent, NewObservation, ObservationEvent, StoreError, UpsertKind, bad_body};
-
-/// A fully parsed observation ready to store.
-#[derive(Debug, Clone)]
-pub struct ObsInput {
-    pub datastream_id: i64,
-    pub start: i64,
-    pub end: Option<i64>,
-    pub result: Value,
-    pub result_time: Option<i64>,
-    pub result_quality: Option<Value>,
-    pub valid: Option<(i64, Option<i64>)>,
-    pub parameters: Option<Value>,
-    pub feature_id: Option<i64>,
-}
-
-impl From<NewObservation> for ObsInput {
-    fn from(n: NewObservation) -> Self {
-        ObsInput {
-            datastream_id: n.datastream_id,
-            start: n.phenomenon_time,
-            end: n.phenomenon_time_end,
-            result: n.result,
-            result_time: n.result_time,
-            result_quality: n.result_quality,
-            valid: None,
-            parameters: n.parameters,
-            feature_id: n.feature_id,
-        }
-    }
-}
-
-/// Per-datastream changes accumulated during one command and written once at its end, so a
-/// bulk insert of N rows into one datastream costs one UPDATE, not N.
-#[derive(Debug, Clone, Default)]
-pub struct Aggregate {
-    count_delta: i64,
-    min_start: Option<i64>,
-    max_end: Option<i64>,
-    min_result_time: Option<i64>,
-    max_result_time: Option<i64>,
-    latest: Option<(i64, i64)>,
-    /// The envelope of the features of this command's observations (`observedArea`).
-    area: Option<Envelope>,
-}
-
-fn min_opt(a: Option<i64>, b: i64) -> Option<i64> {
-    Some(a.map_or(b, |a| a.min(b)))
-}
-fn max_opt(a: Option<i64>, b: i64) -> Option<i64> {
-    Some(a.map_or(b, |a| a.max(b)))
-}
+use store::{CommitEvent, ObservationEvent, StoreError, UpsertKind, bad_body};
 
 pub fn flush_aggregates(
     conn: &PgExec,
@@ -147,80 +98,6 @@ fn feature_envelope(
 /// reads `result_json` first).
 pub fn encode_result(v: &Value) -> (SqlValue, Option<String>) {
     store::deep_insert::encode_result_for(store::sql::Dialect::Postgres, v)
-}
-
-fn json_text(v: &Option<Value>) -> Option<String> {
-    v.as_ref().filter(|v| !v.is_null()).map(|v| v.to_string())
-}
-
-/// Parses an Observation body. `datastream` comes from the body's `Datastream` or the path.
-pub fn parse_observation(
-    m: &Map<String, Value>,
-    datastream_id: i64,
-    feature_id: Option<i64>,
-) -> Result<ObsInput, StoreError> {
-    let result = m
-        .get("result")
-        .cloned()
-        .ok_or_else(|| bad_body("Observation: 'result' is required"))?;
-    let (start, end) = match m.get("phenomenonTime") {
-        None | Some(Value::Null) => (store::clock::now_micros(), None),
-        Some(Value::String(s)) => {
-            let t = sta::time::parse_time_value(s)
-                .map_err(|e| bad_body(format!("Observation: phenomenonTime '{s}': {e}")))?;
-            (t.start, t.end)
-        }
-        Some(other) => {
-            return Err(bad_body(format!(
-                "Observation: phenomenonTime must be an ISO 8601 string, not {other}"
-            )));
-        }
-    };
-    let result_time = match m.get("resultTime") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(
-            sta::time::parse_instant(s)
-                .map_err(|e| bad_body(format!("Observation: resultTime '{s}': {e}")))?,
-        ),
-        Some(other) => {
-            return Err(bad_body(format!(
-                "Observation: resultTime must be an ISO 8601 instant, not {other}"
-            )));
-        }
-    };
-    let valid = match m.get("validTime") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => {
-            let t = sta::time::parse_time_value(s)
-                .map_err(|e| bad_body(format!("Observation: validTime '{s}': {e}")))?;
-            Some((t.start, t.end))
-        }
-        Some(other) => {
-            return Err(bad_body(format!(
-                "Observation: validTime must be an ISO 8601 interval, not {other}"
-            )));
-        }
-    };
-    let parameters = match m.get("parameters") {
-        None | Some(Value::Null) => None,
-        Some(v @ Value::Object(_)) => Some(v.clone()),
-        Some(other) => {
-            return Err(bad_body(format!(
-                "Observation: parameters must be a JSON object, not {other}"
-            )));
-        }
-    };
-    Ok(ObsInput {
-        datastream_id,
-        start,
-        end,
-        result,
-        result_time,
-        result_quality: m.get("resultQuality").cloned().filter(|v| !v.is_null()),
-        valid,
-        parameters,
-        feature_id,
-    })
 }
 
 fn datastream_exists(conn: &PgExec, st: &mut WriterState, ds: i64) -> Result<bool, StoreError> {
@@ -398,17 +275,10 @@ fn insert_many(conn: &PgExec, rows: &[&Prepared]) -> Result<HashMap<(i64, i64), 
 
 /// The bookkeeping of an inserted row: aggregates of its datastream.
 fn inserted(st: &mut WriterState, o: &ObsInput, id: i64) {
-    let agg = st.pending.entry(o.datastream_id).or_default();
-    agg.count_delta += 1;
-    agg.min_start = min_opt(agg.min_start, o.start);
-    agg.max_end = max_opt(agg.max_end, o.end.unwrap_or(o.start));
-    if let Some(rt) = o.result_time {
-        agg.min_result_time = min_opt(agg.min_result_time, rt);
-        agg.max_result_time = max_opt(agg.max_result_time, rt);
-    }
-    if agg.latest.is_none_or(|(t, _)| o.start >= t) {
-        agg.latest = Some((o.start, id));
-    }
+    st.pending
+        .entry(o.datastream_id)
+        .or_default()
+        .inserted(o, id);
 }
 
 /// The key is taken: the idempotency rule against the stored row (unchanged, or replaced with
@@ -473,8 +343,7 @@ fn after(
     events: &mut Vec<CommitEvent>,
 ) -> Result<(), StoreError> {
     if let Some(e) = feature_envelope(conn, &mut st.feature_envelopes, p.feature_id)? {
-        let agg = st.pending.entry(p.o.datastream_id).or_default();
-        agg.area = Some(union(agg.area, e));
+        st.pending.entry(p.o.datastream_id).or_default().cover(e);
     }
     events.push(CommitEvent::Observation(ObservationEvent {
         id: kind.0,
@@ -552,72 +421,12 @@ pub fn create_observations(
     body: &Value,
     events: &mut Vec<CommitEvent>,
 ) -> Result<Vec<store::RowOutcome>, StoreError> {
-    let groups = body
-        .as_array()
-        .ok_or_else(|| bad_body("CreateObservations: the body must be a JSON array"))?;
     let mut out = Vec::new();
-    for (gi, group) in groups.iter().enumerate() {
-        let g = group
-            .as_object()
-            .ok_or_else(|| bad_body(format!("CreateObservations: item {gi} must be an object")))?;
-        let ds = g
-            .get("Datastream")
-            .and_then(|d| d.get("@iot.id"))
-            .ok_or_else(|| {
-                bad_body(format!(
-                    "CreateObservations: item {gi} needs \"Datastream\": {{\"@iot.id\": …}}"
-                ))
-            })?;
-        let ds = super::id_of(ds).map_err(|_| {
-            bad_body(format!(
-                "CreateObservations: item {gi}: bad Datastream id {ds}"
-            ))
-        })?;
-        let components: Vec<&str> = g
-            .get("components")
-            .and_then(Value::as_array)
-            .ok_or_else(|| {
-                bad_body(format!(
-                    "CreateObservations: item {gi} needs a \"components\" array"
-                ))
-            })?
-            .iter()
-            .map(|c| c.as_str().unwrap_or(""))
-            .collect();
-        for required in ["phenomenonTime", "result"] {
-            if !components.contains(&required) {
-                return Err(bad_body(format!(
-                    "CreateObservations: item {gi}: components must include {required}"
-                )));
-            }
-        }
-        for c in &components {
-            if !matches!(
-                *c,
-                "id" | "phenomenonTime"
-                    | "resultTime"
-                    | "result"
-                    | "resultQuality"
-                    | "validTime"
-                    | "parameters"
-                    | "FeatureOfInterest/id"
-            ) {
-                return Err(bad_body(format!(
-                    "CreateObservations: item {gi}: unknown component '{c}'"
-                )));
-            }
-        }
-        let rows = g
-            .get("dataArray")
-            .and_then(Value::as_array)
-            .ok_or_else(|| {
-                bad_body(format!(
-                    "CreateObservations: item {gi} needs a \"dataArray\" array"
-                ))
-            })?;
-        let inputs: Vec<Result<ObsInput, StoreError>> = rows
-            .iter()
-            .map(|row| parse_row(ds, &components, row).map_err(bad_body))
+    for group in parse_create_observations(body)? {
+        let inputs = group
+            .rows
+            .into_iter()
+            .map(|r| r.map_err(bad_body))
             .collect();
         for r in store_observations(conn, st, inputs, events)? {
             out.push(r.map_err(|e| match e {
@@ -646,27 +455,4 @@ pub fn insert_observations(
             })
         })
         .collect())
-}
-
-fn parse_row(ds: i64, components: &[&str], row: &Value) -> Result<ObsInput, String> {
-    let cells = row.as_array().ok_or("a dataArray row must be an array")?;
-    if cells.len() != components.len() {
-        return Err(format!(
-            "row has {} values for {} components",
-            cells.len(),
-            components.len()
-        ));
-    }
-    let mut m = Map::new();
-    let mut feature = None;
-    for (c, v) in components.iter().zip(cells) {
-        match *c {
-            "FeatureOfInterest/id" => feature = Some(super::id_of(v).map_err(|e| e.to_string())?),
-            "id" => {}
-            other => {
-                m.insert(other.to_string(), v.clone());
-            }
-        }
-    }
-    parse_observation(&m, ds, feature).map_err(|e| e.to_string())
 }

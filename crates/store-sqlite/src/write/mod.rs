@@ -7,7 +7,6 @@ mod observations;
 
 use insert::Writer;
 pub use store::command::TimePolicy;
-pub use store::deep_insert::id_of;
 
 use crate::error::Db;
 use observations::{Aggregate, flush_aggregates};
