@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
+use store::counters::StoreCounters;
 use store::sql_stores::{SqlRunner, typed};
 use store::{
     CommitBatch, LatestValue, PageLimits, ReadRequest, ReadResponse, Series, SeriesBucket,
@@ -84,19 +85,6 @@ enum Work {
     Exclusive(Box<dyn FnOnce(&mut Connection) + Send>),
 }
 
-#[derive(Default)]
-struct Counters {
-    commits: AtomicU64,
-    write_commands: AtomicU64,
-    failed_commands: AtomicU64,
-    observations_inserted: AtomicU64,
-    observations_unchanged: AtomicU64,
-    observations_replaced: AtomicU64,
-    pending_writes: AtomicU64,
-    reads_timed_out: AtomicU64,
-    reads_cancelled: AtomicU64,
-}
-
 pub struct SqliteStore {
     writer: Mutex<Option<mpsc::Sender<Work>>>,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -104,7 +92,7 @@ pub struct SqliteStore {
     readers: Arc<Mutex<Vec<Connection>>>,
     reader_permits: Arc<Semaphore>,
     events: broadcast::Sender<Arc<CommitBatch>>,
-    counters: Arc<Counters>,
+    counters: Arc<StoreCounters>,
     page: PageLimits,
     statement_timeout: Option<Duration>,
     /// Set by `close`: running reads are interrupted, new ones refused.
@@ -204,7 +192,7 @@ impl SqliteStore {
         }
         let (tx, rx) = mpsc::channel::<Work>();
         let (events, _) = broadcast::channel(config.commit_stream_capacity.max(1));
-        let counters = Arc::new(Counters::default());
+        let counters = Arc::new(StoreCounters::default());
         let thread = {
             let events = events.clone();
             let counters = counters.clone();
@@ -280,7 +268,7 @@ fn writer_loop(
     mut state: write::WriterState,
     rx: mpsc::Receiver<Work>,
     events: broadcast::Sender<Arc<CommitBatch>>,
-    counters: Arc<Counters>,
+    counters: Arc<StoreCounters>,
     max_batch: usize,
 ) {
     while let Ok(first) = rx.recv() {
@@ -329,28 +317,7 @@ fn writer_loop(
         })();
         match outcome {
             Ok(()) => {
-                counters.commits.fetch_add(1, Ordering::Relaxed);
-                for r in &results {
-                    counters.write_commands.fetch_add(1, Ordering::Relaxed);
-                    match r {
-                        Err(_) => {
-                            counters.failed_commands.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Ok(WriteOutcome::Rows(rows)) => {
-                            for row in rows.iter().flatten() {
-                                let c = match row.1 {
-                                    store::UpsertKind::Inserted => &counters.observations_inserted,
-                                    store::UpsertKind::Unchanged => {
-                                        &counters.observations_unchanged
-                                    }
-                                    store::UpsertKind::Replaced => &counters.observations_replaced,
-                                };
-                                c.fetch_add(1, Ordering::Relaxed);
-                            }
-                        }
-                        Ok(_) => {}
-                    }
-                }
+                counters.committed(&results);
                 // Acknowledge only now: the batch is durable.
                 for (reply, r) in replies.into_iter().zip(results) {
                     let _ = reply.send(r);
@@ -460,19 +427,8 @@ impl Store for SqliteStore {
     }
 
     fn stats(&self) -> StoreStats {
-        let c = &self.counters;
-        StoreStats {
-            commits: c.commits.load(Ordering::Relaxed),
-            write_commands: c.write_commands.load(Ordering::Relaxed),
-            failed_commands: c.failed_commands.load(Ordering::Relaxed),
-            observations_inserted: c.observations_inserted.load(Ordering::Relaxed),
-            observations_unchanged: c.observations_unchanged.load(Ordering::Relaxed),
-            observations_replaced: c.observations_replaced.load(Ordering::Relaxed),
-            pending_writes: c.pending_writes.load(Ordering::Relaxed),
-            observations_future_refused: self.future_refused.load(Ordering::Relaxed),
-            reads_timed_out: c.reads_timed_out.load(Ordering::Relaxed),
-            reads_cancelled: c.reads_cancelled.load(Ordering::Relaxed),
-        }
+        self.counters
+            .stats(self.future_refused.load(Ordering::Relaxed))
     }
 
     async fn backend_health(&self) -> store::BackendHealth {

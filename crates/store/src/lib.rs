@@ -13,6 +13,7 @@ pub mod cascade;
 pub mod clock;
 pub mod command;
 pub mod count;
+pub mod counters;
 pub mod deep_insert;
 pub mod delete_where;
 pub mod executor;
