@@ -7,8 +7,8 @@
 //! chunk of events, delivered in order). An observation event whose result alone would not fit
 //! is sent without its result, and the receiving node reads it back from the database.
 //!
-//! Announcing costs the writer a quarter of its throughput (the JSON of every event and
-//! PostgreSQL's notification queue), so a writer announces only while another node listens.
+//! Announcing costs the writer work for nothing when no one listens (the JSON of every event and
+//! PostgreSQL's notification queue; BENCHMARKS.md measures it), so a writer announces only while another node listens.
 //! Listening nodes say so (`Peers`): a hello when their listener starts, which every node
 //! hearing it answers, and a heartbeat every [`HEARTBEAT`]; a node not heard for [`PEER_TTL`]
 //! is gone. A starting node opens only after its own hello has come back through the queue
