@@ -80,8 +80,8 @@ pub fn read(
 struct Page {
     entity: EntityType,
     sql: String,
-    /// `sql` after its select list (`FROM … LIMIT … OFFSET …`), for a narrower select list of
-    /// the same layout ([`stream`] reads only the columns it shows).
+    /// `sql` after its select list (`FROM … LIMIT … OFFSET …`), for the narrower select list of
+    /// [`stream`], which reads only the columns it shows.
     from: String,
     params: Vec<SqlValue>,
     count: Option<i64>,

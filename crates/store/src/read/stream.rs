@@ -73,7 +73,8 @@ impl Out<'_> {
     }
 }
 
-/// One property of the entity's select list: where its cells are and whether it is shown.
+/// One property read from the engine: where its cells are in the select list and whether the
+/// entity form shows it.
 struct Field {
     name: &'static str,
     col: &'static Column,
@@ -82,20 +83,42 @@ struct Field {
     shown: bool,
 }
 
-fn layout(entity: EntityType, select: Option<&[String]>) -> (Vec<Field>, usize) {
-    let mut at = 0;
+/// The properties `wanted` keeps, each with the place of its cells in a compact select list
+/// (returned beside them, columns aliased `e`). Only what the answer shows is produced by the
+/// engine: a placeholder `NULL` per column not shown still cost a VM step and a result cell per
+/// row, a visible part of a long `$select`ed series.
+fn layout(
+    entity: EntityType,
+    select: Option<&[String]>,
+    wanted: impl Fn(&str) -> bool,
+) -> (Vec<Field>, Vec<String>) {
     let mut fields = Vec::new();
+    let mut list = Vec::new();
     for (name, col) in mapping::columns(entity) {
+        if !wanted(name) {
+            continue;
+        }
         fields.push(Field {
             name,
             col,
             kind: decode::kind_of(entity, name),
-            at,
+            at: list.len(),
             shown: selected(select, name),
         });
-        at += decode::width(col);
+        match col {
+            Column::Plain(c) | Column::Json(c) | Column::Geometry(c) => list.push(format!("e.{c}")),
+            Column::Interval(a, b) => {
+                list.push(format!("e.{a}"));
+                list.push(format!("e.{b}"));
+            }
+            Column::Result => {
+                list.push("e.result".into());
+                list.push("e.result_json".into());
+            }
+        }
+        debug_assert_eq!(list.len(), fields[fields.len() - 1].at + decode::width(col));
     }
-    (fields, at)
+    (fields, list)
 }
 
 fn selected(select: Option<&[String]>, name: &str) -> bool {
@@ -281,7 +304,27 @@ pub(super) fn stream_collection(
 ) -> Result<Vec<u8>, StoreError> {
     let entity = page.entity;
     let select = query.select.as_deref();
-    let (fields, fk_at) = layout(entity, select);
+    let data_array = query.result_format == ResultFormat::DataArray;
+    let components: Vec<String> = match select {
+        Some(s) => s.to_vec(),
+        None => ["id", "phenomenonTime", "resultTime", "result"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    };
+    let time_keyset = matches!(page.keyset, Some(Keyset::TimeAsc | Keyset::TimeDesc));
+    // What the answer shows, the id (the nextLink's token, the links) and the phenomenon time a
+    // time keyset's token is made of.
+    let wanted = |name: &str| {
+        name == "id"
+            || (name == "phenomenonTime" && time_keyset)
+            || if data_array {
+                components.iter().any(|c| c == name)
+            } else {
+                selected(select, name)
+            }
+    };
+    let (fields, mut list) = layout(entity, select, wanted);
     let shape = EntityShape::of(entity, &fields, select);
     let id_at = fields
         .iter()
@@ -291,21 +334,20 @@ pub(super) fn stream_collection(
         .iter()
         .find(|f| f.name == "phenomenonTime")
         .map(|f| f.at);
-    let data_array = query.result_format == ResultFormat::DataArray;
-    let components: Vec<String> = match select {
-        Some(s) => s.to_vec(),
-        None => ["id", "phenomenonTime", "resultTime", "result"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-    };
     let line = components_of(&fields, &components);
     // The value path strips the hidden member from the first `parameters` component only.
     let parameters_at = components.iter().position(|c| c == "parameters");
-    let ds_at = mapping::foreign_keys(entity)
+    // dataArray lines are grouped by their Datastream: its key follows the properties.
+    let ds_at = match mapping::foreign_keys(entity)
         .iter()
-        .position(|(nav, _)| *nav == "Datastream")
-        .map(|k| fk_at + k);
+        .find(|(nav, _)| *nav == "Datastream")
+    {
+        Some((_, fk)) if data_array => {
+            list.push(format!("e.{fk}"));
+            Some(list.len() - 1)
+        }
+        _ => None,
+    };
     let new_out = || Out {
         buf: Vec::new(),
         render,
@@ -323,38 +365,6 @@ pub(super) fn stream_collection(
     let mut n: u64 = 0;
     let mut more = false;
     let mut last = None;
-    // `$top=0` shows no row and gets no nextLink: no page query (as the value path).
-    // Only the columns the answer shows are read from the engine; the others are NULL in the
-    // same places, so the layout (and `decode`) stays that of `shape::select_list`. Producing
-    // every column of every row was a visible part of a long `$select`ed series.
-    let time_keyset = matches!(page.keyset, Some(Keyset::TimeAsc | Keyset::TimeDesc));
-    let wanted = |name: &str| {
-        name == "id"
-            || (name == "phenomenonTime" && time_keyset)
-            || if data_array {
-                components.iter().any(|c| c == name)
-            } else {
-                selected(select, name)
-            }
-    };
-    let mut list = Vec::new();
-    for (name, col) in mapping::columns(entity) {
-        let cells: Vec<String> = match col {
-            Column::Plain(c) | Column::Json(c) | Column::Geometry(c) => vec![format!("e.{c}")],
-            Column::Interval(a, b) => vec![format!("e.{a}"), format!("e.{b}")],
-            Column::Result => vec!["e.result".into(), "e.result_json".into()],
-        };
-        for c in cells {
-            list.push(if wanted(name) { c } else { "NULL".into() });
-        }
-    }
-    for (nav, fk) in mapping::foreign_keys(entity) {
-        list.push(if data_array && *nav == "Datastream" {
-            format!("e.{fk}")
-        } else {
-            "NULL".into()
-        });
-    }
     let sql = format!("SELECT {} {}", list.join(", "), page.from);
     let time_at = time_at.filter(|_| time_keyset);
     let needs_id = if data_array {
@@ -409,6 +419,7 @@ pub(super) fn stream_collection(
         }
         Ok(Flow::Continue)
     };
+    // `$top=0` shows no row and gets no nextLink: no page query (as the value path).
     if page.top > 0 {
         conn.query_each(&sql, &page.params, &mut visit)?;
     }
