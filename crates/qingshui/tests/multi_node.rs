@@ -1,7 +1,8 @@
 //! Two `qingshui serve` processes on one PostgreSQL database (docs/postgres.md): a write on A
 //! is readable on B at once and reaches B's live stream (SSE) through LISTEN/NOTIFY; exactly one
 //! node leads the alert engine and the other takes over within seconds when the leader is
-//! SIGKILLed; nothing either node acknowledged is lost. Runs when `QINGSHUI_TEST_DATABASE_URL`
+//! SIGKILLed, judging what was committed while no node led; nothing either node acknowledged is
+//! lost. Runs when `QINGSHUI_TEST_DATABASE_URL`
 //! names a PostgreSQL server (`make test-postgres`); says so and passes otherwise.
 
 mod served;
@@ -57,10 +58,10 @@ fn t(i: i64) -> String {
 
 /// A lake station with a total-phosphorus datastream the alert rules judge (GB 3838 Class Ⅲ for
 /// lakes: TP ≤ 0.05 mg/L, reference water-quality.md), as the network loader would write it.
-fn judged_station() -> Value {
+fn judged_station(code: &str) -> Value {
     json!({
-        "name": "MN01", "description": "two-node alerts",
-        "properties": { "station_code": "MN01", "water_type": "lake", "target_class": "III" },
+        "name": code, "description": "two-node alerts",
+        "properties": { "station_code": code, "water_type": "lake", "target_class": "III" },
         "Locations": [{ "name": "l", "description": "l", "encodingType": "application/geo+json", "location": { "type": "Point", "coordinates": [106.4, 26.5] } }],
         "Datastreams": [{
             "name": "TP", "description": "total phosphorus, hourly",
@@ -273,19 +274,36 @@ async fn two_nodes_share_writes_events_and_the_alert_engine() {
     // the same exceedance builds on the acknowledgement instead of overwriting it.
     let r = client
         .post(format!("{a}/v1.1/Things"))
-        .json(&judged_station())
+        .json(&judged_station("MN01"))
         .send()
         .await
         .expect("post");
     assert_eq!(r.status(), reqwest::StatusCode::CREATED);
-    let tp_list = get_json(
-        &client,
-        &format!("{b}/v1.1/Datastreams?$filter=name eq 'TP'&$select=id"),
-    )
-    .await;
-    let tp = tp_list["value"][0]["@iot.id"]
-        .as_i64()
-        .expect("TP datastream");
+    // A second station, judged only in the gap between A's death and B's takeover.
+    let r = client
+        .post(format!("{a}/v1.1/Things"))
+        .json(&judged_station("MN02"))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    let tp_of = |code: &'static str| {
+        let (client, b) = (client.clone(), b.clone());
+        async move {
+            let list = get_json(
+                &client,
+                &format!(
+                    "{b}/v1.1/Things?$filter=name eq '{code}'&$expand=Datastreams($select=id)"
+                ),
+            )
+            .await;
+            list["value"][0]["Datastreams"][0]["@iot.id"]
+                .as_i64()
+                .expect("TP datastream")
+        }
+    };
+    let tp = tp_of("MN01").await;
+    let tp2 = tp_of("MN02").await;
     let source = "MN01:tp:hourly";
     let mut sse_b = open_events(&client, &b).await;
     let mut sse_a = open_events(&client, &a).await;
@@ -353,6 +371,10 @@ async fn two_nodes_share_writes_events_and_the_alert_engine() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     node_a.kill().expect("SIGKILL A");
     let _ = node_a.wait();
+    // Committed on B while no node leads (B tries for the lead every 2 s): the next leader must
+    // still judge it, from the position A saved.
+    let gap_leader = leader(&client, &b).await;
+    observe(&client, &b, tp2, hours_ago(1), 0.3).await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let _ = stop_tx.send(true);
     let mut acked = BTreeSet::new();
@@ -403,6 +425,21 @@ async fn two_nodes_share_writes_events_and_the_alert_engine() {
     let all = alerts_of(&client, &b, source).await;
     assert_eq!(all.len(), 1, "B raised A's alert again: {all:?}");
     assert_eq!(all[0]["state"], "acknowledged", "{all:?}");
+    // The exceedance committed while no node led raised its alert once B took over.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let gap = loop {
+        let found = alerts_of(&client, &b, "MN02:tp:hourly").await;
+        if !found.is_empty() {
+            break found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the value committed before B took over (B leading then: {gap_leader:?}) was never judged"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(gap.len(), 1, "{gap:?}");
+    assert_eq!(gap[0]["count"], 1, "judged once: {gap:?}");
     node_b.kill().expect("kill B");
     let _ = node_b.wait();
 }

@@ -77,6 +77,11 @@ impl Metrics {
             "Observations the alert engine re-read from the store after falling behind.",
             lag.recovered_observations.load(Ordering::Relaxed),
         );
+        counter(
+            "qingshui_alert_resumed_observations_total",
+            "Observations the alert engine judged from the store on starting or taking the lead (committed after the last saved position).",
+            lag.resumed_observations.load(Ordering::Relaxed),
+        );
         let _ = writeln!(
             out,
             "# HELP qingshui_store_pending_writes Writes waiting for the writer.\n# TYPE qingshui_store_pending_writes gauge\nqingshui_store_pending_writes {}",

@@ -141,3 +141,186 @@ async fn a_burst_larger_than_the_channel_raises_every_exceedance() {
     );
     store.close().await;
 }
+
+/// A lake store with `STATIONS` judged TP datastreams, and their ids.
+async fn judged_store(path: &std::path::Path) -> (Arc<dyn Store>, Vec<i64>) {
+    let mut config = SqliteConfig::new(path);
+    config.clock_tolerance_s = None;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(config).expect("open"));
+    let thing = json!({
+        "name": "lake", "description": "stations",
+        "properties": { "water_type": "lake", "target_class": "II" },
+        "Locations": [{ "name": "lake", "description": "centre", "encodingType": "application/geo+json",
+                        "location": { "type": "Point", "coordinates": [106.4, 26.5] } }],
+        "Datastreams": (0..STATIONS).map(datastream).collect::<Vec<_>>(),
+    });
+    store
+        .write(WriteCommand::Create {
+            path: sta::parse_path("Things").expect("path"),
+            body: thing,
+        })
+        .await
+        .expect("create the stations");
+    let directory = DatastreamDirectory::default();
+    directory.refresh(&store).await.expect("directory");
+    let ids = (0..STATIONS)
+        .map(|i| {
+            directory
+                .by_key(&format!("datastream:S{i:02}:tp:hourly"))
+                .expect("planned datastream")
+        })
+        .collect();
+    (store, ids)
+}
+
+/// One exceedance (0.5 mg/L TP, class II for lakes is ≤ 0.025) an hour ago on each datastream.
+async fn exceed(store: &Arc<dyn Store>, ids: &[i64]) {
+    let t = sta::time::now_micros() / HOUR_US * HOUR_US - HOUR_US;
+    for &id in ids {
+        store
+            .write(WriteCommand::InsertObservations(vec![NewObservation {
+                datastream_id: id,
+                phenomenon_time: t,
+                phenomenon_time_end: None,
+                result: json!(0.5),
+                result_time: None,
+                result_quality: None,
+                parameters: None,
+                feature_id: None,
+            }]))
+            .await
+            .expect("insert");
+    }
+}
+
+async fn open_alerts(store: &Arc<dyn Store>) -> usize {
+    let alerts = store.clone().alert_store().expect("alert store");
+    let (open, _) = alerts
+        .alerts(AlertFilter {
+            states: vec!["active".into()],
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .expect("alerts");
+    open.len()
+}
+
+/// Runs an engine on `store` until `stop` is called; the handle and the stop.
+async fn engine(
+    store: &Arc<dyn Store>,
+    config: &AlertsConfig,
+) -> (
+    Arc<server::alerts::AlertsHandle>,
+    impl FnOnce() -> tokio::task::JoinHandle<()>,
+) {
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let (handle, task) = server::alerts::start(
+        config,
+        store.clone(),
+        Arc::new(DatastreamDirectory::default()),
+        Default::default(),
+        shutdown,
+    )
+    .await
+    .expect("start the engine");
+    (handle, move || {
+        let _ = stop.send(true);
+        task
+    })
+}
+
+/// Observations committed while no engine ran (a leader died and the next had not yet taken
+/// over; here: the engine stopped, values written, a new engine started) are judged by the
+/// next engine from the position the last one saved — and what the last one judged is not
+/// judged again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_engine_judges_what_was_committed_while_none_ran() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, ids) = judged_store(&dir.path().join("resume.sqlite")).await;
+    let config = AlertsConfig::default();
+
+    // The first engine judges the first ten stations, then stops (its position saved).
+    let (first, stop) = engine(&store, &config).await;
+    exceed(&store, &ids[..10]).await;
+    let start = Instant::now();
+    while open_alerts(&store).await < 10 {
+        assert!(start.elapsed() < Duration::from_secs(20), "first engine");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop().await.expect("first engine stopped");
+    assert_eq!(
+        first
+            .commit_lag
+            .resumed_observations
+            .load(Ordering::Relaxed),
+        0
+    );
+
+    // Twenty more stations exceed while no engine runs.
+    exceed(&store, &ids[10..30]).await;
+    assert_eq!(open_alerts(&store).await, 10);
+
+    let (second, stop) = engine(&store, &config).await;
+    let start = Instant::now();
+    while open_alerts(&store).await < 30 {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{} of 30 exceedances raised an alert after the restart",
+            open_alerts(&store).await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let resumed = second
+        .commit_lag
+        .resumed_observations
+        .load(Ordering::Relaxed);
+    assert_eq!(resumed, 20, "exactly what no engine had judged");
+    // The first ten, judged before the stop, were not judged again: one raise each.
+    let alerts = store.clone().alert_store().expect("alert store");
+    let (rows, _) = alerts
+        .alerts(AlertFilter {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .expect("alerts");
+    assert_eq!(rows.len(), 30);
+    for r in &rows {
+        assert_eq!(r.body["count"], json!(1), "judged twice: {}", r.body);
+    }
+    stop().await.expect("second engine stopped");
+
+    // Beyond [alerts] replay_limit the engine judges from now on (and says so in its log).
+    exceed(&store, &ids[30..40]).await;
+    // The writer answers, then publishes: let the last batch's event go by before the engine
+    // subscribes, or the stream would hand it the last value.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let limited = AlertsConfig {
+        replay_limit: 5,
+        ..AlertsConfig::default()
+    };
+    let (third, stop) = engine(&store, &limited).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        open_alerts(&store).await,
+        30,
+        "10 > replay_limit 5: not judged"
+    );
+    assert_eq!(
+        third
+            .commit_lag
+            .resumed_observations
+            .load(Ordering::Relaxed),
+        0
+    );
+    // … and what is committed from now on is.
+    exceed(&store, &ids[40..45]).await;
+    let start = Instant::now();
+    while open_alerts(&store).await < 35 {
+        assert!(start.elapsed() < Duration::from_secs(20), "after the limit");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop().await.expect("third engine stopped");
+    store.close().await;
+}

@@ -344,6 +344,16 @@ const MIGRATIONS: &[&str] = &[
         RETURN name;
     END $$;
     "#,
+    // 7: where the alert engine stands in the stream of committed observations (one row), so
+    // the engine that starts or takes over judges what was committed after it (docs/alerts.md).
+    r#"
+    CREATE TABLE alert_engine_position (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        last_id BIGINT NOT NULL,
+        revised_after BIGINT NOT NULL,
+        saved_at BIGINT NOT NULL
+    );
+    "#,
 ];
 
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();

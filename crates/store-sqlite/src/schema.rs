@@ -229,6 +229,16 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX day_approvals_station ON day_approvals (station, day);
     "#,
+    // 6: where the alert engine stands in the stream of committed observations (one row), so
+    // the engine that starts or takes over judges what was committed after it (docs/alerts.md).
+    r#"
+    CREATE TABLE alert_engine_position (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        last_id INTEGER NOT NULL,
+        revised_after INTEGER NOT NULL,
+        saved_at INTEGER NOT NULL
+    );
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<usize> {

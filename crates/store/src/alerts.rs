@@ -5,7 +5,7 @@
 //! module is the backend-neutral contract; its SQL, the same for every backend, is
 //! [`crate::sql_stores::alerts`] (a backend implements [`crate::sql_stores::SqlRunner`]).
 
-use crate::StoreError;
+use crate::{ObservationCursor, StoreError};
 use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::Value;
@@ -49,6 +49,16 @@ pub struct AlertFilter {
     pub offset: usize,
 }
 
+/// Where the alert engine stood in the stream of committed observations when it last said so:
+/// everything up to `cursor` was judged. Saved by the engine that leads, read by the engine that
+/// starts or takes over, which judges what was committed after it (docs/alerts.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EnginePosition {
+    pub cursor: ObservationCursor,
+    /// When it was saved (UTC microseconds, the saving node's clock).
+    pub saved_at: i64,
+}
+
 #[async_trait]
 pub trait AlertStore: Send + Sync + 'static {
     /// Inserts (`id == 0`) or replaces an alert and appends its history lines, in one
@@ -66,4 +76,9 @@ pub trait AlertStore: Send + Sync + 'static {
     ) -> Result<Option<(AlertRecord, Vec<AlertHistoryRecord>)>, StoreError>;
     /// Alerts matching the filter, and how many match without limit/offset.
     async fn alerts(&self, filter: AlertFilter) -> Result<(Vec<AlertRecord>, i64), StoreError>;
+    /// The alert engine's last saved position; `None` before its first save.
+    async fn engine_position(&self) -> Result<Option<EnginePosition>, StoreError>;
+    /// Saves the alert engine's position. The stored `last_id` never goes back (a node that
+    /// lost the lead a moment ago cannot rewind the one that has it).
+    async fn save_engine_position(&self, position: EnginePosition) -> Result<(), StoreError>;
 }

@@ -16,6 +16,10 @@ pub struct AlertsConfig {
     pub enabled: bool,
     /// Period of the offline check and of digest flushing (ms).
     pub tick_ms: u64,
+    /// At most this many observations committed after the engine's saved position are judged
+    /// when the engine starts or a node takes over the lead; beyond it (a long outage, a bulk
+    /// import with no engine running), the engine judges from now on and says so in the log.
+    pub replay_limit: u64,
     // The rule sections repeat `alerts::rules::RuleSettings` field by field instead of
     // `#[serde(flatten)]`ing it: serde cannot combine `flatten` with `deny_unknown_fields`, and a
     // misspelt key in `[alerts]` must be an error. `rules()` assembles them.
@@ -36,6 +40,7 @@ impl Default for AlertsConfig {
         AlertsConfig {
             enabled: true,
             tick_ms: 1000,
+            replay_limit: 100_000,
             threshold_data_kinds: r.threshold_data_kinds,
             exceedance: r.exceedance,
             trend: r.trend,

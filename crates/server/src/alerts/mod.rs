@@ -14,6 +14,7 @@ mod across_nodes;
 pub mod config;
 mod leadership;
 pub mod notifier;
+mod replay;
 
 use crate::directory::DatastreamDirectory;
 use alerts::lifecycle::{self, Command, LifecycleError, Outcome};
@@ -24,15 +25,12 @@ use config::AlertsConfig;
 use notifier::{Notice, NotifyStats};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 use store::alerts::{AlertFilter, AlertHistoryRecord, AlertRecord, AlertStore};
 use store::{CommitEvent, ObservationCursor, ObservationEvent, Store, StoreError, UpsertKind};
-
-/// Observations re-read per store call while catching up after a lag.
-const CATCH_UP_PAGE: usize = 5_000;
 
 /// The engine falling behind the commit stream, for `/metrics`.
 #[derive(Debug, Default)]
@@ -41,6 +39,9 @@ pub struct CommitLagStats {
     pub events: AtomicU64,
     /// Observations re-read from the store to make up for them.
     pub recovered_observations: AtomicU64,
+    /// Observations judged from the store when this node's engine started or took the lead:
+    /// what was committed after the position the last leader saved.
+    pub resumed_observations: AtomicU64,
 }
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
@@ -250,6 +251,10 @@ pub async fn start(
         notices: None,
         last_refresh: Instant::now(),
         cursor,
+        replayed: HashSet::new(),
+        batches_since_replay: 0,
+        saved: None,
+        replay_limit: cfg.replay_limit,
         commit_lag: commit_lag.clone(),
         shared: false,
         leading: true,
@@ -274,6 +279,7 @@ pub async fn start(
     engine.leading = *leader.borrow();
     if enabled && *leader.borrow() {
         engine.restore().await.context("restoring open alerts")?;
+        engine.resume().await;
     }
     let handle = Arc::new(AlertsHandle {
         requests: enabled.then_some(requests_tx),
@@ -309,9 +315,19 @@ struct Engine {
     changes: broadcast::Sender<Arc<AlertChange>>,
     notices: Option<mpsc::Sender<Notice>>,
     last_refresh: Instant,
-    /// The last committed observation this engine has evaluated: a lag is made up from here,
-    /// and a streamed insert at or before it was already evaluated by the catch-up.
+    /// Where this engine stands in the committed observations: a lag is made up from here,
+    /// and the leader saves it so the next one knows where to begin ([`replay`]).
     cursor: ObservationCursor,
+    /// Inserted observations judged from the store whose streamed copy may still arrive (it is
+    /// skipped then). By id, not by "at or before the cursor": with several nodes ids commit
+    /// out of order, and a smaller id arriving late is new.
+    replayed: HashSet<i64>,
+    /// Batches streamed since the last replay; `replayed` is forgotten after a channel's worth.
+    batches_since_replay: usize,
+    /// The position last saved, and when.
+    saved: Option<(ObservationCursor, Instant)>,
+    /// `[alerts] replay_limit`: at most this many observations are judged at start or takeover.
+    replay_limit: u64,
     commit_lag: Arc<CommitLagStats>,
     /// Several nodes share the database: a person may acknowledge, comment or clear an alert on
     /// any of them, so the stored alert, not this node's copy, is the current one.
@@ -361,15 +377,23 @@ impl Engine {
                     for v in verdicts {
                         self.apply_verdict(v).await;
                     }
+                    self.save_position().await;
                 }
-                _ = stopped(&mut shutdown) => break,
+                _ = stopped(&mut shutdown) => {
+                    // The next start resumes from here instead of re-judging the last second.
+                    if enabled {
+                        self.save_position_now().await;
+                    }
+                    break;
+                }
             }
         }
     }
 
     /// Leadership changed hands: the new leader continues the open alerts from the store (so an
-    /// alert another node raised is not raised again) and judges what is committed from now on;
-    /// a node that lost it forgets its open alerts (the next leader owns them).
+    /// alert another node raised is not raised again), then judges what was committed after the
+    /// old leader's saved position (while no node led) and what is committed from now on; a node
+    /// that lost it forgets its open alerts (the next leader owns them).
     async fn on_leadership(&mut self, lead: bool) {
         self.leading = lead;
         self.open.clear();
@@ -378,13 +402,11 @@ impl Engine {
             tracing::warn!("this node lost the alert engine's leadership");
             return;
         }
-        if let Ok(c) = self.store.observation_cursor().await {
-            self.cursor = c;
-        }
         match self.restore().await {
             Ok(()) => tracing::info!("this node leads the alert engine"),
             Err(e) => tracing::error!(error = %e, "restoring open alerts after taking the lead"),
         }
+        self.resume().await;
     }
 
     /// Open alerts from the store continue where they were; stations with data are watched.
@@ -446,65 +468,20 @@ impl Engine {
         if !enabled {
             return;
         }
+        self.forget_replayed_in_time();
         let now = store::clock::now_micros();
         for event in &batch.events {
             let CommitEvent::Observation(o) = event else {
                 continue;
             };
             if o.kind == UpsertKind::Inserted {
-                if o.id <= self.cursor.last_id {
-                    continue; // evaluated already, by the catch-up after a lag
+                if self.replayed.remove(&o.id) {
+                    continue; // judged already, from the store
                 }
-                self.cursor.last_id = o.id;
+                self.cursor.last_id = self.cursor.last_id.max(o.id);
             }
             self.observe(o, now).await;
         }
-    }
-
-    /// The commit stream dropped `missed` batches: re-read every observation committed after the
-    /// cursor from the store, in commit order, and evaluate it as if it had been streamed.
-    /// Replaced values re-read here may also still arrive in the stream and are then evaluated
-    /// twice, which repeats a judgement but changes no alert (one open alert per rule and source).
-    async fn catch_up(&mut self, missed: u64, enabled: bool) {
-        self.commit_lag.events.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(
-            missed,
-            "the alert engine fell behind the commit stream; re-reading what it missed from the store"
-        );
-        // The missed batches may have created datastreams.
-        self.refresh().await;
-        if !enabled {
-            return;
-        }
-        let mut recovered = 0u64;
-        loop {
-            let page = match self
-                .store
-                .observations_since(self.cursor, CATCH_UP_PAGE)
-                .await
-            {
-                Ok(p) => p,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot re-read missed observations; they are not evaluated");
-                    break;
-                }
-            };
-            // Counted before they are evaluated: an alert raised from a re-read value is never
-            // visible before the counter that explains it.
-            recovered += page.events.len() as u64;
-            self.commit_lag
-                .recovered_observations
-                .fetch_add(page.events.len() as u64, Ordering::Relaxed);
-            let now = store::clock::now_micros();
-            for o in &page.events {
-                self.observe(o, now).await;
-            }
-            self.cursor = page.cursor;
-            if page.complete {
-                break;
-            }
-        }
-        tracing::info!(recovered, "the alert engine caught up with the store");
     }
 
     /// Evaluates one committed observation.

@@ -4,8 +4,9 @@
 //! among several nodes: the advisory-lock leadership) stays in `store-postgres`.
 
 use super::{Row, SqlRunner, all, first, insert_returning_id};
+use crate::ObservationCursor;
 use crate::StoreError;
-use crate::alerts::{AlertFilter, AlertHistoryRecord, AlertRecord, AlertStore};
+use crate::alerts::{AlertFilter, AlertHistoryRecord, AlertRecord, AlertStore, EnginePosition};
 use crate::executor::Executor;
 use crate::sql::SqlValue;
 use async_trait::async_trait;
@@ -182,6 +183,37 @@ pub fn list(ex: &dyn Executor, f: &AlertFilter) -> Result<(Vec<AlertRecord>, i64
     Ok((all(ex, &sql, &args, record)?, total))
 }
 
+/// The one row of `alert_engine_position` (migration 6 on SQLite, 7 on PostgreSQL).
+pub fn position(ex: &dyn Executor) -> Result<Option<EnginePosition>, StoreError> {
+    first(
+        ex,
+        "SELECT last_id, revised_after, saved_at FROM alert_engine_position WHERE id = 1",
+        &[],
+        |r| {
+            Ok(EnginePosition {
+                cursor: ObservationCursor {
+                    last_id: r.get(0)?,
+                    revised_after: r.get(1)?,
+                },
+                saved_at: r.get(2)?,
+            })
+        },
+    )
+}
+
+pub fn save_position(ex: &dyn Executor, p: EnginePosition) -> Result<(), StoreError> {
+    // CASE rather than MAX()/GREATEST(): the same SQL on both engines.
+    ex.execute(
+        "INSERT INTO alert_engine_position (id, last_id, revised_after, saved_at) VALUES (1, ?1, ?2, ?3)
+         ON CONFLICT (id) DO UPDATE SET
+           last_id = CASE WHEN excluded.last_id > alert_engine_position.last_id THEN excluded.last_id ELSE alert_engine_position.last_id END,
+           revised_after = CASE WHEN excluded.revised_after > alert_engine_position.revised_after THEN excluded.revised_after ELSE alert_engine_position.revised_after END,
+           saved_at = excluded.saved_at",
+        &params![p.cursor.last_id, p.cursor.revised_after, p.saved_at],
+    )?;
+    Ok(())
+}
+
 #[async_trait]
 impl<R: SqlRunner> AlertStore for R {
     async fn save_alert(
@@ -210,5 +242,13 @@ impl<R: SqlRunner> AlertStore for R {
 
     async fn alerts(&self, filter: AlertFilter) -> Result<(Vec<AlertRecord>, i64), StoreError> {
         self.on_reader(move |ex| list(ex, &filter)).await
+    }
+
+    async fn engine_position(&self) -> Result<Option<EnginePosition>, StoreError> {
+        self.on_reader(position).await
+    }
+
+    async fn save_engine_position(&self, p: EnginePosition) -> Result<(), StoreError> {
+        self.on_writer(move |ex| save_position(ex, p)).await
     }
 }

@@ -7,7 +7,7 @@ use crate::StoreError;
 use crate::accounts::{
     AccountStore, AuditFilter, AuditRecord, SessionRecord, TokenRecord, UserRecord,
 };
-use crate::alerts::{AlertFilter, AlertHistoryRecord, AlertRecord, AlertStore};
+use crate::alerts::{AlertFilter, AlertHistoryRecord, AlertRecord, AlertStore, EnginePosition};
 use crate::review::{ApprovalRecord, ReviewRecord, ReviewStore, Verdict};
 use crate::scenes::{SceneRecord, SceneStore};
 use serde_json::json;
@@ -113,6 +113,34 @@ pub async fn alerts(store: &dyn AlertStore) {
         ["raised", "cleared"]
     );
     assert!(store.alert(9_999).await.expect("read").is_none());
+
+    // The engine's position: none before the first save; then the last one saved, except that
+    // `last_id` and `revised_after` never go back.
+    assert_eq!(store.engine_position().await.expect("position"), None);
+    let at = |last_id, revised_after, saved_at| EnginePosition {
+        cursor: crate::ObservationCursor {
+            last_id,
+            revised_after,
+        },
+        saved_at,
+    };
+    store
+        .save_engine_position(at(40, 7, 100))
+        .await
+        .expect("save");
+    assert_eq!(
+        store.engine_position().await.expect("position"),
+        Some(at(40, 7, 100))
+    );
+    store
+        .save_engine_position(at(30, 9, 200))
+        .await
+        .expect("save");
+    assert_eq!(
+        store.engine_position().await.expect("position"),
+        Some(at(40, 9, 200)),
+        "a smaller last_id does not rewind the position"
+    );
 }
 
 /// The overlay comes back byte for byte (PNG bytes are no UTF-8); scenes list latest first.
