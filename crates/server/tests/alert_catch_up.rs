@@ -32,25 +32,7 @@ fn datastream(i: usize) -> Value {
 #[tokio::test]
 async fn a_burst_larger_than_the_channel_raises_every_exceedance() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = SqliteConfig::new(dir.path().join("burst.sqlite"));
-    config.commit_stream_capacity = 4;
-    config.clock_tolerance_s = None;
-    let sqlite = Arc::new(SqliteStore::open(config).expect("open"));
-    let store: Arc<dyn Store> = sqlite.clone();
-    let thing = json!({
-        "name": "lake", "description": "stations",
-        "properties": { "water_type": "lake", "target_class": "II" },
-        "Locations": [{ "name": "lake", "description": "centre", "encodingType": "application/geo+json",
-                        "location": { "type": "Point", "coordinates": [106.4, 26.5] } }],
-        "Datastreams": (0..STATIONS).map(datastream).collect::<Vec<_>>(),
-    });
-    store
-        .write(WriteCommand::Create {
-            path: sta::parse_path("Things").expect("path"),
-            body: thing,
-        })
-        .await
-        .expect("create the stations");
+    let (store, ids) = judged_store(&dir.path().join("burst.sqlite"), Some(4)).await;
 
     let directory = Arc::new(DatastreamDirectory::default());
     let (_stop, shutdown) = tokio::sync::watch::channel(false);
@@ -64,13 +46,6 @@ async fn a_burst_larger_than_the_channel_raises_every_exceedance() {
     .await
     .expect("start the engine");
     assert_eq!(directory.len(), STATIONS);
-    let ids: Vec<i64> = (0..STATIONS)
-        .map(|i| {
-            directory
-                .by_key(&format!("datastream:S{i:02}:tp:hourly"))
-                .expect("planned datastream")
-        })
-        .collect();
 
     // This test runs on one thread: while it blocks on the writer thread below, the engine cannot
     // take a single batch from the channel.
@@ -80,29 +55,7 @@ async fn a_burst_larger_than_the_channel_raises_every_exceedance() {
             .enable_all()
             .build()
             .expect("runtime");
-        rt.block_on(async move {
-            let t = sta::time::now_micros() / HOUR_US * HOUR_US - HOUR_US;
-            for id in ids {
-                let done = burst_store
-                    .write(WriteCommand::InsertObservations(vec![NewObservation {
-                        datastream_id: id,
-                        phenomenon_time: t,
-                        phenomenon_time_end: None,
-                        // Far above the lake class II limit of total phosphorus (0.025 mg/L).
-                        result: json!(0.5),
-                        result_time: None,
-                        result_quality: None,
-                        parameters: None,
-                        feature_id: None,
-                    }]))
-                    .await
-                    .expect("insert");
-                assert!(
-                    matches!(&done, WriteOutcome::Rows(rows) if rows.iter().all(Result::is_ok)),
-                    "{done:?}"
-                );
-            }
-        })
+        rt.block_on(exceed(&burst_store, &ids));
     });
     writer.join().expect("burst writer");
 
@@ -143,9 +96,16 @@ async fn a_burst_larger_than_the_channel_raises_every_exceedance() {
 }
 
 /// A lake store with `STATIONS` judged TP datastreams, and their ids.
-async fn judged_store(path: &std::path::Path) -> (Arc<dyn Store>, Vec<i64>) {
+/// `capacity`: a commit stream of that many batches instead of the default.
+async fn judged_store(
+    path: &std::path::Path,
+    capacity: Option<usize>,
+) -> (Arc<dyn Store>, Vec<i64>) {
     let mut config = SqliteConfig::new(path);
     config.clock_tolerance_s = None;
+    if let Some(c) = capacity {
+        config.commit_stream_capacity = c;
+    }
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(config).expect("open"));
     let thing = json!({
         "name": "lake", "description": "stations",
@@ -177,7 +137,7 @@ async fn judged_store(path: &std::path::Path) -> (Arc<dyn Store>, Vec<i64>) {
 async fn exceed(store: &Arc<dyn Store>, ids: &[i64]) {
     let t = sta::time::now_micros() / HOUR_US * HOUR_US - HOUR_US;
     for &id in ids {
-        store
+        let done = store
             .write(WriteCommand::InsertObservations(vec![NewObservation {
                 datastream_id: id,
                 phenomenon_time: t,
@@ -190,6 +150,10 @@ async fn exceed(store: &Arc<dyn Store>, ids: &[i64]) {
             }]))
             .await
             .expect("insert");
+        assert!(
+            matches!(&done, WriteOutcome::Rows(rows) if rows.iter().all(Result::is_ok)),
+            "{done:?}"
+        );
     }
 }
 
@@ -237,7 +201,7 @@ async fn engine(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_next_engine_judges_what_was_committed_while_none_ran() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (store, ids) = judged_store(&dir.path().join("resume.sqlite")).await;
+    let (store, ids) = judged_store(&dir.path().join("resume.sqlite"), None).await;
     let config = AlertsConfig::default();
 
     // The first engine judges the first ten stations, then stops (its position saved).
