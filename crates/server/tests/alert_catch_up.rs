@@ -170,6 +170,30 @@ async fn open_alerts(store: &Arc<dyn Store>) -> usize {
     open.len()
 }
 
+/// Waits until `n` alerts are open; `what` names the step that should have raised them.
+async fn wait_open(store: &Arc<dyn Store>, n: usize, what: &str) {
+    let start = Instant::now();
+    loop {
+        let open = open_alerts(store).await;
+        if open >= n {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{what}: {open} of {n} alerts open"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Observations the engine behind `handle` judged from the store when it started.
+fn resumed(handle: &server::alerts::AlertsHandle) -> u64 {
+    handle
+        .commit_lag
+        .resumed_observations
+        .load(Ordering::Relaxed)
+}
+
 /// Runs an engine on `store` until `stop` is called; the handle and the stop.
 async fn engine(
     store: &Arc<dyn Store>,
@@ -207,39 +231,17 @@ async fn the_next_engine_judges_what_was_committed_while_none_ran() {
     // The first engine judges the first ten stations, then stops (its position saved).
     let (first, stop) = engine(&store, &config).await;
     exceed(&store, &ids[..10]).await;
-    let start = Instant::now();
-    while open_alerts(&store).await < 10 {
-        assert!(start.elapsed() < Duration::from_secs(20), "first engine");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_open(&store, 10, "first engine").await;
     stop().await.expect("first engine stopped");
-    assert_eq!(
-        first
-            .commit_lag
-            .resumed_observations
-            .load(Ordering::Relaxed),
-        0
-    );
+    assert_eq!(resumed(&first), 0);
 
     // Twenty more stations exceed while no engine runs.
     exceed(&store, &ids[10..30]).await;
     assert_eq!(open_alerts(&store).await, 10);
 
     let (second, stop) = engine(&store, &config).await;
-    let start = Instant::now();
-    while open_alerts(&store).await < 30 {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "{} of 30 exceedances raised an alert after the restart",
-            open_alerts(&store).await
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let resumed = second
-        .commit_lag
-        .resumed_observations
-        .load(Ordering::Relaxed);
-    assert_eq!(resumed, 20, "exactly what no engine had judged");
+    wait_open(&store, 30, "the engine after the restart").await;
+    assert_eq!(resumed(&second), 20, "exactly what no engine had judged");
     // The first ten, judged before the stop, were not judged again: one raise each.
     let alerts = store.clone().alert_store().expect("alert store");
     let (rows, _) = alerts
@@ -271,20 +273,10 @@ async fn the_next_engine_judges_what_was_committed_while_none_ran() {
         30,
         "10 > replay_limit 5: not judged"
     );
-    assert_eq!(
-        third
-            .commit_lag
-            .resumed_observations
-            .load(Ordering::Relaxed),
-        0
-    );
+    assert_eq!(resumed(&third), 0);
     // … and what is committed from now on is.
     exceed(&store, &ids[40..45]).await;
-    let start = Instant::now();
-    while open_alerts(&store).await < 35 {
-        assert!(start.elapsed() < Duration::from_secs(20), "after the limit");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_open(&store, 35, "after the limit").await;
     stop().await.expect("third engine stopped");
     store.close().await;
 }

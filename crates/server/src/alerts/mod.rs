@@ -279,7 +279,7 @@ pub async fn start(
     engine.leading = *leader.borrow();
     if enabled && *leader.borrow() {
         engine.restore().await.context("restoring open alerts")?;
-        engine.resume().await;
+        engine.resume(cursor).await;
     }
     let handle = Arc::new(AlertsHandle {
         requests: enabled.then_some(requests_tx),
@@ -406,7 +406,12 @@ impl Engine {
             Ok(()) => tracing::info!("this node leads the alert engine"),
             Err(e) => tracing::error!(error = %e, "restoring open alerts after taking the lead"),
         }
-        self.resume().await;
+        match self.store.observation_cursor().await {
+            Ok(now) => self.resume(now).await,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the commit position; judging from the stream only")
+            }
+        }
     }
 
     /// Open alerts from the store continue where they were; stations with data are watched.

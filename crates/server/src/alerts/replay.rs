@@ -53,18 +53,12 @@ impl Engine {
     }
 
     /// The engine starts, or this node took the lead: judge what was committed after the saved
-    /// position (at most `[alerts] replay_limit` observations), then go on from the stream. Call
-    /// after [`Engine::restore`], so a replayed exceedance continues its open alert.
-    pub(super) async fn resume(&mut self) {
+    /// position (at most `[alerts] replay_limit` observations), then go on from the stream. `now`
+    /// is the store's commit position, read after subscribing to the stream. Call after
+    /// [`Engine::restore`], so a replayed exceedance continues its open alert.
+    pub(super) async fn resume(&mut self, now: ObservationCursor) {
         let Some(alert_store) = self.alert_store.clone() else {
             return;
-        };
-        let now = match self.store.observation_cursor().await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read the commit position; judging from the stream only");
-                return;
-            }
         };
         let saved = match alert_store.engine_position().await {
             Ok(p) => p,
