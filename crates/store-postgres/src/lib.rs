@@ -216,6 +216,20 @@ fn node_id() -> String {
     unique_name("")
 }
 
+/// The writer's session settings, on its first connection and after a reconnect.
+///
+/// `synchronous_commit = on`: an acknowledged write is on disk, whatever the server's default.
+/// `plan_cache_mode = force_custom_plan`: every statement is planned for its values, so that
+/// PostgreSQL opens only the partitions they fall in. A generic plan (what a prepared statement
+/// gets after five executions) locks every partition of `observations`, the default one too;
+/// a writer holding the default partition while it waits for another node's new month
+/// (`qs_ensure_partition` takes a lock per month) deadlocks with that node, whose ATTACH
+/// PARTITION waits for the default partition (`tests/bulk_writes.rs`). The writer's statements
+/// are small; planning each costs less than locking a partition per month stored.
+fn writer_session(conn: &PgExec) -> Result<(), StoreError> {
+    conn.batch("SET synchronous_commit = on; SET plan_cache_mode = force_custom_plan")
+}
+
 impl PgStore {
     /// Connects, migrates, creates the partitions ahead and starts the writer, the readers
     /// and (with `notify`) the listener.
@@ -234,7 +248,7 @@ impl PgStore {
         schema::migrate(&conn)?;
         schema::install_geometry(&conn)?;
         schema::ensure_partitions_ahead(&conn, store::clock::now_micros(), 2)?;
-        conn.batch("SET synchronous_commit = on")?;
+        writer_session(&conn)?;
         let future_refused = Arc::new(AtomicU64::new(0));
         let mut state = write::WriterState::new(&conn)?;
         state.time = write::TimePolicy {
@@ -400,9 +414,13 @@ fn writer_loop(
 ) {
     while let Ok(first) = rx.recv() {
         if conn.is_closed() {
-            match connect(&url) {
+            match connect(&url).and_then(|c| {
+                let c = PgExec::new(c);
+                writer_session(&c)?;
+                Ok(c)
+            }) {
                 Ok(c) => {
-                    conn = PgExec::new(c);
+                    conn = c;
                     state.months.clear();
                 }
                 Err(e) => tracing::error!(error = %e, "the writer cannot reconnect"),

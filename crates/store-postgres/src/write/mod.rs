@@ -3,6 +3,7 @@
 //! connection and its observation hot path (`observations.rs`: array INSERTs, monthly
 //! partitions), and keeps the writer's caches.
 
+mod bulk;
 mod insert;
 mod observations;
 

@@ -7,7 +7,8 @@
 //! values are kept in `observation_revisions` (`Replaced`). Raw values are never edited otherwise.
 
 use super::WriterState;
-use crate::exec::{Db, PgExec, cell};
+use super::bulk;
+use crate::exec::{PgExec, cell};
 use serde_json::Value;
 use sta::geo::{Envelope, union};
 use std::collections::HashMap;
@@ -128,15 +129,15 @@ fn generated_feature(conn: &PgExec, st: &mut WriterState, ds: i64) -> Result<i64
 }
 
 /// An observation checked and encoded, ready for the INSERT.
-struct Prepared {
-    o: ObsInput,
-    feature_id: i64,
-    native: SqlValue,
-    json: Option<String>,
-    quality: Option<String>,
-    parameters: Option<String>,
-    valid_start: Option<i64>,
-    valid_end: Option<i64>,
+pub(super) struct Prepared {
+    pub o: ObsInput,
+    pub feature_id: i64,
+    pub native: SqlValue,
+    pub json: Option<String>,
+    pub quality: Option<String>,
+    pub parameters: Option<String>,
+    pub valid_start: Option<i64>,
+    pub valid_end: Option<i64>,
 }
 
 fn opt_i(v: Option<i64>) -> SqlValue {
@@ -192,85 +193,6 @@ fn prepare(conn: &PgExec, st: &mut WriterState, o: ObsInput) -> Result<Prepared,
         valid_start,
         valid_end,
     })
-}
-
-/// Rows per INSERT (bounds the statement's arrays; a CreateObservations request is 1,000 rows
-/// in practice).
-const INSERT_CHUNK: usize = 10_000;
-
-/// The rows of a command as one `INSERT … SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING
-/// RETURNING`: one prepared statement whatever the row count, its eleven columns sent as binary
-/// arrays. A multi-row `VALUES` list costs PostgreSQL a parse and plan of eleven placeholders
-/// per row and one conversion per value; the arrays cost one of each per column, which is what
-/// brings a group commit close to binary COPY (BENCHMARKS.md, issue 16). Returns the ids of the
-/// rows inserted, by key (a key twice in `rows` is inserted once, for its first occurrence).
-fn insert_many(conn: &PgExec, rows: &[&Prepared]) -> Result<HashMap<(i64, i64), i64>, StoreError> {
-    const SQL: &str = "INSERT INTO observations (datastream_id, phenomenon_time_start, id, phenomenon_time_end, result, result_json, result_time, result_quality, valid_time_start, valid_time_end, parameters, feature_id)
-         SELECT d, s, nextval('observations_id_seq'), e, r, rj, rt, rq, vs, ve, p, f
-         FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::DOUBLE PRECISION[], $5::TEXT[], $6::BIGINT[], $7::TEXT[], $8::BIGINT[], $9::BIGINT[], $10::TEXT[], $11::BIGINT[])
-              AS u(d, s, e, r, rj, rt, rq, vs, ve, p, f)
-         ON CONFLICT (datastream_id, phenomenon_time_start) DO NOTHING
-         RETURNING datastream_id, phenomenon_time_start, id";
-    let n = rows.len();
-    let mut ds = Vec::with_capacity(n);
-    let mut start = Vec::with_capacity(n);
-    let mut end = Vec::with_capacity(n);
-    let mut result = Vec::with_capacity(n);
-    let mut json = Vec::with_capacity(n);
-    let mut result_time = Vec::with_capacity(n);
-    let mut quality = Vec::with_capacity(n);
-    let mut valid_start = Vec::with_capacity(n);
-    let mut valid_end = Vec::with_capacity(n);
-    let mut parameters = Vec::with_capacity(n);
-    let mut feature = Vec::with_capacity(n);
-    for p in rows {
-        ds.push(p.o.datastream_id);
-        start.push(p.o.start);
-        end.push(p.o.end);
-        result.push(match p.native {
-            SqlValue::Float(f) => Some(f),
-            SqlValue::Int(i) => Some(i as f64),
-            _ => None,
-        });
-        json.push(p.json.as_deref());
-        result_time.push(p.o.result_time);
-        quality.push(p.quality.as_deref());
-        valid_start.push(p.valid_start);
-        valid_end.push(p.valid_end);
-        parameters.push(p.parameters.as_deref());
-        feature.push(p.feature_id);
-    }
-    let stmt = conn.prepared(SQL)?;
-    let returned = conn
-        .client()
-        .query(
-            &stmt,
-            &[
-                &ds,
-                &start,
-                &end,
-                &result,
-                &json,
-                &result_time,
-                &quality,
-                &valid_start,
-                &valid_end,
-                &parameters,
-                &feature,
-            ],
-        )
-        .db()?;
-    let mut out = HashMap::with_capacity(n);
-    for r in &returned {
-        if let (Some(ds), Some(t), Some(id)) = (
-            crate::exec::int(r, 0)?,
-            crate::exec::int(r, 1)?,
-            crate::exec::int(r, 2)?,
-        ) {
-            out.insert((ds, t), id);
-        }
-    }
-    Ok(out)
 }
 
 /// The bookkeeping of an inserted row: aggregates of its datastream.
@@ -372,8 +294,8 @@ pub fn store_observation(
 type Stored = Result<(i64, UpsertKind), StoreError>;
 
 /// Stores many observations under the idempotency rule, in order, as storing them one by one
-/// would, but with one multi-row INSERT per [`INSERT_CHUNK`] rows (one round trip instead of
-/// one per row). A row that fails its checks (`Err` in, or a client error in `prepare`) is
+/// would, but with one bulk insert per [`bulk::CHUNK`] rows (a few round trips instead of one
+/// per row). A row that fails its checks (`Err` in, or a client error in `prepare`) is
 /// an `Err` out; an engine error fails the whole call.
 fn store_observations(
     conn: &PgExec,
@@ -398,9 +320,9 @@ fn store_observations(
     }
     let mut rest = ready.into_iter().peekable();
     while rest.peek().is_some() {
-        let chunk: Vec<(usize, Prepared)> = rest.by_ref().take(INSERT_CHUNK).collect();
+        let chunk: Vec<(usize, Prepared)> = rest.by_ref().take(bulk::CHUNK).collect();
         let refs: Vec<&Prepared> = chunk.iter().map(|(_, p)| p).collect();
-        let mut ids = insert_many(conn, &refs)?;
+        let mut ids = bulk::insert_new(conn, &refs)?;
         for (i, p) in chunk {
             let kind = match ids.remove(&(p.o.datastream_id, p.o.start)) {
                 Some(id) => {
