@@ -454,14 +454,18 @@ fn writer_loop(
         let mut replies = Vec::with_capacity(jobs.len());
         let mut batch_events = Vec::new();
         let outcome = (|| -> Result<(), StoreError> {
-            conn.batch("BEGIN")?;
+            // Statements that need no answer of their own ride with the next one: BEGIN
+            // with the first SAVEPOINT, a RELEASE with the next SAVEPOINT or the COMMIT (a
+            // round trip each fewer).
+            let mut pending = String::from("BEGIN; ");
             for job in jobs {
                 replies.push(job.reply);
-                conn.batch("SAVEPOINT cmd")?;
+                conn.batch(&format!("{pending}SAVEPOINT cmd"))?;
+                pending.clear();
                 let mut ev = Vec::new();
                 let r = write::apply(&conn, &mut state, job.cmd, &mut ev);
                 if r.is_ok() {
-                    conn.batch("RELEASE SAVEPOINT cmd")?;
+                    pending.push_str("RELEASE SAVEPOINT cmd; ");
                     batch_events.extend(ev);
                 } else {
                     // rolls the command back, the rest of the batch stands
@@ -476,9 +480,13 @@ fn writer_loop(
                 && !batch_events.is_empty()
                 && a.peers.any_live(store::clock::now_micros())
             {
+                if !pending.is_empty() {
+                    conn.batch(&pending)?;
+                    pending.clear();
+                }
                 notify::announce(&conn, &a.channel, &a.node, &batch_events)?;
             }
-            conn.batch("COMMIT")
+            conn.batch(&format!("{pending}COMMIT"))
         })();
         match outcome {
             Ok(()) => {
