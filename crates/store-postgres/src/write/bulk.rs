@@ -229,6 +229,15 @@ fn copy(conn: &PgExec, rows: &[&Prepared], ids: &[i64]) -> Result<Copied, StoreE
     }
 }
 
+/// The `result` column (double precision) of a row: its number, if the result is one.
+fn result_number(p: &Prepared) -> Option<f64> {
+    match p.native {
+        SqlValue::Float(f) => Some(f),
+        SqlValue::Int(i) => Some(i as f64),
+        _ => None,
+    }
+}
+
 /// The rows in PostgreSQL's binary COPY format (the header, per row the field count and each
 /// field as its length and big-endian value, -1 for NULL; the trailer), built in one buffer.
 /// The client library's row writer hands the connection a message per 4 KB, which on two cores
@@ -263,16 +272,12 @@ fn copy_data(rows: &[&Prepared], ids: &[i64]) -> Vec<u8> {
         int(&mut out, p.o.start);
         int(&mut out, *id);
         opt_int(&mut out, p.o.end);
-        match p.native {
-            SqlValue::Float(f) => {
+        match result_number(p) {
+            Some(f) => {
                 out.extend_from_slice(&8i32.to_be_bytes());
                 out.extend_from_slice(&f.to_bits().to_be_bytes());
             }
-            SqlValue::Int(i) => {
-                out.extend_from_slice(&8i32.to_be_bytes());
-                out.extend_from_slice(&(i as f64).to_bits().to_be_bytes());
-            }
-            _ => null(&mut out),
+            None => null(&mut out),
         }
         opt_text(&mut out, &p.json);
         opt_int(&mut out, p.o.result_time);
@@ -314,11 +319,7 @@ fn insert_on_conflict(conn: &PgExec, rows: &[&Prepared]) -> Result<HashMap<Key, 
         ds.push(p.o.datastream_id);
         start.push(p.o.start);
         end.push(p.o.end);
-        result.push(match p.native {
-            SqlValue::Float(f) => Some(f),
-            SqlValue::Int(i) => Some(i as f64),
-            _ => None,
-        });
+        result.push(result_number(p));
         json.push(p.json.as_deref());
         result_time.push(p.o.result_time);
         quality.push(p.quality.as_deref());
