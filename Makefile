@@ -73,12 +73,14 @@ postgres-down:
 PG_TEST_URL := postgres://postgres@127.0.0.1:55433/postgres
 # The tests that go through the store, once more on PostgreSQL (each test its own schema).
 PG_TESTS := --test sta_api --test hj212_ingest --test alerts_e2e --test accounts \
-	--test review --test scenes_api --test domain_api --test time_sanity --test on_demand_datastreams
+	--test review --test scenes_api --test domain_api --test time_sanity --test on_demand_datastreams \
+	--test alerts_out_of_order
 
 ## The backend-facing tests on PostgreSQL; the database is stopped even when they fail.
 test-postgres: build test-deps
 	bash .ci/postgres.sh up
 	QINGSHUI_TEST_DATABASE_URL=$(PG_TEST_URL) cargo test -p server --features pdf $(PG_TESTS) \
+		&& QINGSHUI_TEST_DATABASE_URL=$(PG_TEST_URL) cargo test -p server --features pdf --test mqtt_sta out_of_order_ids \
 		&& QINGSHUI_TEST_DATABASE_URL=$(PG_TEST_URL) cargo test -p qingshui --features pdf --test multi_node --test store_copy --test durability \
 		&& QINGSHUI_TEST_DATABASE_URL=$(PG_TEST_URL) cargo test -p store-postgres \
 		&& QINGSHUI_TEST_DATABASE_URL=$(PG_TEST_URL) QINGSHUI_BIN=$(QINGSHUI_DEBUG) $(PY) -m pytest -q tests/python/test_frost_client.py; \

@@ -82,6 +82,11 @@ impl Metrics {
             "Observations the alert engine judged from the store on starting or taking the lead (committed after the last saved position).",
             lag.resumed_observations.load(Ordering::Relaxed),
         );
+        counter(
+            "qingshui_alert_swept_observations_total",
+            "Observations the alert engine judged from the store because the commit stream had not brought them (another node's, committed out of id order).",
+            lag.swept_observations.load(Ordering::Relaxed),
+        );
         let _ = writeln!(
             out,
             "# HELP qingshui_store_pending_writes Writes waiting for the writer.\n# TYPE qingshui_store_pending_writes gauge\nqingshui_store_pending_writes {}",

@@ -902,3 +902,92 @@ async fn a_fan_out_that_falls_behind_re_reads_what_it_missed() {
     assert!(s.metric("qingshui_mqtt_recovered_observations_total").await > 0);
     s.stop().await;
 }
+
+/// Several nodes on one PostgreSQL (`QINGSHUI_TEST_DATABASE_URL`; skipped without it, run by
+/// `make test-postgres`): another node's observation whose id is smaller than one this node
+/// already sent, committed after it, still reaches the subscriber — once streamed late through
+/// its notification (the fan-out used to drop an id at or below the largest it had sent), once
+/// never notified at all (the fan-out's sweep finds it in the store).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_order_ids_from_another_node_reach_subscribers() {
+    let Some(admin) = std::env::var("QINGSHUI_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+    else {
+        eprintln!("QINGSHUI_TEST_DATABASE_URL is not set: skipped");
+        return;
+    };
+    let (schema, url) =
+        std::thread::spawn(move || store_postgres::create_fresh_schema(&admin, "mqtt_ooo_"))
+            .join()
+            .expect("schema thread")
+            .expect("schema");
+    let scope = store_postgres::scope_of(&schema);
+    let s = start_with(|c| c.storage.database_url = url.clone()).await;
+    // A first value (the held ones take its feature of interest), then a subscriber.
+    let (st, _) = s
+        .send(
+            reqwest::Method::POST,
+            "/v1.1/Datastreams(1)/Observations",
+            json!({ "phenomenonTime": "2026-03-01T00:00:00Z", "result": 1 }),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let mut sub = connect("dash-ooo", s.mqtt_port, None).await;
+    sub.subscribe("v1.1/Datastreams(1)/Observations").await;
+    let (_, v, retain) = sub.message(Duration::from_secs(5)).await.expect("retained");
+    assert!(retain && v["result"] == 1, "{v}");
+
+    for (k, announce) in [(1i64, true), (2, false)] {
+        // Another node's writer holds a smaller id…
+        let time = 1_772_323_200_000_000 + k * 3_600_000_000; // 2026-03-01T0k:00:00Z
+        let held = tokio::task::spawn_blocking({
+            let url = url.clone();
+            move || {
+                store_postgres::fence::InFlightWriter::start(
+                    &url,
+                    scope,
+                    1,
+                    time,
+                    10.0 * k as f64,
+                    announce,
+                )
+            }
+        })
+        .await
+        .expect("thread")
+        .expect("the in-flight writer");
+        // …while this node commits a larger one, sent at once.
+        let (st, created) = s
+            .send(
+                reqwest::Method::POST,
+                "/v1.1/Datastreams(1)/Observations",
+                json!({ "phenomenonTime": format!("2026-03-01T0{k}:30:00Z"), "result": 100 + k }),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED);
+        assert!(created["@iot.id"].as_i64().is_some_and(|id| id > held.id));
+        let (_, v, _) = sub.message(Duration::from_secs(5)).await.expect("live");
+        assert_eq!(v["result"], 100 + k);
+        // The held one commits: it arrives too, after the larger id.
+        let held_id = held.id;
+        tokio::task::spawn_blocking(move || held.commit())
+            .await
+            .expect("thread")
+            .expect("commit");
+        let (_, v, _) = sub
+            .message(Duration::from_secs(10))
+            .await
+            .unwrap_or_else(|| panic!("the held observation (announced: {announce}) never came"));
+        assert_eq!(v["@iot.id"], held_id, "{v}");
+        assert_eq!(v["result"].as_f64(), Some(10.0 * k as f64));
+    }
+    assert_eq!(
+        s.metric("qingshui_mqtt_swept_observations_total").await,
+        1,
+        "only the never-notified one came from the store"
+    );
+    // Nothing is sent twice.
+    assert!(sub.message(Duration::from_millis(2500)).await.is_none());
+    s.stop().await;
+}

@@ -12,6 +12,7 @@
 
 pub mod copy;
 mod exec;
+pub mod fence;
 pub mod leader;
 mod notify;
 mod runner;
@@ -35,6 +36,10 @@ use store::{
     WriteOutcome,
 };
 use tokio::sync::{Semaphore, broadcast, oneshot};
+
+/// How long a catch-up or a resume waits for the writers' transactions in flight (fence.rs):
+/// a batch takes milliseconds; one held longer is waiting for a lock, and the caller retries.
+const FENCE_WAIT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone)]
 pub struct PgConfig {
@@ -179,6 +184,8 @@ pub struct PgStore {
     peers: Arc<notify::Peers>,
     /// Whether this node's alert-engine leadership is held (for health).
     alert_leader: Arc<AtomicBool>,
+    /// Which observation ids no writer of any node still holds (fence.rs).
+    fence: Arc<fence::Fence>,
 }
 
 fn open_reader(url: &str, timeout: Option<Duration>) -> Result<PgExec, StoreError> {
@@ -226,8 +233,14 @@ fn node_id() -> String {
 /// (`qs_ensure_partition` takes a lock per month) deadlocks with that node, whose ATTACH
 /// PARTITION waits for the default partition (`tests/bulk_writes.rs`). The writer's statements
 /// are small; planning each costs less than locking a partition per month stored.
-fn writer_session(conn: &PgExec) -> Result<(), StoreError> {
-    conn.batch("SET synchronous_commit = on; SET plan_cache_mode = force_custom_plan")
+/// The writer's session: durable commits, every statement planned for its values (a generic
+/// plan locks every partition, the default one included, and deadlocks with another node's
+/// ATTACH), and the name the fence finds its transactions by (`fence.rs`).
+fn writer_session(conn: &PgExec, app: &str) -> Result<(), StoreError> {
+    conn.batch(&format!(
+        "SET synchronous_commit = on; SET plan_cache_mode = force_custom_plan; SET application_name = '{}'",
+        app.replace('\'', "")
+    ))
 }
 
 impl PgStore {
@@ -248,7 +261,8 @@ impl PgStore {
         schema::migrate(&conn)?;
         schema::install_geometry(&conn)?;
         schema::ensure_partitions_ahead(&conn, store::clock::now_micros(), 2)?;
-        writer_session(&conn)?;
+        let writer_app = fence::writer_application_name(scope);
+        writer_session(&conn, &writer_app)?;
         let future_refused = Arc::new(AtomicU64::new(0));
         let mut state = write::WriterState::new(&conn)?;
         state.time = write::TimePolicy {
@@ -298,7 +312,17 @@ impl PgStore {
             std::thread::Builder::new()
                 .name("qingshui-pg-writer".into())
                 .spawn(move || {
-                    writer_loop(conn, url, state, rx, events, counters, max_batch, announce)
+                    writer_loop(
+                        conn,
+                        url,
+                        &writer_app,
+                        state,
+                        rx,
+                        events,
+                        counters,
+                        max_batch,
+                        announce,
+                    )
                 })
                 .map_err(|e| StoreError::Database(format!("cannot start the writer thread: {e}")))?
         };
@@ -321,6 +345,7 @@ impl PgStore {
             last_remote_commit,
             peers,
             alert_leader: Arc::new(AtomicBool::new(false)),
+            fence: Arc::new(fence::Fence::new(scope)),
         })
     }
 
@@ -405,6 +430,7 @@ impl PgStore {
 fn writer_loop(
     mut conn: PgExec,
     url: String,
+    app: &str,
     mut state: write::WriterState,
     rx: mpsc::Receiver<Work>,
     events: broadcast::Sender<Arc<CommitBatch>>,
@@ -416,7 +442,7 @@ fn writer_loop(
         if conn.is_closed() {
             match connect(&url).and_then(|c| {
                 let c = PgExec::new(c);
-                writer_session(&c)?;
+                writer_session(&c, app)?;
                 Ok(c)
             }) {
                 Ok(c) => {
@@ -456,8 +482,8 @@ fn writer_loop(
         let outcome = (|| -> Result<(), StoreError> {
             // Statements that need no answer of their own ride with the next one: BEGIN
             // with the first SAVEPOINT, a RELEASE with the next SAVEPOINT or the COMMIT (a
-            // round trip each fewer).
-            let mut pending = String::from("BEGIN; ");
+            // round trip each fewer). The transaction id is taken first (fence.rs).
+            let mut pending = String::from(fence::WRITER_BEGIN);
             for job in jobs {
                 replies.push(job.reply);
                 conn.batch(&format!("{pending}SAVEPOINT cmd"))?;
@@ -572,7 +598,29 @@ impl Store for PgStore {
     }
 
     async fn observation_cursor(&self) -> Result<store::ObservationCursor, StoreError> {
-        self.on_reader(typed::observation_cursor).await
+        let fence = self.fence.clone();
+        self.with_reader(move |ex| {
+            let settled = fence.wait(ex, FENCE_WAIT)?;
+            let mut cursor = typed::observation_cursor(ex)?;
+            cursor.last_id = settled;
+            Ok(cursor)
+        })
+        .await
+    }
+
+    async fn settled_observation_id(&self) -> Result<i64, StoreError> {
+        let fence = self.fence.clone();
+        self.with_reader(move |ex| fence.settled_now(ex)).await
+    }
+
+    async fn observations_between(
+        &self,
+        after: i64,
+        through: i64,
+        limit: usize,
+    ) -> Result<Vec<store::ObservationEvent>, StoreError> {
+        self.on_reader(move |ex| typed::inserted_between(ex, after, through, limit))
+            .await
     }
 
     async fn observations_since(
@@ -580,8 +628,12 @@ impl Store for PgStore {
         since: store::ObservationCursor,
         limit: usize,
     ) -> Result<store::CommittedObservations, StoreError> {
-        self.on_reader(move |ex| typed::observations_since(ex, since, limit))
-            .await
+        let fence = self.fence.clone();
+        self.with_reader(move |ex| {
+            let settled = fence.wait(ex, FENCE_WAIT)?;
+            typed::observations_since_through(ex, since, limit, settled)
+        })
+        .await
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Arc<CommitBatch>> {

@@ -413,6 +413,21 @@ impl Store for SqliteStore {
         self.on_reader(typed::observation_cursor).await
     }
 
+    async fn settled_observation_id(&self) -> Result<i64, StoreError> {
+        // One writer hands ids out in commit order: nothing below the largest is in flight.
+        self.on_reader(typed::max_observation_id).await
+    }
+
+    async fn observations_between(
+        &self,
+        after: i64,
+        through: i64,
+        limit: usize,
+    ) -> Result<Vec<store::ObservationEvent>, StoreError> {
+        self.on_reader(move |ex| typed::inserted_between(ex, after, through, limit))
+            .await
+    }
+
     async fn observations_since(
         &self,
         since: store::ObservationCursor,

@@ -24,6 +24,7 @@ pub mod observation_input;
 pub mod observed_area;
 pub mod paging;
 pub mod patch;
+pub mod position;
 pub mod read;
 pub mod render;
 pub mod resolve;
@@ -116,8 +117,24 @@ pub trait Store: Send + Sync + 'static {
     async fn datastreams_with_things(&self) -> Result<Vec<DatastreamRow>, StoreError>;
     /// Where the committed observations stand now (see [`ObservationCursor`]).
     async fn observation_cursor(&self) -> Result<ObservationCursor, StoreError>;
+    /// An observation id at or below which every observation is committed or never will be
+    /// (no transaction that may still insert one is in flight), never blocking: it may stand a
+    /// little behind the largest id (PostgreSQL: until the writers' transactions that were in
+    /// flight at an earlier call have ended). The alert engine's position never passes it.
+    async fn settled_observation_id(&self) -> Result<i64, StoreError>;
+    /// Inserted observations with an id in (`after`, `through`], in id order, at most `limit`:
+    /// what the alert engine reads for the ids it did not see in the commit stream.
+    async fn observations_between(
+        &self,
+        after: i64,
+        through: i64,
+        limit: usize,
+    ) -> Result<Vec<ObservationEvent>, StoreError>;
     /// Observations committed after `since`, at most `limit` of each kind (inserted,
-    /// replaced): how a subscriber that lagged behind [`Store::subscribe`] catches up.
+    /// replaced): how a subscriber that lagged behind [`Store::subscribe`] catches up. Inserted
+    /// ones are read only up to an id at or below which nothing is in flight (PostgreSQL waits
+    /// for the writers' transactions in flight when it is called), so a cursor that passed an id
+    /// never leaves an observation with a smaller one behind.
     async fn observations_since(
         &self,
         since: ObservationCursor,

@@ -25,11 +25,12 @@ use config::AlertsConfig;
 use notifier::{Notice, NotifyStats};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 use store::alerts::{AlertFilter, AlertHistoryRecord, AlertRecord, AlertStore};
+use store::position::StreamPosition;
 use store::{CommitEvent, ObservationCursor, ObservationEvent, Store, StoreError, UpsertKind};
 
 /// The engine falling behind the commit stream, for `/metrics`.
@@ -42,6 +43,9 @@ pub struct CommitLagStats {
     /// Observations judged from the store when this node's engine started or took the lead:
     /// what was committed after the position the last leader saved.
     pub resumed_observations: AtomicU64,
+    /// Observations judged from the store because the stream had not brought them by the time
+    /// their ids were settled (`replay::Engine::sweep`).
+    pub swept_observations: AtomicU64,
 }
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
@@ -250,9 +254,7 @@ pub async fn start(
         changes: changes.clone(),
         notices: None,
         last_refresh: Instant::now(),
-        cursor,
-        replayed: HashSet::new(),
-        batches_since_replay: 0,
+        position: StreamPosition::new(cursor),
         saved: None,
         replay_limit: cfg.replay_limit,
         commit_lag: commit_lag.clone(),
@@ -315,15 +317,12 @@ struct Engine {
     changes: broadcast::Sender<Arc<AlertChange>>,
     notices: Option<mpsc::Sender<Notice>>,
     last_refresh: Instant,
-    /// Where this engine stands in the committed observations: a lag is made up from here,
-    /// and the leader saves it so the next one knows where to begin ([`replay`]).
-    cursor: ObservationCursor,
-    /// Inserted observations judged from the store whose streamed copy may still arrive (it is
-    /// skipped then). By id, not by "at or before the cursor": with several nodes ids commit
-    /// out of order, and a smaller id arriving late is new.
-    replayed: HashSet<i64>,
-    /// Batches streamed since the last replay; `replayed` is forgotten after a channel's worth.
-    batches_since_replay: usize,
+    /// Which committed observations this engine has judged (`store::position`): its cursor,
+    /// at or below which every one was, is where a lag is made up from, and the leader saves
+    /// it so the next one knows where to begin ([`replay`]). It moves only to settled ids,
+    /// never to the largest id streamed: with several nodes a smaller id may commit after a
+    /// larger one, and a smaller id arriving late is new.
+    position: StreamPosition,
     /// The position last saved, and when.
     saved: Option<(ObservationCursor, Instant)>,
     /// `[alerts] replay_limit`: at most this many observations are judged at start or takeover.
@@ -377,11 +376,13 @@ impl Engine {
                     for v in verdicts {
                         self.apply_verdict(v).await;
                     }
+                    self.sweep(false).await;
                     self.save_position().await;
                 }
                 _ = stopped(&mut shutdown) => {
                     // The next start resumes from here instead of re-judging the last second.
                     if enabled {
+                        self.sweep(true).await;
                         self.save_position_now().await;
                     }
                     break;
@@ -397,6 +398,7 @@ impl Engine {
     async fn on_leadership(&mut self, lead: bool) {
         self.leading = lead;
         self.open.clear();
+        self.position.reset(self.position.cursor());
         self.evaluator = Evaluator::new(self.rules.clone());
         if !lead {
             tracing::warn!("this node lost the alert engine's leadership");
@@ -473,17 +475,14 @@ impl Engine {
         if !enabled {
             return;
         }
-        self.forget_replayed_in_time();
+        self.position.batch_seen();
         let now = store::clock::now_micros();
         for event in &batch.events {
             let CommitEvent::Observation(o) = event else {
                 continue;
             };
-            if o.kind == UpsertKind::Inserted {
-                if self.replayed.remove(&o.id) {
-                    continue; // judged already, from the store
-                }
-                self.cursor.last_id = self.cursor.last_id.max(o.id);
+            if o.kind == UpsertKind::Inserted && !self.position.streamed(o.id) {
+                continue; // judged already, from the store
             }
             self.observe(o, now).await;
         }

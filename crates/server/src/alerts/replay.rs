@@ -6,6 +6,15 @@
 //!
 //! The leader saves its position every tick when it moved. An observation judged from the store
 //! may still arrive in the stream; it is remembered by id and skipped there.
+//!
+//! The position (`store::position`) is an id at or below which everything was judged, so it
+//! moves only to settled ids (every observation at or below is committed:
+//! `Store::settled_observation_id`). On each
+//! tick the leader sweeps up to the id settled on the previous tick: the ids in between that
+//! the stream brought are judged already; the others are looked up in the store (most are ids
+//! no observation holds — a resend's — and a few are another node's observations committed
+//! after a larger id, whose notification has not reached this node), and whatever is found is
+//! judged. So no observation is left behind by a position that passed it, not even across nodes.
 
 use super::{CommitLagStats, Engine};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,10 +24,6 @@ use store::alerts::EnginePosition;
 
 /// Observations re-read per store call.
 const PAGE: usize = 5_000;
-
-/// How long the ids judged from the store are remembered against their streamed copies: a
-/// commit stream's worth of batches (the stores' default channel holds 1,024).
-const REMEMBER_BATCHES: usize = 1_024;
 
 /// At most one position write per this interval (the tick is 1 s by default).
 const SAVE_EVERY: Duration = Duration::from_millis(900);
@@ -67,10 +72,9 @@ impl Engine {
                 None
             }
         };
-        self.replayed.clear();
         let Some(saved) = saved else {
             // A new database (or one from before positions were saved): nothing to resume.
-            self.cursor = now;
+            self.position.reset(now);
             self.save_position_now().await;
             return;
         };
@@ -81,17 +85,17 @@ impl Engine {
                 limit = self.replay_limit,
                 "more observations were committed after the alert engine's saved position than [alerts] replay_limit; judging from now on"
             );
-            self.cursor = now;
+            self.position.reset(now);
             self.save_position_now().await;
             return;
         }
-        self.cursor = ObservationCursor {
+        self.position.reset(ObservationCursor {
             last_id: saved.cursor.last_id,
             revised_after: saved
                 .cursor
                 .revised_after
                 .max(saved.saved_at - REVISION_MARGIN_US),
-        };
+        });
         let resumed = self.judge_from_store(|lag| &lag.resumed_observations).await;
         tracing::info!(
             resumed,
@@ -101,13 +105,72 @@ impl Engine {
         self.save_position_now().await;
     }
 
+    /// On the tick: judge the observations at or below the id settled on the previous tick that
+    /// the stream did not bring, and move the cursor there (module docs).
+    ///
+    /// `now`: sweep up to the id settled at this moment (on stopping, when no later tick
+    /// comes), reading from the store what the stream has not delivered yet.
+    pub(super) async fn sweep(&mut self, now: bool) {
+        let settled = match self.store.settled_observation_id().await {
+            Ok(id) => id,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the settled observation id; the alert engine's position waits");
+                return;
+            }
+        };
+        let Some(sweep) = self.position.sweep(settled, now) else {
+            return;
+        };
+        let mut swept = 0u64;
+        for &(lo, hi) in &sweep.ranges {
+            let mut after = lo - 1;
+            loop {
+                let page = match self.store.observations_between(after, hi, PAGE).await {
+                    Ok(p) => p,
+                    Err(e) => {
+                        // The cursor stays: the next tick sweeps this range again.
+                        tracing::warn!(error = %e, "cannot read observations the commit stream did not bring");
+                        self.position.sweep_failed(sweep.through);
+                        return;
+                    }
+                };
+                let now = store::clock::now_micros();
+                for o in &page {
+                    after = o.id;
+                    if self.position.read_from_store(o.id) {
+                        swept += 1;
+                        self.commit_lag
+                            .swept_observations
+                            .fetch_add(1, Ordering::Relaxed);
+                        self.observe(o, now).await;
+                    }
+                }
+                if page.len() < PAGE {
+                    break;
+                }
+            }
+        }
+        if swept > 0 {
+            tracing::info!(
+                swept,
+                through = sweep.through,
+                "the alert engine judged observations from the store that the commit stream had not brought"
+            );
+        }
+        self.position.swept(sweep.through);
+    }
+
     /// Reads every observation committed after the cursor, page by page, judges it and moves the
-    /// cursor; `counter` counts them. Inserted ones are remembered against their streamed copy.
+    /// cursor; `counter` counts them. Inserted ones are remembered against their streamed copy;
+    /// those the stream brought already are not judged again.
     async fn judge_from_store(&mut self, counter: fn(&CommitLagStats) -> &AtomicU64) -> u64 {
         let mut judged = 0u64;
-        self.batches_since_replay = 0;
         loop {
-            let page = match self.store.observations_since(self.cursor, PAGE).await {
+            let page = match self
+                .store
+                .observations_since(self.position.cursor(), PAGE)
+                .await
+            {
                 Ok(p) => p,
                 Err(e) => {
                     tracing::error!(error = %e, "cannot re-read committed observations; they are not evaluated");
@@ -116,16 +179,20 @@ impl Engine {
             };
             // Counted before they are evaluated: an alert raised from a re-read value is never
             // visible before the counter that explains it.
-            judged += page.events.len() as u64;
-            counter(&self.commit_lag).fetch_add(page.events.len() as u64, Ordering::Relaxed);
+            let fresh: Vec<&store::ObservationEvent> = page
+                .events
+                .iter()
+                .filter(|o| {
+                    o.kind != store::UpsertKind::Inserted || self.position.read_from_store(o.id)
+                })
+                .collect();
+            judged += fresh.len() as u64;
+            counter(&self.commit_lag).fetch_add(fresh.len() as u64, Ordering::Relaxed);
             let now = store::clock::now_micros();
-            for o in &page.events {
-                if o.kind == store::UpsertKind::Inserted {
-                    self.replayed.insert(o.id);
-                }
+            for o in fresh {
                 self.observe(o, now).await;
             }
-            self.cursor = page.cursor;
+            self.position.caught_up(page.cursor);
             if page.complete {
                 break;
             }
@@ -133,23 +200,11 @@ impl Engine {
         judged
     }
 
-    /// A streamed batch arrived: after a channel's worth of them, the streamed copies of what was
-    /// judged from the store have all gone by.
-    pub(super) fn forget_replayed_in_time(&mut self) {
-        if self.replayed.is_empty() {
-            return;
-        }
-        self.batches_since_replay += 1;
-        if self.batches_since_replay > REMEMBER_BATCHES {
-            self.replayed = Default::default();
-        }
-    }
-
     /// On the tick: the leader saves its position when it moved (at most every [`SAVE_EVERY`]).
     pub(super) async fn save_position(&mut self) {
         let due = match self.saved {
             None => true,
-            Some((at, when)) => at != self.cursor && when.elapsed() >= SAVE_EVERY,
+            Some((at, when)) => at != self.position.cursor() && when.elapsed() >= SAVE_EVERY,
         };
         if due {
             self.save_position_now().await;
@@ -161,11 +216,11 @@ impl Engine {
             return;
         };
         let position = EnginePosition {
-            cursor: self.cursor,
+            cursor: self.position.cursor(),
             saved_at: store::clock::now_micros(),
         };
         match alert_store.save_engine_position(position).await {
-            Ok(()) => self.saved = Some((self.cursor, Instant::now())),
+            Ok(()) => self.saved = Some((position.cursor, Instant::now())),
             // Tried again on the next tick; until then a successor would judge a little more.
             Err(e) => tracing::warn!(error = %e, "cannot save the alert engine's position"),
         }

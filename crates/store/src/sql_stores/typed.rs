@@ -166,26 +166,62 @@ fn event(r: &Row<'_>, kind: UpsertKind) -> Result<ObservationEvent, StoreError> 
     })
 }
 
+/// The largest observation id: with one writer handing ids out in commit order (SQLite), every
+/// id at or below it is committed or never will be.
+pub fn max_observation_id(ex: &dyn Executor) -> Result<i64, StoreError> {
+    let id = super::first(ex, "SELECT MAX(id) FROM observations", &[], |r| {
+        r.get::<Option<i64>>(0)
+    })?;
+    Ok(id.flatten().unwrap_or(0))
+}
+
+/// Inserted observations with an id in (`after`, `through`], in id order, at most `limit`.
+pub fn inserted_between(
+    ex: &dyn Executor,
+    after: i64,
+    through: i64,
+    limit: usize,
+) -> Result<Vec<ObservationEvent>, StoreError> {
+    all(
+        ex,
+        "SELECT id, datastream_id, phenomenon_time_start, result, result_json, result_quality
+         FROM observations WHERE id > ?1 AND id <= ?2 ORDER BY id LIMIT ?3",
+        &params![after, through, limit.max(1) as i64],
+        |r| event(r, UpsertKind::Inserted),
+    )
+}
+
+/// [`observations_since_through`] up to the largest id stored (one writer: SQLite).
 pub fn observations_since(
     ex: &dyn Executor,
     since: ObservationCursor,
     limit: usize,
 ) -> Result<CommittedObservations, StoreError> {
+    observations_since_through(ex, since, limit, i64::MAX)
+}
+
+/// Observations committed after `since`: inserted ones with an id up to `settled` (an id at or
+/// below which every observation is committed or never will be: `Store::settled_observation_id`),
+/// then replaced ones. When the inserted ones are complete the cursor moves to `settled`, past the
+/// ids no observation will ever hold (a resend's unused ids), so the next read starts there.
+pub fn observations_since_through(
+    ex: &dyn Executor,
+    since: ObservationCursor,
+    limit: usize,
+    settled: i64,
+) -> Result<CommittedObservations, StoreError> {
     let limit = limit.max(1) as i64;
     let mut cursor = since;
-    // Ids are handed out by the writer in commit order (on PostgreSQL: one sequence taken in the
-    // writer's transaction, so in commit order on one node; with several nodes a batch of one
-    // node may commit after a larger id of another: docs/postgres.md), so the id index is the log.
-    let mut events = all(
-        ex,
-        "SELECT id, datastream_id, phenomenon_time_start, result, result_json, result_quality
-         FROM observations WHERE id > ?1 ORDER BY id LIMIT ?2",
-        &params![since.last_id, limit],
-        |r| event(r, UpsertKind::Inserted),
-    )?;
+    // The id index is the log: at or below `settled` nothing is still in flight (with several
+    // PostgreSQL nodes a batch of one node may commit after a larger id of another; the fence in
+    // store-postgres waits for it: docs/postgres.md).
+    let mut events = inserted_between(ex, since.last_id, settled, limit as usize)?;
     let inserted = events.len() as i64;
     if let Some(last) = events.last() {
         cursor.last_id = last.id;
+    }
+    if inserted < limit && settled != i64::MAX {
+        cursor.last_id = cursor.last_id.max(settled);
     }
     // Observations inserted after the cursor are delivered above with their current value; only
     // older ones count as replaced. No index on revised_at: revisions are rare (resent values

@@ -4,6 +4,10 @@
 //! redaction) and offers it to every client of that topic. One task and one queue per client
 //! keep the order per datastream; a full queue drops the message and counts it, so a slow
 //! client costs at most its queue, never unbounded memory.
+//!
+//! Which observations were sent is a [`StreamPosition`]: with several nodes a smaller id may
+//! arrive after a larger one and is sent all the same, and once a second the ids settled since
+//! the last second that the stream did not bring are looked up in the store and sent.
 
 use super::metrics::MqttStats;
 use super::topic::{SubKind, SubTopic};
@@ -13,14 +17,17 @@ use sta::{EntityType, Query, QueryLimits, ResourcePath};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
+use store::position::StreamPosition;
 use store::render::{ReadBody, Render};
 use store::{
-    ChangeKind, CommitBatch, CommitEvent, ObservationCursor, ReadRequest, Store, UpsertKind,
+    ChangeKind, CommitBatch, CommitEvent, ObservationEvent, ReadRequest, Store, UpsertKind,
 };
+use tokio::sync::{broadcast, mpsc, watch};
 
 /// Observations re-read per store call when catching up after a lag.
 const CATCH_UP_PAGE: usize = 1000;
-use tokio::sync::{broadcast, mpsc, watch};
+/// How often the ids the stream did not bring are looked up.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A message for one client.
 #[derive(Debug, Clone)]
@@ -160,13 +167,15 @@ impl Fanout {
     ) {
         // Subscribed (in `start`) before the cursor is read: a batch committed in between is
         // both in the stream and at or before the cursor, and is skipped once.
-        let mut cursor = match self.store.observation_cursor().await {
-            Ok(c) => c,
+        let mut position = match self.store.observation_cursor().await {
+            Ok(c) => StreamPosition::new(c),
             Err(e) => {
                 tracing::error!(error = %e, "MQTT fan-out cannot read the commit position; not started");
                 return;
             }
         };
+        let mut sweep = tokio::time::interval(SWEEP_EVERY);
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             tokio::select! {
                 // Retained requests first: one made before a commit is answered with the value
@@ -174,14 +183,24 @@ impl Fanout {
                 biased;
                 Some(r) = retained.recv() => self.deliver_latest(r).await,
                 batch = commits.recv() => match batch {
-                    Ok(b) => self.deliver_batch(&b.events, &mut cursor).await,
+                    Ok(b) => {
+                        position.batch_seen();
+                        let fresh = b.events.iter().filter(|e| match e {
+                            CommitEvent::Observation(o) if o.kind == UpsertKind::Inserted => {
+                                position.streamed(o.id)
+                            }
+                            _ => true,
+                        });
+                        self.deliver_batch(fresh.collect()).await;
+                    }
                     Err(broadcast::error::RecvError::Lagged(n)) => {
                         tracing::warn!(missed = n, "MQTT fan-out fell behind the commit stream; re-reading what it missed");
                         self.stats.commit_lag_batches.fetch_add(n, Ordering::Relaxed);
-                        self.catch_up(&mut cursor).await;
+                        self.catch_up(&mut position).await;
                     }
                     Err(broadcast::error::RecvError::Closed) => return,
                 },
+                _ = sweep.tick() => self.sweep(&mut position).await,
                 _ = shutdown.changed() => {
                     if *shutdown.borrow() {
                         return;
@@ -194,46 +213,75 @@ impl Fanout {
     /// Observations committed after `cursor`, re-read from the store in commit order and sent
     /// as if streamed (the alert engine's catch-up). Entity changes in the missed batches are
     /// not re-read: only observations have a commit cursor.
-    async fn catch_up(&self, cursor: &mut ObservationCursor) {
+    async fn catch_up(&self, position: &mut StreamPosition) {
         loop {
-            let page = match self.store.observations_since(*cursor, CATCH_UP_PAGE).await {
+            let page = match self
+                .store
+                .observations_since(position.cursor(), CATCH_UP_PAGE)
+                .await
+            {
                 Ok(p) => p,
                 Err(e) => {
                     tracing::error!(error = %e, "MQTT fan-out cannot re-read missed observations");
                     return;
                 }
             };
+            let events = unsent(position, page.events);
             self.stats
                 .recovered
-                .fetch_add(page.events.len() as u64, Ordering::Relaxed);
-            let events: Vec<CommitEvent> = page
-                .events
-                .into_iter()
-                .map(CommitEvent::Observation)
-                .collect();
-            self.deliver_batch(&events, cursor).await;
-            *cursor = page.cursor;
+                .fetch_add(events.len() as u64, Ordering::Relaxed);
+            self.deliver_batch(events.iter().collect()).await;
+            position.caught_up(page.cursor);
             if page.complete {
                 return;
             }
         }
     }
 
-    async fn deliver_batch(&self, events: &[CommitEvent], cursor: &mut ObservationCursor) {
-        // Inserted observations at or before the cursor were sent already (by a catch-up).
-        let fresh: Vec<&CommitEvent> = events
-            .iter()
-            .filter(|e| match e {
-                CommitEvent::Observation(o) if o.kind == UpsertKind::Inserted => {
-                    if o.id <= cursor.last_id {
-                        return false;
+    /// Sends the observations at or below the id settled a second ago that the stream did not
+    /// bring (`store::position`).
+    async fn sweep(&self, position: &mut StreamPosition) {
+        let settled = match self.store.settled_observation_id().await {
+            Ok(id) => id,
+            Err(e) => {
+                tracing::warn!(error = %e, "MQTT fan-out cannot read the settled observation id");
+                return;
+            }
+        };
+        let Some(sweep) = position.sweep(settled, false) else {
+            return;
+        };
+        for &(lo, hi) in &sweep.ranges {
+            let mut after = lo - 1;
+            loop {
+                let page = match self
+                    .store
+                    .observations_between(after, hi, CATCH_UP_PAGE)
+                    .await
+                {
+                    Ok(p) => p,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "MQTT fan-out cannot read observations the commit stream did not bring");
+                        position.sweep_failed(sweep.through);
+                        return;
                     }
-                    cursor.last_id = o.id;
-                    true
+                };
+                let full = page.len() >= CATCH_UP_PAGE;
+                after = page.last().map_or(hi, |o| o.id);
+                let events = unsent(position, page);
+                self.stats
+                    .swept
+                    .fetch_add(events.len() as u64, Ordering::Relaxed);
+                self.deliver_batch(events.iter().collect()).await;
+                if !full {
+                    break;
                 }
-                _ => true,
-            })
-            .collect();
+            }
+        }
+        position.swept(sweep.through);
+    }
+
+    async fn deliver_batch(&self, fresh: Vec<&CommitEvent>) {
         let snapshot: Vec<(Arc<SubTopic>, Vec<Subscriber>)> = self
             .lock()
             .values()
@@ -394,6 +442,15 @@ fn what_to_read(event: &CommitEvent, topic: &SubTopic) -> Option<Read> {
         } if *e == entity && *i == id && updated => Some(Read::Topic),
         _ => None,
     }
+}
+
+/// The observations read from the store that were not sent yet (inserted ones the stream
+/// brought are skipped; replaced ones are sent again, which repeats a value but loses none).
+fn unsent(position: &mut StreamPosition, read: Vec<ObservationEvent>) -> Vec<CommitEvent> {
+    read.into_iter()
+        .filter(|o| o.kind != UpsertKind::Inserted || position.read_from_store(o.id))
+        .map(CommitEvent::Observation)
+        .collect()
 }
 
 #[cfg(test)]

@@ -32,6 +32,9 @@ pub struct MqttStats {
     pub commit_lag_batches: AtomicU64,
     /// Observations re-read from the store after such a lag, and sent.
     pub recovered: AtomicU64,
+    /// Observations read from the store because the stream had not brought them by the time
+    /// their ids were settled (another node's, its notification late), and sent.
+    pub swept: AtomicU64,
     /// Messages waiting in every subscriber queue (sampled at each delivery).
     pub queue_depth: AtomicI64,
     refusals: Mutex<BTreeMap<&'static str, u64>>,
@@ -129,6 +132,12 @@ impl MqttStats {
             "counter",
             "Observations re-read from the store after the fan-out fell behind, and sent.",
             get(&self.recovered).to_string(),
+        );
+        line(
+            "qingshui_mqtt_swept_observations_total",
+            "counter",
+            "Observations read from the store because the commit stream had not brought them (another node's, committed out of id order), and sent.",
+            get(&self.swept).to_string(),
         );
         line(
             "qingshui_mqtt_queue_depth",
