@@ -71,6 +71,8 @@ postgres-down:
 	bash .ci/postgres.sh down
 
 PG_TEST_URL := postgres://postgres@127.0.0.1:55433/postgres
+# The test server's CA and certificates (.ci/postgres.sh), for crates/store-postgres/tests/tls.rs.
+PG_TEST_TLS := /tmp/qingshui-postgres-55433.tls
 # The tests that go through the store, once more on PostgreSQL (each test its own schema).
 PG_TESTS := --test sta_api --test hj212_ingest --test alerts_e2e --test accounts \
 	--test review --test scenes_api --test domain_api --test time_sanity --test on_demand_datastreams \
@@ -82,7 +84,7 @@ test-postgres: build test-deps
 	QINGSHUI_TEST_DATABASE_URL=$(PG_TEST_URL) cargo test -p server --features pdf $(PG_TESTS) \
 		&& QINGSHUI_TEST_DATABASE_URL=$(PG_TEST_URL) cargo test -p server --features pdf --test mqtt_sta out_of_order_ids \
 		&& QINGSHUI_TEST_DATABASE_URL=$(PG_TEST_URL) cargo test -p qingshui --features pdf --test multi_node --test store_copy --test durability \
-		&& QINGSHUI_TEST_DATABASE_URL=$(PG_TEST_URL) cargo test -p store-postgres \
+		&& QINGSHUI_TEST_DATABASE_URL=$(PG_TEST_URL) QINGSHUI_TEST_PG_TLS=$(PG_TEST_TLS) cargo test -p store-postgres \
 		&& QINGSHUI_TEST_DATABASE_URL=$(PG_TEST_URL) QINGSHUI_BIN=$(QINGSHUI_DEBUG) $(PY) -m pytest -q tests/python/test_frost_client.py; \
 	rc=$$?; bash .ci/postgres.sh down; exit $$rc
 

@@ -17,6 +17,7 @@ pub mod leader;
 mod notify;
 mod runner;
 pub mod schema;
+pub mod tls;
 mod write;
 
 pub use exec::{PgExec, placeholders, to_store_error};
@@ -106,11 +107,24 @@ pub fn redact_url(url: &str) -> String {
         .join(" ")
 }
 
-/// Opens one connection (no TLS: a loopback or private-network database; docs/postgres.md).
+/// Opens one connection, encrypted when the URL asks for it (`sslmode`, `tls.rs`).
 pub fn connect(url: &str) -> Result<postgres::Client, StoreError> {
-    postgres::Client::connect(url, postgres::NoTls).map_err(|e| {
+    let target = tls::parse(url)?;
+    let connected = match tls::connector(&target)? {
+        Some(tls) => postgres::Client::connect(&target.url, tls),
+        None => postgres::Client::connect(&target.url, postgres::NoTls),
+    };
+    connected.map_err(|e| {
+        // The reason a TLS handshake or a connection failed is in the error's sources.
+        let mut causes = String::new();
+        let mut cause = std::error::Error::source(&e);
+        while let Some(c) = cause {
+            causes.push_str(": ");
+            causes.push_str(&c.to_string());
+            cause = c.source();
+        }
         StoreError::Database(format!(
-            "cannot connect to {}: {}",
+            "cannot connect to {}: {}{causes}",
             redact_url(url),
             exec::to_store_error(e)
         ))
@@ -256,6 +270,15 @@ impl PgStore {
     }
 
     fn open_here(config: PgConfig) -> Result<PgStore, StoreError> {
+        let target = tls::parse(&config.url)?;
+        if target.unverified() {
+            tracing::warn!(
+                sslmode = target.describe(),
+                "the database connection is encrypted but the server's certificate is not verified: use sslmode=verify-full with sslrootcert"
+            );
+        } else {
+            tracing::info!(sslmode = target.describe(), "connecting to PostgreSQL");
+        }
         let conn = PgExec::new(connect(&config.url)?);
         let scope = scope_of(&current_schema(&conn)?);
         schema::migrate(&conn)?;
