@@ -280,3 +280,109 @@ async fn the_next_engine_judges_what_was_committed_while_none_ran() {
     stop().await.expect("third engine stopped");
     store.close().await;
 }
+
+/// Someone changes an open alert behind the engine's back (here written through the alert store
+/// directly, as another node's person would, with no notification reaching the engine): the
+/// engine's next change of it loses the compare-and-set on `updated_at`, reads the stored alert
+/// and builds on it — the acknowledgement stays and the count goes on. Without the
+/// compare-and-set the engine's own copy overwrote the acknowledgement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_made_behind_the_engine_is_built_on_not_overwritten() {
+    use alerts::lifecycle::{self, Command};
+    use alerts::model::Alert;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, ids) = judged_store(&dir.path().join("cas.sqlite"), None).await;
+    let config = AlertsConfig::default();
+    let (_handle, stop) = engine(&store, &config).await;
+    exceed(&store, &ids[..1]).await;
+    wait_open(&store, 1, "the first exceedance").await;
+
+    let alert_store = store.clone().alert_store().expect("alert store");
+    let (rows, _) = alert_store
+        .alerts(AlertFilter {
+            states: vec!["active".into()],
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("alerts");
+    let current: Alert = serde_json::from_value(rows[0].body.clone()).expect("an alert");
+    let out = lifecycle::apply(
+        Some(&current),
+        Command::Acknowledge {
+            by: "duty officer".into(),
+            comment: Some("on my way".into()),
+        },
+        sta::time::now_micros(),
+    )
+    .expect("acknowledge");
+    let a = &out.alert;
+    alert_store
+        .save_alert(
+            store::alerts::AlertRecord {
+                id: a.id,
+                rule: a.rule.as_str().into(),
+                source: a.source.clone(),
+                station: a.station.clone(),
+                severity: a.severity.as_str().into(),
+                state: a.state.as_str().into(),
+                created_at: a.created_at,
+                updated_at: a.updated_at,
+                body: serde_json::to_value(a).expect("body"),
+                expected_updated_at: Some(current.updated_at),
+            },
+            out.history
+                .iter()
+                .map(|h| store::alerts::AlertHistoryRecord {
+                    at: h.at,
+                    action: h.action.as_str().into(),
+                    body: serde_json::to_value(h).expect("history"),
+                })
+                .collect(),
+        )
+        .await
+        .expect("acknowledged behind the engine");
+
+    // The station exceeds again: the engine updates the alert it holds.
+    let hour = sta::time::now_micros() / HOUR_US * HOUR_US;
+    let done = store
+        .write(WriteCommand::InsertObservations(vec![NewObservation {
+            datastream_id: ids[0],
+            phenomenon_time: hour,
+            phenomenon_time_end: None,
+            result: json!(0.6),
+            result_time: None,
+            result_quality: None,
+            parameters: None,
+            feature_id: None,
+        }]))
+        .await
+        .expect("insert");
+    assert!(matches!(&done, WriteOutcome::Rows(r) if r.iter().all(Result::is_ok)));
+    let start = Instant::now();
+    let stored = loop {
+        let (row, history) = alert_store
+            .alert(current.id)
+            .await
+            .expect("read")
+            .expect("the alert");
+        let alert: Alert = serde_json::from_value(row.body).expect("an alert");
+        if alert.count >= 2 {
+            break (alert, history);
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the second exceedance never reached the alert"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let (alert, history) = stored;
+    assert_eq!(
+        alert.state.as_str(),
+        "acknowledged",
+        "the engine's change overwrote the acknowledgement"
+    );
+    assert_eq!(alert.count, 2);
+    assert!(history.iter().any(|h| h.action == "acknowledged"));
+    stop().await.expect("engine stopped");
+}

@@ -25,6 +25,11 @@ pub struct AlertRecord {
     pub updated_at: i64,
     /// The whole alert (the `alerts` crate's `Alert`).
     pub body: Value,
+    /// A change of a stored alert builds on the version whose `updated_at` this is: the save is
+    /// refused with `Conflict` when another change was stored since (another node, a person), so
+    /// the writer re-reads and builds on it instead of overwriting it. `None`: unconditional.
+    #[serde(skip)]
+    pub expected_updated_at: Option<i64>,
 }
 
 /// One history line of an alert.

@@ -73,9 +73,10 @@ impl Engine {
     /// On a shared database, the open alert under `key` as another node may have left it (a
     /// person acknowledged, commented or cleared it there): re-read before the leader changes
     /// it, so its change builds on theirs instead of overwriting it. An alert cleared elsewhere
-    /// is no longer open here. One indexed read, only where a change is written anyway.
-    pub(super) async fn refresh_open(&mut self, key: &(RuleKind, String)) {
-        if !self.shared {
+    /// is no longer open here. One indexed read, only where a change is written anyway. `force`:
+    /// also on a database of its own (after a compare-and-set lost: someone changed it there).
+    pub(super) async fn refresh_open(&mut self, key: &(RuleKind, String), force: bool) {
+        if !self.shared && !force {
             return;
         }
         let Some(id) = self.open.get(key).map(|a| a.id) else {

@@ -174,8 +174,19 @@ pub async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|s| *s).await;
 }
 
-fn record(alert: &Alert) -> AlertRecord {
+/// How often a change is built again on the stored alert after losing a compare-and-set.
+const CAS_ATTEMPTS: usize = 3;
+
+/// A save refused because the alert was changed since it was read (`AlertRecord::expected_updated_at`).
+fn changed_meanwhile(e: &EngineError) -> bool {
+    matches!(e, EngineError::Store(StoreError::Conflict(m))
+        if m.starts_with(store::sql_stores::alerts::ALERT_CHANGED_MEANWHILE))
+}
+
+/// The record of `alert`, a change built on the stored version of `base` (`updated_at`).
+fn record(alert: &Alert, base: Option<i64>) -> AlertRecord {
     AlertRecord {
+        expected_updated_at: base,
         id: alert.id,
         rule: alert.rule.as_str().to_owned(),
         source: alert.source.clone(),
@@ -518,52 +529,66 @@ impl Engine {
         }
     }
 
-    async fn apply_verdict(&mut self, verdict: Verdict) -> Option<Alert> {
-        let now = store::clock::now_micros();
-        let outcome = match verdict {
-            Verdict::Trigger(mut t) => {
-                if let (Some(station), Value::Object(d)) = (&t.station, &mut t.details)
-                    && let Some(links) = self.video_links.get(station)
-                {
-                    d.insert("video_points".into(), links.clone());
+    async fn apply_verdict(&mut self, mut verdict: Verdict) -> Option<Alert> {
+        if let Verdict::Trigger(t) = &mut verdict
+            && let (Some(station), Value::Object(d)) = (&t.station, &mut t.details)
+            && let Some(links) = self.video_links.get(station)
+        {
+            d.insert("video_points".into(), links.clone());
+        }
+        for attempt in 1..=CAS_ATTEMPTS {
+            let now = store::clock::now_micros();
+            // After a lost compare-and-set the stored alert is read again, on any database.
+            let force = attempt > 1;
+            let (outcome, base) = match verdict.clone() {
+                Verdict::Trigger(t) => {
+                    let key = (t.rule, t.source.clone());
+                    self.refresh_open(&key, force).await;
+                    let open = self.open.get(&key);
+                    let base = open.map(|a| a.updated_at);
+                    (lifecycle::trigger(open, t, now), base)
                 }
-                let key = (t.rule, t.source.clone());
-                self.refresh_open(&key).await;
-                lifecycle::trigger(self.open.get(&key), t, now)
-            }
-            Verdict::Resolve {
-                rule,
-                source,
-                message,
-                details,
-            } => {
-                let key = (rule, source);
-                self.refresh_open(&key).await;
-                let open = self.open.get(&key)?;
-                match lifecycle::resolve(open, message, details, now) {
-                    Ok(o) => o,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot resolve alert");
-                        return None;
+                Verdict::Resolve {
+                    rule,
+                    source,
+                    message,
+                    details,
+                } => {
+                    let key = (rule, source);
+                    self.refresh_open(&key, force).await;
+                    let open = self.open.get(&key)?;
+                    match lifecycle::resolve(open, message, details, now) {
+                        Ok(o) => (o, Some(open.updated_at)),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot resolve alert");
+                            return None;
+                        }
                     }
                 }
-            }
-        };
-        match self.commit(outcome).await {
-            Ok(a) => Some(a),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot store an alert change");
-                None
+            };
+            match self.commit(outcome, base).await {
+                Ok(a) => return Some(a),
+                Err(e) if changed_meanwhile(&e) && attempt < CAS_ATTEMPTS => {
+                    tracing::info!(error = %e, "an alert changed while the engine judged it; building on the stored one");
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot store an alert change");
+                    return None;
+                }
             }
         }
+        None
     }
 
-    /// Persists a transition, then updates the open set, live subscribers and the notifier.
-    async fn commit(&mut self, out: Outcome) -> Result<Alert, EngineError> {
+    /// Persists a transition built on the stored version `base` (`updated_at`; refused when
+    /// another change was stored since), then updates the open set, live subscribers and the
+    /// notifier.
+    async fn commit(&mut self, out: Outcome, base: Option<i64>) -> Result<Alert, EngineError> {
         let store = self.alert_store.as_ref().ok_or(EngineError::Disabled)?;
         let history: Vec<AlertHistoryRecord> = out.history.iter().map(history_record).collect();
         let mut alert = out.alert;
-        alert.id = store.save_alert(record(&alert), history).await?;
+        let base = base.filter(|_| alert.id != 0);
+        alert.id = store.save_alert(record(&alert, base), history).await?;
         let key = (alert.rule, alert.source.clone());
         if alert.state == AlertState::Cleared {
             if self.open.get(&key).is_some_and(|a| a.id == alert.id) {
@@ -611,18 +636,26 @@ impl Engine {
     }
 
     async fn lifecycle(&mut self, id: i64, command: Command) -> Result<Alert, EngineError> {
-        // On a shared database another node may have changed it: the stored alert is current.
-        let known = (!self.shared)
-            .then(|| self.open.values().find(|a| a.id == id).cloned())
-            .flatten();
-        let current = match known {
-            Some(a) => a,
-            None => self.stored(id).await?.ok_or(EngineError::NotFound(id))?,
-        };
         let manual_clear = matches!(command, Command::Clear { .. });
-        let now = store::clock::now_micros();
-        let out = lifecycle::apply(Some(&current), command, now)?;
-        let alert = self.commit(out).await?;
+        let mut attempt = 1;
+        let (alert, now) = loop {
+            // On a shared database another node may have changed it: the stored alert is current
+            // (and after a lost compare-and-set, on any database).
+            let known = (!self.shared && attempt == 1)
+                .then(|| self.open.values().find(|a| a.id == id).cloned())
+                .flatten();
+            let current = match known {
+                Some(a) => a,
+                None => self.stored(id).await?.ok_or(EngineError::NotFound(id))?,
+            };
+            let now = store::clock::now_micros();
+            let out = lifecycle::apply(Some(&current), command.clone(), now)?;
+            match self.commit(out, Some(current.updated_at)).await {
+                Ok(a) => break (a, now),
+                Err(e) if changed_meanwhile(&e) && attempt < CAS_ATTEMPTS => attempt += 1,
+                Err(e) => return Err(e),
+            }
+        };
         if manual_clear {
             let directory = self.directory.clone();
             self.evaluator.reset(alert.rule, &alert.source, now, |ds| {

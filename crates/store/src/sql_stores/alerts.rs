@@ -16,6 +16,9 @@ const COLUMNS: &str = "id, rule, source, station, severity, state, created_at, u
 
 const OPEN_ALERT_EXISTS: &str = "an open alert for this rule and source exists already";
 
+/// The start of the `Conflict` message of a compare-and-set that lost (`AlertRecord::expected_updated_at`).
+pub const ALERT_CHANGED_MEANWHILE: &str = "changed by someone else since it was read: alert";
+
 fn record(r: &Row<'_>) -> Result<AlertRecord, StoreError> {
     Ok(AlertRecord {
         id: r.get(0)?,
@@ -27,6 +30,7 @@ fn record(r: &Row<'_>) -> Result<AlertRecord, StoreError> {
         created_at: r.get(6)?,
         updated_at: r.get(7)?,
         body: r.json(8)?,
+        expected_updated_at: None,
     })
 }
 
@@ -86,14 +90,27 @@ pub fn save(
         )?;
         id
     } else {
+        // Compare and set: only over the version the change was built on.
         let n = ex
             .execute(
-                "UPDATE alerts SET severity = ?1, state = ?2, updated_at = ?3, body = ?4, station = ?5 WHERE id = ?6",
-                &params![alert.severity, alert.state, alert.updated_at, with_id(&alert.body, alert.id), alert.station, alert.id],
+                "UPDATE alerts SET severity = ?1, state = ?2, updated_at = ?3, body = ?4, station = ?5
+                 WHERE id = ?6 AND (CAST(?7 AS BIGINT) IS NULL OR updated_at = CAST(?7 AS BIGINT))",
+                &params![alert.severity, alert.state, alert.updated_at, with_id(&alert.body, alert.id), alert.station, alert.id, alert.expected_updated_at],
             )
             .map_err(conflict)?;
         if n == 0 {
-            return Err(crate::not_found(format!("no alert {}", alert.id)));
+            let exists = first(
+                ex,
+                "SELECT 1 FROM alerts WHERE id = ?1",
+                &params![alert.id],
+                |r| r.get::<i64>(0),
+            )?
+            .is_some();
+            return Err(if exists {
+                StoreError::Conflict(format!("{} {}", ALERT_CHANGED_MEANWHILE, alert.id))
+            } else {
+                crate::not_found(format!("no alert {}", alert.id))
+            });
         }
         alert.id
     };

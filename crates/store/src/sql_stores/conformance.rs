@@ -23,6 +23,7 @@ fn alert(state: &str, station: &str) -> AlertRecord {
         created_at: 1,
         updated_at: 1,
         body: json!({"message": "tp"}),
+        expected_updated_at: None,
     }
 }
 
@@ -49,9 +50,35 @@ pub async fn alerts(store: &dyn AlertStore) {
         matches!(&err, StoreError::Conflict(m) if m.contains("open alert")),
         "{err:?}"
     );
+    // Compare and set: a change built on a version that is no longer stored is refused and
+    // changes nothing; built on the stored one, it lands.
+    let mut acknowledged = alert("acknowledged", "W01");
+    acknowledged.id = id;
+    acknowledged.updated_at = 3;
+    acknowledged.expected_updated_at = Some(1);
+    store
+        .save_alert(acknowledged.clone(), vec![line("acknowledged")])
+        .await
+        .expect("built on the stored version");
+    let mut stale = alert("active", "W01");
+    stale.id = id;
+    stale.updated_at = 4;
+    stale.expected_updated_at = Some(1);
+    let err = store
+        .save_alert(stale, vec![line("updated")])
+        .await
+        .expect_err("built on a version changed since");
+    assert!(
+        matches!(&err, StoreError::Conflict(m) if m.contains("changed by someone else")),
+        "{err:?}"
+    );
+    let (row, history) = store.alert(id).await.expect("read").expect("found");
+    assert_eq!((row.state.as_str(), row.updated_at), ("acknowledged", 3));
+    assert_eq!(history.len(), 2, "the refused change added no history");
     let mut cleared = alert("cleared", "W01");
     cleared.id = id;
     cleared.updated_at = 5;
+    cleared.expected_updated_at = Some(3);
     store
         .save_alert(cleared, vec![line("cleared")])
         .await
@@ -110,7 +137,7 @@ pub async fn alerts(store: &dyn AlertStore) {
             .iter()
             .map(|h| h.action.as_str())
             .collect::<Vec<_>>(),
-        ["raised", "cleared"]
+        ["raised", "acknowledged", "cleared"]
     );
     assert!(store.alert(9_999).await.expect("read").is_none());
 
