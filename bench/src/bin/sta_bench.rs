@@ -200,7 +200,7 @@ async fn main() -> anyhow::Result<()> {
     let mut config = server::config::Config::default();
     config.http.addr = "127.0.0.1:0".parse()?;
     config.storage.data_dir = dir.path().join("ingest");
-    config.storage.result_index = a.result_index;
+    config.storage.result_index = Some(a.result_index);
     config.auth.open = true;
     let store = server::open_store(&config)?;
     let running = server::start(config, store).await?;
@@ -255,7 +255,7 @@ async fn main() -> anyhow::Result<()> {
     let mut config = server::config::Config::default();
     config.http.addr = "127.0.0.1:0".parse()?;
     config.storage.data_dir = dir.path().join("large");
-    config.storage.result_index = a.result_index;
+    config.storage.result_index = Some(a.result_index);
     config.auth.open = true;
     config.sta.max_top = 10_000;
     let store = server::open_store(&config)?;

@@ -169,9 +169,19 @@ pub struct StorageConfig {
     /// running this long after the signal exits anyway (acknowledged writes are already durable).
     pub stop_timeout_ms: u64,
     /// Index observations by result: `$filter=result gt x&$count=true` becomes an index range
-    /// instead of a scan of every observation, at a cost to every insert (BENCHMARKS.md, issue
-    /// 12). Changing it builds or drops the index at the next start.
-    pub result_index: bool,
+    /// instead of a scan of every observation, at a cost to every insert (BENCHMARKS.md, issues
+    /// 12 and 16). Changing it builds or drops the index at the next start. Unset: on for the
+    /// embedded store, off on PostgreSQL ([`StorageConfig::result_index_for`]).
+    pub result_index: Option<bool>,
+}
+
+impl StorageConfig {
+    /// Whether the observations-by-result index is kept: as set, else on for the embedded
+    /// store and off on PostgreSQL, where it costs durable ingest 15–25 % and the ≥ 0.5 ratio to
+    /// the raw COPY (BENCHMARKS.md "The result index on PostgreSQL").
+    pub fn result_index_for(&self, postgres: bool) -> bool {
+        self.result_index.unwrap_or(!postgres)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -519,7 +529,7 @@ impl Default for StorageConfig {
             readers: 4,
             max_batch: 512,
             statement_timeout_ms: 10_000,
-            result_index: true,
+            result_index: None,
             stop_timeout_ms: 8_000,
         }
     }

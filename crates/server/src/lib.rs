@@ -34,7 +34,7 @@ pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
         max_top: config.sta.max_top,
         max_expanded_rows: config.sta.max_expanded_rows,
     };
-    sc.result_index = config.storage.result_index;
+    sc.result_index = config.storage.result_index_for(false);
     sc.statement_timeout = match config.storage.statement_timeout_ms {
         0 => None,
         ms => Some(std::time::Duration::from_millis(ms)),
@@ -61,6 +61,7 @@ pub fn open_postgres(config: &Config, url: &str) -> anyhow::Result<Arc<store_pos
         ms => Some(std::time::Duration::from_millis(ms)),
     };
     pc.clock_tolerance_s = Some(config.ingest.clock_tolerance_s);
+    pc.result_index = config.storage.result_index_for(true);
     // The error names the URL without its password (store_postgres::connect).
     let store = store_postgres::PgStore::open(pc)
         .with_context(|| format!("opening {}", store_postgres::redact_url(url)))?;

@@ -54,6 +54,10 @@ pub struct PgConfig {
     pub commit_stream_capacity: usize,
     /// Announce commits to, and receive them from, the other nodes on the same database.
     pub notify: bool,
+    /// Keep the index of observations by result (`schema::ensure_result_index`): filtered
+    /// counts and `$filter` on results are index ranges, at a cost to ingest (off by default:
+    /// BENCHMARKS.md "The result index on PostgreSQL").
+    pub result_index: bool,
 }
 
 impl PgConfig {
@@ -67,6 +71,7 @@ impl PgConfig {
             clock_tolerance_s: Some(600),
             commit_stream_capacity: 1024,
             notify: true,
+            result_index: false,
         }
     }
 }
@@ -284,6 +289,7 @@ impl PgStore {
         schema::migrate(&conn)?;
         schema::install_geometry(&conn)?;
         schema::ensure_partitions_ahead(&conn, store::clock::now_micros(), 2)?;
+        schema::ensure_result_index(&conn, config.result_index)?;
         let writer_app = fence::writer_application_name(scope);
         writer_session(&conn, &writer_app)?;
         let future_refused = Arc::new(AtomicU64::new(0));

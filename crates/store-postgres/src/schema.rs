@@ -470,6 +470,53 @@ pub fn install_geometry(exec: &PgExec) -> Result<bool, StoreError> {
     Ok(true)
 }
 
+/// The optional index of observations by result (`[storage] result_index`, as on SQLite:
+/// `store-sqlite`'s `ensure_result_index` says why it is an index and not a migration).
+/// `$filter=result gt 99.5&$count=true` is a scan of every partition without it; with it, a
+/// range of each partition's index (the compiled filter compares `e.result` bare). Built or
+/// dropped at start following the setting, under the migration lock (several nodes start at
+/// once; they should share the setting, or the last one to start decides). On the partitioned
+/// table, so every partition has it, and `ATTACH PARTITION` builds it on a new month.
+pub fn ensure_result_index(exec: &PgExec, wanted: bool) -> Result<(), StoreError> {
+    exec.client()
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        .db()?;
+    let result = (|| -> Result<(), StoreError> {
+        let present = !exec
+            .rows(
+                "SELECT 1 WHERE to_regclass('observations_result') IS NOT NULL",
+                &[],
+            )?
+            .is_empty();
+        match (wanted, present) {
+            (true, false) => {
+                tracing::info!(
+                    "building index observations_result ([storage] result_index = true)"
+                );
+                exec.batch(
+                    "CREATE INDEX IF NOT EXISTS observations_result ON observations (result)",
+                )?;
+                tracing::info!("index observations_result built");
+            }
+            (false, true) => {
+                tracing::info!(
+                    "dropping index observations_result ([storage] result_index = false)"
+                );
+                exec.batch("DROP INDEX IF EXISTS observations_result")?;
+            }
+            _ => {}
+        }
+        Ok(())
+    })();
+    let unlock = exec
+        .client()
+        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+        .db();
+    result?;
+    unlock?;
+    Ok(())
+}
+
 /// Microseconds of the first instant of the month holding `t` (UTC), the partition it belongs to.
 pub fn month_of(t: i64) -> i64 {
     use chrono::{Datelike, TimeZone, Utc};

@@ -72,6 +72,10 @@ impl Node {
         config.auth.open = true;
         // The 30-day series is 8,640 rows on one page, as in sta_bench.
         config.sta.max_top = 10_000;
+        // `BENCH_RESULT_INDEX=1`: with `[storage] result_index` (off by default on PostgreSQL),
+        // to measure what it costs and what it gives.
+        config.storage.result_index =
+            Some(std::env::var("BENCH_RESULT_INDEX").is_ok_and(|v| v == "1"));
         let store = server::open_store(&config)?;
         let running = server::start(config.clone(), store.clone()).await?;
         Ok(Node {

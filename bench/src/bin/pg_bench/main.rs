@@ -9,8 +9,8 @@
 //!
 //! Run: `BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:55433/postgres cargo run --release -p
 //! qingshui-bench --bin pg_bench -- [--ingest-rows N] [--read-rows N] [--datastreams D]
-//! [--runs R]` (`--read-rows 0` skips the reads). Every run works in fresh schemas and drops
-//! them at the end.
+//! [--runs R]` (`--read-rows 0` skips the reads; `BENCH_RESULT_INDEX=1` runs the nodes with
+//! `[storage] result_index`, off by default on PostgreSQL). Every run works in fresh schemas and drops them at the end.
 
 mod common;
 mod ingest;

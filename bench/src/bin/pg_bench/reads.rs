@@ -316,7 +316,7 @@ pub fn raw_for(r: Read, raw: &Raw) -> String {
         ),
         Read::CountDatastream => raw.count_datastream.show(),
         Read::CountFiltered => format!(
-            "{} (a scan: no index on `result`)",
+            "{} (`COUNT(*) … WHERE result > 99.5`: a scan, or the result index with `BENCH_RESULT_INDEX=1`)",
             raw.count_filtered.show()
         ),
         Read::LatestApi | Read::LatestSta => format!(
