@@ -6,7 +6,8 @@
 //! must not lock the default partition (a writer holding it deadlocked with another node
 //! creating a month).
 
-use serde_json::json;
+mod common;
+
 use std::time::Duration;
 use store::{NewObservation, Store, UpsertKind, WriteCommand, WriteOutcome};
 use store_postgres::{PgConfig, PgStore};
@@ -20,47 +21,16 @@ struct Fixture {
 }
 
 async fn fixture(prefix: &'static str) -> Option<Fixture> {
-    let admin = std::env::var("QINGSHUI_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())?;
-    let (_, url) = std::thread::spawn(move || store_postgres::create_fresh_schema(&admin, prefix))
-        .join()
-        .expect("schema thread")
-        .expect("schema");
+    let (_, url) = common::fresh_schema(prefix)?;
     let store = PgStore::open(PgConfig::new(url.clone())).expect("open the store");
     store
-        .write(WriteCommand::Create {
-            path: sta::parse_path("Things").expect("path"),
-            body: json!({
-                "name": "intake", "description": "bulk test",
-                "Locations": [{ "name": "intake", "description": "intake", "encodingType": "application/geo+json",
-                                "location": { "type": "Point", "coordinates": [106.42, 26.52] } }],
-                "Datastreams": [{
-                    "name": "TP", "description": "total phosphorus",
-                    "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
-                    "unitOfMeasurement": { "name": "mg/L", "symbol": "mg/L", "definition": "ucum:mg/L" },
-                    "Sensor": { "name": "s", "description": "s", "encodingType": "text/html", "metadata": "m" },
-                    "ObservedProperty": { "name": "TP", "definition": "urn:tp", "description": "TP" }
-                }]
-            }),
-        })
+        .write(common::intake())
         .await
         .expect("create the datastream");
     Some(Fixture { url, store })
 }
 
-fn row(t: i64, v: f64) -> NewObservation {
-    NewObservation {
-        datastream_id: 1,
-        phenomenon_time: t,
-        phenomenon_time_end: None,
-        result: json!(v),
-        result_time: None,
-        result_quality: None,
-        parameters: None,
-        feature_id: None,
-    }
-}
+use common::tp as row;
 
 /// `n` five-minute values from `from`, the value of slot `i` being `i / 1000 + shift`.
 fn series(from: i64, n: i64, shift: f64) -> Vec<NewObservation> {
@@ -104,7 +74,6 @@ fn scalar(url: &str, sql: &str) -> i64 {
 #[tokio::test(flavor = "multi_thread")]
 async fn resent_changed_and_repeated_rows_follow_the_idempotency_rule() {
     let Some(f) = fixture("bw_").await else {
-        eprintln!("QINGSHUI_TEST_DATABASE_URL is not set: skipped");
         return;
     };
     // 1,000 new rows: all inserted, ids ascending in the order of the rows.
@@ -184,7 +153,6 @@ async fn resent_changed_and_repeated_rows_follow_the_idempotency_rule() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_key_another_connection_stores_meanwhile_is_judged_not_refused() {
     let Some(f) = fixture("bx_").await else {
-        eprintln!("QINGSHUI_TEST_DATABASE_URL is not set: skipped");
         return;
     };
     // January's partition and the feature exist (one row through the store, late in the
@@ -221,7 +189,6 @@ async fn a_key_another_connection_stores_meanwhile_is_judged_not_refused() {
 #[tokio::test(flavor = "multi_thread")]
 async fn bulk_writes_leave_the_default_partition_alone() {
     let Some(f) = fixture("by_").await else {
-        eprintln!("QINGSHUI_TEST_DATABASE_URL is not set: skipped");
         return;
     };
     // January's partition exists (one row through the store, late in the month).

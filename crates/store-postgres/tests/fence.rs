@@ -4,7 +4,8 @@
 //! stays below it, and a catch-up read waits for it and then returns it — while a transaction
 //! of any other session (a person's psql) holds nothing up.
 
-use serde_json::json;
+mod common;
+
 use std::time::{Duration, Instant};
 use store::{NewObservation, ObservationCursor, Store, WriteCommand, WriteOutcome};
 use store_postgres::fence::InFlightWriter;
@@ -15,16 +16,7 @@ const FIVE_MIN: i64 = 300_000_000;
 
 fn rows(from: i64, n: i64) -> Vec<NewObservation> {
     (0..n)
-        .map(|i| NewObservation {
-            datastream_id: 1,
-            phenomenon_time: from + i * FIVE_MIN,
-            phenomenon_time_end: None,
-            result: json!(0.01),
-            result_time: None,
-            result_quality: None,
-            parameters: None,
-            feature_id: None,
-        })
+        .map(|i| common::tp(from + i * FIVE_MIN, 0.01))
         .collect()
 }
 
@@ -37,38 +29,13 @@ async fn write(store: &PgStore, rows: Vec<NewObservation>) -> Vec<i64> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_smaller_id_committed_after_larger_ones_is_not_passed() {
-    let Some(admin) = std::env::var("QINGSHUI_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-    else {
-        eprintln!("QINGSHUI_TEST_DATABASE_URL is not set: skipped");
+    let Some((schema, url)) = common::fresh_schema("fence_") else {
         return;
     };
-    let (schema, url) = std::thread::spawn({
-        let admin = admin.clone();
-        move || store_postgres::create_fresh_schema(&admin, "fence_")
-    })
-    .join()
-    .expect("schema thread")
-    .expect("schema");
     let scope = store_postgres::scope_of(&schema);
     let store = PgStore::open(PgConfig::new(url.clone())).expect("open the store");
     store
-        .write(WriteCommand::Create {
-            path: sta::parse_path("Things").expect("path"),
-            body: json!({
-                "name": "intake", "description": "fence test",
-                "Locations": [{ "name": "intake", "description": "intake", "encodingType": "application/geo+json",
-                                "location": { "type": "Point", "coordinates": [106.42, 26.52] } }],
-                "Datastreams": [{
-                    "name": "TP", "description": "total phosphorus",
-                    "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
-                    "unitOfMeasurement": { "name": "mg/L", "symbol": "mg/L", "definition": "ucum:mg/L" },
-                    "Sensor": { "name": "s", "description": "s", "encodingType": "text/html", "metadata": "m" },
-                    "ObservedProperty": { "name": "TP", "definition": "urn:tp", "description": "TP" }
-                }]
-            }),
-        })
+        .write(common::intake())
         .await
         .expect("create the datastream");
     let first = write(&store, rows(JAN_2026, 10)).await;

@@ -2,10 +2,11 @@
 //! (`QINGSHUI_TEST_DATABASE_URL`; skipped without it): a node alone announces nothing, and once a
 //! second node has opened, the first node's commits reach it through its commit stream.
 
-use serde_json::json;
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use store::{NewObservation, Store, WriteCommand};
+use store::{Store, WriteCommand};
 use store_postgres::{PgConfig, PgStore};
 
 /// A plain client on the deployment's channel: it listens but never says hello, so it does not
@@ -35,15 +36,11 @@ fn spy(url: String, channel: String, heard: Arc<Mutex<Vec<String>>>, for_how_lon
 fn rows(from: i64, n: i64) -> WriteCommand {
     WriteCommand::InsertObservations(
         (0..n)
-            .map(|i| NewObservation {
-                datastream_id: 1,
-                phenomenon_time: 1_767_225_600_000_000 + (from + i) * 300_000_000,
-                phenomenon_time_end: None,
-                result: json!(0.02 + i as f64 / 1000.0),
-                result_time: None,
-                result_quality: None,
-                parameters: None,
-                feature_id: None,
+            .map(|i| {
+                common::tp(
+                    1_767_225_600_000_000 + (from + i) * 300_000_000,
+                    0.02 + i as f64 / 1000.0,
+                )
             })
             .collect(),
     )
@@ -67,36 +64,13 @@ fn batches(heard: &Arc<Mutex<Vec<String>>>) -> usize {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_lone_node_announces_nothing_and_a_second_node_hears_the_first() {
-    let Some(admin) = std::env::var("QINGSHUI_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-    else {
-        eprintln!("QINGSHUI_TEST_DATABASE_URL is not set: skipped");
+    let Some((schema, url)) = common::fresh_schema("pr_") else {
         return;
     };
-    let (schema, url) =
-        std::thread::spawn(move || store_postgres::create_fresh_schema(&admin, "pr_"))
-            .join()
-            .expect("schema thread")
-            .expect("schema");
     let a = PgStore::open(PgConfig::new(url.clone())).expect("open node A");
-    a.write(WriteCommand::Create {
-        path: sta::parse_path("Things").expect("path"),
-        body: json!({
-            "name": "intake", "description": "presence test",
-            "Locations": [{ "name": "intake", "description": "intake", "encodingType": "application/geo+json",
-                            "location": { "type": "Point", "coordinates": [106.42, 26.52] } }],
-            "Datastreams": [{
-                "name": "TP", "description": "total phosphorus",
-                "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
-                "unitOfMeasurement": { "name": "mg/L", "symbol": "mg/L", "definition": "ucum:mg/L" },
-                "Sensor": { "name": "s", "description": "s", "encodingType": "text/html", "metadata": "m" },
-                "ObservedProperty": { "name": "TP", "definition": "urn:tp", "description": "TP" }
-            }]
-        }),
-    })
-    .await
-    .expect("create the datastream");
+    a.write(common::intake())
+        .await
+        .expect("create the datastream");
     let heard = Arc::new(Mutex::new(Vec::new()));
     let channel = store_postgres::commit_channel(store_postgres::scope_of(&schema));
     spy(url.clone(), channel, heard.clone(), Duration::from_secs(8));

@@ -5,7 +5,8 @@
 //! `EXPLAIN`; without the setting the index is dropped and the same count scans. The answer is
 //! the same both ways.
 
-use serde_json::json;
+mod common;
+
 use std::cell::RefCell;
 use store::executor::{Executor, Flow, RowRef};
 use store::sql::{Dialect, SqlValue};
@@ -86,52 +87,18 @@ fn count_with_plan(url: &str) -> (i64, String) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_filtered_count_is_a_range_of_the_result_index() {
-    let Some(admin) = std::env::var("QINGSHUI_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-    else {
-        eprintln!("QINGSHUI_TEST_DATABASE_URL is not set: skipped");
+    let Some((_, url)) = common::fresh_schema("plan_") else {
         return;
     };
-    let (_, url) = std::thread::spawn(move || store_postgres::create_fresh_schema(&admin, "plan_"))
-        .join()
-        .expect("schema thread")
-        .expect("schema");
     let mut config = PgConfig::new(url.clone());
     config.result_index = true;
     let store = PgStore::open(config).expect("open");
-    store
-        .write(WriteCommand::Create {
-            path: sta::parse_path("Things").expect("path"),
-            body: json!({
-                "name": "intake", "description": "plan test",
-                "Locations": [{ "name": "intake", "description": "intake", "encodingType": "application/geo+json",
-                                "location": { "type": "Point", "coordinates": [106.42, 26.52] } }],
-                "Datastreams": [{
-                    "name": "TP", "description": "total phosphorus",
-                    "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
-                    "unitOfMeasurement": { "name": "mg/L", "symbol": "mg/L", "definition": "ucum:mg/L" },
-                    "Sensor": { "name": "s", "description": "s", "encodingType": "text/html", "metadata": "m" },
-                    "ObservedProperty": { "name": "TP", "definition": "urn:tp", "description": "TP" }
-                }]
-            }),
-        })
-        .await
-        .expect("create");
+    store.write(common::intake()).await.expect("create");
     // 4,000 five-minute values over two months (two partitions), results 0.000…99.975: 19 of
     // them above 99.5.
     let t0 = 1_767_225_600_000_000; // 2026-01-01T00:00:00Z
     let rows: Vec<NewObservation> = (0..4000i64)
-        .map(|i| NewObservation {
-            datastream_id: 1,
-            phenomenon_time: t0 + i * 20 * 60_000_000,
-            phenomenon_time_end: None,
-            result: json!(i as f64 * 0.025),
-            result_time: None,
-            result_quality: None,
-            parameters: None,
-            feature_id: None,
-        })
+        .map(|i| common::tp(t0 + i * 20 * 60_000_000, i as f64 * 0.025))
         .collect();
     store
         .write(WriteCommand::InsertObservations(rows))

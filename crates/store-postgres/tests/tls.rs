@@ -6,7 +6,8 @@
 //! without a root file only encrypts; a CA that did not sign the certificate is refused, with a
 //! message that says so; and a whole store — writer, readers, listener — runs encrypted.
 
-use serde_json::json;
+mod common;
+
 use std::path::PathBuf;
 use store::{NewObservation, Store, WriteCommand, WriteOutcome};
 use store_postgres::{PgConfig, PgStore};
@@ -137,34 +138,11 @@ async fn a_store_runs_every_connection_encrypted() {
     );
     let store = PgStore::open(PgConfig::new(url)).expect("open the store over TLS");
     store
-        .write(WriteCommand::Create {
-            path: sta::parse_path("Things").expect("path"),
-            body: json!({
-                "name": "intake", "description": "tls test",
-                "Locations": [{ "name": "intake", "description": "intake", "encodingType": "application/geo+json",
-                                "location": { "type": "Point", "coordinates": [106.42, 26.52] } }],
-                "Datastreams": [{
-                    "name": "TP", "description": "total phosphorus",
-                    "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
-                    "unitOfMeasurement": { "name": "mg/L", "symbol": "mg/L", "definition": "ucum:mg/L" },
-                    "Sensor": { "name": "s", "description": "s", "encodingType": "text/html", "metadata": "m" },
-                    "ObservedProperty": { "name": "TP", "definition": "urn:tp", "description": "TP" }
-                }]
-            }),
-        })
+        .write(common::intake())
         .await
         .expect("create over TLS");
     let rows: Vec<NewObservation> = (0..100)
-        .map(|i| NewObservation {
-            datastream_id: 1,
-            phenomenon_time: 1_767_225_600_000_000 + i * 300_000_000,
-            phenomenon_time_end: None,
-            result: json!(0.02),
-            result_time: None,
-            result_quality: None,
-            parameters: None,
-            feature_id: None,
-        })
+        .map(|i| common::tp(1_767_225_600_000_000 + i * 300_000_000, 0.02))
         .collect();
     let out = store
         .write(WriteCommand::InsertObservations(rows))
