@@ -76,7 +76,7 @@ PG_TEST_TLS := /tmp/qingshui-postgres-55433.tls
 # The tests that go through the store, once more on PostgreSQL (each test its own schema).
 PG_TESTS := --test sta_api --test hj212_ingest --test alerts_e2e --test accounts \
 	--test review --test scenes_api --test domain_api --test time_sanity --test on_demand_datastreams \
-	--test alerts_out_of_order
+	--test alert_catch_up
 
 ## The backend-facing tests on PostgreSQL; the database is stopped even when they fail.
 test-postgres: build test-deps

@@ -4,6 +4,9 @@
 //! alert, because the engine re-reads what it missed from the store. `/metrics`' counters (the
 //! handle's `commit_lag`) show the lag and the recovered observations.
 
+#[path = "common/backend.rs"]
+mod backend;
+
 use serde_json::{Value, json};
 use server::alerts::config::AlertsConfig;
 use server::directory::DatastreamDirectory;
@@ -107,12 +110,18 @@ async fn judged_store(
         config.commit_stream_capacity = c;
     }
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(config).expect("open"));
+    let ids = plant(&store, STATIONS).await;
+    (store, ids)
+}
+
+/// A lake (target class II) with `n` TP datastreams on `store`, and their ids.
+async fn plant(store: &Arc<dyn Store>, n: usize) -> Vec<i64> {
     let thing = json!({
         "name": "lake", "description": "stations",
         "properties": { "water_type": "lake", "target_class": "II" },
         "Locations": [{ "name": "lake", "description": "centre", "encodingType": "application/geo+json",
                         "location": { "type": "Point", "coordinates": [106.4, 26.5] } }],
-        "Datastreams": (0..STATIONS).map(datastream).collect::<Vec<_>>(),
+        "Datastreams": (0..n).map(datastream).collect::<Vec<_>>(),
     });
     store
         .write(WriteCommand::Create {
@@ -122,42 +131,49 @@ async fn judged_store(
         .await
         .expect("create the stations");
     let directory = DatastreamDirectory::default();
-    directory.refresh(&store).await.expect("directory");
-    let ids = (0..STATIONS)
+    directory.refresh(store).await.expect("directory");
+    (0..n)
         .map(|i| {
             directory
                 .by_key(&format!("datastream:S{i:02}:tp:hourly"))
                 .expect("planned datastream")
         })
-        .collect();
-    (store, ids)
+        .collect()
+}
+
+/// Stores one TP value of datastream `id` at `t`; its observation id.
+async fn write_tp(store: &Arc<dyn Store>, id: i64, t: i64, tp: f64) -> i64 {
+    let done = store
+        .write(WriteCommand::InsertObservations(vec![NewObservation {
+            datastream_id: id,
+            phenomenon_time: t,
+            phenomenon_time_end: None,
+            result: json!(tp),
+            result_time: None,
+            result_quality: None,
+            parameters: None,
+            feature_id: None,
+        }]))
+        .await
+        .expect("insert");
+    match done {
+        WriteOutcome::Rows(rows) if rows.iter().all(Result::is_ok) => {
+            rows[0].as_ref().map_or(0, |r| r.0)
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 /// One exceedance (0.5 mg/L TP, class II for lakes is ≤ 0.025) an hour ago on each datastream.
 async fn exceed(store: &Arc<dyn Store>, ids: &[i64]) {
     let t = sta::time::now_micros() / HOUR_US * HOUR_US - HOUR_US;
     for &id in ids {
-        let done = store
-            .write(WriteCommand::InsertObservations(vec![NewObservation {
-                datastream_id: id,
-                phenomenon_time: t,
-                phenomenon_time_end: None,
-                result: json!(0.5),
-                result_time: None,
-                result_quality: None,
-                parameters: None,
-                feature_id: None,
-            }]))
-            .await
-            .expect("insert");
-        assert!(
-            matches!(&done, WriteOutcome::Rows(rows) if rows.iter().all(Result::is_ok)),
-            "{done:?}"
-        );
+        write_tp(store, id, t, 0.5).await;
     }
 }
 
-async fn open_alerts(store: &Arc<dyn Store>) -> usize {
+/// The active alerts, every rule.
+async fn active(store: &Arc<dyn Store>) -> Vec<store::alerts::AlertRecord> {
     let alerts = store.clone().alert_store().expect("alert store");
     let (open, _) = alerts
         .alerts(AlertFilter {
@@ -167,7 +183,11 @@ async fn open_alerts(store: &Arc<dyn Store>) -> usize {
         })
         .await
         .expect("alerts");
-    open.len()
+    open
+}
+
+async fn open_alerts(store: &Arc<dyn Store>) -> usize {
+    active(store).await.len()
 }
 
 /// Waits until `n` alerts are open; `what` names the step that should have raised them.
@@ -298,14 +318,7 @@ async fn a_change_made_behind_the_engine_is_built_on_not_overwritten() {
     wait_open(&store, 1, "the first exceedance").await;
 
     let alert_store = store.clone().alert_store().expect("alert store");
-    let (rows, _) = alert_store
-        .alerts(AlertFilter {
-            states: vec!["active".into()],
-            limit: 10,
-            ..Default::default()
-        })
-        .await
-        .expect("alerts");
+    let rows = active(&store).await;
     let current: Alert = serde_json::from_value(rows[0].body.clone()).expect("an alert");
     let out = lifecycle::apply(
         Some(&current),
@@ -345,20 +358,7 @@ async fn a_change_made_behind_the_engine_is_built_on_not_overwritten() {
 
     // The station exceeds again: the engine updates the alert it holds.
     let hour = sta::time::now_micros() / HOUR_US * HOUR_US;
-    let done = store
-        .write(WriteCommand::InsertObservations(vec![NewObservation {
-            datastream_id: ids[0],
-            phenomenon_time: hour,
-            phenomenon_time_end: None,
-            result: json!(0.6),
-            result_time: None,
-            result_quality: None,
-            parameters: None,
-            feature_id: None,
-        }]))
-        .await
-        .expect("insert");
-    assert!(matches!(&done, WriteOutcome::Rows(r) if r.iter().all(Result::is_ok)));
+    write_tp(&store, ids[0], hour, 0.6).await;
     let start = Instant::now();
     let stored = loop {
         let (row, history) = alert_store
@@ -385,4 +385,97 @@ async fn a_change_made_behind_the_engine_is_built_on_not_overwritten() {
     assert_eq!(alert.count, 2);
     assert!(history.iter().any(|h| h.action == "acknowledged"));
     stop().await.expect("engine stopped");
+}
+
+/// The stations with an active exceedance alert.
+async fn exceeding(store: &Arc<dyn Store>) -> Vec<String> {
+    let mut s: Vec<String> = active(store)
+        .await
+        .into_iter()
+        .filter(|a| a.rule == "exceedance")
+        .filter_map(|a| a.station)
+        .collect();
+    s.sort();
+    s
+}
+
+/// Several nodes on one PostgreSQL (`QINGSHUI_TEST_DATABASE_URL`; skipped without it, run by
+/// `make test-postgres`), ids committed out of order: another node's writer holds an exceedance
+/// under a smaller id in an open transaction while this node commits one with a larger id; the
+/// held one commits later and, as when its notification is late or lost, never reaches this
+/// node's commit stream. The engine's saved position must not pass the held id meanwhile, and
+/// its sweep must find the held exceedance in the store and raise its alert (before the fence
+/// the position jumped to the largest id streamed and the alert was never raised — not by this
+/// leader, nor by the next one resuming from the saved position).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exceedance_committed_after_a_larger_id_still_raises_its_alert() {
+    let Some((schema, url)) = backend::fresh_postgres_schema("ooo_") else {
+        return;
+    };
+    let mut config = store_postgres::PgConfig::new(url.clone());
+    config.clock_tolerance_s = None;
+    let store: Arc<dyn Store> = Arc::new(store_postgres::PgStore::open(config).expect("open"));
+    let ds = plant(&store, 2).await;
+    // A good value three hours ago at each, their features of interest made.
+    let hour = sta::time::now_micros() / HOUR_US * HOUR_US;
+    for &id in &ds {
+        write_tp(&store, id, hour - 3 * HOUR_US, 0.01).await;
+    }
+    let config = AlertsConfig {
+        tick_ms: 100,
+        ..AlertsConfig::default()
+    };
+    let (handle, stop) = engine(&store, &config).await;
+    let alerts = store.clone().alert_store().expect("alert store");
+
+    // Another node's writer holds S00's exceedance under the next id…
+    let held = backend::hold_in_flight(&url, &schema, ds[0], hour - HOUR_US, 0.5, false).await;
+    // …while this node commits S01's, with a larger id: raised from the stream.
+    let larger = write_tp(&store, ds[1], hour - HOUR_US, 0.5).await;
+    assert!(larger > held.id);
+    let start = Instant::now();
+    while exceeding(&store).await != ["S01"] {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "S01's exceedance, streamed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Ticks go by; the saved position stays below the held id.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let saved = alerts
+        .engine_position()
+        .await
+        .expect("position")
+        .expect("saved");
+    assert!(
+        saved.cursor.last_id < held.id,
+        "the saved position {} passed the id {} still in flight",
+        saved.cursor.last_id,
+        held.id
+    );
+
+    // The held exceedance commits; no notification brings it. The sweep does.
+    backend::commit_in_flight(held).await;
+    let start = Instant::now();
+    while exceeding(&store).await != ["S00", "S01"] {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "S00's exceedance, committed out of order, raised no alert"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let swept = handle.commit_lag.swept_observations.load(Ordering::Relaxed);
+    assert_eq!(
+        swept, 1,
+        "exactly the held observation was read from the store"
+    );
+    stop().await.expect("engine stopped");
+    let saved = alerts
+        .engine_position()
+        .await
+        .expect("position")
+        .expect("saved");
+    assert!(saved.cursor.last_id >= larger, "the position moved on");
+    store.close().await;
 }

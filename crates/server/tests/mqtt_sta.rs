@@ -4,6 +4,9 @@
 //! refusals without a PUBACK; subscriptions fed from the commit stream with `$select`, the
 //! retained latest value, entity and property topics; reconnecting keeps receiving.
 
+#[path = "common/backend.rs"]
+mod backend;
+
 use reqwest::StatusCode;
 use rumqttc::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions, Packet, QoS};
 use serde_json::{Value, json};
@@ -910,19 +913,9 @@ async fn a_fan_out_that_falls_behind_re_reads_what_it_missed() {
 /// never notified at all (the fan-out's sweep finds it in the store).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn out_of_order_ids_from_another_node_reach_subscribers() {
-    let Some(admin) = std::env::var("QINGSHUI_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-    else {
-        eprintln!("QINGSHUI_TEST_DATABASE_URL is not set: skipped");
+    let Some((schema, url)) = backend::fresh_postgres_schema("mqtt_ooo_") else {
         return;
     };
-    let (schema, url) =
-        std::thread::spawn(move || store_postgres::create_fresh_schema(&admin, "mqtt_ooo_"))
-            .join()
-            .expect("schema thread")
-            .expect("schema");
-    let scope = store_postgres::scope_of(&schema);
     let s = start_with(|c| c.storage.database_url = url.clone()).await;
     // A first value (the held ones take its feature of interest), then a subscriber.
     let (st, _) = s
@@ -941,22 +934,7 @@ async fn out_of_order_ids_from_another_node_reach_subscribers() {
     for (k, announce) in [(1i64, true), (2, false)] {
         // Another node's writer holds a smaller id…
         let time = 1_772_323_200_000_000 + k * 3_600_000_000; // 2026-03-01T0k:00:00Z
-        let held = tokio::task::spawn_blocking({
-            let url = url.clone();
-            move || {
-                store_postgres::fence::InFlightWriter::start(
-                    &url,
-                    scope,
-                    1,
-                    time,
-                    10.0 * k as f64,
-                    announce,
-                )
-            }
-        })
-        .await
-        .expect("thread")
-        .expect("the in-flight writer");
+        let held = backend::hold_in_flight(&url, &schema, 1, time, 10.0 * k as f64, announce).await;
         // …while this node commits a larger one, sent at once.
         let (st, created) = s
             .send(
@@ -971,10 +949,7 @@ async fn out_of_order_ids_from_another_node_reach_subscribers() {
         assert_eq!(v["result"], 100 + k);
         // The held one commits: it arrives too, after the larger id.
         let held_id = held.id;
-        tokio::task::spawn_blocking(move || held.commit())
-            .await
-            .expect("thread")
-            .expect("commit");
+        backend::commit_in_flight(held).await;
         let (_, v, _) = sub
             .message(Duration::from_secs(10))
             .await

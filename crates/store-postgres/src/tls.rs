@@ -224,21 +224,23 @@ pub fn connector(target: &Target) -> Result<Option<MakeRustlsConnect>, StoreErro
         builder
             .with_root_certificates(roots(target)?)
             .with_no_client_auth()
-    } else if verify_chain {
-        let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(
-            Arc::new(roots(target)?),
-            provider,
-        )
-        .build()
-        .map_err(|e| StoreError::Database(format!("TLS configuration: {e}")))?;
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(ChainOnly { inner }))
-            .with_no_client_auth()
     } else {
+        let chain = if verify_chain {
+            Some(
+                rustls::client::WebPkiServerVerifier::builder_with_provider(
+                    Arc::new(roots(target)?),
+                    provider.clone(),
+                )
+                .build()
+                .map_err(|e| StoreError::Database(format!("TLS configuration: {e}")))?,
+            )
+        } else {
+            None
+        };
         builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(Unverified {
+            .with_custom_certificate_verifier(Arc::new(Verifier {
+                chain,
                 algorithms: provider.signature_verification_algorithms,
             }))
             .with_no_client_auth()
@@ -246,14 +248,17 @@ pub fn connector(target: &Target) -> Result<Option<MakeRustlsConnect>, StoreErro
     Ok(Some(MakeRustlsConnect::new(config)))
 }
 
-/// `verify-ca`: the chain must lead to a trusted root; the name in it is not compared with the
-/// host (libpq's meaning).
+/// `verify-ca` (`chain`: the chain must lead to a trusted root; the name in it is not compared
+/// with the host, libpq's meaning), and `prefer` or `require` without `sslrootcert` (no `chain`:
+/// encrypted, the certificate not verified; the start logs a warning). The handshake's
+/// signatures are checked either way.
 #[derive(Debug)]
-struct ChainOnly {
-    inner: Arc<rustls::client::WebPkiServerVerifier>,
+struct Verifier {
+    chain: Option<Arc<rustls::client::WebPkiServerVerifier>>,
+    algorithms: WebPkiSupportedAlgorithms,
 }
 
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -263,60 +268,15 @@ impl ServerCertVerifier for ChainOnly {
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         use rustls::CertificateError::{NotValidForName, NotValidForNameContext};
-        match self.inner.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        ) {
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
             Err(rustls::Error::InvalidCertificate(
                 NotValidForName | NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
             other => other,
         }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
-    }
-}
-
-/// `prefer`, and `require` without `sslrootcert`: encrypted, the certificate not verified
-/// (libpq's meaning; the start logs a warning). The handshake's signatures are still checked.
-#[derive(Debug)]
-struct Unverified {
-    algorithms: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for Unverified {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
     }
 
     fn verify_tls12_signature(

@@ -53,3 +53,52 @@ pub fn open_store(config: &server::config::Config) -> anyhow::Result<Arc<dyn Sto
 pub fn on_postgres() -> bool {
     std::env::var("QINGSHUI_TEST_DATABASE_URL").is_ok_and(|u| !u.trim().is_empty())
 }
+
+/// A fresh schema of the PostgreSQL test database: its name and the URL that works in it, or
+/// `None` when the tests run on SQLite only (the test then skips, saying so).
+pub fn fresh_postgres_schema(prefix: &'static str) -> Option<(String, String)> {
+    if !on_postgres() {
+        eprintln!("QINGSHUI_TEST_DATABASE_URL is not set: skipped");
+        return None;
+    }
+    let admin = std::env::var("QINGSHUI_TEST_DATABASE_URL").ok()?;
+    let made = std::thread::spawn(move || store_postgres::create_fresh_schema(&admin, prefix))
+        .join()
+        .expect("schema thread")
+        .expect("schema");
+    Some(made)
+}
+
+/// Another node's writer holding one observation (`datastream_id`, `time`, `result`) in an open
+/// transaction of the schema `schema` at `url` (`store_postgres::fence::InFlightWriter`).
+pub async fn hold_in_flight(
+    url: &str,
+    schema: &str,
+    datastream_id: i64,
+    time: i64,
+    result: f64,
+    announce: bool,
+) -> store_postgres::fence::InFlightWriter {
+    let (url, scope) = (url.to_owned(), store_postgres::scope_of(schema));
+    tokio::task::spawn_blocking(move || {
+        store_postgres::fence::InFlightWriter::start(
+            &url,
+            scope,
+            datastream_id,
+            time,
+            result,
+            announce,
+        )
+    })
+    .await
+    .expect("thread")
+    .expect("the in-flight writer")
+}
+
+/// Commits what `held` holds.
+pub async fn commit_in_flight(held: store_postgres::fence::InFlightWriter) {
+    tokio::task::spawn_blocking(move || held.commit())
+        .await
+        .expect("thread")
+        .expect("commit the held transaction");
+}
