@@ -358,15 +358,30 @@ const MIGRATIONS: &[&str] = &[
 
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
+/// Runs `f` holding the migration lock (several nodes starting at once take turns).
+fn under_migration_lock<T>(
+    exec: &PgExec,
+    f: impl FnOnce() -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    exec.client()
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        .db()?;
+    let result = f();
+    let unlock = exec
+        .client()
+        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+        .db();
+    let value = result?;
+    unlock?;
+    Ok(value)
+}
+
 /// Applies the missing migrations; returns the schema version.
 pub fn migrate(exec: &PgExec) -> Result<usize, StoreError> {
     exec.batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
     )?;
-    exec.client()
-        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
-        .db()?;
-    let result = (|| -> Result<usize, StoreError> {
+    under_migration_lock(exec, || {
         let current: i64 = exec
             .client()
             .query_one(
@@ -389,14 +404,7 @@ pub fn migrate(exec: &PgExec) -> Result<usize, StoreError> {
             tracing::info!(version, "applied PostgreSQL schema migration");
         }
         Ok(MIGRATIONS.len())
-    })();
-    let unlock = exec
-        .client()
-        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
-        .db();
-    let n = result?;
-    unlock?;
-    Ok(n)
+    })
 }
 
 /// The geometry helpers on PostGIS, when the server has it: `qs_spatial`, `qs_st_relate`,
@@ -415,10 +423,7 @@ pub fn install_geometry(exec: &PgExec) -> Result<bool, StoreError> {
         tracing::info!("PostGIS is not installed: geospatial $filter functions answer 400");
         return Ok(false);
     }
-    exec.client()
-        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
-        .db()?;
-    let result = (|| -> Result<(), StoreError> {
+    under_migration_lock(exec, || {
         // One extension per database, in `public` unless it is there already elsewhere.
         exec.batch("CREATE EXTENSION IF NOT EXISTS postgis SCHEMA public")?;
         let rows = exec.rows(
@@ -460,13 +465,7 @@ pub fn install_geometry(exec: &PgExec) -> Result<bool, StoreError> {
                     ELSE {ns}.ST_Contains(qs_geom(a), qs_geom(b)) END $$;
             "#
         ))
-    })();
-    let unlock = exec
-        .client()
-        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
-        .db();
-    result?;
-    unlock?;
+    })?;
     Ok(true)
 }
 
@@ -478,10 +477,7 @@ pub fn install_geometry(exec: &PgExec) -> Result<bool, StoreError> {
 /// once; they should share the setting, or the last one to start decides). On the partitioned
 /// table, so every partition has it, and `ATTACH PARTITION` builds it on a new month.
 pub fn ensure_result_index(exec: &PgExec, wanted: bool) -> Result<(), StoreError> {
-    exec.client()
-        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
-        .db()?;
-    let result = (|| -> Result<(), StoreError> {
+    under_migration_lock(exec, || {
         let present = !exec
             .rows(
                 "SELECT 1 WHERE to_regclass('observations_result') IS NOT NULL",
@@ -507,14 +503,7 @@ pub fn ensure_result_index(exec: &PgExec, wanted: bool) -> Result<(), StoreError
             _ => {}
         }
         Ok(())
-    })();
-    let unlock = exec
-        .client()
-        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
-        .db();
-    result?;
-    unlock?;
-    Ok(())
+    })
 }
 
 /// Microseconds of the first instant of the month holding `t` (UTC), the partition it belongs to.
