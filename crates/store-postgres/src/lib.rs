@@ -690,6 +690,7 @@ impl Store for PgStore {
         let mut h = store::BackendHealth {
             backend: "postgres".into(),
             node: Some(self.node.clone()),
+            tls: tls::parse(&self.url).ok().map(|t| t.describe().to_owned()),
             last_remote_commit_age_ms: (last > 0)
                 .then(|| (store::clock::now_micros() - last) / 1000),
             alert_leader: Some(self.alert_leader.load(Ordering::Relaxed)),

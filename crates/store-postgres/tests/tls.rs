@@ -151,6 +151,11 @@ async fn a_store_runs_every_connection_encrypted() {
     assert!(matches!(out, WriteOutcome::Rows(r) if r.len() == 100 && r.iter().all(Result::is_ok)));
     let latest = store.latest(Some(vec![1])).await.expect("read over TLS");
     assert_eq!(latest.len(), 1);
+    assert_eq!(
+        store.backend_health().await.tls.as_deref(),
+        Some("verify-full"),
+        "health names the mode"
+    );
 
     // Every session of this store (the writer under its own name, the readers and the listener
     // under the URL's) is encrypted.

@@ -73,6 +73,10 @@ pub struct BackendHealth {
     /// seconds (a shared database only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peers: Option<usize>,
+    /// How the connections to the database are protected (PostgreSQL: the URL's `sslmode` in
+    /// effect — `disable`, `prefer`, `require`, `require (verify-ca)`, `verify-ca`, `verify-full`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<String>,
     /// Whether this node holds the alert engine's leadership (a shared database only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alert_leader: Option<bool>,
