@@ -4,7 +4,8 @@
 # $PG_PORT (55433); `down` stops it and removes the directory. The directory is remembered in
 # $PG_STATE so that `down` finds it from another shell. The server also speaks TLS, with a
 # certificate for `localhost` from a throwaway CA in $PG_TLS (ca.pem; other-ca.pem is a CA
-# that did not sign it), for crates/store-postgres/tests/tls.rs.
+# that did not sign it; client.pem/client.key for the role qs_cert, which logs in only with that
+# certificate), for crates/store-postgres/tests/tls.rs.
 set -euo pipefail
 PORT="${PG_PORT:-55433}"
 STATE="${PG_STATE:-/tmp/qingshui-postgres-$PORT.dir}"
@@ -44,12 +45,22 @@ up)
     printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n' >"$TLS/server.ext"
     openssl x509 -req -in "$TLS/server.csr" -CA "$TLS/ca.pem" -CAkey "$TLS/ca.key" -CAcreateserial -days 2 \
         -extfile "$TLS/server.ext" -out "$TLS/server.pem" 2>/dev/null
-    chmod 600 "$TLS/server.key"
+    # A client certificate for the role qs_cert, which may log in only with it (pg_hba below).
+    openssl req "${EC[@]}" -subj "/CN=qs_cert" -keyout "$TLS/client.key" -out "$TLS/client.csr" 2>/dev/null
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n' >"$TLS/client.ext"
+    openssl x509 -req -in "$TLS/client.csr" -CA "$TLS/ca.pem" -CAkey "$TLS/ca.key" -CAcreateserial -days 2 \
+        -extfile "$TLS/client.ext" -out "$TLS/client.pem" 2>/dev/null
+    chmod 600 "$TLS/server.key" "$TLS/client.key"
     if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$TLS/server.key" "$TLS/server.pem"; fi
     "${RUN[@]}" "$PGBIN/initdb" -D "$ROOT/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$ROOT/initdb.log"
+    HBA="$ROOT/data/pg_hba.conf"
+    { printf 'hostssl all qs_cert 127.0.0.1/32 cert\nhost all qs_cert 127.0.0.1/32 reject\n'; cat "$HBA"; } >"$HBA.new"
+    mv "$HBA.new" "$HBA"
+    if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$HBA"; fi
     "${RUN[@]}" "$PGBIN/pg_ctl" -D "$ROOT/data" -l "$ROOT/server.log" -w \
-        -o "-p $PORT -c listen_addresses=127.0.0.1 -k $ROOT -c max_connections=400 -c fsync=on -c ssl=on -c ssl_cert_file=$TLS/server.pem -c ssl_key_file=$TLS/server.key" start >/dev/null \
+        -o "-p $PORT -c listen_addresses=127.0.0.1 -k $ROOT -c max_connections=400 -c fsync=on -c ssl=on -c ssl_cert_file=$TLS/server.pem -c ssl_key_file=$TLS/server.key -c ssl_ca_file=$TLS/ca.pem" start >/dev/null \
         || { cat "$ROOT/server.log" >&2; rm -rf "$ROOT"; exit 1; }
+    "$PGBIN/psql" -h 127.0.0.1 -p "$PORT" -U postgres -qc "CREATE ROLE qs_cert LOGIN" postgres
     echo "$ROOT" >"$STATE"
     echo "postgres up: postgres://postgres@127.0.0.1:$PORT/postgres"
     ;;

@@ -11,7 +11,8 @@
 //! | `verify-ca` | yes | chain verified against `sslrootcert` (or the system's roots) |
 //! | `verify-full` | yes | chain and host name verified |
 //!
-//! Without `sslmode` nothing changes from before: a plain connection.
+//! Without `sslmode` nothing changes from before: a plain connection. `sslcert` and `sslkey`
+//! (PEM) present a client certificate, for servers that authenticate by certificate.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +54,9 @@ pub struct Target {
     /// `None`: no `sslmode` in the URL.
     pub mode: Option<SslMode>,
     pub root: Option<PathBuf>,
+    /// `sslcert` and `sslkey`: the client certificate (PEM chain) and its key, for servers that
+    /// authenticate by certificate (`hostssl … cert` in `pg_hba.conf`).
+    pub client: Option<(PathBuf, PathBuf)>,
 }
 
 impl Target {
@@ -128,6 +132,7 @@ fn wire_mode(mode: SslMode) -> &'static str {
 pub fn parse(url: &str) -> Result<Target, StoreError> {
     let mut mode = None;
     let mut root = None;
+    let (mut cert, mut key) = (None, None);
     let rebuilt = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let (base, query) = match url.split_once('?') {
             Some((b, q)) => (b, Some(q)),
@@ -138,6 +143,8 @@ pub fn parse(url: &str) -> Result<Target, StoreError> {
             match pair.split_once('=') {
                 Some(("sslmode", v)) => mode = Some(mode_of(&percent_decode(v))?),
                 Some(("sslrootcert", v)) => root = Some(PathBuf::from(percent_decode(v))),
+                Some(("sslcert", v)) => cert = Some(PathBuf::from(percent_decode(v))),
+                Some(("sslkey", v)) => key = Some(PathBuf::from(percent_decode(v))),
                 _ if !pair.is_empty() => kept.push(pair.to_owned()),
                 _ => {}
             }
@@ -156,6 +163,8 @@ pub fn parse(url: &str) -> Result<Target, StoreError> {
             match token.split_once('=') {
                 Some(("sslmode", v)) => mode = Some(mode_of(v.trim_matches('\''))?),
                 Some(("sslrootcert", v)) => root = Some(PathBuf::from(v.trim_matches('\''))),
+                Some(("sslcert", v)) => cert = Some(PathBuf::from(v.trim_matches('\''))),
+                Some(("sslkey", v)) => key = Some(PathBuf::from(v.trim_matches('\''))),
                 _ => kept.push(token.to_owned()),
             }
         }
@@ -164,10 +173,17 @@ pub fn parse(url: &str) -> Result<Target, StoreError> {
         }
         kept.join(" ")
     };
+    let client = match (cert, key) {
+        (Some(c), Some(k)) => Some((c, k)),
+        (None, None) => None,
+        (Some(_), None) => return Err(invalid("sslcert without sslkey".into())),
+        (None, Some(_)) => return Err(invalid("sslkey without sslcert".into())),
+    };
     Ok(Target {
         url: rebuilt,
         mode,
         root,
+        client,
     })
 }
 
@@ -220,10 +236,8 @@ pub fn connector(target: &Target) -> Result<Option<MakeRustlsConnect>, StoreErro
         .map_err(|e| StoreError::Database(format!("TLS configuration: {e}")))?;
     let verify_chain = matches!(mode, SslMode::VerifyCa | SslMode::VerifyFull)
         || (mode == SslMode::Require && target.root.is_some());
-    let config = if mode == SslMode::VerifyFull {
-        builder
-            .with_root_certificates(roots(target)?)
-            .with_no_client_auth()
+    let builder = if mode == SslMode::VerifyFull {
+        builder.with_root_certificates(roots(target)?)
     } else {
         let chain = if verify_chain {
             Some(
@@ -243,7 +257,26 @@ pub fn connector(target: &Target) -> Result<Option<MakeRustlsConnect>, StoreErro
                 chain,
                 algorithms: provider.signature_verification_algorithms,
             }))
-            .with_no_client_auth()
+    };
+    let config = match &target.client {
+        None => builder.with_no_client_auth(),
+        Some((cert, key)) => {
+            let read = |what: &str, path: &PathBuf, e: String| {
+                StoreError::Database(format!("cannot read {what} {}: {e}", path.display()))
+            };
+            let chain = CertificateDer::pem_file_iter(cert)
+                .map_err(|e| read("sslcert", cert, e.to_string()))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| read("sslcert", cert, e.to_string()))?;
+            if chain.is_empty() {
+                return Err(read("sslcert", cert, "no certificate in it".into()));
+            }
+            let private = PrivateKeyDer::from_pem_file(key)
+                .map_err(|e| read("sslkey", key, e.to_string()))?;
+            builder
+                .with_client_auth_cert(chain, private)
+                .map_err(|e| read("sslkey", key, e.to_string()))?
+        }
     };
     Ok(Some(MakeRustlsConnect::new(config)))
 }
@@ -333,6 +366,19 @@ mod tests {
             (None, "postgres://qs@db/qingshui")
         );
         assert_eq!(t.describe(), "disable");
+    }
+
+    #[test]
+    fn a_client_certificate_needs_its_key() {
+        let t = parse("postgres://qs@db/x?sslmode=verify-full&sslcert=%2Fc.pem&sslkey=%2Fk.pem")
+            .expect("parse");
+        assert_eq!(
+            t.client,
+            Some((PathBuf::from("/c.pem"), PathBuf::from("/k.pem")))
+        );
+        assert_eq!(t.url, "postgres://qs@db/x?sslmode=require");
+        let e = parse("postgres://db/x?sslmode=require&sslcert=/c.pem").expect_err("no key");
+        assert!(e.to_string().contains("sslcert without sslkey"), "{e}");
     }
 
     #[test]

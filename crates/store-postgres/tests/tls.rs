@@ -4,7 +4,8 @@
 //! `QINGSHUI_TEST_DATABASE_URL`). libpq's `sslmode`/`sslrootcert` in the URL mean what they mean
 //! to psql: verify-full checks the chain and the host name, verify-ca the chain only, require
 //! without a root file only encrypts; a CA that did not sign the certificate is refused, with a
-//! message that says so; and a whole store — writer, readers, listener — runs encrypted.
+//! message that says so; `sslcert`/`sslkey` log a role in where the server asks for a client
+//! certificate; and a whole store — writer, readers, listener — runs encrypted.
 
 mod common;
 
@@ -116,6 +117,54 @@ fn sslmodes_verify_as_libpq_does() {
     ))
     .expect_err("no root file");
     assert!(missing.contains("/nonexistent/root.pem"), "{missing}");
+}
+
+/// Who the server says the session belongs to (on a thread, as `encrypted`).
+fn user_of(url: &str) -> Result<String, String> {
+    let url = url.to_owned();
+    std::thread::spawn(move || {
+        let mut c = store_postgres::connect(&url).map_err(|e| e.to_string())?;
+        let row = c
+            .query_one("SELECT current_user::TEXT", &[])
+            .map_err(|e| e.to_string())?;
+        Ok(row.get(0))
+    })
+    .join()
+    .expect("connect thread")
+}
+
+#[test]
+fn a_client_certificate_logs_in_where_the_server_asks_for_one() {
+    let Some(env) = env() else {
+        eprintln!("QINGSHUI_TEST_DATABASE_URL or QINGSHUI_TEST_PG_TLS is not set: skipped");
+        return;
+    };
+    // The role qs_cert may log in only with the certificate the test CA issued it (pg_hba
+    // `hostssl … cert`, .ci/postgres.sh).
+    let as_cert = |options: &str| {
+        env.url("localhost", options)
+            .replacen("//postgres@", "//qs_cert@", 1)
+    };
+    let ca = env.root("ca.pem");
+    let (cert, key) = (env.tls.join("client.pem"), env.tls.join("client.key"));
+    let presented = as_cert(&format!(
+        "sslmode=verify-full&{ca}&sslcert={}&sslkey={}",
+        cert.display(),
+        key.display()
+    ));
+    assert_eq!(user_of(&presented), Ok("qs_cert".to_owned()));
+    let refused =
+        user_of(&as_cert(&format!("sslmode=verify-full&{ca}"))).expect_err("no client certificate");
+    assert!(refused.contains("valid client certificate"), "{refused}");
+    let missing = user_of(&as_cert(&format!(
+        "sslmode=verify-full&{ca}&sslcert={}&sslkey=/nonexistent/client.key",
+        cert.display()
+    )))
+    .expect_err("no key file");
+    assert!(
+        missing.contains("sslkey /nonexistent/client.key"),
+        "{missing}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
