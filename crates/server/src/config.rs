@@ -177,7 +177,7 @@ pub struct StorageConfig {
 
 impl StorageConfig {
     /// Whether the observations-by-result index is kept: as set, else on for the embedded
-    /// store and off on PostgreSQL, where it costs durable ingest 15–25 % and the ≥ 0.5 ratio to
+    /// store and off on PostgreSQL, where it costs durable ingest 12–26 % and the ≥ 0.5 ratio to
     /// the raw COPY (BENCHMARKS.md "The result index on PostgreSQL").
     pub fn result_index_for(&self, postgres: bool) -> bool {
         self.result_index.unwrap_or(!postgres)

@@ -134,6 +134,28 @@ pub trait Store: Send + Sync + 'static {
         through: i64,
         limit: usize,
     ) -> Result<Vec<ObservationEvent>, StoreError>;
+    /// The inserted observations with an id in any of `ranges` (inclusive), in id order, read a
+    /// page at a time: what a sweep (`position::Sweep`) looks up.
+    async fn observations_in(
+        &self,
+        ranges: &[(i64, i64)],
+    ) -> Result<Vec<ObservationEvent>, StoreError> {
+        const PAGE: usize = 5_000;
+        let mut out = Vec::new();
+        for &(lo, hi) in ranges {
+            let mut after = lo.saturating_sub(1);
+            loop {
+                let page = self.observations_between(after, hi, PAGE).await?;
+                let full = page.len() >= PAGE;
+                after = page.last().map_or(hi, |o| o.id);
+                out.extend(page);
+                if !full {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
     /// Observations committed after `since`, at most `limit` of each kind (inserted,
     /// replaced): how a subscriber that lagged behind [`Store::subscribe`] catches up. Inserted
     /// ones are read only up to an id at or below which nothing is in flight (PostgreSQL waits

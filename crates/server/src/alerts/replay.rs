@@ -121,33 +121,24 @@ impl Engine {
         let Some(sweep) = self.position.sweep(settled, now) else {
             return;
         };
+        let read = match self.store.observations_in(&sweep.ranges).await {
+            Ok(r) => r,
+            Err(e) => {
+                // The cursor stays: the next tick sweeps these ranges again.
+                tracing::warn!(error = %e, "cannot read observations the commit stream did not bring");
+                self.position.sweep_failed(sweep.through);
+                return;
+            }
+        };
         let mut swept = 0u64;
-        for &(lo, hi) in &sweep.ranges {
-            let mut after = lo - 1;
-            loop {
-                let page = match self.store.observations_between(after, hi, PAGE).await {
-                    Ok(p) => p,
-                    Err(e) => {
-                        // The cursor stays: the next tick sweeps this range again.
-                        tracing::warn!(error = %e, "cannot read observations the commit stream did not bring");
-                        self.position.sweep_failed(sweep.through);
-                        return;
-                    }
-                };
-                let now = store::clock::now_micros();
-                for o in &page {
-                    after = o.id;
-                    if self.position.read_from_store(o.id) {
-                        swept += 1;
-                        self.commit_lag
-                            .swept_observations
-                            .fetch_add(1, Ordering::Relaxed);
-                        self.observe(o, now).await;
-                    }
-                }
-                if page.len() < PAGE {
-                    break;
-                }
+        let now = store::clock::now_micros();
+        for o in &read {
+            if self.position.read_from_store(o.id) {
+                swept += 1;
+                self.commit_lag
+                    .swept_observations
+                    .fetch_add(1, Ordering::Relaxed);
+                self.observe(o, now).await;
             }
         }
         if swept > 0 {

@@ -251,33 +251,19 @@ impl Fanout {
         let Some(sweep) = position.sweep(settled, false) else {
             return;
         };
-        for &(lo, hi) in &sweep.ranges {
-            let mut after = lo - 1;
-            loop {
-                let page = match self
-                    .store
-                    .observations_between(after, hi, CATCH_UP_PAGE)
-                    .await
-                {
-                    Ok(p) => p,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "MQTT fan-out cannot read observations the commit stream did not bring");
-                        position.sweep_failed(sweep.through);
-                        return;
-                    }
-                };
-                let full = page.len() >= CATCH_UP_PAGE;
-                after = page.last().map_or(hi, |o| o.id);
-                let events = unsent(position, page);
-                self.stats
-                    .swept
-                    .fetch_add(events.len() as u64, Ordering::Relaxed);
-                self.deliver_batch(events.iter().collect()).await;
-                if !full {
-                    break;
-                }
+        let read = match self.store.observations_in(&sweep.ranges).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "MQTT fan-out cannot read observations the commit stream did not bring");
+                position.sweep_failed(sweep.through);
+                return;
             }
-        }
+        };
+        let events = unsent(position, read);
+        self.stats
+            .swept
+            .fetch_add(events.len() as u64, Ordering::Relaxed);
+        self.deliver_batch(events.iter().collect()).await;
         position.swept(sweep.through);
     }
 
